@@ -1,0 +1,208 @@
+#include "core/storage/group_commit_writer.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <future>
+
+#include "core/util/logging.h"
+
+namespace sprawl::storage {
+
+WriteOp WriteOp::Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
+  return WriteOp{Kind::kPut, cf, std::move(key), std::move(value), nullptr};
+}
+WriteOp WriteOp::PutShared(rocksdb::ColumnFamilyHandle* cf, std::string key, BatchBytes value) {
+  return WriteOp{Kind::kPut, cf, std::move(key), {}, std::move(value)};
+}
+WriteOp WriteOp::Delete(rocksdb::ColumnFamilyHandle* cf, std::string key) {
+  return WriteOp{Kind::kDelete, cf, std::move(key), {}, nullptr};
+}
+WriteOp WriteOp::DeleteRange(rocksdb::ColumnFamilyHandle* cf, std::string begin,
+                             std::string end) {
+  return WriteOp{Kind::kDeleteRange, cf, std::move(begin), std::move(end), nullptr};
+}
+
+namespace {
+
+uint64_t OpBytes(const WriteOp& op) {
+  return op.key.size() + (op.shared_value ? op.shared_value->size() : op.value.size());
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+GroupCommitWriter::GroupCommitWriter(rocksdb::DB* db, FsyncPolicy fsync, uint64_t max_queue_bytes,
+                                     StorageMetrics& metrics)
+    : db_(db), fsync_(fsync), max_queue_bytes_(max_queue_bytes), metrics_(metrics) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  thread_.join();
+}
+
+void GroupCommitWriter::Submit(std::vector<WriteOp> ops, WriteDone done) {
+  Request request{std::move(ops), std::move(done), 0, false};
+  for (const auto& op : request.ops) request.bytes += OpBytes(op);
+  std::unique_lock lock(mu_);
+  // A request larger than the whole bound still goes through once the queue
+  // is empty, so no single batch can wedge the writer.
+  space_cv_.wait(lock, [&] {
+    return stopping_ || !failed_.ok() || queued_bytes_ == 0 ||
+           queued_bytes_ + request.bytes <= max_queue_bytes_;
+  });
+  if (!failed_.ok() || stopping_) {
+    Status status = failed_.ok() ? Closed("the storage writer is stopping") : failed_;
+    lock.unlock();
+    request.done(status);
+    return;
+  }
+  queued_bytes_ += request.bytes;
+  metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
+  queue_.push_back(std::move(request));
+  lock.unlock();
+  work_cv_.notify_one();
+}
+
+Status GroupCommitWriter::SubmitAndWait(std::vector<WriteOp> ops) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  Submit(std::move(ops), [&promise](const Status& s) { promise.set_value(s); });
+  return future.get();
+}
+
+Status GroupCommitWriter::Flush() {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  Request request{{}, [&promise](const Status& s) { promise.set_value(s); }, 0, true};
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok()) return failed_;
+    if (stopping_) return Closed("the storage writer is stopping");
+    queue_.push_back(std::move(request));
+  }
+  work_cv_.notify_one();
+  return future.get();
+}
+
+uint64_t GroupCommitWriter::queued_bytes() const {
+  std::lock_guard lock(mu_);
+  return queued_bytes_;
+}
+
+void GroupCommitWriter::Run() {
+  using Clock = std::chrono::steady_clock;
+  const bool always = fsync_.kind == FsyncPolicy::Kind::kAlways;
+  const bool interval = fsync_.kind == FsyncPolicy::Kind::kInterval;
+  auto next_sync = Clock::now() + fsync_.interval;
+  bool unsynced = false;  // written to the WAL but not yet synced
+
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (queue_.empty()) {
+      if (stopping_) break;
+      if (interval && unsynced) {
+        work_cv_.wait_until(lock, next_sync, [&] { return stopping_ || !queue_.empty(); });
+      } else {
+        work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      }
+    }
+    std::deque<Request> group;
+    group.swap(queue_);
+    queued_bytes_ = 0;
+    Status status = failed_;
+    lock.unlock();
+
+    bool force_sync = false;
+    for (const auto& r : group) force_sync |= r.force_sync;
+    if (status.ok()) {
+      bool wrote = false;
+      status = WriteGroup(group, /*sync=*/always, &wrote);
+      unsynced |= wrote && !always;
+    }
+    const bool due = force_sync || (interval && Clock::now() >= next_sync);
+    if (status.ok() && unsynced && due) {
+      status = Sync();
+      unsynced = false;
+      next_sync = Clock::now() + fsync_.interval;
+    }
+    for (auto& r : group) r.done(status);
+
+    lock.lock();
+    if (!status.ok() && failed_.ok()) failed_ = status;
+    metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
+    space_cv_.notify_all();
+  }
+  const bool sync_on_exit = unsynced && failed_.ok();
+  lock.unlock();
+  if (sync_on_exit) (void)Sync();
+}
+
+Status GroupCommitWriter::WriteGroup(std::deque<Request>& group, bool sync, bool* wrote) {
+  *wrote = false;
+  rocksdb::WriteBatch batch;
+  uint64_t bytes = 0;
+  uint64_t requests = 0;
+  for (const auto& r : group) {
+    if (r.ops.empty()) continue;
+    ++requests;
+    bytes += r.bytes;
+    for (const auto& op : r.ops) {
+      rocksdb::Status s;
+      switch (op.kind) {
+        case WriteOp::Kind::kPut:
+          s = op.shared_value ? batch.Put(op.cf, op.key, *op.shared_value)
+                              : batch.Put(op.cf, op.key, op.value);
+          break;
+        case WriteOp::Kind::kDelete:
+          s = batch.Delete(op.cf, op.key);
+          break;
+        case WriteOp::Kind::kDeleteRange:
+          s = batch.DeleteRange(op.cf, op.key, op.value);
+          break;
+      }
+      if (!s.ok()) return Internal("building a RocksDB write batch failed: " + s.ToString());
+    }
+  }
+  if (requests == 0) return Status::Ok();
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  const auto start = std::chrono::steady_clock::now();
+  const rocksdb::Status s = db_->Write(options, &batch);
+  metrics_.disk_write_seconds.Observe(SecondsSince(start));
+  if (!s.ok()) {
+    metrics_.disk_write_errors.Increment();
+    log::Error("storage write failed", {{"error", s.ToString()}});
+    return IoError("RocksDB write failed: " + s.ToString());
+  }
+  if (sync) metrics_.fsyncs.Increment();
+  *wrote = true;
+  metrics_.disk_writes.Increment();
+  metrics_.disk_write_requests.Increment(requests);
+  metrics_.disk_write_bytes.Increment(bytes);
+  return Status::Ok();
+}
+
+Status GroupCommitWriter::Sync() {
+  const auto start = std::chrono::steady_clock::now();
+  const rocksdb::Status s = db_->SyncWAL();
+  metrics_.fsync_seconds.Observe(SecondsSince(start));
+  if (!s.ok()) {
+    metrics_.disk_write_errors.Increment();
+    log::Error("storage WAL sync failed", {{"error", s.ToString()}});
+    return IoError("RocksDB WAL sync failed: " + s.ToString());
+  }
+  metrics_.fsyncs.Increment();
+  return Status::Ok();
+}
+
+}  // namespace sprawl::storage

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/storage/partition_log.h"
+#include "core/storage/storage_metrics.h"
+#include "core/storage/store_options.h"
+#include "core/util/clock.h"
+
+namespace sprawl::storage {
+
+// One mutation of the disk tier.
+struct WriteOp {
+  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
+  Kind kind = Kind::kPut;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  std::string key;
+  std::string value;   // kPut without shared_value; the end key of kDeleteRange
+  BatchBytes shared_value;  // kPut of a batch shared with the memory tier
+
+  static WriteOp Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value);
+  static WriteOp PutShared(rocksdb::ColumnFamilyHandle* cf, std::string key, BatchBytes value);
+  static WriteOp Delete(rocksdb::ColumnFamilyHandle* cf, std::string key);
+  static WriteOp DeleteRange(rocksdb::ColumnFamilyHandle* cf, std::string begin, std::string end);
+};
+
+using WriteDone = std::function<void(const Status&)>;
+
+// The single writer of a node's RocksDB. Callers submit groups of operations;
+// one thread merges everything queued into one WriteBatch and one Write, and
+// syncs the WAL by the fsync policy (group commit), so the cost of a write and
+// of a sync is shared by all who waited for it.
+class GroupCommitWriter {
+ public:
+  GroupCommitWriter(rocksdb::DB* db, FsyncPolicy fsync, uint64_t max_queue_bytes,
+                    StorageMetrics& metrics);
+  // Writes what is queued, then stops the thread.
+  ~GroupCommitWriter();
+
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // Queues `ops`, applied atomically after every earlier submission. `done`
+  // runs on the writer thread, in submission order, once the ops are written
+  // (and synced under fsync=always). Waits while the queue holds more than its
+  // byte bound. After a failed write every later submission fails with the
+  // same error: the store must be reopened.
+  void Submit(std::vector<WriteOp> ops, WriteDone done);
+
+  // Submit and wait for the outcome.
+  Status SubmitAndWait(std::vector<WriteOp> ops);
+
+  // Waits until everything submitted before the call is written and synced
+  // to stable storage, whatever the policy.
+  Status Flush();
+
+  // Bytes queued and not yet written.
+  uint64_t queued_bytes() const;
+
+ private:
+  struct Request {
+    std::vector<WriteOp> ops;
+    WriteDone done;
+    uint64_t bytes = 0;
+    bool force_sync = false;
+  };
+
+  void Run();
+  // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
+  Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
+  Status Sync();
+
+  rocksdb::DB* db_;
+  const FsyncPolicy fsync_;
+  const uint64_t max_queue_bytes_;
+  StorageMetrics& metrics_;
+
+  // Guards the queue and the sticky error; the one lock between callers and
+  // the writer thread.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // writer waits for requests
+  std::condition_variable space_cv_;  // submitters wait for queue space
+  std::deque<Request> queue_;
+  uint64_t queued_bytes_ = 0;
+  bool stopping_ = false;
+  Status failed_;
+  std::thread thread_;
+};
+
+}  // namespace sprawl::storage

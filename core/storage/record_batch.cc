@@ -1,0 +1,305 @@
+#include "core/storage/record_batch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/storage/batch_format.h"
+#include "core/util/byte_io.h"
+#include "core/util/checksum.h"
+
+namespace sprawl::storage {
+namespace bf = batch_format;
+
+namespace {
+
+template <typename T>
+T LoadAt(std::string_view bytes, size_t pos) {
+  T v;
+  std::memcpy(&v, bytes.data() + pos, sizeof(T));
+  return boost::endian::little_to_native(v);
+}
+
+template <typename T>
+void StoreAt(std::string* bytes, size_t pos, T v) {
+  v = boost::endian::native_to_little(v);
+  std::memcpy(bytes->data() + pos, &v, sizeof(T));
+}
+
+// Each record: varint length of the rest, zig-zag timestamp delta, varint
+// (key length + 1) with 0 for no key, key, varint value length, value, varint
+// header count, then per header varint name length, name, varint value
+// length, value.
+void EncodeRecord(const RecordInput& r, int64_t first_timestamp, std::string* scratch,
+                  std::string* out) {
+  scratch->clear();
+  ByteWriter w(scratch);
+  // Wrapping arithmetic: any pair of timestamps round-trips without overflow.
+  w.VarI64(static_cast<int64_t>(static_cast<uint64_t>(r.timestamp_ms) -
+                               static_cast<uint64_t>(first_timestamp)));
+  if (r.key) {
+    w.VarU64(r.key->size() + 1);
+    w.Bytes(*r.key);
+  } else {
+    w.VarU64(0);
+  }
+  w.VarU64(r.value.size());
+  w.Bytes(r.value);
+  w.VarU64(r.headers.size());
+  for (const auto& h : r.headers) {
+    w.VarU64(h.name.size());
+    w.Bytes(h.name);
+    w.VarU64(h.value.size());
+    w.Bytes(h.value);
+  }
+  ByteWriter o(out);
+  o.VarU64(scratch->size());
+  o.Bytes(*scratch);
+}
+
+bool SkipHeaders(ByteReader* r, uint64_t count) {
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t n;
+    std::string_view skipped;
+    if (!r->VarU64(&n) || !r->Bytes(n, &skipped)) return false;
+    if (!r->VarU64(&n) || !r->Bytes(n, &skipped)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<HeaderView> RecordView::Headers() const {
+  std::vector<HeaderView> out;
+  ByteReader r(headers_encoded);
+  for (uint64_t i = 0; i < header_count; ++i) {
+    uint64_t n;
+    HeaderView h;
+    if (!r.VarU64(&n) || !r.Bytes(n, &h.name) || !r.VarU64(&n) || !r.Bytes(n, &h.value)) {
+      break;  // unreachable for a record the iterator accepted
+    }
+    out.push_back(h);
+  }
+  return out;
+}
+
+RecordBatchBuilder::RecordBatchBuilder(Compression compression, ProducerStamp producer)
+    : compression_(compression), producer_(producer) {}
+
+void RecordBatchBuilder::Add(const RecordInput& record) {
+  if (record_count_ == 0) {
+    first_timestamp_ = record.timestamp_ms;
+    max_timestamp_ = record.timestamp_ms;
+  }
+  max_timestamp_ = std::max(max_timestamp_, record.timestamp_ms);
+  thread_local std::string scratch;
+  EncodeRecord(record, first_timestamp_, &scratch, &payload_);
+  ++record_count_;
+}
+
+void RecordBatchBuilder::Add(std::optional<std::string_view> key, std::string_view value,
+                             int64_t timestamp_ms) {
+  Add(RecordInput{key, value, {}, timestamp_ms});
+}
+
+Result<std::string> RecordBatchBuilder::Build() {
+  if (record_count_ == 0) {
+    return InvalidArgument("a record batch needs at least one record");
+  }
+  if (record_count_ > bf::kMaxRecordsPerBatch) {
+    return InvalidArgument("a record batch holds at most " +
+                           std::to_string(bf::kMaxRecordsPerBatch) + " records");
+  }
+  if (payload_.size() + bf::kHeaderSize > bf::kMaxBatchBytes) {
+    return InvalidArgument("record batch of " + std::to_string(payload_.size()) +
+                           " bytes exceeds the limit of " + std::to_string(bf::kMaxBatchBytes));
+  }
+  std::string out(bf::kHeaderSize, '\0');
+  SPRAWL_RETURN_IF_ERROR(Compress(compression_, payload_, &out));
+  if (out.size() > bf::kMaxBatchBytes) {
+    return InvalidArgument("compressed record batch exceeds the size limit");
+  }
+  StoreAt<uint32_t>(&out, bf::kBatchLengthPos, static_cast<uint32_t>(out.size()));
+  StoreAt<uint8_t>(&out, bf::kVersionPos, bf::kBatchFormatVersion);
+  StoreAt<uint8_t>(&out, bf::kFlagsPos, static_cast<uint8_t>(compression_));
+  StoreAt<uint32_t>(&out, bf::kRecordCountPos, record_count_);
+  StoreAt<int64_t>(&out, bf::kFirstTimestampPos, first_timestamp_);
+  StoreAt<int64_t>(&out, bf::kMaxTimestampPos, max_timestamp_);
+  StoreAt<uint64_t>(&out, bf::kProducerIdPos, producer_.producer_id);
+  StoreAt<uint32_t>(&out, bf::kBaseSequencePos, producer_.base_sequence);
+  StoreAt<uint32_t>(&out, bf::kPayloadLengthPos, static_cast<uint32_t>(payload_.size()));
+  const std::string_view covered(out.data() + bf::kChecksummedFrom,
+                                 out.size() - bf::kChecksummedFrom);
+  StoreAt<uint64_t>(&out, bf::kChecksumPos, Checksum64(covered.data(), covered.size()));
+
+  if (producer_.producer_id != 0) {
+    producer_.base_sequence += record_count_;
+  }
+  payload_.clear();
+  record_count_ = 0;
+  return out;
+}
+
+void StampBatch(std::string* batch, uint64_t base_offset, uint64_t term) {
+  StoreAt<uint64_t>(batch, bf::kBaseOffsetPos, base_offset);
+  StoreAt<uint64_t>(batch, bf::kTermPos, term);
+}
+
+Result<RecordBatchView> RecordBatchView::Parse(std::string_view bytes) {
+  if (bytes.size() < bf::kHeaderSize) {
+    return DataCorruption("record batch of " + std::to_string(bytes.size()) +
+                          " bytes is shorter than its " + std::to_string(bf::kHeaderSize) +
+                          "-byte header");
+  }
+  const auto version = LoadAt<uint8_t>(bytes, bf::kVersionPos);
+  if (version > bf::kBatchFormatVersion) {
+    return UnsupportedVersion("record batch format version " + std::to_string(version) +
+                              " is newer than this build supports (" +
+                              std::to_string(bf::kBatchFormatVersion) + ")");
+  }
+  if (version == 0) {
+    return DataCorruption("record batch has format version 0");
+  }
+  const auto length = LoadAt<uint32_t>(bytes, bf::kBatchLengthPos);
+  if (length != bytes.size()) {
+    return DataCorruption("record batch length field says " + std::to_string(length) +
+                          " bytes but " + std::to_string(bytes.size()) + " are present");
+  }
+  if (length > bf::kMaxBatchBytes) {
+    return DataCorruption("record batch exceeds the size limit");
+  }
+  const uint64_t expected = LoadAt<uint64_t>(bytes, bf::kChecksumPos);
+  const uint64_t actual = Checksum64(bytes.data() + bf::kChecksummedFrom,
+                                     bytes.size() - bf::kChecksummedFrom);
+  if (expected != actual) {
+    return DataCorruption("record batch checksum mismatch");
+  }
+  const auto flags = LoadAt<uint8_t>(bytes, bf::kFlagsPos);
+  if ((flags & ~bf::kCompressionMask) != 0 || (flags & bf::kCompressionMask) > 2) {
+    return DataCorruption("record batch has unknown flags " + std::to_string(flags));
+  }
+  if (LoadAt<uint16_t>(bytes, bf::kReservedPos) != 0) {
+    return DataCorruption("record batch reserved field is not zero");
+  }
+  const auto count = LoadAt<uint32_t>(bytes, bf::kRecordCountPos);
+  if (count == 0 || count > bf::kMaxRecordsPerBatch) {
+    return DataCorruption("record batch record count " + std::to_string(count) +
+                          " is out of range");
+  }
+  if (LoadAt<uint32_t>(bytes, bf::kPayloadLengthPos) > bf::kMaxBatchBytes) {
+    return DataCorruption("record batch payload length exceeds the size limit");
+  }
+  if (LoadAt<int64_t>(bytes, bf::kMaxTimestampPos) <
+      LoadAt<int64_t>(bytes, bf::kFirstTimestampPos)) {
+    return DataCorruption("record batch max timestamp precedes its first timestamp");
+  }
+  return RecordBatchView(bytes);
+}
+
+uint64_t RecordBatchView::base_offset() const { return LoadAt<uint64_t>(bytes_, bf::kBaseOffsetPos); }
+uint64_t RecordBatchView::term() const { return LoadAt<uint64_t>(bytes_, bf::kTermPos); }
+uint32_t RecordBatchView::record_count() const {
+  return LoadAt<uint32_t>(bytes_, bf::kRecordCountPos);
+}
+int64_t RecordBatchView::first_timestamp_ms() const {
+  return LoadAt<int64_t>(bytes_, bf::kFirstTimestampPos);
+}
+int64_t RecordBatchView::max_timestamp_ms() const {
+  return LoadAt<int64_t>(bytes_, bf::kMaxTimestampPos);
+}
+ProducerStamp RecordBatchView::producer() const {
+  return {LoadAt<uint64_t>(bytes_, bf::kProducerIdPos),
+          LoadAt<uint32_t>(bytes_, bf::kBaseSequencePos)};
+}
+Compression RecordBatchView::compression() const {
+  return static_cast<Compression>(LoadAt<uint8_t>(bytes_, bf::kFlagsPos) & bf::kCompressionMask);
+}
+
+Result<RecordIterator> RecordBatchView::Records() const {
+  const std::string_view stored = bytes_.substr(bf::kHeaderSize);
+  const uint32_t payload_length = LoadAt<uint32_t>(bytes_, bf::kPayloadLengthPos);
+  std::unique_ptr<std::string> owned;
+  std::string_view payload = stored;
+  if (compression() != Compression::kNone) {
+    owned = std::make_unique<std::string>();
+    SPRAWL_RETURN_IF_ERROR(Decompress(compression(), stored, payload_length, owned.get()));
+    payload = *owned;
+  } else if (stored.size() != payload_length) {
+    return DataCorruption("record batch payload length differs from the header");
+  }
+  return RecordIterator(payload, std::move(owned), base_offset(), record_count(),
+                        first_timestamp_ms());
+}
+
+Status RecordBatchView::Validate() const {
+  SPRAWL_ASSIGN_OR_RETURN(RecordIterator it, Records());
+  RecordView record;
+  uint32_t seen = 0;
+  int64_t max_ts = first_timestamp_ms();
+  while (it.Next(&record)) {
+    if (seen == 0 && record.timestamp_ms != first_timestamp_ms()) {
+      return DataCorruption("first record timestamp differs from the batch header");
+    }
+    max_ts = std::max(max_ts, record.timestamp_ms);
+    ++seen;
+  }
+  SPRAWL_RETURN_IF_ERROR(it.status());
+  if (seen != record_count()) {
+    return DataCorruption("record batch holds " + std::to_string(seen) +
+                          " records but its header says " + std::to_string(record_count()));
+  }
+  if (max_ts != max_timestamp_ms()) {
+    return DataCorruption("record batch max timestamp differs from its records");
+  }
+  return Status::Ok();
+}
+
+RecordIterator::RecordIterator(std::string_view payload, std::unique_ptr<std::string> owned,
+                               uint64_t base_offset, uint32_t count, int64_t first_timestamp)
+    : owned_(std::move(owned)),
+      payload_(payload),
+      next_offset_(base_offset),
+      remaining_(count),
+      first_timestamp_(first_timestamp) {}
+
+bool RecordIterator::Next(RecordView* out) {
+  if (!status_.ok()) return false;
+  if (remaining_ == 0) {
+    if (pos_ != payload_.size()) {
+      status_ = DataCorruption("record batch has trailing bytes after its last record");
+    }
+    return false;
+  }
+  ByteReader outer(payload_.substr(pos_));
+  uint64_t length;
+  std::string_view body;
+  if (!outer.VarU64(&length) || !outer.Bytes(length, &body)) {
+    status_ = DataCorruption("record at offset " + std::to_string(next_offset_) +
+                             " runs past the end of its batch");
+    return false;
+  }
+  ByteReader r(body);
+  int64_t ts_delta;
+  uint64_t key_length_plus_one;
+  uint64_t value_length;
+  std::string_view key;
+  bool ok = r.VarI64(&ts_delta) && r.VarU64(&key_length_plus_one);
+  if (ok && key_length_plus_one > 0) ok = r.Bytes(key_length_plus_one - 1, &key);
+  ok = ok && r.VarU64(&value_length) && r.Bytes(value_length, &out->value) &&
+       r.VarU64(&out->header_count);
+  const size_t headers_start = r.position();
+  ok = ok && SkipHeaders(&r, out->header_count) && r.remaining() == 0;
+  if (!ok) {
+    status_ = DataCorruption("record at offset " + std::to_string(next_offset_) + " is malformed");
+    return false;
+  }
+  out->headers_encoded = body.substr(headers_start);
+  out->key = key_length_plus_one > 0 ? std::optional<std::string_view>(key) : std::nullopt;
+  out->timestamp_ms = static_cast<int64_t>(static_cast<uint64_t>(first_timestamp_) +
+                                           static_cast<uint64_t>(ts_delta));
+  out->offset = next_offset_++;
+  pos_ += outer.position();
+  --remaining_;
+  return true;
+}
+
+}  // namespace sprawl::storage

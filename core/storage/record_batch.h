@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/storage/compression.h"
+#include "core/storage/record.h"
+#include "core/util/result.h"
+
+namespace sprawl::storage {
+
+// Identity of an idempotent producer stamped on a batch; id 0 means none.
+struct ProducerStamp {
+  uint64_t producer_id = 0;
+  uint32_t base_sequence = 0;
+};
+
+// Accumulates records and encodes them as one batch (layout in
+// docs/storage.md). Not thread-safe; reusable after Build().
+class RecordBatchBuilder {
+ public:
+  explicit RecordBatchBuilder(Compression compression = Compression::kNone,
+                              ProducerStamp producer = {});
+
+  // Adds a record. Views are copied into the builder.
+  void Add(const RecordInput& record);
+  // Shorthand for a record without headers.
+  void Add(std::optional<std::string_view> key, std::string_view value, int64_t timestamp_ms);
+
+  size_t record_count() const { return record_count_; }
+  // Bytes of encoded records so far (before compression and the header).
+  size_t payload_bytes() const { return payload_.size(); }
+
+  // Encodes the batch with base offset and term 0 (the log assigns both) and
+  // resets the builder. INVALID_ARGUMENT when empty or over the size limits.
+  Result<std::string> Build();
+
+ private:
+  Compression compression_;
+  ProducerStamp producer_;
+  std::string payload_;
+  uint32_t record_count_ = 0;
+  int64_t first_timestamp_ = 0;
+  int64_t max_timestamp_ = 0;
+};
+
+class RecordIterator;
+
+// A validated, read-only view of one encoded batch. Parse() checks the header,
+// the bounds and the checksum; Validate() also decodes every record.
+class RecordBatchView {
+ public:
+  // Checks structure and checksum of `bytes` without decoding records.
+  // DATA_CORRUPTION for any mismatch, UNSUPPORTED_VERSION for a newer format.
+  static Result<RecordBatchView> Parse(std::string_view bytes);
+
+  // Decodes every record and checks the count, timestamps and sizes against
+  // the header: what a log runs on a batch before accepting it.
+  Status Validate() const;
+
+  uint64_t base_offset() const;
+  uint64_t last_offset() const { return base_offset() + record_count() - 1; }
+  uint64_t term() const;
+  uint32_t record_count() const;
+  int64_t first_timestamp_ms() const;
+  int64_t max_timestamp_ms() const;
+  ProducerStamp producer() const;
+  Compression compression() const;
+  std::string_view bytes() const { return bytes_; }
+
+  // Iterates the records. The iterator owns a decompressed copy of the payload
+  // when the batch is compressed; views stay valid while both it and the
+  // batch bytes live.
+  Result<RecordIterator> Records() const;
+
+ private:
+  explicit RecordBatchView(std::string_view bytes) : bytes_(bytes) {}
+  std::string_view bytes_;
+};
+
+// Walks the records of a batch in offset order.
+class RecordIterator {
+ public:
+  // Fills `out` with the next record; false at the end or on malformed data
+  // (then status() says which).
+  bool Next(RecordView* out);
+  const Status& status() const { return status_; }
+
+ private:
+  friend class RecordBatchView;
+  RecordIterator(std::string_view payload, std::unique_ptr<std::string> owned, uint64_t base_offset,
+                 uint32_t count, int64_t first_timestamp);
+
+  std::unique_ptr<std::string> owned_;  // decompressed payload, when compressed
+  std::string_view payload_;
+  size_t pos_ = 0;
+  uint64_t next_offset_;
+  uint32_t remaining_;
+  int64_t first_timestamp_;
+  Status status_;
+};
+
+// Stamps the log-assigned fields into an encoded batch. These two fields lie
+// outside the checksum, so stamping needs no rehash (docs/storage.md).
+void StampBatch(std::string* batch, uint64_t base_offset, uint64_t term);
+
+}  // namespace sprawl::storage

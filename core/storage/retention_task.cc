@@ -1,0 +1,33 @@
+#include "core/storage/retention_task.h"
+
+#include "core/util/logging.h"
+
+namespace sprawl::storage {
+
+RetentionTask::RetentionTask(Store& store, std::chrono::milliseconds period)
+    : store_(store), period_(period) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+RetentionTask::~RetentionTask() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void RetentionTask::Run() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, period_, [this] { return stopping_; })) {
+    lock.unlock();
+    auto outcome = store_.ApplyRetention();
+    if (!outcome.ok()) {
+      log::Warn("retention pass failed", {{"error", outcome.status().ToString()}});
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace sprawl::storage

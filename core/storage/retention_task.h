@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/storage/store.h"
+
+namespace sprawl::storage {
+
+// Runs Store::ApplyRetention every `period` on its own thread until
+// destroyed. Retention deletes and compacts, which may take a while; keeping
+// it off the node's event loop keeps appends and reads fast.
+class RetentionTask {
+ public:
+  RetentionTask(Store& store, std::chrono::milliseconds period);
+  // Stops the thread, waiting for a pass in progress to finish.
+  ~RetentionTask();
+
+  RetentionTask(const RetentionTask&) = delete;
+  RetentionTask& operator=(const RetentionTask&) = delete;
+
+ private:
+  void Run();
+
+  Store& store_;
+  const std::chrono::milliseconds period_;
+  std::mutex mu_;  // guards stopping_
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sprawl::storage

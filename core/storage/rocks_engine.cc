@@ -1,0 +1,188 @@
+#include "core/storage/rocks_engine.h"
+
+#include <fcntl.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/storage/keys.h"
+
+namespace sprawl::storage {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Reads the marker; returns its format version, or an error that explains
+// why the directory is not usable.
+Result<int> ReadMarker(const fs::path& marker) {
+  std::ifstream in(marker);
+  std::string magic;
+  std::string format;
+  if (!(in >> magic >> format) || magic != "sprawl-store" || format.rfind("format=", 0) != 0) {
+    return NotAStore(marker.string() + " is not a valid Sprawl store marker");
+  }
+  try {
+    return std::stoi(format.substr(7));
+  } catch (const std::exception&) {
+    return NotAStore(marker.string() + " has an unreadable format version");
+  }
+}
+
+Status WriteMarker(const fs::path& dir) {
+  const fs::path tmp = dir / (std::string(kStoreMarkerFile) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "sprawl-store\nformat=" << kStoreFormatVersion << "\n";
+    out.flush();
+    if (!out) return IoError("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir / kStoreMarkerFile, ec);
+  if (ec) return IoError("cannot create the store marker in " + dir.string() + ": " + ec.message());
+  // Make the marker's directory entry durable before any data depends on it.
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return Status::Ok();
+}
+
+// Decides whether `dir` may be used, creating it if allowed. Sets `fresh`
+// when a new store must be initialised.
+Status CheckDataDir(const StoreOptions& options, bool* fresh) {
+  const fs::path dir(options.data_dir);
+  std::error_code ec;
+  *fresh = false;
+  if (!fs::exists(dir, ec)) {
+    if (!options.create_if_missing) {
+      return NotFound("data directory " + dir.string() + " does not exist");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return IoError("cannot create data directory " + dir.string() + ": " + ec.message());
+    *fresh = true;
+    return Status::Ok();
+  }
+  if (!fs::is_directory(dir, ec)) {
+    return NotAStore(dir.string() + " is not a directory");
+  }
+  const fs::path marker = dir / kStoreMarkerFile;
+  if (!fs::exists(marker, ec)) {
+    if (fs::is_empty(dir, ec) && !ec) {
+      *fresh = true;
+      return Status::Ok();
+    }
+    return NotAStore("data directory " + dir.string() +
+                     " is not empty and holds no Sprawl store (no " +
+                     std::string(kStoreMarkerFile) +
+                     " file); refusing to touch it. Use an empty directory or an existing store.");
+  }
+  SPRAWL_ASSIGN_OR_RETURN(const int format, ReadMarker(marker));
+  if (format > kStoreFormatVersion) {
+    return UnsupportedVersion("store in " + dir.string() + " has format version " +
+                              std::to_string(format) + "; this build reads up to version " +
+                              std::to_string(kStoreFormatVersion) + ". Upgrade Sprawl to open it.");
+  }
+  if (format < 1) return NotAStore(marker.string() + " names an invalid format version");
+  return Status::Ok();
+}
+
+rocksdb::Options DbOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  // A torn tail of the WAL (a crash mid-write) is cut at the last complete
+  // record rather than failing the open: the log keeps its valid prefix.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  o.max_total_wal_size = 512ull << 20;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions LogCfOptions() {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 64ull << 20;
+  o.max_write_buffer_number = 4;
+  o.target_file_size_base = 64ull << 20;
+  // Batches carry their own (optional) compression; compressing them again
+  // costs CPU on the hot path for little gain.
+  o.compression = rocksdb::kNoCompression;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& options,
+                                                       StorageMetrics& metrics) {
+  SPRAWL_RETURN_IF_ERROR(options.Validate());
+  bool fresh = false;
+  SPRAWL_RETURN_IF_ERROR(CheckDataDir(options, &fresh));
+  const fs::path dir(options.data_dir);
+  if (fresh) SPRAWL_RETURN_IF_ERROR(WriteMarker(dir));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"log", LogCfOptions()},
+      {"index", rocksdb::ColumnFamilyOptions()},
+      {"state", rocksdb::ColumnFamilyOptions()},
+  };
+  std::unique_ptr<RocksEngine> engine(new RocksEngine());
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(DbOptions(), (dir / "rocksdb").string(), families,
+                                              &engine->handles_, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return IoError("data directory " + dir.string() +
+                     " is in use by another process: " + s.ToString());
+    }
+    if (s.IsCorruption()) {
+      return DataCorruption("cannot open the store in " + dir.string() + ": " + s.ToString());
+    }
+    return IoError("cannot open the store in " + dir.string() + ": " + s.ToString());
+  }
+  engine->db_.reset(raw);
+
+  SPRAWL_ASSIGN_OR_RETURN(auto format, engine->GetState(std::string(keys::kFormat)));
+  if (!format) {
+    rocksdb::WriteOptions sync_write;
+    sync_write.sync = true;
+    const rocksdb::Status put = raw->Put(sync_write, engine->state_cf(), keys::kFormat,
+                                         std::to_string(kStoreFormatVersion));
+    if (!put.ok()) return IoError("cannot initialise the store: " + put.ToString());
+  } else if (int stored = 0;
+             std::from_chars(format->data(), format->data() + format->size(), stored).ec !=
+                 std::errc() ||
+             stored > kStoreFormatVersion) {
+    return UnsupportedVersion("store holds format version " + *format +
+                              "; this build reads up to " + std::to_string(kStoreFormatVersion));
+  }
+  engine->writer_ = std::make_unique<GroupCommitWriter>(raw, options.fsync,
+                                                        options.writer_queue_bytes, metrics);
+  return engine;
+}
+
+RocksEngine::~RocksEngine() {
+  writer_.reset();
+  if (db_) {
+    for (auto* h : handles_) {
+      (void)db_->DestroyColumnFamilyHandle(h);
+    }
+    (void)db_->Close();
+  }
+}
+
+Result<std::optional<std::string>> RocksEngine::GetState(const std::string& key) const {
+  std::string value;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), state_cf(), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return IoError("reading store state '" + key + "' failed: " + s.ToString());
+  return std::optional<std::string>(std::move(value));
+}
+
+}  // namespace sprawl::storage

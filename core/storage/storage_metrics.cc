@@ -1,0 +1,46 @@
+#include "core/storage/storage_metrics.h"
+
+namespace sprawl::storage {
+
+StorageMetrics::StorageMetrics(metrics::Registry& r)
+    : appended_records(r.GetCounter("sprawl_storage_appended_records_total",
+                                    "Records appended to partition logs.")),
+      appended_bytes(r.GetCounter("sprawl_storage_appended_bytes_total",
+                                  "Encoded batch bytes appended to partition logs.")),
+      rejected_batches(r.GetCounter("sprawl_storage_rejected_batches_total",
+                                    "Batches refused by append because they failed validation.")),
+      read_records_memory(r.GetCounter("sprawl_storage_read_records_total",
+                                       "Records returned by reads, by the tier that served them.",
+                                       {{"tier", "memory"}})),
+      read_records_disk(r.GetCounter("sprawl_storage_read_records_total",
+                                     "Records returned by reads, by the tier that served them.",
+                                     {{"tier", "disk"}})),
+      memory_dropped_records(
+          r.GetCounter("sprawl_storage_memory_dropped_records_total",
+                       "Memory mode: records dropped because a partition exceeded its bound.")),
+      retention_deleted_records(r.GetCounter("sprawl_storage_retention_deleted_records_total",
+                                             "Records deleted by time or size retention.")),
+      retention_deleted_bytes(r.GetCounter("sprawl_storage_retention_deleted_bytes_total",
+                                           "Stored bytes deleted by time or size retention.")),
+      corrupt_batches(r.GetCounter("sprawl_storage_corrupt_batches_total",
+                                   "Stored batches that failed checksum or structure checks.")),
+      recovery_truncated_batches(
+          r.GetCounter("sprawl_storage_recovery_truncated_batches_total",
+                       "Batches cut from a partition's tail on open because they were corrupt.")),
+      disk_writes(r.GetCounter("sprawl_storage_disk_writes_total",
+                               "RocksDB write groups issued by the group-commit writer.")),
+      disk_write_requests(r.GetCounter("sprawl_storage_disk_write_requests_total",
+                                       "Write requests merged into RocksDB write groups.")),
+      disk_write_bytes(r.GetCounter("sprawl_storage_disk_write_bytes_total",
+                                    "Key and value bytes written to RocksDB.")),
+      disk_write_errors(r.GetCounter("sprawl_storage_disk_write_errors_total",
+                                     "RocksDB writes or syncs that failed.")),
+      fsyncs(r.GetCounter("sprawl_storage_fsyncs_total", "Write-ahead log syncs.")),
+      writer_queue_bytes(r.GetGauge("sprawl_storage_writer_queue_bytes",
+                                    "Bytes waiting for the group-commit writer.")),
+      partitions(r.GetGauge("sprawl_storage_partitions", "Partitions open in the store.")),
+      disk_write_seconds(r.GetHistogram("sprawl_storage_disk_write_seconds",
+                                        "Time of one RocksDB write group.")),
+      fsync_seconds(r.GetHistogram("sprawl_storage_fsync_seconds", "Time of one WAL sync.")) {}
+
+}  // namespace sprawl::storage

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "core/util/metrics.h"
+
+namespace sprawl::storage {
+
+// Every storage counter and histogram, registered once per store in the
+// node's registry so /metrics shows them.
+struct StorageMetrics {
+  explicit StorageMetrics(metrics::Registry& registry);
+
+  metrics::Counter& appended_records;
+  metrics::Counter& appended_bytes;
+  metrics::Counter& rejected_batches;
+  metrics::Counter& read_records_memory;
+  metrics::Counter& read_records_disk;
+  metrics::Counter& memory_dropped_records;  // memory mode: over the bound, never retained
+  metrics::Counter& retention_deleted_records;
+  metrics::Counter& retention_deleted_bytes;
+  metrics::Counter& corrupt_batches;
+  metrics::Counter& recovery_truncated_batches;
+  metrics::Counter& disk_writes;         // RocksDB write groups
+  metrics::Counter& disk_write_requests;  // submissions merged into them
+  metrics::Counter& disk_write_bytes;
+  metrics::Counter& disk_write_errors;
+  metrics::Counter& fsyncs;
+  metrics::Gauge& writer_queue_bytes;
+  metrics::Gauge& partitions;
+  metrics::Histogram& disk_write_seconds;
+  metrics::Histogram& fsync_seconds;
+};
+
+}  // namespace sprawl::storage

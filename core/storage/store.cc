@@ -1,0 +1,174 @@
+#include "core/storage/store.h"
+
+#include <rocksdb/iterator.h>
+
+#include "core/storage/keys.h"
+#include "core/storage/partition_state_codec.h"
+#include "core/util/logging.h"
+
+namespace sprawl::storage {
+
+Store::Store(const StoreOptions& options, metrics::Registry& registry, const Clock& clock)
+    : options_(options), clock_(clock), metrics_(registry) {}
+
+Store::~Store() {
+  // The engine drains its writer; only then may the logs go.
+  engine_.reset();
+  partitions_.clear();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
+                                           metrics::Registry& registry, const Clock& clock) {
+  SPRAWL_RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<Store> store(new Store(options, registry, clock));
+  if (options.mode == StorageMode::kDisk) {
+    SPRAWL_ASSIGN_OR_RETURN(store->engine_, RocksEngine::Open(options, store->metrics_));
+    SPRAWL_RETURN_IF_ERROR(store->LoadPartitions());
+  }
+  log::Info("store opened", {{"mode", options.mode == StorageMode::kDisk ? "disk" : "memory"},
+                             {"data_dir", options.mode == StorageMode::kDisk ? options.data_dir : ""},
+                             {"fsync", options.fsync.ToString()},
+                             {"partitions", store->partitions_.size()}});
+  return store;
+}
+
+Status Store::LoadPartitions() {
+  SPRAWL_ASSIGN_OR_RETURN(auto next_id, engine_->GetState(std::string(keys::kNextPartitionId)));
+  if (next_id) {
+    SPRAWL_ASSIGN_OR_RETURN(next_id_, state_codec::DecodePartitionId(*next_id));
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_->db()->NewIterator(rocksdb::ReadOptions(), engine_->state_cf()));
+  for (it->Seek(keys::kRegistryPrefix); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.substr(0, keys::kRegistryPrefix.size()) != keys::kRegistryPrefix) break;
+    PartitionKey key;
+    if (!keys::ParseRegistry(k, &key)) {
+      return DataCorruption("malformed partition registry key '" + std::string(k) + "'");
+    }
+    SPRAWL_ASSIGN_OR_RETURN(const uint32_t id,
+                            state_codec::DecodePartitionId(it->value().ToStringView()));
+    SPRAWL_ASSIGN_OR_RETURN(auto log,
+                            TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_));
+    partitions_[key].log = std::move(log);
+  }
+  if (!it->status().ok()) {
+    return IoError("reading the partition registry failed: " + it->status().ToString());
+  }
+  metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
+  return Status::Ok();
+}
+
+Status Store::ValidateTopicName(std::string_view topic) {
+  if (topic.empty() || topic.size() > 249) {
+    return InvalidArgument("topic name must be 1 to 249 characters long");
+  }
+  if (topic == "." || topic == "..") {
+    return InvalidArgument("topic name may not be '.' or '..'");
+  }
+  for (const char c : topic) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return InvalidArgument("topic name '" + std::string(topic) +
+                             "' may contain only letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
+  SPRAWL_RETURN_IF_ERROR(ValidateTopicName(key.topic));
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(key);
+  if (it != partitions_.end()) return it->second.log.get();
+  if (!engine_) {
+    auto log = std::make_unique<TieredPartitionLog>(key, options_, metrics_);
+    PartitionLog* raw = log.get();
+    partitions_[key].log = std::move(log);
+    metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
+    return raw;
+  }
+  const uint32_t id = next_id_;
+  SPRAWL_RETURN_IF_ERROR(engine_->writer().SubmitAndWait(
+      {WriteOp::Put(engine_->state_cf(), keys::Registry(key), state_codec::EncodePartitionId(id)),
+       WriteOp::Put(engine_->state_cf(), std::string(keys::kNextPartitionId),
+                    state_codec::EncodePartitionId(id + 1))}));
+  SPRAWL_RETURN_IF_ERROR(engine_->writer().Flush());
+  next_id_ = id + 1;
+  SPRAWL_ASSIGN_OR_RETURN(auto log,
+                          TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_));
+  PartitionLog* raw = log.get();
+  partitions_[key].log = std::move(log);
+  metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
+  return raw;
+}
+
+Result<PartitionLog*> Store::GetPartition(const PartitionKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
+  return it->second.log.get();
+}
+
+std::vector<PartitionKey> Store::Partitions() const {
+  std::lock_guard lock(mu_);
+  std::vector<PartitionKey> out;
+  out.reserve(partitions_.size());
+  for (const auto& [key, entry] : partitions_) out.push_back(key);
+  return out;
+}
+
+Status Store::DropPartition(const PartitionKey& key) {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
+  if (engine_) {
+    const uint32_t id = it->second.log->disk_id();
+    // Written in one batch after every earlier append of this partition.
+    SPRAWL_RETURN_IF_ERROR(engine_->writer().SubmitAndWait(
+        {WriteOp::Delete(engine_->state_cf(), keys::Registry(key)),
+         WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id, 0), keys::PartitionEnd(id)),
+         WriteOp::DeleteRange(engine_->index_cf(), keys::Offset(id, 0), keys::PartitionEnd(id)),
+         WriteOp::DeleteRange(engine_->state_cf(), keys::PartitionState(id, ""),
+                              keys::PartitionStateEnd(id))}));
+  }
+  partitions_.erase(it);
+  metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
+  return Status::Ok();
+}
+
+Status Store::SetRetention(const PartitionKey& key, const RetentionPolicy& policy) {
+  if (policy.max_age_ms && *policy.max_age_ms <= 0) {
+    return InvalidArgument("retention age must be positive");
+  }
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
+  it->second.retention = policy;
+  return Status::Ok();
+}
+
+Result<RetentionOutcome> Store::ApplyRetention() {
+  std::vector<std::pair<PartitionLog*, RetentionPolicy>> work;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, entry] : partitions_) work.emplace_back(entry.log.get(), entry.retention);
+  }
+  RetentionOutcome total;
+  const int64_t now = clock_.WallMillis();
+  for (auto& [log, policy] : work) {
+    if (!policy.max_age_ms && !policy.max_bytes) continue;
+    SPRAWL_ASSIGN_OR_RETURN(auto outcome, log->ApplyRetention(policy, now));
+    total.records_deleted += outcome.records_deleted;
+    total.bytes_deleted += outcome.bytes_deleted;
+  }
+  return total;
+}
+
+Status Store::Flush() {
+  if (!engine_) return Status::Ok();
+  return engine_->writer().Flush();
+}
+
+}  // namespace sprawl::storage

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/storage/partition_log.h"
+#include "core/storage/rocks_engine.h"
+#include "core/storage/storage_metrics.h"
+#include "core/storage/store_options.h"
+#include "core/storage/tiered_partition_log.h"
+#include "core/util/clock.h"
+#include "core/util/metrics.h"
+
+namespace sprawl::storage {
+
+// A node's storage: every partition log, in memory or on one RocksDB. All
+// methods are thread-safe.
+class Store {
+ public:
+  // Opens (or creates) the store and recovers every partition in it. Errors
+  // (NOT_A_STORE, UNSUPPORTED_VERSION, IO_ERROR, INVALID_ARGUMENT) change
+  // nothing. `registry` and `clock` must outlive the store.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options,
+                                             metrics::Registry& registry,
+                                             const Clock& clock = SystemClock::Instance());
+  // Writes what is queued and closes. Partition pointers become invalid.
+  ~Store();
+
+  // The log of `key`, created empty on first use. INVALID_ARGUMENT for a bad
+  // topic name. The pointer stays valid until DropPartition or the store
+  // closes.
+  Result<PartitionLog*> OpenPartition(const PartitionKey& key);
+  // The log of an existing partition; NOT_FOUND otherwise.
+  Result<PartitionLog*> GetPartition(const PartitionKey& key) const;
+  std::vector<PartitionKey> Partitions() const;
+  // Deletes the partition and all its data. Callers must have stopped using
+  // its log. NOT_FOUND when absent.
+  Status DropPartition(const PartitionKey& key);
+
+  // Sets the retention policy of a partition (none by default).
+  Status SetRetention(const PartitionKey& key, const RetentionPolicy& policy);
+  // One retention pass over every partition, as of the clock's time.
+  Result<RetentionOutcome> ApplyRetention();
+
+  // Waits until everything appended so far is on stable storage.
+  Status Flush();
+
+  const StoreOptions& options() const { return options_; }
+
+  // Checks a topic name: 1 to 249 characters of [A-Za-z0-9._-], not "." or "..".
+  static Status ValidateTopicName(std::string_view topic);
+
+ private:
+  Store(const StoreOptions& options, metrics::Registry& registry, const Clock& clock);
+  Status LoadPartitions();
+
+  struct Entry {
+    std::unique_ptr<TieredPartitionLog> log;
+    RetentionPolicy retention;
+  };
+
+  const StoreOptions options_;
+  const Clock& clock_;
+  StorageMetrics metrics_;
+  mutable std::mutex mu_;  // guards partitions_ and next_id_
+  // Declared before engine_ so that the engine (and its writer thread, whose
+  // callbacks reach into the logs) is destroyed first.
+  std::map<PartitionKey, Entry> partitions_;
+  uint32_t next_id_ = 1;
+  std::unique_ptr<RocksEngine> engine_;
+};
+
+}  // namespace sprawl::storage

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/util/result.h"
+
+namespace sprawl::storage {
+
+// When the disk tier forces its write-ahead log to stable storage.
+struct FsyncPolicy {
+  enum class Kind { kAlways, kInterval, kNever };
+  Kind kind = Kind::kInterval;
+  std::chrono::milliseconds interval{10};  // used by kInterval only
+
+  // Parses "always", "never" or "interval:<ms>" (1 <= ms <= 60000).
+  static Result<FsyncPolicy> Parse(std::string_view text);
+  std::string ToString() const;
+};
+
+enum class StorageMode {
+  kMemory,  // the memory tier is the only tier: bounded, nothing survives a restart
+  kDisk,    // memory tier in front of one RocksDB per node
+};
+
+// Parses "memory" or "disk".
+Result<StorageMode> ParseStorageMode(std::string_view text);
+
+struct StoreOptions {
+  StorageMode mode = StorageMode::kDisk;
+  std::string data_dir = "./data";  // disk mode only
+  FsyncPolicy fsync;
+  // Disk mode: recent batches kept in memory for tail reads. Memory mode: the
+  // hard bound per partition; the oldest batches are dropped beyond it.
+  uint64_t memory_tier_bytes_per_partition = 64ull << 20;
+  // Granularity of the disk tier's timestamp index and of retention.
+  uint64_t segment_bytes = 16ull << 20;
+  // Bound on bytes queued for the disk writer; appends wait beyond it.
+  uint64_t writer_queue_bytes = 64ull << 20;
+  bool create_if_missing = true;
+
+  // INVALID_ARGUMENT naming the first field out of range.
+  Status Validate() const;
+};
+
+// How much of a partition to keep. Applies to committed offsets only, so a
+// replicated log never drops what a follower may still need to match.
+struct RetentionPolicy {
+  std::optional<int64_t> max_age_ms;   // drop data whose newest record is older
+  std::optional<uint64_t> max_bytes;   // drop oldest data beyond this many stored bytes
+};
+
+}  // namespace sprawl::storage

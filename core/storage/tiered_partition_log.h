@@ -1,0 +1,102 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "core/storage/memory_tier.h"
+#include "core/storage/partition_log.h"
+#include "core/storage/record_batch.h"
+#include "core/storage/rocks_engine.h"
+#include "core/storage/segment_index.h"
+#include "core/storage/storage_metrics.h"
+#include "core/storage/store_options.h"
+
+namespace sprawl::storage {
+
+// A partition log made of tiers: the memory tier always holds the newest
+// batches (all of them in memory mode, up to its bound); in disk mode every
+// batch also goes through the group-commit writer into RocksDB, and the
+// memory tier keeps only batches not yet written plus a bounded tail cache.
+class TieredPartitionLog final : public PartitionLog {
+ public:
+  // A memory-only partition log.
+  TieredPartitionLog(PartitionKey key, const StoreOptions& options, StorageMetrics& metrics);
+
+  // Opens partition `id` stored in `engine`, recovering its state and cutting
+  // a corrupt tail (reported in the log and in metrics). `engine` outlives it.
+  static Result<std::unique_ptr<TieredPartitionLog>> OpenOnDisk(PartitionKey key, uint32_t id,
+                                                                const StoreOptions& options,
+                                                                RocksEngine& engine,
+                                                                StorageMetrics& metrics);
+
+  const PartitionKey& key() const override { return key_; }
+  void AppendAsync(std::string batch, uint64_t term, AppendCallback done) override;
+  Result<ReadResult> Read(uint64_t offset, const ReadLimits& limits) const override;
+  Status TruncateSuffix(uint64_t from_offset) override;
+  uint64_t FirstOffset() const override;
+  uint64_t NextOffset() const override;
+  Result<uint64_t> TermAt(uint64_t offset) const override;
+  Status SetCommitIndex(uint64_t commit_index) override;
+  uint64_t CommitIndex() const override;
+  Result<uint64_t> OffsetForTimestamp(int64_t timestamp_ms) const override;
+  Status SaveSnapshot(const PartitionSnapshot& snapshot) override;
+  Result<std::optional<PartitionSnapshot>> LoadSnapshot() const override;
+  Status InstallSnapshot(const PartitionSnapshot& snapshot) override;
+  Result<RetentionOutcome> ApplyRetention(const RetentionPolicy& policy, int64_t now_ms) override;
+  Status Flush() override;
+  PartitionStats Stats() const override;
+
+  // The partition's numeric id in the disk tier (0 in memory mode).
+  uint32_t disk_id() const { return id_; }
+
+ private:
+  using BatchVisitor = std::function<bool(const StoredBatch&, const RecordBatchView&)>;
+
+  bool on_disk() const { return engine_ != nullptr; }
+
+  // Reads batches from RocksDB; needs no lock (RocksDB iterators see a
+  // consistent snapshot). Verifies every batch and never returns a bad one.
+  Result<ReadResult> ReadDisk(uint64_t offset, uint64_t end_offset,
+                              const ReadLimits& limits) const;
+  // Calls `visit` for each batch overlapping [begin, end) in order, from
+  // whichever tier holds it, until it returns false. mu_ held.
+  Status ScanLocked(uint64_t begin, uint64_t end, const BatchVisitor& visit) const;
+  Result<uint64_t> TermAtLocked(uint64_t offset) const;
+  // Memory mode: drops the oldest batches beyond the bound. mu_ held.
+  void EnforceMemoryBoundLocked();
+  Status Recover();
+
+  WriteOp StartStateOp() const;
+  WriteOp CommitStateOp() const;
+
+  const PartitionKey key_;
+  const StoreOptions options_;
+  StorageMetrics& metrics_;
+  RocksEngine* const engine_ = nullptr;
+  const uint32_t id_ = 0;
+
+  // Guards every field below. Lock order: mu_, then the writer's queue lock;
+  // the writer thread never takes mu_, so waiting on it while holding mu_ is
+  // safe.
+  mutable std::mutex mu_;
+  uint64_t first_ = 0;
+  uint64_t next_ = 0;
+  uint64_t commit_ = 0;
+  uint64_t last_term_ = 0;
+  uint64_t prev_term_ = 0;  // term of offset first_ - 1
+  MemoryTier memory_;
+  SegmentIndex segments_;
+  std::optional<PartitionSnapshot> memory_snapshot_;  // memory mode only
+
+  // Offsets below this are in RocksDB. Raised by the writer thread as writes
+  // complete (in order); lowered only under mu_ once the writer is drained.
+  std::atomic<uint64_t> written_next_{0};
+
+  TieredPartitionLog(PartitionKey key, const StoreOptions& options, StorageMetrics& metrics,
+                     RocksEngine* engine, uint32_t id);
+};
+
+}  // namespace sprawl::storage
