@@ -55,8 +55,8 @@ Status StoreOptions::Validate() const {
   if (memory_tier_bytes_per_partition < (1u << 16)) {
     return InvalidArgument("memory_tier_bytes_per_partition must be at least 64 KiB");
   }
-  if (segment_bytes < (1u << 12)) {
-    return InvalidArgument("segment_bytes must be at least 4 KiB");
+  if (segment_bytes < (1u << 10)) {
+    return InvalidArgument("segment_bytes must be at least 1 KiB");
   }
   if (writer_queue_bytes < (1u << 20)) {
     return InvalidArgument("writer_queue_bytes must be at least 1 MiB");
