@@ -11,9 +11,9 @@ namespace sprawl::storage::batch_format {
 inline constexpr uint8_t kBatchFormatVersion = 1;
 
 // Field offsets in the fixed header (all integers little-endian).
-inline constexpr size_t kBaseOffsetPos = 0;       // u64, assigned by the log
-inline constexpr size_t kTermPos = 8;             // u64, assigned by the log
-inline constexpr size_t kChecksumPos = 16;        // u64, XXH3-64 of bytes [kChecksummedFrom, end)
+inline constexpr size_t kBaseOffsetPos = 0;  // u64, assigned by the log
+inline constexpr size_t kTermPos = 8;        // u64, assigned by the log
+inline constexpr size_t kChecksumPos = 16;   // u64, XXH3-64 of bytes [kChecksummedFrom, end)
 inline constexpr size_t kChecksummedFrom = 24;
 inline constexpr size_t kBatchLengthPos = 24;     // u32, whole batch including this header
 inline constexpr size_t kVersionPos = 28;         // u8

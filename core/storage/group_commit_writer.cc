@@ -18,8 +18,7 @@ WriteOp WriteOp::PutShared(rocksdb::ColumnFamilyHandle* cf, std::string key, Bat
 WriteOp WriteOp::Delete(rocksdb::ColumnFamilyHandle* cf, std::string key) {
   return WriteOp{Kind::kDelete, cf, std::move(key), {}, nullptr};
 }
-WriteOp WriteOp::DeleteRange(rocksdb::ColumnFamilyHandle* cf, std::string begin,
-                             std::string end) {
+WriteOp WriteOp::DeleteRange(rocksdb::ColumnFamilyHandle* cf, std::string begin, std::string end) {
   return WriteOp{Kind::kDeleteRange, cf, std::move(begin), std::move(end), nullptr};
 }
 
@@ -119,6 +118,7 @@ void GroupCommitWriter::Run() {
     std::deque<Request> group;
     group.swap(queue_);
     queued_bytes_ = 0;
+    metrics_.writer_queue_bytes.Set(0);
     Status status = failed_;
     lock.unlock();
 

@@ -24,7 +24,7 @@ struct WriteOp {
   Kind kind = Kind::kPut;
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   std::string key;
-  std::string value;   // kPut without shared_value; the end key of kDeleteRange
+  std::string value;        // kPut without shared_value; the end key of kDeleteRange
   BatchBytes shared_value;  // kPut of a batch shared with the memory tier
 
   static WriteOp Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value);

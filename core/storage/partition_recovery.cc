@@ -65,8 +65,8 @@ Status TieredPartitionLog::Recover() {
   for (uint64_t removed : segments_.RemoveFrom(scan_from)) {
     repairs.push_back(WriteOp::Delete(engine_->index_cf(), keys::Offset(id_, removed)));
   }
-  last_term_ = segments_.segments().empty() ? prev_term_
-                                            : segments_.segments().rbegin()->second.last_term;
+  last_term_ =
+      segments_.segments().empty() ? prev_term_ : segments_.segments().rbegin()->second.last_term;
   uint64_t expected = scan_from;
   std::optional<uint64_t> cut_at;
   std::string cut_reason;
@@ -104,8 +104,9 @@ Status TieredPartitionLog::Recover() {
         cut_reason = valid.message();
         break;
       }
-      const SegmentInfo& segment = segments_.OnAppend(
-          key_offset, view->last_offset(), it->value().size(), view->max_timestamp_ms(), view->term());
+      const SegmentInfo& segment =
+          segments_.OnAppend(key_offset, view->last_offset(), it->value().size(),
+                             view->max_timestamp_ms(), view->term());
       (void)segment;
       last_term_ = view->term();
       expected = view->last_offset() + 1;
@@ -122,11 +123,10 @@ Status TieredPartitionLog::Recover() {
   if (cut_at) {
     metrics_.corrupt_batches.Increment();
     metrics_.recovery_truncated_batches.Increment();
-    log::Error("corrupt tail removed on recovery",
-               {{"topic", key_.topic},
-                {"partition", key_.partition},
-                {"offset", *cut_at},
-                {"error", cut_reason}});
+    log::Error("corrupt tail removed on recovery", {{"topic", key_.topic},
+                                                    {"partition", key_.partition},
+                                                    {"offset", *cut_at},
+                                                    {"error", cut_reason}});
     repairs.push_back(WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, *cut_at),
                                            keys::PartitionEnd(id_)));
   }
@@ -137,11 +137,10 @@ Status TieredPartitionLog::Recover() {
     }
   }
   if (commit_ > next_) {
-    log::Error("commit index beyond the recovered log end",
-               {{"topic", key_.topic},
-                {"partition", key_.partition},
-                {"commit_index", commit_},
-                {"next_offset", next_}});
+    log::Error("commit index beyond the recovered log end", {{"topic", key_.topic},
+                                                             {"partition", key_.partition},
+                                                             {"commit_index", commit_},
+                                                             {"next_offset", next_}});
     commit_ = next_;
     repairs.push_back(CommitStateOp());
   }

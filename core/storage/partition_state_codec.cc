@@ -70,8 +70,8 @@ Result<PartitionSnapshot> DecodeSnapshot(std::string_view bytes) {
   PartitionSnapshot s;
   uint64_t size = 0;
   std::string_view data;
-  if (!r.U64(&s.last_offset) || !r.U64(&s.last_term) || !r.VarU64(&size) ||
-      !r.Bytes(size, &data) || r.remaining() != 0) {
+  if (!r.U64(&s.last_offset) || !r.U64(&s.last_term) || !r.VarU64(&size) || !r.Bytes(size, &data) ||
+      r.remaining() != 0) {
     return DataCorruption("malformed snapshot record");
   }
   s.data = std::string(data);

@@ -35,7 +35,7 @@ void EncodeRecord(const RecordInput& r, int64_t first_timestamp, std::string* sc
   ByteWriter w(scratch);
   // Wrapping arithmetic: any pair of timestamps round-trips without overflow.
   w.VarI64(static_cast<int64_t>(static_cast<uint64_t>(r.timestamp_ms) -
-                               static_cast<uint64_t>(first_timestamp)));
+                                static_cast<uint64_t>(first_timestamp)));
   if (r.key) {
     w.VarU64(r.key->size() + 1);
     w.Bytes(*r.key);
@@ -168,8 +168,8 @@ Result<RecordBatchView> RecordBatchView::Parse(std::string_view bytes) {
     return DataCorruption("record batch exceeds the size limit");
   }
   const uint64_t expected = LoadAt<uint64_t>(bytes, bf::kChecksumPos);
-  const uint64_t actual = Checksum64(bytes.data() + bf::kChecksummedFrom,
-                                     bytes.size() - bf::kChecksummedFrom);
+  const uint64_t actual =
+      Checksum64(bytes.data() + bf::kChecksummedFrom, bytes.size() - bf::kChecksummedFrom);
   if (expected != actual) {
     return DataCorruption("record batch checksum mismatch");
   }
@@ -195,7 +195,9 @@ Result<RecordBatchView> RecordBatchView::Parse(std::string_view bytes) {
   return RecordBatchView(bytes);
 }
 
-uint64_t RecordBatchView::base_offset() const { return LoadAt<uint64_t>(bytes_, bf::kBaseOffsetPos); }
+uint64_t RecordBatchView::base_offset() const {
+  return LoadAt<uint64_t>(bytes_, bf::kBaseOffsetPos);
+}
 uint64_t RecordBatchView::term() const { return LoadAt<uint64_t>(bytes_, bf::kTermPos); }
 uint32_t RecordBatchView::record_count() const {
   return LoadAt<uint32_t>(bytes_, bf::kRecordCountPos);

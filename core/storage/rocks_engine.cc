@@ -134,8 +134,8 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
   };
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(DbOptions(), (dir / "rocksdb").string(), families,
-                                              &engine->handles_, &raw);
+  const rocksdb::Status s =
+      rocksdb::DB::Open(DbOptions(), (dir / "rocksdb").string(), families, &engine->handles_, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return IoError("data directory " + dir.string() +
@@ -162,8 +162,8 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
     return UnsupportedVersion("store holds format version " + *format +
                               "; this build reads up to " + std::to_string(kStoreFormatVersion));
   }
-  engine->writer_ = std::make_unique<GroupCommitWriter>(raw, options.fsync,
-                                                        options.writer_queue_bytes, metrics);
+  engine->writer_ =
+      std::make_unique<GroupCommitWriter>(raw, options.fsync, options.writer_queue_bytes, metrics);
   return engine;
 }
 

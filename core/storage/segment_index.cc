@@ -47,8 +47,7 @@ void SegmentIndex::Load(const SegmentInfo& segment) {
 }
 
 const SegmentInfo& SegmentIndex::OnAppend(uint64_t base_offset, uint64_t last_offset,
-                                          uint64_t bytes, int64_t max_timestamp_ms,
-                                          uint64_t term) {
+                                          uint64_t bytes, int64_t max_timestamp_ms, uint64_t term) {
   total_bytes_ += bytes;
   if (segments_.empty() || segments_.rbegin()->second.bytes >= segment_bytes_) {
     SegmentInfo s{base_offset, last_offset, bytes, 1, max_timestamp_ms, term};

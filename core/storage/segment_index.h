@@ -52,7 +52,10 @@ class SegmentIndex {
   // Removes the oldest segment.
   void PopOldest();
 
-  void Clear() { segments_.clear(); total_bytes_ = 0; }
+  void Clear() {
+    segments_.clear();
+    total_bytes_ = 0;
+  }
 
   const std::map<uint64_t, SegmentInfo>& segments() const { return segments_; }
   // The segment holding `offset`, if any.

@@ -39,8 +39,8 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
       writer_queue_bytes(r.GetGauge("sprawl_storage_writer_queue_bytes",
                                     "Bytes waiting for the group-commit writer.")),
       partitions(r.GetGauge("sprawl_storage_partitions", "Partitions open in the store.")),
-      disk_write_seconds(r.GetHistogram("sprawl_storage_disk_write_seconds",
-                                        "Time of one RocksDB write group.")),
+      disk_write_seconds(
+          r.GetHistogram("sprawl_storage_disk_write_seconds", "Time of one RocksDB write group.")),
       fsync_seconds(r.GetHistogram("sprawl_storage_fsync_seconds", "Time of one WAL sync.")) {}
 
 }  // namespace sprawl::storage

@@ -17,18 +17,19 @@ Store::~Store() {
   partitions_.clear();
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
-                                           metrics::Registry& registry, const Clock& clock) {
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, metrics::Registry& registry,
+                                           const Clock& clock) {
   SPRAWL_RETURN_IF_ERROR(options.Validate());
   std::unique_ptr<Store> store(new Store(options, registry, clock));
   if (options.mode == StorageMode::kDisk) {
     SPRAWL_ASSIGN_OR_RETURN(store->engine_, RocksEngine::Open(options, store->metrics_));
     SPRAWL_RETURN_IF_ERROR(store->LoadPartitions());
   }
-  log::Info("store opened", {{"mode", options.mode == StorageMode::kDisk ? "disk" : "memory"},
-                             {"data_dir", options.mode == StorageMode::kDisk ? options.data_dir : ""},
-                             {"fsync", options.fsync.ToString()},
-                             {"partitions", store->partitions_.size()}});
+  log::Info("store opened",
+            {{"mode", options.mode == StorageMode::kDisk ? "disk" : "memory"},
+             {"data_dir", options.mode == StorageMode::kDisk ? options.data_dir : ""},
+             {"fsync", options.fsync.ToString()},
+             {"partitions", store->partitions_.size()}});
   return store;
 }
 

@@ -49,8 +49,8 @@ struct StoreOptions {
 // How much of a partition to keep. Applies to committed offsets only, so a
 // replicated log never drops what a follower may still need to match.
 struct RetentionPolicy {
-  std::optional<int64_t> max_age_ms;   // drop data whose newest record is older
-  std::optional<uint64_t> max_bytes;   // drop oldest data beyond this many stored bytes
+  std::optional<int64_t> max_age_ms;  // drop data whose newest record is older
+  std::optional<uint64_t> max_bytes;  // drop oldest data beyond this many stored bytes
 };
 
 }  // namespace sprawl::storage

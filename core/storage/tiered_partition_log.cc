@@ -92,8 +92,8 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
   std::vector<WriteOp> ops;
   ops.reserve(2);
   ops.push_back(WriteOp::PutShared(engine_->log_cf(), keys::Offset(id_, info.base_offset), bytes));
-  ops.push_back(WriteOp::Put(engine_->index_cf(), keys::Offset(id_, segment.first_offset),
-                             segment.Encode()));
+  ops.push_back(
+      WriteOp::Put(engine_->index_cf(), keys::Offset(id_, segment.first_offset), segment.Encode()));
   memory_.EvictOldest(options_.memory_tier_bytes_per_partition, written_next_.load());
   // Submitted under mu_ so that the writer's order is the offset order.
   engine_->writer().Submit(std::move(ops), [this, info, done = std::move(done)](const Status& s) {
@@ -108,7 +108,8 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
 
 void TieredPartitionLog::EnforceMemoryBoundLocked() {
   uint64_t dropped = 0;
-  while (memory_.bytes() > options_.memory_tier_bytes_per_partition && memory_.entries().size() > 1) {
+  while (memory_.bytes() > options_.memory_tier_bytes_per_partition &&
+         memory_.entries().size() > 1) {
     const MemoryEntry& oldest = memory_.entries().front();
     prev_term_ = oldest.term;
     dropped += oldest.last_offset + 1 - oldest.base_offset;
@@ -175,8 +176,9 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
   uint64_t records = 0;
   auto corrupt = [&](uint64_t at, const std::string& why) -> Result<ReadResult> {
     metrics_.corrupt_batches.Increment();
-    log::Error("corrupt batch not served",
-               {{"topic", key_.topic}, {"partition", key_.partition}, {"offset", at}, {"error", why}});
+    log::Error(
+        "corrupt batch not served",
+        {{"topic", key_.topic}, {"partition", key_.partition}, {"offset", at}, {"error", why}});
     if (!result.batches.empty()) return result;  // the valid prefix
     return DataCorruption("batch at offset " + std::to_string(at) + " of " + key_.ToString() +
                           " is corrupt (" + why + ") and cannot be read");
@@ -188,8 +190,8 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
       return corrupt(result.next_offset, "unexpected key in the log column family");
     }
     if (!result.batches.empty() && key_offset != result.next_offset) {
-      return corrupt(result.next_offset, "gap in the log before offset " +
-                                             std::to_string(key_offset));
+      return corrupt(result.next_offset,
+                     "gap in the log before offset " + std::to_string(key_offset));
     }
     auto stored = std::make_shared<const std::string>(it->value().data(), it->value().size());
     auto view = RecordBatchView::Parse(*stored);
@@ -276,10 +278,11 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
   }
   // Find the batch holding `from` and the term of the batch before it.
   uint64_t holder_base = 0;
-  SPRAWL_RETURN_IF_ERROR(ScanLocked(from, from + 1, [&](const StoredBatch& b, const RecordBatchView&) {
-    holder_base = b.base_offset;
-    return false;
-  }));
+  SPRAWL_RETURN_IF_ERROR(
+      ScanLocked(from, from + 1, [&](const StoredBatch& b, const RecordBatchView&) {
+        holder_base = b.base_offset;
+        return false;
+      }));
   if (holder_base != from) {
     return InvalidArgument("cannot truncate " + key_.ToString() + " at " + std::to_string(from) +
                            ": it is inside the batch starting at " + std::to_string(holder_base) +
@@ -292,8 +295,8 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
 
   if (on_disk()) {
     std::vector<WriteOp> ops;
-    ops.push_back(WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, from),
-                                       keys::PartitionEnd(id_)));
+    ops.push_back(
+        WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, from), keys::PartitionEnd(id_)));
     const SegmentInfo* straddling = segments_.Find(from);
     std::optional<SegmentInfo> rebuilt;
     if (straddling != nullptr && straddling->first_offset < from) {
@@ -314,8 +317,8 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
     }
     if (rebuilt) {
       segments_.Replace(*rebuilt);
-      ops.push_back(
-          WriteOp::Put(engine_->index_cf(), keys::Offset(id_, rebuilt->first_offset), rebuilt->Encode()));
+      ops.push_back(WriteOp::Put(engine_->index_cf(), keys::Offset(id_, rebuilt->first_offset),
+                                 rebuilt->Encode()));
     }
     SPRAWL_RETURN_IF_ERROR(engine_->writer().SubmitAndWait(std::move(ops)));
     // Every append before the truncation has completed (the writer is FIFO).
@@ -346,15 +349,16 @@ Result<uint64_t> TieredPartitionLog::TermAtLocked(uint64_t offset) const {
   if (first_ > 0 && offset == first_ - 1) return prev_term_;
   if (offset < first_ || offset >= next_) {
     return OffsetOutOfRange("no term for offset " + std::to_string(offset) + " of " +
-                            key_.ToString() + ": the log holds " + std::to_string(first_) +
-                            " to " + std::to_string(next_) + " (exclusive)");
+                            key_.ToString() + ": the log holds " + std::to_string(first_) + " to " +
+                            std::to_string(next_) + " (exclusive)");
   }
   if (memory_.Covers(offset)) return memory_.Find(offset).term;
   uint64_t term = 0;
-  SPRAWL_RETURN_IF_ERROR(ScanLocked(offset, offset + 1, [&](const StoredBatch&, const RecordBatchView& v) {
-    term = v.term();
-    return false;
-  }));
+  SPRAWL_RETURN_IF_ERROR(
+      ScanLocked(offset, offset + 1, [&](const StoredBatch&, const RecordBatchView& v) {
+        term = v.term();
+        return false;
+      }));
   return term;
 }
 
@@ -416,9 +420,11 @@ Result<uint64_t> TieredPartitionLog::OffsetForTimestamp(int64_t timestamp_ms) co
 Status TieredPartitionLog::SaveSnapshot(const PartitionSnapshot& snapshot) {
   std::lock_guard lock(mu_);
   if (snapshot.last_offset >= commit_) {
-    return InvalidArgument("a snapshot of " + key_.ToString() + " may cover committed offsets only"
-                           " (last offset " + std::to_string(snapshot.last_offset) +
-                           ", commit index " + std::to_string(commit_) + ")");
+    return InvalidArgument("a snapshot of " + key_.ToString() +
+                           " may cover committed offsets only"
+                           " (last offset " +
+                           std::to_string(snapshot.last_offset) + ", commit index " +
+                           std::to_string(commit_) + ")");
   }
   if (!on_disk()) {
     memory_snapshot_ = snapshot;
@@ -452,10 +458,10 @@ Status TieredPartitionLog::InstallSnapshot(const PartitionSnapshot& snapshot) {
   prev_term_ = last_term_ = snapshot.last_term;
   if (on_disk()) {
     std::vector<WriteOp> ops;
-    ops.push_back(WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, 0),
-                                       keys::PartitionEnd(id_)));
-    ops.push_back(WriteOp::DeleteRange(engine_->index_cf(), keys::Offset(id_, 0),
-                                       keys::PartitionEnd(id_)));
+    ops.push_back(
+        WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, 0), keys::PartitionEnd(id_)));
+    ops.push_back(
+        WriteOp::DeleteRange(engine_->index_cf(), keys::Offset(id_, 0), keys::PartitionEnd(id_)));
     ops.push_back(StartStateOp());
     ops.push_back(CommitStateOp());
     ops.push_back(WriteOp::Put(engine_->state_cf(), keys::PartitionState(id_, "snapshot"),
@@ -499,7 +505,8 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
     std::vector<WriteOp> ops;
     while (!segments_.segments().empty()) {
       const SegmentInfo oldest = segments_.segments().begin()->second;
-      const bool over = policy.max_bytes && segments_.total_bytes() - oldest.bytes >= *policy.max_bytes;
+      const bool over =
+          policy.max_bytes && segments_.total_bytes() - oldest.bytes >= *policy.max_bytes;
       if (oldest.last_offset >= commit_ || !(expired(oldest.max_timestamp_ms) || over)) break;
       outcome.records_deleted += oldest.last_offset + 1 - std::max(oldest.first_offset, first_);
       outcome.bytes_deleted += oldest.bytes;

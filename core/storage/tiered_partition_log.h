@@ -59,8 +59,7 @@ class TieredPartitionLog final : public PartitionLog {
 
   // Reads batches from RocksDB; needs no lock (RocksDB iterators see a
   // consistent snapshot). Verifies every batch and never returns a bad one.
-  Result<ReadResult> ReadDisk(uint64_t offset, uint64_t end_offset,
-                              const ReadLimits& limits) const;
+  Result<ReadResult> ReadDisk(uint64_t offset, uint64_t end_offset, const ReadLimits& limits) const;
   // Calls `visit` for each batch overlapping [begin, end) in order, from
   // whichever tier holds it, until it returns false. mu_ held.
   Status ScanLocked(uint64_t begin, uint64_t end, const BatchVisitor& visit) const;

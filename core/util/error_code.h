@@ -9,6 +9,7 @@ namespace sprawl {
 // C ABI: never renumber or reuse one. Columns: enumerator, number, name,
 // retriable by default, meaning. docs/errors.md mirrors this table and a unit
 // test checks that it does.
+// clang-format off
 #define SPRAWL_ERROR_CODES(X)                                                                    \
   X(kOk, 0, "OK", false, "Success.")                                                             \
   X(kInvalidArgument, 1, "INVALID_ARGUMENT", false,                                             \
@@ -28,6 +29,7 @@ namespace sprawl {
   X(kClosed, 10, "CLOSED", false, "The object was closed and can no longer be used.")            \
   X(kTimeout, 11, "TIMEOUT", true, "The operation did not complete in time.")                    \
   X(kInternal, 12, "INTERNAL", false, "An invariant was violated inside Sprawl; this is a bug.")
+// clang-format on
 
 enum class ErrorCode : uint16_t {
 #define SPRAWL_X(name, number, text, retriable, meaning) name = number,

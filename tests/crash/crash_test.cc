@@ -11,9 +11,9 @@
 #include <random>
 #include <thread>
 
+#include "../unit/storage/storage_test_util.h"
 #include "core/storage/store.h"
 #include "core/util/logging.h"
-#include "../unit/storage/storage_test_util.h"
 
 namespace sprawl::storage {
 namespace {
@@ -62,8 +62,8 @@ std::string ValueFor(uint64_t offset) { return "value-" + std::to_string(offset)
 TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
   TempDir dir;
   const std::string data = dir.Sub("data");
-  const uint32_t seed = static_cast<uint32_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+  const uint32_t seed =
+      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   std::mt19937 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
   constexpr int kRounds = 6;
@@ -80,8 +80,8 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
     }
     close(fds[1]);
     // Let it append for a random while, reading acks as they come.
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(100 + rng() % 400);
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(100 + rng() % 400);
     int64_t acks_this_round = 0;
     std::thread reader([&] {
       uint64_t acked;

@@ -25,8 +25,8 @@ class RawDb {
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
         {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"index", {}}, {"state", {}}};
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::Open(rocksdb::Options(), data_dir + "/rocksdb", families,
-                                     &handles_, &raw);
+    const auto s =
+        rocksdb::DB::Open(rocksdb::Options(), data_dir + "/rocksdb", families, &handles_, &raw);
     EXPECT_TRUE(s.ok()) << s.ToString();
     db_.reset(raw);
   }

@@ -77,13 +77,13 @@ TEST_P(GroupCommitWriterTest, ConcurrentSubmittersShareWrites) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        engine_->writer().Submit({WriteOp::Put(engine_->state_cf(),
-                                               "t" + std::to_string(t) + "-" + std::to_string(i),
-                                               std::string(100, 'v'))},
-                                 [&](const Status& s) {
-                                   EXPECT_TRUE(s.ok());
-                                   ++acked;
-                                 });
+        engine_->writer().Submit(
+            {WriteOp::Put(engine_->state_cf(), "t" + std::to_string(t) + "-" + std::to_string(i),
+                          std::string(100, 'v'))},
+            [&](const Status& s) {
+              EXPECT_TRUE(s.ok());
+              ++acked;
+            });
       }
     });
   }
@@ -105,8 +105,7 @@ TEST_P(GroupCommitWriterTest, FlushSyncsWhateverThePolicy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, GroupCommitWriterTest,
-                         ::testing::Values("always", "interval:5", "never"),
-                         [](const auto& info) {
+                         ::testing::Values("always", "interval:5", "never"), [](const auto& info) {
                            std::string name = info.param;
                            return name.substr(0, name.find(':'));
                          });

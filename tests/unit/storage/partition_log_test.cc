@@ -139,8 +139,7 @@ TEST_P(PartitionLogTest, TruncateSuffixRemovesUncommittedBatches) {
   const AppendInfo d = Append(2, "d", 3);
   EXPECT_EQ(d.base_offset, 3u);
   EXPECT_EQ(*log_->TermAt(3), 3u);
-  EXPECT_EQ(ReadValues(*log_, 0),
-            (std::vector<std::string>{"a-0", "a-1", "a-2", "d-0", "d-1"}));
+  EXPECT_EQ(ReadValues(*log_, 0), (std::vector<std::string>{"a-0", "a-1", "a-2", "d-0", "d-1"}));
 }
 
 TEST_P(PartitionLogTest, TruncateToStartEmptiesTheLog) {
@@ -183,7 +182,8 @@ TEST_P(PartitionLogTest, OffsetForTimestampHandlesUnorderedTimestamps) {
 
 TEST_P(PartitionLogTest, SnapshotsSaveAndInstall) {
   Append(10, "a", 2);
-  EXPECT_EQ(log_->SaveSnapshot({9, 2, "state"}).code(), ErrorCode::kInvalidArgument);  // uncommitted
+  EXPECT_EQ(log_->SaveSnapshot({9, 2, "state"}).code(),
+            ErrorCode::kInvalidArgument);  // uncommitted
   ASSERT_TRUE(log_->SetCommitIndex(10).ok());
   ASSERT_TRUE(log_->SaveSnapshot({9, 2, "state"}).ok());
   auto loaded = log_->LoadSnapshot();

@@ -116,9 +116,14 @@ TEST_F(StoreTest, DropPartitionRemovesItsData) {
 TEST_F(StoreTest, InvalidTopicNamesAreRefused) {
   auto store = Open(Options());
   ASSERT_TRUE(store.ok());
-  const std::vector<std::string> bad = {"",           ".",       "..",
-                                       "has space",  "slash/x", "\xc3\xbcnicode",
-                                       std::string(250, 'a'), std::string("nul\0byte", 8)};
+  const std::vector<std::string> bad = {"",
+                                        ".",
+                                        "..",
+                                        "has space",
+                                        "slash/x",
+                                        "\xc3\xbcnicode",
+                                        std::string(250, 'a'),
+                                        std::string("nul\0byte", 8)};
   for (const std::string& name : bad) {
     auto log = (*store)->OpenPartition({name, 0});
     ASSERT_FALSE(log.ok()) << name;

@@ -1,0 +1,67 @@
+# The README's commands. `make run` and `make test` set up everything they
+# need on a fresh Debian machine (scripts/bootstrap installs the packages).
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CTEST_JOBS ?= $(JOBS)
+DATA_DIR ?= ./data
+FUZZ_SECONDS ?= 15
+CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+
+.PHONY: all bootstrap build release run test test-unit test-asan test-tsan test-sanitizers \
+        lint format bench bench-storage fuzz clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+release: bootstrap
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+# Until sprawl-server exists, `run` exercises the storage engine on $(DATA_DIR):
+# it appends sample records to demo/0, reads them back and lists the store.
+run: release
+	build/release/server/sprawl-log --data-dir $(DATA_DIR) demo
+
+# Every test suite: formatting, the C++ tests (debug, ASan+UBSan, TSan) and a
+# bounded fuzzing pass over every decoder.
+test: bootstrap lint test-unit test-sanitizers fuzz
+
+test-unit: build
+	ctest --preset dev -j $(CTEST_JOBS)
+
+test-asan: bootstrap
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --preset asan -j $(CTEST_JOBS)
+
+test-tsan: bootstrap
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(CTEST_JOBS)
+
+test-sanitizers: test-asan test-tsan
+
+lint: bootstrap
+	@echo "clang-format check of $(words $(CXX_SOURCES)) files"
+	@clang-format --dry-run --Werror $(CXX_SOURCES)
+
+format:
+	clang-format -i $(CXX_SOURCES)
+
+bench: bench-storage
+
+bench-storage: release
+	build/release/bench/storage_bench $(BENCH_ARGS)
+
+fuzz: bootstrap
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run_fuzzers.sh
+
+clean:
+	rm -rf build
