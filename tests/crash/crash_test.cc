@@ -1,6 +1,7 @@
 // Kills a real appending process with SIGKILL at random moments and checks on
 // reopen that every acknowledged record is intact and nothing corrupt is
 // served. fsync=always: an acknowledged append is on stable storage.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,50 +14,25 @@
 
 #include "../unit/storage/storage_test_util.h"
 #include "core/storage/store.h"
-#include "core/util/logging.h"
+#include "crash_workload.h"
 
 namespace sprawl::storage {
 namespace {
 
 using testing::TempDir;
 
-StoreOptions CrashOptions(const std::string& dir) {
-  StoreOptions o;
-  o.data_dir = dir;
-  o.fsync = *FsyncPolicy::Parse("always");
-  o.segment_bytes = 8192;  // several segments, so recovery sees sealed and active ones
-  return o;
-}
-
-std::string ValueFor(uint64_t offset) { return "value-" + std::to_string(offset); }
-
-// Child: append forever, reporting each acknowledged last offset on `fd`.
-[[noreturn]] void AppendUntilKilled(const std::string& dir, int fd, uint32_t seed) {
-  log::LogOptions quiet;
-  quiet.level = log::Level::kError;
-  log::Configure(quiet);
-  metrics::Registry registry;
-  auto store = Store::Open(CrashOptions(dir), registry);
-  if (!store.ok()) {
-    std::fprintf(stderr, "child: %s\n", store.status().ToString().c_str());
-    _exit(2);
+// Starts the appender in a new process (fork + exec: the parent's threads,
+// RocksDB's among them, are not carried into the child).
+pid_t StartAppender(const std::string& dir, int fd, uint32_t seed) {
+  const std::string fd_arg = std::to_string(fd);
+  const std::string seed_arg = std::to_string(seed);
+  const pid_t child = fork();
+  if (child == 0) {
+    execl(SPRAWL_CRASH_APPENDER, SPRAWL_CRASH_APPENDER, dir.c_str(), fd_arg.c_str(),
+          seed_arg.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
   }
-  auto log = (*store)->OpenPartition({"crash", 0});
-  if (!log.ok()) _exit(3);
-  std::mt19937 rng(seed);
-  while (true) {
-    const uint64_t base = (*log)->NextOffset();
-    const int count = 1 + static_cast<int>(rng() % 20);
-    RecordBatchBuilder builder;
-    for (int i = 0; i < count; ++i) {
-      const std::string value = ValueFor(base + i);
-      builder.Add(std::nullopt, value, 1000);
-    }
-    auto info = (*log)->Append(*builder.Build(), 1);
-    if (!info.ok()) _exit(4);
-    const uint64_t acked = info->last_offset;
-    if (write(fd, &acked, sizeof(acked)) != sizeof(acked)) _exit(5);
-  }
+  return child;
 }
 
 TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
@@ -72,12 +48,9 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
   for (int round = 0; round < kRounds; ++round) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      close(fds[0]);
-      AppendUntilKilled(data, fds[1], seed + round);
-    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);  // only the write end goes to the child
+    const pid_t child = StartAppender(data, fds[1], seed + round);
+    ASSERT_GT(child, 0);
     close(fds[1]);
     // Let it append for a random while, reading acks as they come.
     const auto kill_at =
@@ -100,9 +73,9 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
     EXPECT_GT(acks_this_round, 0) << "round " << round << " made no progress";
 
     metrics::Registry registry;
-    auto store = Store::Open(CrashOptions(data), registry);
+    auto store = Store::Open(crash::Options(data), registry);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    auto log = (*store)->GetPartition({"crash", 0});
+    auto log = (*store)->GetPartition(crash::kPartition);
     ASSERT_TRUE(log.ok());
     ASSERT_GE(static_cast<int64_t>((*log)->NextOffset()), max_acked + 1)
         << "round " << round << ": acknowledged records were lost";
@@ -122,7 +95,7 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
         RecordView rec;
         while (it->Next(&rec)) {
           ASSERT_EQ(rec.offset, offset);
-          ASSERT_EQ(rec.value, ValueFor(offset));
+          ASSERT_EQ(rec.value, crash::ValueFor(offset));
           ++offset;
         }
       }

@@ -72,12 +72,7 @@ class CorruptionTest : public ::testing::Test {
     ASSERT_TRUE(log->Flush().ok());
   }
 
-  uint64_t Counter(const std::string& name) {
-    const std::string text = registry_.RenderPrometheus();
-    const size_t at = text.find("\n" + name + " ");
-    if (at == std::string::npos) return 0;
-    return std::stoull(text.substr(at + name.size() + 2));
-  }
+  uint64_t Counter(const std::string& name) { return testing::MetricValue(registry_, name); }
 
   TempDir dir_;
   metrics::Registry registry_;

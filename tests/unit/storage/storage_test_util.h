@@ -9,6 +9,7 @@
 
 #include "core/storage/partition_log.h"
 #include "core/storage/record_batch.h"
+#include "core/util/metrics.h"
 
 namespace sprawl::storage::testing {
 
@@ -67,6 +68,14 @@ inline std::vector<std::string> ReadValues(const PartitionLog& log, uint64_t fro
     offset = result->next_offset;
   }
   return values;
+}
+
+// The value of an unlabelled counter or gauge in `registry`, 0 if absent.
+inline uint64_t MetricValue(const metrics::Registry& registry, const std::string& name) {
+  const std::string text = registry.RenderPrometheus();
+  const std::string sample = "\n" + name + " ";
+  const size_t at = text.find(sample);
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + sample.size()));
 }
 
 }  // namespace sprawl::storage::testing
