@@ -65,6 +65,17 @@ Status Compress(Compression c, std::string_view input, std::string* out) {
 }
 
 Status Decompress(Compression c, std::string_view input, size_t expected_size, std::string* out) {
+  // Check that the input can produce the claimed size before allocating it,
+  // so a tiny hostile batch cannot make us allocate the size limit.
+  if (c == Compression::kZstd) {
+    if (ZSTD_getFrameContentSize(input.data(), input.size()) != expected_size ||
+        ZSTD_findFrameCompressedSize(input.data(), input.size()) != input.size()) {
+      return DataCorruption("zstd payload is not one frame of the size in the header");
+    }
+  } else if (c == Compression::kLz4 && expected_size / 255 > input.size()) {
+    // An LZ4 block expands at most about 255 times.
+    return DataCorruption("lz4 payload is too short for the size in the header");
+  }
   out->resize(expected_size);
   switch (c) {
     case Compression::kNone:

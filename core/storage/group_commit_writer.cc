@@ -138,7 +138,11 @@ void GroupCommitWriter::Run() {
     for (auto& r : group) r.done(status);
 
     lock.lock();
-    if (!status.ok() && failed_.ok()) failed_ = status;
+    if (!status.ok() && failed_.ok()) {
+      // Later writes fail with this error until the store is reopened, so
+      // retrying them unchanged cannot succeed.
+      failed_ = Status(status.code(), status.message() + " (the store must be reopened)", false);
+    }
     metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
     space_cv_.notify_all();
   }

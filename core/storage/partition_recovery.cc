@@ -99,6 +99,11 @@ Status TieredPartitionLog::Recover() {
       if (valid.ok() && view->term() < last_term_) {
         valid = DataCorruption("batch term goes backwards");
       }
+      if (valid.code() == ErrorCode::kUnsupportedVersion) {
+        // Written by a newer build: cutting it would destroy good data.
+        return valid.WithContext("cannot open " + key_.ToString() + " at offset " +
+                                 std::to_string(key_offset));
+      }
       if (!valid.ok()) {
         cut_at = key_offset;
         cut_reason = valid.message();
@@ -122,7 +127,7 @@ Status TieredPartitionLog::Recover() {
   next_ = expected;
   if (cut_at) {
     metrics_.corrupt_batches.Increment();
-    metrics_.recovery_truncated_batches.Increment();
+    metrics_.recovery_tail_cuts.Increment();
     log::Error("corrupt tail removed on recovery", {{"topic", key_.topic},
                                                     {"partition", key_.partition},
                                                     {"offset", *cut_at},

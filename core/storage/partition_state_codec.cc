@@ -10,6 +10,7 @@ constexpr uint8_t kVersion = 1;
 Status CheckVersion(ByteReader& r, std::string_view what) {
   uint8_t version = 0;
   if (!r.U8(&version)) return DataCorruption("empty " + std::string(what) + " record");
+  if (version == 0) return DataCorruption(std::string(what) + " record has version 0");
   if (version > kVersion) {
     return UnsupportedVersion(std::string(what) + " record version " + std::to_string(version) +
                               " is newer than this build supports");

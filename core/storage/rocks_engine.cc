@@ -26,11 +26,13 @@ Result<int> ReadMarker(const fs::path& marker) {
   if (!(in >> magic >> format) || magic != "sprawl-store" || format.rfind("format=", 0) != 0) {
     return NotAStore(marker.string() + " is not a valid Sprawl store marker");
   }
-  try {
-    return std::stoi(format.substr(7));
-  } catch (const std::exception&) {
+  const std::string_view number = std::string_view(format).substr(7);
+  int version = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), version);
+  if (ec != std::errc() || end != number.data() + number.size()) {
     return NotAStore(marker.string() + " has an unreadable format version");
   }
+  return version;
 }
 
 Status WriteMarker(const fs::path& dir) {

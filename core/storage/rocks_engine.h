@@ -27,7 +27,8 @@ class RocksEngine {
   // Opens or creates the store in options.data_dir. NOT_A_STORE for a
   // non-empty directory without the marker, UNSUPPORTED_VERSION for a store of
   // a newer format, IO_ERROR when another process holds it. A failed open
-  // changes nothing on disk.
+  // leaves an existing store as it was (a new, empty directory may keep its
+  // marker file).
   static Result<std::unique_ptr<RocksEngine>> Open(const StoreOptions& options,
                                                    StorageMetrics& metrics);
   // Stops the writer (after writing what is queued) and closes RocksDB.

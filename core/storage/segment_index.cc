@@ -28,6 +28,7 @@ Result<SegmentInfo> SegmentInfo::Decode(uint64_t first_offset, std::string_view 
   s.first_offset = first_offset;
   uint8_t version = 0;
   if (!r.U8(&version)) return DataCorruption("empty segment index entry");
+  if (version == 0) return DataCorruption("segment index entry has version 0");
   if (version > kSegmentInfoVersion) {
     return UnsupportedVersion("segment index entry version " + std::to_string(version) +
                               " is newer than this build supports");

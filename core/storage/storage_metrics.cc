@@ -24,9 +24,9 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
                                            "Stored bytes deleted by time or size retention.")),
       corrupt_batches(r.GetCounter("sprawl_storage_corrupt_batches_total",
                                    "Stored batches that failed checksum or structure checks.")),
-      recovery_truncated_batches(
-          r.GetCounter("sprawl_storage_recovery_truncated_batches_total",
-                       "Batches cut from a partition's tail on open because they were corrupt.")),
+      recovery_tail_cuts(r.GetCounter(
+          "sprawl_storage_recovery_tail_cuts_total",
+          "Partitions whose corrupt tail was cut on open (from the first bad batch).")),
       disk_writes(r.GetCounter("sprawl_storage_disk_writes_total",
                                "RocksDB write groups issued by the group-commit writer.")),
       disk_write_requests(r.GetCounter("sprawl_storage_disk_write_requests_total",

@@ -18,7 +18,7 @@ struct StorageMetrics {
   metrics::Counter& retention_deleted_records;
   metrics::Counter& retention_deleted_bytes;
   metrics::Counter& corrupt_batches;
-  metrics::Counter& recovery_truncated_batches;
+  metrics::Counter& recovery_tail_cuts;
   metrics::Counter& disk_writes;          // RocksDB write groups
   metrics::Counter& disk_write_requests;  // submissions merged into them
   metrics::Counter& disk_write_bytes;

@@ -174,6 +174,7 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
   result.next_offset = offset;
   uint64_t bytes = 0;
   uint64_t records = 0;
+  bool reached_end = false;  // stopped at a batch that crosses end_offset
   auto corrupt = [&](uint64_t at, const std::string& why) -> Result<ReadResult> {
     metrics_.corrupt_batches.Increment();
     log::Error(
@@ -201,7 +202,10 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
                                      " differs from its key");
     }
     if (view->last_offset() < offset) continue;
-    if (view->last_offset() >= end_offset) break;
+    if (view->last_offset() >= end_offset) {
+      reached_end = true;
+      break;
+    }
     if (!result.batches.empty() && (bytes >= limits.max_bytes || records >= limits.max_records)) {
       break;
     }
@@ -217,7 +221,7 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
     if (!result.batches.empty()) return result;
     return IoError("reading " + key_.ToString() + " from disk failed: " + s.ToString());
   }
-  if (result.batches.empty() && offset < end_offset) {
+  if (result.batches.empty() && offset < end_offset && !reached_end) {
     // Retention removed the range between our bounds check and the read.
     return OffsetOutOfRange("offset " + std::to_string(offset) + " of " + key_.ToString() +
                             " is no longer retained");

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -52,25 +54,35 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
     const pid_t child = StartAppender(data, fds[1], seed + round);
     ASSERT_GT(child, 0);
     close(fds[1]);
-    // Let it append for a random while, reading acks as they come.
-    const auto kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(100 + rng() % 400);
+    // Let it make a random amount of progress, then kill it at a random
+    // moment inside the next few appends.
+    const int64_t kill_after_acks = 1 + static_cast<int64_t>(rng() % 400);
+    std::mutex mu;
+    std::condition_variable progressed;
     int64_t acks_this_round = 0;
     std::thread reader([&] {
       uint64_t acked;
       while (read(fds[0], &acked, sizeof(acked)) == sizeof(acked)) {
+        std::lock_guard lock(mu);
         max_acked = std::max<int64_t>(max_acked, static_cast<int64_t>(acked));
         ++acks_this_round;
+        progressed.notify_all();
       }
     });
-    std::this_thread::sleep_until(kill_at);
+    bool made_progress = false;
+    {
+      std::unique_lock lock(mu);
+      made_progress = progressed.wait_for(lock, std::chrono::seconds(60),
+                                          [&] { return acks_this_round >= kill_after_acks; });
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child, &status, 0), child);
     reader.join();  // the pipe closes with the child
     close(fds[0]);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-    EXPECT_GT(acks_this_round, 0) << "round " << round << " made no progress";
+    ASSERT_TRUE(made_progress) << "round " << round << ": the appender stopped acknowledging";
 
     metrics::Registry registry;
     auto store = Store::Open(crash::Options(data), registry);

@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/storage/batch_format.h"
 #include "core/storage/keys.h"
+#include "core/util/checksum.h"
+
+#include <cstring>
 #include "core/storage/store.h"
 #include "storage_test_util.h"
 
@@ -88,7 +92,7 @@ TEST_F(CorruptionTest, CorruptTailIsCutOnRecoveryAndCounted) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto log = *(*store)->GetPartition({"orders", 0});
   EXPECT_EQ(log->NextOffset(), 280u);
-  EXPECT_EQ(Counter("sprawl_storage_recovery_truncated_batches_total"), 1u);
+  EXPECT_EQ(Counter("sprawl_storage_recovery_tail_cuts_total"), 1u);
   const auto values = testing::ReadValues(*log, 0);
   ASSERT_EQ(values.size(), 280u);
   EXPECT_EQ(values.back(), "b27-9");
@@ -143,6 +147,29 @@ TEST_F(CorruptionTest, BatchStoredUnderTheWrongOffsetIsDetected) {
   EXPECT_EQ(testing::ReadValues(*log, 0).size(), 30u);
 }
 
+// Regression: recovery treated a tail batch of a newer format as corrupt and
+// deleted it; an older build must refuse to open instead.
+TEST_F(CorruptionTest, TailBatchFromANewerFormatIsKeptAndTheOpenRefused) {
+  Fill(5);
+  std::string newer;
+  {
+    RawDb raw(dir_.Sub("data"));
+    ASSERT_TRUE(raw.db()->Get({}, raw.log(), keys::Offset(1, 40), &newer).ok());
+    newer[batch_format::kVersionPos] = batch_format::kBatchFormatVersion + 1;
+    const uint64_t sum = Checksum64(newer.data() + batch_format::kChecksummedFrom,
+                                    newer.size() - batch_format::kChecksummedFrom);
+    std::memcpy(newer.data() + batch_format::kChecksumPos, &sum, sizeof(sum));
+    ASSERT_TRUE(raw.db()->Put({}, raw.log(), keys::Offset(1, 40), newer).ok());
+  }
+  auto store = Store::Open(Options(), registry_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kUnsupportedVersion) << store.status().ToString();
+  RawDb raw(dir_.Sub("data"));
+  std::string still_there;
+  ASSERT_TRUE(raw.db()->Get({}, raw.log(), keys::Offset(1, 40), &still_there).ok());
+  EXPECT_EQ(still_there, newer);
+}
+
 TEST_F(CorruptionTest, DamagedSstFilesAreReportedNeverServed) {
   Fill(1000);
   {
@@ -192,7 +219,7 @@ TEST_F(CorruptionTest, DamagedSstFilesAreReportedNeverServed) {
     }
     offset = r->next_offset;
   }
-  EXPECT_TRUE(saw_corruption || Counter("sprawl_storage_recovery_truncated_batches_total") > 0);
+  EXPECT_TRUE(saw_corruption || Counter("sprawl_storage_recovery_tail_cuts_total") > 0);
 }
 
 TEST_F(CorruptionTest, TornWriteAheadLogKeepsTheValidPrefix) {

@@ -179,5 +179,21 @@ TEST(RecordBatchTest, RecordCountMismatchFailsValidation) {
   EXPECT_EQ(valid.code(), ErrorCode::kDataCorruption) << valid.ToString();
 }
 
+// Regression: a tiny batch claiming a huge decompressed size made Validate()
+// allocate that size before failing.
+TEST(RecordBatchTest, CompressedPayloadClaimingAHugeSizeIsRejected) {
+  for (const Compression c : {Compression::kZstd, Compression::kLz4}) {
+    std::string bytes = BuildBatch(c, 2);
+    const uint32_t huge = batch_format::kMaxBatchBytes;
+    std::memcpy(bytes.data() + batch_format::kPayloadLengthPos, &huge, sizeof(huge));
+    const uint64_t sum = Checksum64(bytes.data() + batch_format::kChecksummedFrom,
+                                    bytes.size() - batch_format::kChecksummedFrom);
+    std::memcpy(bytes.data() + batch_format::kChecksumPos, &sum, sizeof(sum));
+    auto view = RecordBatchView::Parse(bytes);
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(view->Validate().code(), ErrorCode::kDataCorruption) << CompressionName(c);
+  }
+}
+
 }  // namespace
 }  // namespace sprawl::storage

@@ -116,3 +116,36 @@ TEST_F(TieringTest, RetentionTaskAppliesPoliciesInTheBackground) {
 
 }  // namespace
 }  // namespace sprawl::storage
+
+namespace sprawl::storage {
+namespace {
+
+// Regression: a disk read that stopped at a batch crossing its end offset
+// reported the offset as no longer retained, which broke TermAt and
+// TruncateSuffix for multi-record batches that lived only on disk.
+TEST_F(TieringTest, TermAtAndTruncateWorkOnMultiRecordBatchesOnlyOnDisk) {
+  auto store = *Store::Open(Options(StorageMode::kDisk), registry_);
+  auto* log = *store->OpenPartition({"tiers", 0});
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(log->Append(MakeBatch(60, "b" + std::to_string(i)), 1 + i / 100).ok());
+  }
+  ASSERT_TRUE(log->Flush().ok());
+  ASSERT_TRUE(log->Append(MakeBatch(60, "evict"), 2).ok());
+  ASSERT_EQ(log->Read(0, {})->tier, Tier::kDisk);
+
+  auto term = log->TermAt(5);
+  ASSERT_TRUE(term.ok()) << term.status().ToString();
+  EXPECT_EQ(*term, 1u);
+  ReadLimits limits;
+  limits.end_offset = 15;  // inside the first batch
+  auto r = log->Read(10, limits);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->batches.empty());
+  EXPECT_EQ(log->TruncateSuffix(125).code(), ErrorCode::kInvalidArgument);  // mid-batch
+  ASSERT_TRUE(log->TruncateSuffix(120).ok());
+  EXPECT_EQ(log->NextOffset(), 120u);
+  EXPECT_EQ(testing::ReadValues(*log, 0).size(), 120u);
+}
+
+}  // namespace
+}  // namespace sprawl::storage

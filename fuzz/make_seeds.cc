@@ -1,0 +1,188 @@
+// Writes small valid seed inputs for every fuzz target, in the layouts of
+// fuzz/fuzz_input.h, using the real encoders. fuzz/run_fuzzers.sh runs it
+// before each fuzzing session, so the seeds always match the current formats;
+// the same files, written once, are checked in under fuzz/corpus/.
+//
+// Usage: make_fuzz_seeds <output-dir>   (creates <output-dir>/<target>/...)
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/storage/batch_format.h"
+#include "core/storage/compression.h"
+#include "core/storage/keys.h"
+#include "core/storage/partition_state_codec.h"
+#include "core/storage/record_batch.h"
+#include "core/storage/segment_index.h"
+#include "core/util/byte_io.h"
+#include "fuzz/fuzz_input.h"
+
+namespace sprawl::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+namespace bf = storage::batch_format;
+using storage::Compression;
+
+class SeedWriter {
+ public:
+  explicit SeedWriter(fs::path dir) : dir_(std::move(dir)) {}
+
+  // Writes one seed: the selector byte, then `body`.
+  void Write(const std::string& target, const std::string& name, uint8_t selector,
+             std::string_view body) {
+    const fs::path target_dir = dir_ / target;
+    std::error_code ec;
+    fs::create_directories(target_dir, ec);
+    std::ofstream out(target_dir / name, std::ios::binary | std::ios::trunc);
+    out.put(static_cast<char>(selector));
+    out.write(body.data(), static_cast<std::streamsize>(body.size()));
+    out.close();
+    if (ec || !out) {
+      std::fprintf(stderr, "make_fuzz_seeds: cannot write %s\n", (target_dir / name).c_str());
+      ok_ = false;
+    }
+  }
+
+  bool ok() const { return ok_; }
+
+ private:
+  fs::path dir_;
+  bool ok_ = true;
+};
+
+// A stamped batch of three records: with and without a key, with headers,
+// with a timestamp that goes back (the max is not the last).
+std::optional<std::string> SampleBatch(Compression compression, storage::ProducerStamp producer) {
+  storage::RecordBatchBuilder builder(compression, producer);
+  builder.Add(storage::RecordInput{"order-1", "{\"qty\":3}", {{"trace", "a1"}}, 1700000000000});
+  builder.Add(storage::RecordInput{std::nullopt, "ping", {}, 1700000000250});
+  builder.Add(storage::RecordInput{"order-2", "", {{"trace", "b2"}, {"empty", ""}}, 1700000000100});
+  auto built = builder.Build();
+  if (!built.ok()) {
+    std::fprintf(stderr, "make_fuzz_seeds: %s\n", built.status().ToString().c_str());
+    return std::nullopt;
+  }
+  std::string batch = std::move(built).value();
+  storage::StampBatch(&batch, 1000, 3);
+  return batch;
+}
+
+// BatchMode::kPayload body for `batch`: flags, count, timestamps, plain payload.
+std::optional<std::string> PayloadBody(std::string_view plain_batch, Compression compression) {
+  auto view = storage::RecordBatchView::Parse(plain_batch);
+  if (!view.ok()) return std::nullopt;
+  std::string body;
+  ByteWriter w(&body);
+  w.U8(static_cast<uint8_t>(compression));
+  w.U32(view->record_count());
+  w.I64(view->first_timestamp_ms());
+  w.I64(view->max_timestamp_ms());
+  w.Bytes(plain_batch.substr(bf::kHeaderSize));
+  return body;
+}
+
+bool WriteBatchSeeds(SeedWriter& seeds) {
+  const std::string target = "record_batch_fuzz";
+  const auto raw = static_cast<uint8_t>(BatchMode::kRaw);
+  const auto sealed = static_cast<uint8_t>(BatchMode::kSealed);
+  const auto payload = static_cast<uint8_t>(BatchMode::kPayload);
+  for (const Compression c : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
+    const std::string name(storage::CompressionName(c));
+    auto batch = SampleBatch(c, {});
+    if (!batch) return false;
+    seeds.Write(target, "raw-" + name, raw, *batch);
+    seeds.Write(target, "sealed-" + name, sealed, *batch);
+  }
+  auto plain = SampleBatch(Compression::kNone, {});
+  auto producer = SampleBatch(Compression::kNone, {42, 7});
+  if (!plain || !producer) return false;
+  seeds.Write(target, "raw-producer", raw, *producer);
+  for (const Compression c : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
+    auto body = PayloadBody(*plain, c);
+    if (!body) return false;
+    seeds.Write(target, "payload-" + std::string(storage::CompressionName(c)), payload, *body);
+  }
+  // A batch from a newer format: readers must answer UNSUPPORTED_VERSION.
+  std::string newer = *plain;
+  newer[bf::kVersionPos] = static_cast<char>(bf::kBatchFormatVersion + 1);
+  seeds.Write(target, "sealed-newer-version", sealed, newer);
+  return true;
+}
+
+void WriteCodecSeeds(SeedWriter& seeds) {
+  const std::string target = "storage_codec_fuzz";
+  auto selector = [](CodecTarget t) { return static_cast<uint8_t>(t); };
+
+  std::string segment;
+  ByteWriter(&segment).U64(100);  // the first offset, from the key
+  segment += storage::SegmentInfo{100, 199, 4096, 3, 1700000000000, 2}.Encode();
+  seeds.Write(target, "segment-info", selector(CodecTarget::kSegmentInfo), segment);
+  seeds.Write(target, "log-start", selector(CodecTarget::kLogStart),
+              storage::state_codec::EncodeLogStart({500, 4}));
+  seeds.Write(target, "offset", selector(CodecTarget::kOffset),
+              storage::state_codec::EncodeOffset(1234));
+  seeds.Write(target, "snapshot", selector(CodecTarget::kSnapshot),
+              storage::state_codec::EncodeSnapshot({99, 3, "cursor-state"}));
+  seeds.Write(target, "partition-id", selector(CodecTarget::kPartitionId),
+              storage::state_codec::EncodePartitionId(7));
+  seeds.Write(target, "offset-key", selector(CodecTarget::kOffsetKey),
+              storage::keys::Offset(7, 1234));
+  seeds.Write(target, "registry-key", selector(CodecTarget::kRegistryKey),
+              storage::keys::Registry({"orders.eu-west", 3}));
+
+  // One read of every kind, each followed by what it reads.
+  std::string program;
+  ByteWriter w(&program);
+  auto op = [&w](ByteReaderOp o) { w.U8(static_cast<uint8_t>(o)); };
+  op(ByteReaderOp::kU8);
+  w.U8(0xfe);
+  op(ByteReaderOp::kU16);
+  w.U16(0xbeef);
+  op(ByteReaderOp::kU32);
+  w.U32(0xdeadbeef);
+  op(ByteReaderOp::kU64);
+  w.U64(1ull << 40);
+  op(ByteReaderOp::kI64);
+  w.I64(-2);
+  op(ByteReaderOp::kBigU32);
+  w.BigU32(7);
+  op(ByteReaderOp::kBigU64);
+  w.BigU64(1234);
+  op(ByteReaderOp::kVarU64);
+  w.VarU64(300);
+  op(ByteReaderOp::kVarU64);
+  w.VarU64(~0ull);
+  op(ByteReaderOp::kVarI64);
+  w.VarI64(-5);
+  w.U8(static_cast<uint8_t>(ByteReaderOp::kBytes) | (3 << 4));
+  w.Bytes("abc");
+  seeds.Write(target, "byte-reader", selector(CodecTarget::kByteReader), program);
+
+  // File names stay free of ':' so that the corpus checks out everywhere.
+  seeds.Write(target, "fsync-always", selector(CodecTarget::kFsyncPolicy), "always");
+  seeds.Write(target, "fsync-never", selector(CodecTarget::kFsyncPolicy), "never");
+  seeds.Write(target, "fsync-interval", selector(CodecTarget::kFsyncPolicy), "interval:10");
+  for (const char* name : {"zstd", "memory"}) {
+    seeds.Write(target, std::string("name-") + name, selector(CodecTarget::kNames), name);
+  }
+}
+
+}  // namespace
+}  // namespace sprawl::fuzz
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <output-dir>\n", argv[0]);
+    return 2;
+  }
+  sprawl::fuzz::SeedWriter seeds{std::filesystem::path(argv[1])};
+  if (!sprawl::fuzz::WriteBatchSeeds(seeds)) return 1;
+  sprawl::fuzz::WriteCodecSeeds(seeds);
+  return seeds.ok() ? 0 : 1;
+}
