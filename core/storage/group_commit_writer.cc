@@ -38,6 +38,9 @@ GroupCommitWriter::GroupCommitWriter(rocksdb::DB* db, FsyncPolicy fsync, uint64_
                                      StorageMetrics& metrics)
     : db_(db), fsync_(fsync), max_queue_bytes_(max_queue_bytes), metrics_(metrics) {
   thread_ = std::thread([this] { Run(); });
+  if (fsync_.kind == FsyncPolicy::Kind::kInterval) {
+    sync_thread_ = std::thread([this] { SyncPeriodically(); });
+  }
 }
 
 GroupCommitWriter::~GroupCommitWriter() {
@@ -46,6 +49,8 @@ GroupCommitWriter::~GroupCommitWriter() {
     stopping_ = true;
   }
   work_cv_.notify_all();
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
   thread_.join();
 }
 
@@ -99,22 +104,11 @@ uint64_t GroupCommitWriter::queued_bytes() const {
 }
 
 void GroupCommitWriter::Run() {
-  using Clock = std::chrono::steady_clock;
   const bool always = fsync_.kind == FsyncPolicy::Kind::kAlways;
-  const bool interval = fsync_.kind == FsyncPolicy::Kind::kInterval;
-  auto next_sync = Clock::now() + fsync_.interval;
-  bool unsynced = false;  // written to the WAL but not yet synced
-
   std::unique_lock lock(mu_);
   while (true) {
-    if (queue_.empty()) {
-      if (stopping_) break;
-      if (interval && unsynced) {
-        work_cv_.wait_until(lock, next_sync, [&] { return stopping_ || !queue_.empty(); });
-      } else {
-        work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      }
-    }
+    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) break;
     std::deque<Request> group;
     group.swap(queue_);
     queued_bytes_ = 0;
@@ -127,28 +121,39 @@ void GroupCommitWriter::Run() {
     if (status.ok()) {
       bool wrote = false;
       status = WriteGroup(group, /*sync=*/always, &wrote);
-      unsynced |= wrote && !always;
+      if (wrote && !always) unsynced_.store(true);
     }
-    const bool due = force_sync || (interval && Clock::now() >= next_sync);
-    if (status.ok() && unsynced && due) {
+    if (status.ok() && force_sync && unsynced_.exchange(false)) {
       status = Sync();
-      unsynced = false;
-      next_sync = Clock::now() + fsync_.interval;
     }
     for (auto& r : group) r.done(status);
 
     lock.lock();
-    if (!status.ok() && failed_.ok()) {
-      // Later writes fail with this error until the store is reopened, so
-      // retrying them unchanged cannot succeed.
-      failed_ = Status(status.code(), status.message() + " (the store must be reopened)", false);
-    }
+    RecordFailureLocked(status);
     metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
     space_cv_.notify_all();
   }
-  const bool sync_on_exit = unsynced && failed_.ok();
+  const bool sync_on_exit = failed_.ok() && unsynced_.exchange(false);
   lock.unlock();
   if (sync_on_exit) (void)Sync();
+}
+
+void GroupCommitWriter::SyncPeriodically() {
+  std::unique_lock lock(mu_);
+  while (!sync_cv_.wait_for(lock, fsync_.interval, [&] { return stopping_; })) {
+    if (!unsynced_.exchange(false)) continue;
+    lock.unlock();
+    const Status status = Sync();
+    lock.lock();
+    RecordFailureLocked(status);
+  }
+}
+
+void GroupCommitWriter::RecordFailureLocked(const Status& status) {
+  if (status.ok() || !failed_.ok()) return;
+  // Later writes fail with this error until the store is reopened, so
+  // retrying them unchanged cannot succeed.
+  failed_ = Status(status.code(), status.message() + " (the store must be reopened)", false);
 }
 
 Status GroupCommitWriter::WriteGroup(std::deque<Request>& group, bool sync, bool* wrote) {

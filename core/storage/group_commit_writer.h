@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,7 +39,9 @@ using WriteDone = std::function<void(const Status&)>;
 // The single writer of a node's RocksDB. Callers submit groups of operations;
 // one thread merges everything queued into one WriteBatch and one Write, and
 // syncs the WAL by the fsync policy (group commit), so the cost of a write and
-// of a sync is shared by all who waited for it.
+// of a sync is shared by all who waited for it. Under interval:<ms> a second
+// thread syncs the WAL on its timer, so writing never waits for a sync (acks
+// under that policy do not wait for one either).
 class GroupCommitWriter {
  public:
   GroupCommitWriter(rocksdb::DB* db, FsyncPolicy fsync, uint64_t max_queue_bytes,
@@ -75,6 +78,10 @@ class GroupCommitWriter {
   };
 
   void Run();
+  // The interval policy's timer: syncs the WAL when anything was written.
+  void SyncPeriodically();
+  // Makes `status`, if an error, the sticky error of every later submission.
+  void RecordFailureLocked(const Status& status);
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
   Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
   Status Sync();
@@ -89,11 +96,16 @@ class GroupCommitWriter {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer waits for requests
   std::condition_variable space_cv_;  // submitters wait for queue space
+  std::condition_variable sync_cv_;   // the interval syncer waits for its timer or stop
   std::deque<Request> queue_;
   uint64_t queued_bytes_ = 0;
   bool stopping_ = false;
   Status failed_;
+  // Written to the WAL and not yet synced; set by the writer, cleared by
+  // whichever thread syncs.
+  std::atomic<bool> unsynced_{false};
   std::thread thread_;
+  std::thread sync_thread_;  // interval policy only
 };
 
 }  // namespace sprawl::storage

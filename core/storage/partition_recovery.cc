@@ -8,9 +8,10 @@
 
 namespace sprawl::storage {
 
-// Loads the log start, commit index and segment index, then re-reads the
-// active (newest) segment batch by batch. Every write of a batch and its index
-// entry is one atomic RocksDB write, so only the tail can be torn; the tail is
+// Loads the log start, commit index and the index of sealed segments, then
+// re-reads the active (newest) segment batch by batch, rebuilding its entry.
+// A segment's entry is written in the same atomic RocksDB write as the batch
+// that seals it, so only the active segment's tail can be torn; the tail is
 // where a crash or a bad disk shows first. The first batch that fails its
 // checksum or structure ends the log: it and everything after it are removed,
 // reported, and counted, and the valid prefix stays readable. Older segments
@@ -57,13 +58,11 @@ Status TieredPartitionLog::Recover() {
     }
   }
 
-  // Rebuild the active segment from the batches actually present.
+  // The index holds sealed segments only; rebuild the active one from the
+  // batches after the last sealed segment.
   uint64_t scan_from = first_;
   if (!segments_.segments().empty()) {
-    scan_from = std::max(first_, segments_.segments().rbegin()->first);
-  }
-  for (uint64_t removed : segments_.RemoveFrom(scan_from)) {
-    repairs.push_back(WriteOp::Delete(engine_->index_cf(), keys::Offset(id_, removed)));
+    scan_from = std::max(first_, segments_.segments().rbegin()->second.last_offset + 1);
   }
   last_term_ =
       segments_.segments().empty() ? prev_term_ : segments_.segments().rbegin()->second.last_term;
@@ -109,10 +108,8 @@ Status TieredPartitionLog::Recover() {
         cut_reason = valid.message();
         break;
       }
-      const SegmentInfo& segment =
-          segments_.OnAppend(key_offset, view->last_offset(), it->value().size(),
-                             view->max_timestamp_ms(), view->term());
-      (void)segment;
+      segments_.OnAppend(key_offset, view->last_offset(), it->value().size(),
+                         view->max_timestamp_ms(), view->term());
       last_term_ = view->term();
       expected = view->last_offset() + 1;
     }
@@ -135,8 +132,9 @@ Status TieredPartitionLog::Recover() {
     repairs.push_back(WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, *cut_at),
                                            keys::PartitionEnd(id_)));
   }
+  // Persist segments the rebuild sealed; the last one stays active.
   for (const auto& [first, segment] : segments_.segments()) {
-    if (first >= scan_from) {
+    if (first >= scan_from && first != segments_.segments().rbegin()->first) {
       repairs.push_back(
           WriteOp::Put(engine_->index_cf(), keys::Offset(id_, first), segment.Encode()));
     }

@@ -47,12 +47,14 @@ void SegmentIndex::Load(const SegmentInfo& segment) {
   segments_[segment.first_offset] = segment;
 }
 
-const SegmentInfo& SegmentIndex::OnAppend(uint64_t base_offset, uint64_t last_offset,
+const SegmentInfo* SegmentIndex::OnAppend(uint64_t base_offset, uint64_t last_offset,
                                           uint64_t bytes, int64_t max_timestamp_ms, uint64_t term) {
   total_bytes_ += bytes;
   if (segments_.empty() || segments_.rbegin()->second.bytes >= segment_bytes_) {
+    const SegmentInfo* sealed = segments_.empty() ? nullptr : &segments_.rbegin()->second;
     SegmentInfo s{base_offset, last_offset, bytes, 1, max_timestamp_ms, term};
-    return segments_.emplace(base_offset, s).first->second;
+    segments_.emplace(base_offset, s);
+    return sealed;
   }
   SegmentInfo& active = segments_.rbegin()->second;
   active.last_offset = last_offset;
@@ -60,7 +62,7 @@ const SegmentInfo& SegmentIndex::OnAppend(uint64_t base_offset, uint64_t last_of
   active.batches += 1;
   active.max_timestamp_ms = std::max(active.max_timestamp_ms, max_timestamp_ms);
   active.last_term = term;
-  return active;
+  return nullptr;
 }
 
 std::vector<uint64_t> SegmentIndex::RemoveFrom(uint64_t offset) {

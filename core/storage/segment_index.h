@@ -37,8 +37,10 @@ class SegmentIndex {
   void Load(const SegmentInfo& segment);
 
   // Accounts a batch appended after every other; opens a new segment when the
-  // active one is full. Returns the active segment as it now is.
-  const SegmentInfo& OnAppend(uint64_t base_offset, uint64_t last_offset, uint64_t bytes,
+  // active one is full. Returns the segment this sealed (the previous active
+  // one), or nullptr. Only sealed segments are persisted: recovery rebuilds
+  // the active one from the log, so appends write no index entry.
+  const SegmentInfo* OnAppend(uint64_t base_offset, uint64_t last_offset, uint64_t bytes,
                               int64_t max_timestamp_ms, uint64_t term);
 
   // Removes every segment starting at or after `offset` and returns their

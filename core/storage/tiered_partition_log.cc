@@ -87,13 +87,15 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
     done(info);
     return;
   }
-  const SegmentInfo& segment =
+  const SegmentInfo* sealed =
       segments_.OnAppend(info.base_offset, info.last_offset, bytes->size(), max_ts, term);
   std::vector<WriteOp> ops;
   ops.reserve(2);
   ops.push_back(WriteOp::PutShared(engine_->log_cf(), keys::Offset(id_, info.base_offset), bytes));
-  ops.push_back(
-      WriteOp::Put(engine_->index_cf(), keys::Offset(id_, segment.first_offset), segment.Encode()));
+  if (sealed != nullptr) {
+    ops.push_back(WriteOp::Put(engine_->index_cf(), keys::Offset(id_, sealed->first_offset),
+                               sealed->Encode()));
+  }
   memory_.EvictOldest(options_.memory_tier_bytes_per_partition, written_next_.load());
   // Submitted under mu_ so that the writer's order is the offset order.
   engine_->writer().Submit(std::move(ops), [this, info, done = std::move(done)](const Status& s) {
@@ -320,9 +322,10 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
       ops.push_back(WriteOp::Delete(engine_->index_cf(), keys::Offset(id_, first)));
     }
     if (rebuilt) {
+      // The straddling segment is now the active one, which is never
+      // persisted (recovery rebuilds it from the log).
       segments_.Replace(*rebuilt);
-      ops.push_back(WriteOp::Put(engine_->index_cf(), keys::Offset(id_, rebuilt->first_offset),
-                                 rebuilt->Encode()));
+      ops.push_back(WriteOp::Delete(engine_->index_cf(), keys::Offset(id_, rebuilt->first_offset)));
     }
     SPRAWL_RETURN_IF_ERROR(engine_->writer().SubmitAndWait(std::move(ops)));
     // Every append before the truncation has completed (the writer is FIFO).

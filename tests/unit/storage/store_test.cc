@@ -95,6 +95,39 @@ TEST_F(StoreTest, ReopenKeepsRetentionAndTruncation) {
   EXPECT_TRUE(log->TermAt(log->FirstOffset() - 1).ok());
 }
 
+// Only sealed segments are persisted; the active one is rebuilt on open. A
+// truncation into a sealed segment makes it active again: after more appends
+// and a reopen, the index must describe the log exactly as before.
+TEST_F(StoreTest, SegmentIndexSurvivesTruncationIntoASealedSegmentAndReopen) {
+  PartitionStats before;
+  std::vector<uint64_t> lookups_before;
+  auto lookups = [](PartitionLog& log) {
+    std::vector<uint64_t> out;
+    for (int64_t ts = 900; ts <= 1200; ts += 7) out.push_back(*log.OffsetForTimestamp(ts));
+    return out;
+  };
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store.ok());
+    auto log = *(*store)->OpenPartition({"seg", 0});
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(log->Append(MakeBatch(10, "a", 1000 + i), 1).ok());
+    ASSERT_GT(log->Stats().disk_segments, 3u);
+    ASSERT_TRUE(log->TruncateSuffix(150).ok());  // inside an early, sealed segment
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(log->Append(MakeBatch(10, "b", 1100 + i), 2).ok());
+    before = log->Stats();
+    lookups_before = lookups(*log);
+  }
+  auto store = Open(Options());
+  ASSERT_TRUE(store.ok());
+  auto log = *(*store)->GetPartition({"seg", 0});
+  const PartitionStats after = log->Stats();
+  EXPECT_EQ(after.next_offset, before.next_offset);
+  EXPECT_EQ(after.disk_segments, before.disk_segments);
+  EXPECT_EQ(after.disk_bytes, before.disk_bytes);
+  EXPECT_EQ(lookups(*log), lookups_before);
+  EXPECT_EQ(ReadValues(*log, 0).size(), 350u);
+}
+
 TEST_F(StoreTest, DropPartitionRemovesItsData) {
   {
     auto store = Open(Options());
