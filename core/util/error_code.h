@@ -28,7 +28,17 @@ namespace sprawl {
     "A bounded queue or buffer is full; retry later.")                                           \
   X(kClosed, 10, "CLOSED", false, "The object was closed and can no longer be used.")            \
   X(kTimeout, 11, "TIMEOUT", true, "The operation did not complete in time.")                    \
-  X(kInternal, 12, "INTERNAL", false, "An invariant was violated inside Sprawl; this is a bug.")
+  X(kInternal, 12, "INTERNAL", false, "An invariant was violated inside Sprawl; this is a bug.") \
+  X(kNotLeader, 13, "NOT_LEADER", true,                                                          \
+    "This node does not lead the partition; the reply names the node to ask.")                   \
+  X(kOutOfOrderSequence, 14, "OUT_OF_ORDER_SEQUENCE", false,                                     \
+    "An idempotent producer's sequence skipped ahead; batches were lost before this one.")       \
+  X(kMessageTooLarge, 15, "MESSAGE_TOO_LARGE", false,                                            \
+    "A message or batch exceeds the topic's or the protocol's size limit.")                      \
+  X(kRetryAfter, 16, "RETRY_AFTER", true,                                                        \
+    "The node is over capacity; retry after the delay the reply suggests.")                      \
+  X(kUnknownMember, 17, "UNKNOWN_MEMBER", false,                                                 \
+    "The consumer group does not know this member (its session expired); join again.")
 // clang-format on
 
 enum class ErrorCode : uint16_t {
