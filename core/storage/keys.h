@@ -25,6 +25,8 @@ inline constexpr std::string_view kRegistryPrefix = "reg/";
 std::string Registry(const PartitionKey& key);
 // Parses a registry key back into a partition key; false if malformed.
 bool ParseRegistry(std::string_view key, PartitionKey* out);
+// "x/<key>": records of the layers above the storage (Store::PutRecord).
+inline constexpr std::string_view kRecordPrefix = "x/";
 // "p/<id BE>/<field>": start (first offset, previous term), commit, snapshot.
 std::string PartitionState(uint32_t partition_id, std::string_view field);
 // The first key past every state key of the partition.

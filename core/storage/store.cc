@@ -172,4 +172,85 @@ Status Store::Flush() {
   return engine_->writer().Flush();
 }
 
+namespace {
+
+std::string RecordKey(std::string_view key) {
+  std::string out(keys::kRecordPrefix);
+  out.append(key);
+  return out;
+}
+
+// The first key after every key that starts with `prefix` ("" when none).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+}  // namespace
+
+Status Store::PutRecord(std::string_view key, std::string value) {
+  if (!engine_) {
+    std::lock_guard lock(mu_);
+    memory_records_[std::string(key)] = std::move(value);
+    return Status::Ok();
+  }
+  return engine_->writer().SubmitAndWait(
+      {WriteOp::Put(engine_->state_cf(), RecordKey(key), std::move(value))});
+}
+
+void Store::PutRecordAsync(std::string_view key, std::string value,
+                           std::function<void(Status)> done) {
+  if (!engine_) {
+    {
+      std::lock_guard lock(mu_);
+      memory_records_[std::string(key)] = std::move(value);
+    }
+    done(Status::Ok());
+    return;
+  }
+  engine_->writer().Submit({WriteOp::Put(engine_->state_cf(), RecordKey(key), std::move(value))},
+                           [done = std::move(done)](const Status& s) { done(s); });
+}
+
+Status Store::DeleteRecords(std::string_view prefix) {
+  if (!engine_) {
+    std::lock_guard lock(mu_);
+    auto it = memory_records_.lower_bound(prefix);
+    while (it != memory_records_.end() && it->first.starts_with(prefix)) {
+      it = memory_records_.erase(it);
+    }
+    return Status::Ok();
+  }
+  const std::string begin = RecordKey(prefix);
+  return engine_->writer().SubmitAndWait(
+      {WriteOp::DeleteRange(engine_->state_cf(), begin, PrefixEnd(begin))});
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
+    std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!engine_) {
+    std::lock_guard lock(mu_);
+    for (auto it = memory_records_.lower_bound(prefix);
+         it != memory_records_.end() && it->first.starts_with(prefix); ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+  const std::string begin = RecordKey(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_->db()->NewIterator(rocksdb::ReadOptions(), engine_->state_cf()));
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(begin)) break;
+    out.emplace_back(std::string(k.substr(keys::kRecordPrefix.size())), it->value().ToString());
+  }
+  if (!it->status().ok()) {
+    return IoError("reading records under '" + std::string(prefix) +
+                   "' failed: " + it->status().ToString());
+  }
+  return out;
+}
+
 }  // namespace sprawl::storage

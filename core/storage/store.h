@@ -1,8 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/storage/partition_log.h"
@@ -47,6 +51,20 @@ class Store {
   // Waits until everything appended so far is on stable storage.
   Status Flush();
 
+  // Small durable records of the layers above (topic configs, group
+  // cursors), under caller-chosen keys kept apart from the partitions' own
+  // state ("x/" + key in the state family). In memory mode they live only as
+  // long as the store. Writes are ordered with appends and are durable under
+  // the fsync policy when they return (PutRecord, DeleteRecords) or when
+  // `done` runs (PutRecordAsync, on the storage writer thread).
+  Status PutRecord(std::string_view key, std::string value);
+  void PutRecordAsync(std::string_view key, std::string value, std::function<void(Status)> done);
+  // Deletes every record whose key starts with `prefix` (one key: the key itself).
+  Status DeleteRecords(std::string_view prefix);
+  // Every record whose key starts with `prefix`, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
+      std::string_view prefix) const;
+
   const StoreOptions& options() const { return options_; }
 
   // Checks a topic name: 1 to 249 characters of [A-Za-z0-9._-], not "." or "..".
@@ -69,6 +87,7 @@ class Store {
   // callbacks reach into the logs) is destroyed first.
   std::map<PartitionKey, Entry> partitions_;
   uint32_t next_id_ = 1;
+  std::map<std::string, std::string, std::less<>> memory_records_;  // memory mode; under mu_
   std::unique_ptr<RocksEngine> engine_;
 };
 
