@@ -1,0 +1,68 @@
+#include "core/broker/producer_table.h"
+
+#include <gtest/gtest.h>
+
+namespace sprawl::broker {
+namespace {
+
+TEST(ProducerTableTest, FirstBatchOfAnUnknownProducerIsAppended) {
+  ProducerTable table;
+  EXPECT_EQ(table.Check(7, 0, 10).verdict, SequenceVerdict::kAppend);
+  EXPECT_EQ(table.Check(7, 500, 10).verdict, SequenceVerdict::kAppend);
+}
+
+TEST(ProducerTableTest, NextSequenceIsAppendedAndRetriesAreDuplicatesWithOriginalOffsets) {
+  ProducerTable table;
+  table.Record(7, 0, 10, 100, 109);
+  table.Record(7, 10, 5, 200, 204);
+  EXPECT_EQ(table.Check(7, 15, 3).verdict, SequenceVerdict::kAppend);
+
+  const SequenceCheck retry = table.Check(7, 10, 5);
+  EXPECT_EQ(retry.verdict, SequenceVerdict::kDuplicate);
+  ASSERT_TRUE(retry.base_offset.has_value());
+  EXPECT_EQ(*retry.base_offset, 200u);
+  EXPECT_EQ(*retry.last_offset, 204u);
+
+  const SequenceCheck older = table.Check(7, 0, 10);
+  EXPECT_EQ(older.verdict, SequenceVerdict::kDuplicate);
+  EXPECT_EQ(*older.base_offset, 100u);
+}
+
+TEST(ProducerTableTest, AGapIsOutOfOrderAndNamesTheExpectedSequence) {
+  ProducerTable table;
+  table.Record(7, 0, 10, 0, 9);
+  const SequenceCheck gap = table.Check(7, 11, 1);
+  EXPECT_EQ(gap.verdict, SequenceVerdict::kOutOfOrder);
+  EXPECT_EQ(gap.expected_sequence, 10u);
+}
+
+TEST(ProducerTableTest, DuplicatesOlderThanTheRememberedBatchesHaveNoOffsets) {
+  ProducerTable table;
+  for (uint32_t i = 0; i < ProducerTable::kRecentBatches + 3; ++i) table.Record(1, i, 1, i, i);
+  const SequenceCheck old = table.Check(1, 0, 1);
+  EXPECT_EQ(old.verdict, SequenceVerdict::kDuplicate);
+  EXPECT_FALSE(old.base_offset.has_value());
+}
+
+TEST(ProducerTableTest, ForgetsTheLeastRecentlySeenProducerWhenFull) {
+  ProducerTable table(2);
+  table.Record(1, 0, 1, 0, 0);
+  table.Record(2, 0, 1, 1, 1);
+  table.Record(1, 1, 1, 2, 2);  // producer 1 is now the most recent
+  table.Record(3, 0, 1, 3, 3);  // evicts producer 2
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(table.Check(2, 5, 1).verdict, SequenceVerdict::kAppend);     // forgotten
+  EXPECT_EQ(table.Check(1, 0, 1).verdict, SequenceVerdict::kDuplicate);  // remembered
+}
+
+TEST(ProducerTableTest, ProducersAreIndependent) {
+  ProducerTable table;
+  table.Record(1, 0, 10, 0, 9);
+  table.Record(2, 0, 10, 10, 19);
+  EXPECT_EQ(table.Check(1, 10, 1).verdict, SequenceVerdict::kAppend);
+  EXPECT_EQ(table.Check(2, 10, 1).verdict, SequenceVerdict::kAppend);
+  EXPECT_EQ(table.Check(2, 0, 10).base_offset.value_or(0), 10u);
+}
+
+}  // namespace
+}  // namespace sprawl::broker
