@@ -1,0 +1,45 @@
+#include "core/protocol/message_type.h"
+
+namespace sprawl::protocol {
+
+std::string_view MessageTypeName(uint16_t type) {
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kPing:
+      return "PING";
+    case MessageType::kCreateTopic:
+      return "CREATE_TOPIC";
+    case MessageType::kDeleteTopic:
+      return "DELETE_TOPIC";
+    case MessageType::kDescribeTopic:
+      return "DESCRIBE_TOPIC";
+    case MessageType::kListTopics:
+      return "LIST_TOPICS";
+    case MessageType::kAlterTopic:
+      return "ALTER_TOPIC";
+    case MessageType::kPublish:
+      return "PUBLISH";
+    case MessageType::kFetch:
+      return "FETCH";
+    case MessageType::kListOffsets:
+      return "LIST_OFFSETS";
+    case MessageType::kJoinGroup:
+      return "JOIN_GROUP";
+    case MessageType::kHeartbeat:
+      return "HEARTBEAT";
+    case MessageType::kLeaveGroup:
+      return "LEAVE_GROUP";
+    case MessageType::kSettle:
+      return "SETTLE";
+    case MessageType::kDeliver:
+      return "DELIVER";
+    case MessageType::kDescribeGroup:
+      return "DESCRIBE_GROUP";
+    case MessageType::kListGroups:
+      return "LIST_GROUPS";
+    case MessageType::kResetGroupOffsets:
+      return "RESET_GROUP_OFFSETS";
+  }
+  return "";
+}
+
+}  // namespace sprawl::protocol

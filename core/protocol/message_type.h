@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace sprawl::protocol {
+
+// The message types of the client protocol (docs/protocol.md). The numbers
+// are on the wire: never renumber or reuse one.
+enum class MessageType : uint16_t {
+  kPing = 1,
+  kCreateTopic = 2,
+  kDeleteTopic = 3,
+  kDescribeTopic = 4,
+  kListTopics = 5,
+  kAlterTopic = 6,
+  kPublish = 10,
+  kFetch = 11,
+  kListOffsets = 12,
+  kJoinGroup = 20,
+  kHeartbeat = 21,
+  kLeaveGroup = 22,
+  kSettle = 23,
+  kDeliver = 24,  // server push
+  kDescribeGroup = 25,
+  kListGroups = 26,
+  kResetGroupOffsets = 27,
+};
+
+// The upper-case name of a type ("PUBLISH"), or "" for an unknown number.
+std::string_view MessageTypeName(uint16_t type);
+
+}  // namespace sprawl::protocol
