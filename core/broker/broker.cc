@@ -172,6 +172,7 @@ void Broker::Publish(const pb::PublishRequest& request, std::vector<std::string>
   call->ack_all = request.acks() == pb::ACK_ALL;
   call->start_nanos = clock_.MonotonicNanos();
   call->done = std::move(done);
+  ++publishes_in_progress_;
   for (size_t i = 0; i < batches.size(); ++i) call->response.add_results();
   for (size_t i = 0; i < batches.size(); ++i) {
     PublishOne(call, i, **topic, request.batches(static_cast<int>(i)).partition(),
@@ -281,6 +282,7 @@ void Broker::PublishOne(const std::shared_ptr<PublishCall>& call, size_t index, 
 
 void Broker::FinishBatch(const std::shared_ptr<PublishCall>& call, size_t index) {
   if (--call->remaining > 0) return;
+  --publishes_in_progress_;
   metrics_.publish_seconds.Observe(
       static_cast<double>(clock_.MonotonicNanos() - call->start_nanos) / 1e9);
   if (call->done) {

@@ -85,6 +85,9 @@ class Broker {
   // When Tick next has work; INT64_MAX when none.
   int64_t NextDeadlineNanos() const;
 
+  // Whether publishes are waiting for their acks (shutdown waits for none).
+  bool PublishesInProgress() const { return publishes_in_progress_ > 0; }
+
   const TopicRegistry& topics() const { return topics_; }
 
  private:
@@ -116,6 +119,7 @@ class Broker {
   SyncWaiter sync_waiter_;
   bool sync_on_all_;  // acks=all needs an extra sync under this fsync policy
   uint64_t pending_publish_bytes_ = 0;
+  size_t publishes_in_progress_ = 0;
   std::map<PartitionId, ProducerTable> producers_;
   std::map<PartitionId, std::vector<ParkedFetch>> parked_;
   size_t parked_count_ = 0;

@@ -1,7 +1,5 @@
 #include "core/transport/frame.h"
 
-#include "core/protocol/message_type.h"
-
 namespace sprawl::transport {
 namespace {
 
@@ -72,9 +70,6 @@ Result<Envelope> DecodeEnvelope(const std::vector<std::string_view>& frames, con
     return Status(ErrorCode::kMessageTooLarge,
                   "message has " + std::to_string(total) + " bytes; at most " +
                       std::to_string(limits.max_message_bytes) + " are allowed");
-  }
-  if (protocol::MessageTypeName(header.type).empty()) {
-    return InvalidArgument("unknown message type " + std::to_string(header.type));
   }
   Envelope out;
   out.header = header;

@@ -1,5 +1,6 @@
 #include "core/transport/server_endpoint.h"
 
+#include "core/protocol/message_type.h"
 #include "core/util/logging.h"
 
 namespace sprawl::transport {
@@ -80,6 +81,12 @@ void ServerEndpoint::OnReadable() {
       rejected_.Increment();
       log::Debug("malformed client message", {{"error", decoded.status().ToString()}});
       if ((partial.flags & kFlagResponse) == 0) SendError(routing_id, partial, decoded.status());
+      continue;
+    }
+    if (protocol::MessageTypeName(decoded->header.type).empty()) {
+      rejected_.Increment();
+      SendError(routing_id, partial,
+                InvalidArgument("unknown message type " + std::to_string(decoded->header.type)));
       continue;
     }
     if (decoded->header.flags & kFlagResponse) {

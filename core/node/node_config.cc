@@ -1,0 +1,31 @@
+#include "core/node/node_config.h"
+
+namespace sprawl::node {
+
+Status NodeConfig::Validate() const {
+  if (node_id.empty() || node_id.size() > 128) {
+    return InvalidArgument("node id must be 1 to 128 characters long");
+  }
+  for (const char c : node_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return InvalidArgument("node id '" + node_id +
+                             "' may contain only letters, digits, '.', '_' and '-'");
+    }
+  }
+  if (storage == storage::StorageMode::kDisk && data_dir.empty()) {
+    return InvalidArgument("data dir must be set for disk storage");
+  }
+  if (bind.empty()) return InvalidArgument("bind address must not be empty");
+  if (client_port != 0 && client_port == http_port) {
+    return InvalidArgument("client port and HTTP port must differ (both " +
+                           std::to_string(client_port) + ")");
+  }
+  if (memory_bytes_per_partition < (1u << 16)) {
+    return InvalidArgument("memory per partition must be at least 64 KiB");
+  }
+  return Status::Ok();
+}
+
+}  // namespace sprawl::node

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/storage/store_options.h"
+#include "core/util/result.h"
+
+namespace sprawl::node {
+
+// Default ports of a node on its bind address.
+inline constexpr uint16_t kDefaultClientPort = 7400;
+inline constexpr uint16_t kDefaultPeerPort = 7401;
+inline constexpr uint16_t kDefaultHttpPort = 7480;
+
+// Everything a node needs to start: what sprawl-server reads from its flags,
+// environment and config file (docs/configuration.md), and what an embedded
+// node is given by its application.
+struct NodeConfig {
+  std::string node_id = "node-1";
+  std::string data_dir = "./data";
+  storage::StorageMode storage = storage::StorageMode::kDisk;
+  storage::FsyncPolicy fsync;  // interval:10
+  std::string bind = "127.0.0.1";
+  uint16_t client_port = kDefaultClientPort;  // 0 = any free port
+  uint16_t http_port = kDefaultHttpPort;      // 0 = any free port
+  // Reserved for the peer transport of a cluster; a single node binds nothing there.
+  uint16_t peer_port = kDefaultPeerPort;
+  // Memory tier per partition (memory mode: everything the partition keeps).
+  uint64_t memory_bytes_per_partition = 64u << 20;
+
+  // INVALID_ARGUMENT naming the field for a value a node cannot start with.
+  Status Validate() const;
+};
+
+}  // namespace sprawl::node

@@ -1,0 +1,134 @@
+#include "core/node/request_dispatcher.h"
+
+#include "core/protocol/message_type.h"
+
+namespace sprawl::node {
+namespace {
+
+using protocol::MessageType;
+namespace pb = protocol::pb;
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr std::string_view kVersion = "0.1.0";
+
+template <typename Request>
+Result<Request> ParseBody(std::string_view body, uint16_t type) {
+  Request request;
+  if (!request.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return InvalidArgument("the body of a " + std::string(protocol::MessageTypeName(type)) +
+                           " request does not decode");
+  }
+  return request;
+}
+
+EncodedReply Encode(const google::protobuf::MessageLite& message) {
+  EncodedReply out;
+  message.SerializeToString(&out.body);
+  return out;
+}
+
+// Replies with `result` encoded, or its error.
+template <typename Message>
+void ReplyWith(const ReplyFn& reply, Result<Message> result) {
+  if (!result.ok()) return reply(result.status());
+  reply(Encode(*result));
+}
+
+}  // namespace
+
+RequestDispatcher::RequestDispatcher(broker::Broker& broker, std::string node_id,
+                                     const Clock& clock)
+    : broker_(broker),
+      node_id_(std::move(node_id)),
+      clock_(clock),
+      started_nanos_(clock.MonotonicNanos()) {}
+
+void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
+                                 std::vector<std::string> frames, ReplyFn reply) {
+  if (!frames.empty() && type != static_cast<uint16_t>(MessageType::kPublish)) {
+    return reply(InvalidArgument("only PUBLISH requests carry batch frames; this " +
+                                 std::string(protocol::MessageTypeName(type)) + " carries " +
+                                 std::to_string(frames.size())));
+  }
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kPing: {
+      pb::PingResponse pong;
+      pong.set_node_id(node_id_);
+      pong.set_version(std::string(kVersion));
+      pong.set_uptime_ms(
+          static_cast<uint64_t>((clock_.MonotonicNanos() - started_nanos_) / 1'000'000));
+      pong.set_protocol_version(kProtocolVersion);
+      return reply(Encode(pong));
+    }
+    case MessageType::kCreateTopic: {
+      auto request = ParseBody<pb::CreateTopicRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      auto created = broker_.CreateTopic(*request);
+      if (!created.ok()) return reply(created.status());
+      pb::CreateTopicResponse out;
+      *out.mutable_topic() = std::move(*created);
+      return reply(Encode(out));
+    }
+    case MessageType::kAlterTopic: {
+      auto request = ParseBody<pb::AlterTopicRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      auto altered = broker_.AlterTopic(*request);
+      if (!altered.ok()) return reply(altered.status());
+      pb::AlterTopicResponse out;
+      *out.mutable_topic() = std::move(*altered);
+      return reply(Encode(out));
+    }
+    case MessageType::kDeleteTopic: {
+      auto request = ParseBody<pb::DeleteTopicRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      Status deleted = broker_.DeleteTopic(*request);
+      if (!deleted.ok()) return reply(deleted);
+      return reply(Encode(pb::DeleteTopicResponse()));
+    }
+    case MessageType::kDescribeTopic: {
+      auto request = ParseBody<pb::DescribeTopicRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      auto described = broker_.DescribeTopic(*request);
+      if (!described.ok()) return reply(described.status());
+      pb::DescribeTopicResponse out;
+      *out.mutable_topic() = std::move(*described);
+      return reply(Encode(out));
+    }
+    case MessageType::kListTopics: {
+      auto request = ParseBody<pb::ListTopicsRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return reply(Encode(broker_.ListTopics()));
+    }
+    case MessageType::kPublish: {
+      auto request = ParseBody<pb::PublishRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return broker_.Publish(*request, std::move(frames), [reply](Result<pb::PublishResponse> r) {
+        ReplyWith(reply, std::move(r));
+      });
+    }
+    case MessageType::kFetch: {
+      auto request = ParseBody<pb::FetchRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return broker_.Fetch(*request, [reply](Result<broker::FetchReply> r) {
+        if (!r.ok()) return reply(r.status());
+        EncodedReply out = Encode(r->response);
+        out.batches = std::move(r->batches);
+        reply(std::move(out));
+      });
+    }
+    case MessageType::kListOffsets: {
+      auto request = ParseBody<pb::ListOffsetsRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return ReplyWith(reply, broker_.ListOffsets(*request));
+    }
+    default:
+      break;
+  }
+  const std::string_view name = protocol::MessageTypeName(type);
+  if (!name.empty()) {
+    return reply(InvalidArgument("a client may not send " + std::string(name) + " messages"));
+  }
+  reply(InvalidArgument("unknown message type " + std::to_string(type)));
+}
+
+}  // namespace sprawl::node

@@ -1,0 +1,91 @@
+#include "server/server_options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace sprawl::server {
+
+ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
+  ParseOutcome out;
+  node::NodeConfig& node = out.options.node;
+  std::string storage = "disk";
+  std::string fsync = node.fsync.ToString();
+  std::string level = "info";
+  std::string format = "text";
+  std::vector<std::string> join;
+
+  CLI::App app{"sprawl-server: a Sprawl node (broker) serving clients over ZeroMQ and HTTP"};
+  app.set_config("--config", "", "TOML config file (keys as the long flag names)");
+  app.add_option("--node-id", node.node_id, "Node identity")
+      ->envname("SPRAWL_NODE_ID")
+      ->capture_default_str();
+  app.add_option("--data-dir", node.data_dir, "Data directory (disk storage)")
+      ->envname("SPRAWL_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--storage", storage, "memory | disk")
+      ->envname("SPRAWL_STORAGE")
+      ->capture_default_str();
+  app.add_option("--fsync", fsync, "always | interval:<ms> | never")
+      ->envname("SPRAWL_FSYNC")
+      ->capture_default_str();
+  app.add_option("--bind", node.bind, "Address to listen on")
+      ->envname("SPRAWL_BIND")
+      ->capture_default_str();
+  app.add_option("--client-port", node.client_port, "Client port (0 = any free port)")
+      ->envname("SPRAWL_CLIENT_PORT")
+      ->capture_default_str();
+  app.add_option("--http-port", node.http_port, "HTTP admin port (0 = any free port)")
+      ->envname("SPRAWL_HTTP_PORT")
+      ->capture_default_str();
+  app.add_option("--peer-port", node.peer_port,
+                 "Peer port, for clusters (a single node binds nothing there)")
+      ->envname("SPRAWL_PEER_PORT")
+      ->capture_default_str();
+  app.add_option("--join", join, "Seed nodes host:port[,host:port] (clusters)")
+      ->envname("SPRAWL_JOIN")
+      ->delimiter(',');
+  app.add_option("--memory-per-partition", node.memory_bytes_per_partition,
+                 "Bytes of the memory tier per partition")
+      ->envname("SPRAWL_MEMORY_PER_PARTITION")
+      ->capture_default_str();
+  app.add_option("--log-level", level, "trace | debug | info | warn | error")
+      ->envname("SPRAWL_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", format, "text | json")
+      ->envname("SPRAWL_LOG_FORMAT")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    out.exit_code = e.get_exit_code() == 0 ? 0 : 2;
+    out.message = e.get_exit_code() == 0 ? app.help() : std::string(e.what());
+    return out;
+  }
+  auto fail = [&](const Status& s) {
+    out.exit_code = 2;
+    out.message = s.message();
+    return out;
+  };
+  auto mode = storage::ParseStorageMode(storage);
+  if (!mode.ok()) return fail(mode.status());
+  node.storage = *mode;
+  auto policy = storage::FsyncPolicy::Parse(fsync);
+  if (!policy.ok()) return fail(policy.status());
+  node.fsync = *policy;
+  auto parsed_level = log::ParseLevel(level);
+  if (!parsed_level.ok()) return fail(parsed_level.status());
+  out.options.log_level = *parsed_level;
+  auto parsed_format = log::ParseFormat(format);
+  if (!parsed_format.ok()) return fail(parsed_format.status());
+  out.options.log_format = *parsed_format;
+  if (!join.empty()) {
+    return fail(
+        InvalidArgument("--join: this build runs single-node brokers; clustering (membership and "
+                        "replication) is not available yet"));
+  }
+  Status valid = node.Validate();
+  if (!valid.ok()) return fail(valid);
+  return out;
+}
+
+}  // namespace sprawl::server
