@@ -1,11 +1,11 @@
-#include "core/broker/partitioner.h"
+#include "core/protocol/partitioner.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-namespace sprawl::broker {
+namespace sprawl::protocol {
 namespace {
 
 // The values are part of the protocol: every client library must produce
@@ -28,4 +28,4 @@ TEST(PartitionerTest, SpreadsKeysAcrossPartitions) {
 }
 
 }  // namespace
-}  // namespace sprawl::broker
+}  // namespace sprawl::protocol

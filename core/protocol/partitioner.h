@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace sprawl::broker {
+namespace sprawl::protocol {
 
 // The partition of a keyed record: XXH3-64 (seed 0) of the key bytes modulo
 // the partition count. Every client computes the same function
@@ -12,4 +12,4 @@ namespace sprawl::broker {
 // the key is not empty (records without a key are spread round-robin).
 uint32_t PartitionForKey(std::string_view key, uint32_t partitions);
 
-}  // namespace sprawl::broker
+}  // namespace sprawl::protocol
