@@ -74,7 +74,7 @@ Status Broker::Open() {
   for (const Topic* topic : topics_.List()) {
     SPRAWL_RETURN_IF_ERROR(RebuildProducers(*topic));
   }
-  return Status::Ok();
+  return LoadGroups();
 }
 
 Status Broker::RebuildProducers(const Topic& topic) {
@@ -115,11 +115,13 @@ Result<pb::TopicDescription> Broker::CreateTopic(const pb::CreateTopicRequest& r
 
 Result<pb::TopicDescription> Broker::AlterTopic(const pb::AlterTopicRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Alter(request.name(), request.config()));
+  OnTopicAltered(*topic);
   return TopicRegistry::Describe(*topic);
 }
 
 Status Broker::DeleteTopic(const pb::DeleteTopicRequest& request) {
   SPRAWL_RETURN_IF_ERROR(topics_.Delete(request.name()));
+  DropGroupsOf(request.name());
   for (auto it = producers_.begin(); it != producers_.end();) {
     it = it->first.first == request.name() ? producers_.erase(it) : std::next(it);
   }
@@ -302,6 +304,9 @@ void Broker::OnCommitted(const std::string& topic, uint32_t partition, storage::
       return;
     }
   }
+  for (auto& [id, group] : groups_) {
+    if (id.first == topic) Pump(group);
+  }
   auto it = parked_.find({topic, partition});
   if (it == parked_.end()) return;
   std::vector<ParkedFetch> waiting;
@@ -417,6 +422,7 @@ void Broker::Tick() {
   }
   metrics_.parked_fetches.Set(static_cast<int64_t>(parked_count_));
   for (ParkedFetch& p : expired) p.done(ReadCommitted(p.request));
+  TickGroups();
 }
 
 int64_t Broker::NextDeadlineNanos() const {
@@ -424,6 +430,14 @@ int64_t Broker::NextDeadlineNanos() const {
   for (const auto& [id, list] : parked_) {
     for (const ParkedFetch& p : list) next = std::min(next, p.deadline_nanos);
   }
+  const int64_t now_ms = NowMs();
+  bool dirty = false;
+  for (const auto& [id, group] : groups_) {
+    const int64_t ms = group.coordinator->NextDeadline(now_ms);
+    if (ms != std::numeric_limits<int64_t>::max()) next = std::min(next, ms * 1'000'000);
+    dirty = dirty || !group.dirty.empty();
+  }
+  if (dirty) next = std::min(next, (last_checkpoint_ms_ + 200) * 1'000'000);
   return next;
 }
 

@@ -4,10 +4,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/broker/broker_metrics.h"
+#include "core/broker/group_coordinator.h"
 #include "core/broker/producer_table.h"
 #include "core/broker/sync_waiter.h"
 #include "core/broker/topic_registry.h"
@@ -80,6 +83,23 @@ class Broker {
 
   Result<pb::ListOffsetsResponse> ListOffsets(const pb::ListOffsetsRequest& request) const;
 
+  // Consumer groups (broker_groups.cc). A member is bound to the connection
+  // it joined from: deliveries go there through the sink.
+  using DeliverySink =
+      std::function<void(const std::string& connection, pb::DeliverPush push, Batches batches)>;
+  void SetDeliverySink(DeliverySink sink) { deliver_ = std::move(sink); }
+  Result<pb::JoinGroupResponse> JoinGroup(const pb::JoinGroupRequest& request,
+                                          const std::string& connection);
+  Result<pb::HeartbeatResponse> Heartbeat(const pb::HeartbeatRequest& request,
+                                          const std::string& connection);
+  Status LeaveGroup(const pb::LeaveGroupRequest& request);
+  Result<pb::SettleResponse> Settle(const pb::SettleRequest& request);
+  Result<pb::GroupDescription> DescribeGroup(const pb::DescribeGroupRequest& request) const;
+  pb::ListGroupsResponse ListGroups(const pb::ListGroupsRequest& request) const;
+  Result<pb::GroupDescription> ResetGroupOffsets(const pb::ResetGroupOffsetsRequest& request);
+  // Writes every group's cursors now (shutdown); returns once queued.
+  void CheckpointGroups();
+
   // Runs what is due: expired long polls. Call at NextDeadlineNanos (monotonic).
   void Tick();
   // When Tick next has work; INT64_MAX when none.
@@ -92,6 +112,11 @@ class Broker {
 
  private:
   struct PublishCall;
+  struct Group {
+    std::unique_ptr<GroupCoordinator> coordinator;
+    std::set<uint32_t> dirty;  // partitions whose cursor changed since the last checkpoint
+  };
+  using GroupId = std::pair<std::string, std::string>;  // (topic, group)
   struct ParkedFetch {
     pb::FetchRequest request;
     int64_t deadline_nanos;
@@ -110,6 +135,22 @@ class Broker {
   Status RebuildProducers(const Topic& topic);
   uint32_t RetryAfterHintMs() const;
 
+  // Groups.
+  Status LoadGroups();
+  Result<Group*> FindGroup(const std::string& topic, const std::string& group);
+  Result<const Group*> FindGroup(const std::string& topic, const std::string& group) const;
+  CursorConfig CursorConfigOf(const TopicConfig& config) const;
+  Result<DeliveryCursor> StartCursor(const Topic& topic, uint32_t partition, bool latest) const;
+  // Pushes what the group's members may receive now.
+  void Pump(Group& group);
+  void MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters);
+  void CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset);
+  void TickGroups();
+  pb::GroupDescription DescribeGroupState(const Group& group) const;
+  void OnTopicAltered(const Topic& topic);
+  void DropGroupsOf(const std::string& topic);
+  int64_t NowMs() const { return clock_.MonotonicNanos() / 1'000'000; }
+
   storage::Store& store_;
   const Clock& clock_;
   Post post_;
@@ -123,6 +164,10 @@ class Broker {
   std::map<PartitionId, ProducerTable> producers_;
   std::map<PartitionId, std::vector<ParkedFetch>> parked_;
   size_t parked_count_ = 0;
+  std::map<GroupId, Group> groups_;
+  DeliverySink deliver_;
+  int64_t last_checkpoint_ms_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 }  // namespace sprawl::broker

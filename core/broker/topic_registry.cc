@@ -108,7 +108,7 @@ Status TopicRegistry::Delete(std::string_view name) {
                              other + "'; change that topic first");
     }
   }
-  SPRAWL_RETURN_IF_ERROR(store_.DeleteRecords(TopicRecordKey(name)));
+  SPRAWL_RETURN_IF_ERROR(store_.DeleteRecord(TopicRecordKey(name)));
   for (uint32_t p = 0; p < it->second.partitions.size(); ++p) {
     SPRAWL_RETURN_IF_ERROR(store_.DropPartition({it->second.name, p}));
   }

@@ -9,7 +9,35 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientConfig& config) {
   options.request_timeout = config.request_timeout;
   SPRAWL_ASSIGN_OR_RETURN(auto connection,
                           transport::ClientConnection::Connect(config.server, options));
-  return std::unique_ptr<Client>(new Client(config, std::move(connection)));
+  std::unique_ptr<Client> client(new Client(config, std::move(connection)));
+  Client* raw = client.get();
+  client->connection_->SetPushHandler([raw](transport::Reply push) { raw->OnPush(push); });
+  return client;
+}
+
+void Client::RoutePushes(
+    const std::string& topic, const std::string& group,
+    std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler) {
+  std::lock_guard lock(routes_mu_);
+  if (handler) {
+    routes_[{topic, group}] = std::move(handler);
+  } else {
+    routes_.erase({topic, group});
+  }
+}
+
+void Client::OnPush(const transport::Reply& push) {
+  if (push.header.type != static_cast<uint16_t>(MessageType::kDeliver)) return;
+  pb::DeliverPush deliver;
+  if (!deliver.ParseFromString(push.body)) return;
+  std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler;
+  {
+    std::lock_guard lock(routes_mu_);
+    auto it = routes_.find({deliver.topic(), deliver.group()});
+    if (it == routes_.end()) return;
+    handler = it->second;
+  }
+  handler(push, deliver);
 }
 
 Client::~Client() { connection_->Close(); }

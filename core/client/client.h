@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,6 +66,11 @@ class Client {
   Result<Response> Request(protocol::MessageType type, const google::protobuf::MessageLite& body,
                            std::vector<std::string> batches = {});
 
+  // Routes server pushes (group deliveries) of (topic, group) to `handler`,
+  // on the connection's I/O thread; an empty handler unregisters.
+  void RoutePushes(const std::string& topic, const std::string& group,
+                   std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler);
+
   transport::ClientConnection& connection() { return *connection_; }
   const ClientConfig& config() const { return config_; }
 
@@ -72,8 +78,14 @@ class Client {
   Client(ClientConfig config, std::unique_ptr<transport::ClientConnection> connection)
       : config_(std::move(config)), connection_(std::move(connection)) {}
 
+  void OnPush(const transport::Reply& push);
+
   ClientConfig config_;
   std::unique_ptr<transport::ClientConnection> connection_;
+  std::mutex routes_mu_;
+  std::map<std::pair<std::string, std::string>,
+           std::function<void(const transport::Reply&, const pb::DeliverPush&)>>
+      routes_;
 };
 
 template <typename Response>

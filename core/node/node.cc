@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "core/protocol/message_type.h"
 #include "core/util/logging.h"
 
 namespace sprawl::node {
@@ -43,6 +44,15 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
           transport::Limits{}, node->registry_,
           [raw](transport::Incoming request) { raw->OnRequest(std::move(request)); }));
   broker::Broker* broker = node->broker_.get();
+  transport::ServerEndpoint* endpoint = node->endpoint_.get();
+  broker->SetDeliverySink([endpoint](const std::string& connection, broker::pb::DeliverPush push,
+                                     broker::Batches batches) {
+    transport::Outgoing out;
+    out.header.type = static_cast<uint16_t>(protocol::MessageType::kDeliver);
+    push.SerializeToString(&out.body);
+    out.batches = std::move(batches);
+    endpoint->Send(connection, out);
+  });
   loop->SetTimer([broker] { return broker->NextDeadlineNanos(); }, [broker] { broker->Tick(); });
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
   node->loop_thread_ = std::thread([loop] { loop->Run(); });
@@ -61,7 +71,7 @@ void Node::OnRequest(transport::Incoming request) {
   const transport::FrameHeader header = request.message.header;
   const bool no_reply = (header.flags & transport::kFlagNoReply) != 0;
   transport::ServerEndpoint* endpoint = endpoint_.get();
-  std::string routing_id = std::move(request.routing_id);
+  const std::string routing_id = std::move(request.routing_id);
   ReplyFn reply = [endpoint, routing_id, header, no_reply](Result<EncodedReply> result) {
     if (no_reply) return;
     if (!result.ok()) {
@@ -79,7 +89,7 @@ void Node::OnRequest(transport::Incoming request) {
     endpoint->Send(routing_id, out);
   };
   dispatcher_->Dispatch(header.type, request.message.body, std::move(request.message.batches),
-                        std::move(reply));
+                        routing_id, std::move(reply));
 }
 
 void Node::Stop() {
@@ -101,6 +111,12 @@ void Node::Stop() {
     if (!busy.get_future().get()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  std::promise<void> checkpointed;
+  loop_->Post([this, &checkpointed] {
+    broker_->CheckpointGroups();
+    checkpointed.set_value();
+  });
+  checkpointed.get_future().wait();
   Status flushed = store_->Flush();
   if (!flushed.ok()) log::Error("flush on stop failed", {{"error", flushed.ToString()}});
   loop_->Stop();

@@ -44,7 +44,8 @@ RequestDispatcher::RequestDispatcher(broker::Broker& broker, std::string node_id
       started_nanos_(clock.MonotonicNanos()) {}
 
 void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
-                                 std::vector<std::string> frames, ReplyFn reply) {
+                                 std::vector<std::string> frames, const std::string& connection,
+                                 ReplyFn reply) {
   if (!frames.empty() && type != static_cast<uint16_t>(MessageType::kPublish)) {
     return reply(InvalidArgument("only PUBLISH requests carry batch frames; this " +
                                  std::string(protocol::MessageTypeName(type)) + " carries " +
@@ -120,6 +121,51 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
       auto request = ParseBody<pb::ListOffsetsRequest>(body, type);
       if (!request.ok()) return reply(request.status());
       return ReplyWith(reply, broker_.ListOffsets(*request));
+    }
+    case MessageType::kJoinGroup: {
+      auto request = ParseBody<pb::JoinGroupRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return ReplyWith(reply, broker_.JoinGroup(*request, connection));
+    }
+    case MessageType::kHeartbeat: {
+      auto request = ParseBody<pb::HeartbeatRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return ReplyWith(reply, broker_.Heartbeat(*request, connection));
+    }
+    case MessageType::kLeaveGroup: {
+      auto request = ParseBody<pb::LeaveGroupRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      Status left = broker_.LeaveGroup(*request);
+      if (!left.ok()) return reply(left);
+      return reply(Encode(pb::LeaveGroupResponse()));
+    }
+    case MessageType::kSettle: {
+      auto request = ParseBody<pb::SettleRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return ReplyWith(reply, broker_.Settle(*request));
+    }
+    case MessageType::kDescribeGroup: {
+      auto request = ParseBody<pb::DescribeGroupRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      auto described = broker_.DescribeGroup(*request);
+      if (!described.ok()) return reply(described.status());
+      pb::DescribeGroupResponse out;
+      *out.mutable_group() = std::move(*described);
+      return reply(Encode(out));
+    }
+    case MessageType::kListGroups: {
+      auto request = ParseBody<pb::ListGroupsRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      return reply(Encode(broker_.ListGroups(*request)));
+    }
+    case MessageType::kResetGroupOffsets: {
+      auto request = ParseBody<pb::ResetGroupOffsetsRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      auto reset = broker_.ResetGroupOffsets(*request);
+      if (!reset.ok()) return reply(reset.status());
+      pb::ResetGroupOffsetsResponse out;
+      *out.mutable_group() = std::move(*reset);
+      return reply(Encode(out));
     }
     default:
       break;

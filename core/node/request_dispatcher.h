@@ -30,8 +30,9 @@ class RequestDispatcher {
   // Handles one request; `reply` runs exactly once, now or later (publish
   // acks, long polls), on the loop thread. INVALID_ARGUMENT for an unknown
   // type or a body that does not decode as the type's request.
+  // `connection` identifies the sender (group deliveries are pushed to it).
   void Dispatch(uint16_t type, std::string_view body, std::vector<std::string> frames,
-                ReplyFn reply);
+                const std::string& connection, ReplyFn reply);
 
  private:
   broker::Broker& broker_;

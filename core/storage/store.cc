@@ -213,6 +213,16 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
                            [done = std::move(done)](const Status& s) { done(s); });
 }
 
+Status Store::DeleteRecord(std::string_view key) {
+  if (!engine_) {
+    std::lock_guard lock(mu_);
+    auto it = memory_records_.find(key);
+    if (it != memory_records_.end()) memory_records_.erase(it);
+    return Status::Ok();
+  }
+  return engine_->writer().SubmitAndWait({WriteOp::Delete(engine_->state_cf(), RecordKey(key))});
+}
+
 Status Store::DeleteRecords(std::string_view prefix) {
   if (!engine_) {
     std::lock_guard lock(mu_);

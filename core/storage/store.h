@@ -59,7 +59,9 @@ class Store {
   // `done` runs (PutRecordAsync, on the storage writer thread).
   Status PutRecord(std::string_view key, std::string value);
   void PutRecordAsync(std::string_view key, std::string value, std::function<void(Status)> done);
-  // Deletes every record whose key starts with `prefix` (one key: the key itself).
+  // Deletes the record `key`, if present.
+  Status DeleteRecord(std::string_view key);
+  // Deletes every record whose key starts with `prefix`.
   Status DeleteRecords(std::string_view prefix);
   // Every record whose key starts with `prefix`, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(

@@ -49,6 +49,9 @@ TEST_P(StoreRecordsTest, PutScanAndDeleteByPrefix) {
   EXPECT_EQ((*topics)[0], (std::pair<std::string, std::string>("topic/audit", "cfg-audit")));
   EXPECT_EQ((*topics)[1], (std::pair<std::string, std::string>("topic/orders", "cfg-orders-2")));
 
+  ASSERT_TRUE(store->PutRecord("topic/orders2", "cfg").ok());
+  ASSERT_TRUE(store->DeleteRecord("topic/orders").ok());
+  EXPECT_EQ(Keys(*store, "topic/"), (std::vector<std::string>{"topic/audit", "topic/orders2"}));
   ASSERT_TRUE(store->DeleteRecords("topic/orders").ok());
   EXPECT_EQ(Keys(*store, "topic/"), std::vector<std::string>{"topic/audit"});
   EXPECT_EQ(Keys(*store, "group/"), std::vector<std::string>{"group/orders/billing/0"});

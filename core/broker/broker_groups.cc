@@ -1,0 +1,564 @@
+// Consumer groups of the broker: joining, pushing deliveries within credits,
+// settling, redelivery and dead letters, and cursor checkpoints.
+#include <algorithm>
+
+#include "core/broker/broker.h"
+#include "core/protocol/partitioner.h"
+#include "core/storage/record_batch.h"
+#include "core/util/logging.h"
+
+namespace sprawl::broker {
+namespace {
+
+// "group/<topic>/<group>": that the group exists and where a new one starts.
+// "cursor/<topic>/<group>/<partition>": a partition's cursor checkpoint.
+constexpr std::string_view kGroupPrefix = "group/";
+constexpr std::string_view kCursorPrefix = "cursor/";
+constexpr int64_t kCheckpointIntervalMs = 200;
+constexpr uint32_t kDefaultSessionTimeoutMs = 10'000;
+constexpr uint32_t kMinSessionTimeoutMs = 100;
+constexpr uint32_t kMaxSessionTimeoutMs = 600'000;
+constexpr uint32_t kDefaultMaxInFlight = 100;
+constexpr uint32_t kMaxInFlightLimit = 100'000;
+
+std::string GroupKey(const std::string& topic, const std::string& group) {
+  return std::string(kGroupPrefix) + topic + "/" + group;
+}
+std::string CursorKey(const std::string& topic, const std::string& group, uint32_t partition) {
+  return std::string(kCursorPrefix) + topic + "/" + group + "/" + std::to_string(partition);
+}
+
+Status ValidateGroupName(const std::string& group) {
+  Status s = storage::Store::ValidateTopicName(group);
+  if (!s.ok()) return InvalidArgument("group name: " + s.message());
+  return s;
+}
+
+// The record at `offset` inside a stored batch, if present.
+std::optional<storage::RecordInput> FindRecord(const std::string& batch, uint64_t offset,
+                                               std::vector<storage::HeaderView>* headers,
+                                               std::unique_ptr<storage::RecordIterator>* keep) {
+  auto view = storage::RecordBatchView::Parse(batch);
+  if (!view.ok()) return std::nullopt;
+  auto records = view->Records();
+  if (!records.ok()) return std::nullopt;
+  *keep = std::make_unique<storage::RecordIterator>(std::move(*records));
+  storage::RecordView r;
+  while ((*keep)->Next(&r)) {
+    if (r.offset != offset) continue;
+    storage::RecordInput input;
+    input.key = r.key;
+    input.value = r.value;
+    input.timestamp_ms = r.timestamp_ms;
+    *headers = r.Headers();
+    input.headers = *headers;
+    return input;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
+  CursorConfig c;
+  c.ack_timeout_ms = config.ack_timeout_ms;
+  c.max_deliveries = config.max_deliveries;
+  c.backoff_base_ms = std::min<int64_t>(100, config.ack_timeout_ms);
+  return c;
+}
+
+Result<DeliveryCursor> Broker::StartCursor(const Topic& topic, uint32_t partition,
+                                           bool latest) const {
+  storage::PartitionLog* log = topic.partitions[partition];
+  return DeliveryCursor(latest ? log->CommitIndex() : log->FirstOffset(),
+                        CursorConfigOf(topic.config));
+}
+
+Status Broker::LoadGroups() {
+  SPRAWL_ASSIGN_OR_RETURN(auto groups, store_.ScanRecords(kGroupPrefix));
+  for (const auto& [key, value] : groups) {
+    const std::string rest = key.substr(kGroupPrefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos) return DataCorruption("malformed group record '" + key + "'");
+    const std::string topic_name = rest.substr(0, slash);
+    const std::string group_name = rest.substr(slash + 1);
+    auto topic = topics_.Find(topic_name);
+    if (!topic.ok()) {
+      // The topic's deletion was interrupted before its groups were removed.
+      SPRAWL_RETURN_IF_ERROR(store_.DeleteRecord(key));
+      continue;
+    }
+    const bool latest = value == "latest";
+    SPRAWL_ASSIGN_OR_RETURN(auto checkpoints,
+                            store_.ScanRecords(std::string(kCursorPrefix) + rest + "/"));
+    std::map<uint32_t, CursorCheckpoint> saved;
+    for (const auto& [ckey, cvalue] : checkpoints) {
+      const uint32_t p = static_cast<uint32_t>(std::stoul(ckey.substr(ckey.rfind('/') + 1)));
+      auto decoded = DecodeCheckpoint(cvalue);
+      if (!decoded.ok()) return decoded.status().WithContext("cursor " + ckey);
+      saved[p] = std::move(*decoded);
+    }
+    std::vector<DeliveryCursor> cursors;
+    for (uint32_t p = 0; p < (*topic)->partitions.size(); ++p) {
+      storage::PartitionLog* log = (*topic)->partitions[p];
+      auto it = saved.find(p);
+      if (it == saved.end()) {
+        SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(**topic, p, latest));
+        cursors.push_back(std::move(cursor));
+        continue;
+      }
+      DeliveryCursor cursor(it->second, CursorConfigOf((*topic)->config));
+      if (cursor.next_offset() > log->CommitIndex()) {
+        // The log lost records the cursor had seen (memory storage): start over at its end.
+        cursor.Reset(log->CommitIndex());
+      }
+      cursor.OnLogStart(log->FirstOffset());
+      cursors.push_back(std::move(cursor));
+    }
+    Group group;
+    group.coordinator =
+        std::make_unique<GroupCoordinator>(topic_name, group_name, std::move(cursors), rng_());
+    groups_.emplace(GroupId{topic_name, group_name}, std::move(group));
+  }
+  return Status::Ok();
+}
+
+Result<Broker::Group*> Broker::FindGroup(const std::string& topic, const std::string& group) {
+  auto it = groups_.find({topic, group});
+  if (it == groups_.end()) {
+    return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
+  }
+  return &it->second;
+}
+
+Result<const Broker::Group*> Broker::FindGroup(const std::string& topic,
+                                               const std::string& group) const {
+  auto it = groups_.find({topic, group});
+  if (it == groups_.end()) {
+    return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
+  }
+  return &it->second;
+}
+
+Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& request,
+                                                const std::string& connection) {
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
+  SPRAWL_RETURN_IF_ERROR(ValidateGroupName(request.group()));
+  const uint32_t session =
+      request.session_timeout_ms() == 0 ? kDefaultSessionTimeoutMs : request.session_timeout_ms();
+  if (session < kMinSessionTimeoutMs || session > kMaxSessionTimeoutMs) {
+    return InvalidArgument(
+        "session_timeout_ms must be between " + std::to_string(kMinSessionTimeoutMs) + " and " +
+        std::to_string(kMaxSessionTimeoutMs) + ", got " + std::to_string(session));
+  }
+  const uint32_t credits =
+      request.max_in_flight() == 0 ? kDefaultMaxInFlight : request.max_in_flight();
+  if (credits > kMaxInFlightLimit) {
+    return InvalidArgument("max_in_flight must be at most " + std::to_string(kMaxInFlightLimit) +
+                           ", got " + std::to_string(credits));
+  }
+  if (request.start() != pb::OFFSET_EARLIEST && request.start() != pb::OFFSET_LATEST) {
+    return InvalidArgument("a group starts at EARLIEST or LATEST");
+  }
+  const GroupId id{request.topic(), request.group()};
+  auto it = groups_.find(id);
+  if (it == groups_.end()) {
+    const bool latest = request.start() == pb::OFFSET_LATEST;
+    std::vector<DeliveryCursor> cursors;
+    for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
+      SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
+      cursors.push_back(std::move(cursor));
+    }
+    SPRAWL_RETURN_IF_ERROR(
+        store_.PutRecord(GroupKey(id.first, id.second), latest ? "latest" : "earliest"));
+    Group group;
+    group.coordinator =
+        std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
+    for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
+    it = groups_.emplace(id, std::move(group)).first;
+    log::Info("group created", {{"topic", id.first}, {"group", id.second}});
+  }
+  const GroupMember& member = it->second.coordinator->Join(
+      request.member_id(), request.client_name(), connection, session, credits, NowMs());
+  metrics_.rebalances.Increment();
+  pb::JoinGroupResponse out;
+  out.set_member_id(member.id);
+  out.set_generation(it->second.coordinator->generation());
+  for (uint32_t p : member.partitions) out.add_partitions(p);
+  // Deliveries follow the join's reply, which names the member they are for.
+  post_([this, id] {
+    auto group = groups_.find(id);
+    if (group != groups_.end()) Pump(group->second);
+  });
+  return out;
+}
+
+Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,
+                                                const std::string& connection) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
+  SPRAWL_ASSIGN_OR_RETURN(const GroupMember* member,
+                          group->coordinator->Heartbeat(request.member_id(), connection, NowMs()));
+  pb::HeartbeatResponse out;
+  out.set_generation(group->coordinator->generation());
+  for (uint32_t p : member->partitions) out.add_partitions(p);
+  return out;
+}
+
+Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
+  SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs()));
+  metrics_.rebalances.Increment();
+  Pump(*group);
+  return Status::Ok();
+}
+
+Result<pb::SettleResponse> Broker::Settle(const pb::SettleRequest& request) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
+  GroupCoordinator& g = *group->coordinator;
+  if (g.members().find(request.member_id()) == g.members().end()) {
+    return Status(ErrorCode::kUnknownMember, "member '" + request.member_id() + "' of group '" +
+                                                 request.group() +
+                                                 "' is unknown or its session expired; join again");
+  }
+  pb::SettleResponse out;
+  uint32_t unknown = 0;
+  for (const pb::AckEntry& e : request.acks()) {
+    Status s = g.Ack(request.member_id(), e.partition(), e.offset());
+    if (s.ok()) {
+      group->dirty.insert(e.partition());
+      metrics_.group_acks.Increment();
+    } else {
+      ++unknown;
+    }
+  }
+  std::vector<PartitionDeadLetter> letters;
+  for (const pb::AckEntry& e : request.nacks()) {
+    Status s = g.Nack(request.member_id(), e.partition(), e.offset(), request.nack_delay_ms(),
+                      NowMs(), &letters);
+    if (s.ok()) {
+      group->dirty.insert(e.partition());
+      metrics_.group_nacks.Increment();
+    } else {
+      ++unknown;
+    }
+  }
+  out.set_unknown(unknown);
+  // Heartbeats ride along: a member that settles is alive.
+  (void)g.Heartbeat(request.member_id(), g.members().at(request.member_id()).connection, NowMs());
+  if (!letters.empty()) MoveToDeadLetters({request.topic(), request.group()}, std::move(letters));
+  Pump(*group);
+  return out;
+}
+
+void Broker::Pump(Group& group) {
+  GroupCoordinator& g = *group.coordinator;
+  auto topic = topics_.Find(g.topic());
+  if (!topic.ok()) return;
+  std::vector<uint64_t> high_watermarks;
+  for (storage::PartitionLog* log : (*topic)->partitions) {
+    high_watermarks.push_back(log->CommitIndex());
+  }
+  std::vector<PartitionDeadLetter> letters;
+  const int64_t now = NowMs();
+  const int64_t ttl = (*topic)->config.message_ttl_ms;
+  const int64_t wall_now = clock_.WallMillis();
+  for (Push& push : g.Plan(high_watermarks, now, &letters)) {
+    storage::PartitionLog* log = (*topic)->partitions[push.partition];
+    DeliveryCursor& cursor = g.cursors()[push.partition];
+    group.dirty.insert(push.partition);
+    pb::DeliverPush out;
+    out.set_topic(g.topic());
+    out.set_group(g.group());
+    out.set_member_id(push.member);
+    out.set_partition(push.partition);
+    Batches batches;
+    uint64_t covered_until = 0;  // batches hold offsets below this
+    uint64_t covered_from = UINT64_MAX;
+    std::vector<Delivery> deliveries = push.deliveries;
+    std::sort(deliveries.begin(), deliveries.end(),
+              [](const Delivery& a, const Delivery& b) { return a.offset < b.offset; });
+    for (const Delivery& d : deliveries) {
+      if (!(d.offset >= covered_from && d.offset < covered_until)) {
+        storage::ReadLimits limits;
+        limits.max_bytes = 1u << 20;
+        limits.end_offset = high_watermarks[push.partition];
+        auto read = log->Read(d.offset, limits);
+        if (!read.ok() || read->batches.empty()) {
+          // Retention removed it, or the stored batch is corrupt: it cannot
+          // be delivered; settle it so the group moves on.
+          log::Warn("group delivery skipped",
+                    {{"topic", g.topic()},
+                     {"partition", push.partition},
+                     {"offset", d.offset},
+                     {"error", read.ok() ? std::string("no batch") : read.status().ToString()}});
+          if (d.offset < log->FirstOffset()) {
+            cursor.OnLogStart(log->FirstOffset());
+          } else {
+            cursor.Expire(d.offset);
+          }
+          continue;
+        }
+        covered_from = read->batches.front().base_offset;
+        covered_until = read->batches.back().last_offset + 1;
+        for (auto& b : read->batches) {
+          if (batches.empty() || batches.back() != b.bytes) batches.push_back(b.bytes);
+        }
+      }
+      if (ttl > 0) {
+        std::vector<storage::HeaderView> headers;
+        std::unique_ptr<storage::RecordIterator> keep;
+        std::optional<storage::RecordInput> record;
+        for (const auto& b : batches) {
+          record = FindRecord(*b, d.offset, &headers, &keep);
+          if (record) break;
+        }
+        if (record && wall_now - record->timestamp_ms > ttl) {
+          cursor.Expire(d.offset);
+          metrics_.expired.Increment();
+          continue;
+        }
+      }
+      auto* delivery = out.add_deliveries();
+      delivery->set_offset(d.offset);
+      delivery->set_delivery_count(d.delivery_count);
+      metrics_.group_deliveries.Increment();
+      if (d.delivery_count > 1) metrics_.group_redeliveries.Increment();
+    }
+    if (out.deliveries_size() == 0) continue;
+    if (deliver_) deliver_(push.connection, std::move(out), std::move(batches));
+  }
+  if (!letters.empty()) MoveToDeadLetters({g.topic(), g.group()}, std::move(letters));
+}
+
+void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters) {
+  auto topic = topics_.Find(id.first);
+  if (!topic.ok()) return;
+  const std::string& dlq_name = (*topic)->config.dead_letter_topic;
+  auto dlq = dlq_name.empty() ? Result<const Topic*>(NotFound("")) : topics_.Find(dlq_name);
+  for (const PartitionDeadLetter& pl : letters) {
+    const uint32_t partition = pl.partition;
+    const uint64_t offset = pl.letter.offset;
+    if (!dlq.ok()) {
+      if (!dlq_name.empty()) {
+        log::Error("dead letter topic missing; message dropped",
+                   {{"topic", id.first}, {"dead_letter_topic", dlq_name}, {"offset", offset}});
+      }
+      metrics_.dead_letter_dropped.Increment();
+      CompleteDeadLetter(id, partition, offset);
+      continue;
+    }
+    storage::PartitionLog* log = (*topic)->partitions[partition];
+    storage::ReadLimits limits;
+    limits.max_records = 1;
+    limits.end_offset = log->CommitIndex();
+    auto read = log->Read(offset, limits);
+    std::vector<storage::HeaderView> headers;
+    std::unique_ptr<storage::RecordIterator> keep;
+    std::optional<storage::RecordInput> record;
+    if (read.ok() && !read->batches.empty()) {
+      record = FindRecord(*read->batches.front().bytes, offset, &headers, &keep);
+    }
+    if (!record) {
+      log::Error("dead letter source record unreadable; message dropped",
+                 {{"topic", id.first}, {"partition", partition}, {"offset", offset}});
+      metrics_.dead_letter_dropped.Increment();
+      CompleteDeadLetter(id, partition, offset);
+      continue;
+    }
+    // The original headers plus why, how often and when it was given up on.
+    const std::string deliveries = std::to_string(pl.letter.deliveries);
+    const std::string when = std::to_string(clock_.WallMillis());
+    const std::string source_partition = std::to_string(partition);
+    const std::string source_offset = std::to_string(offset);
+    record->headers.push_back({"sprawl-dead-letter-reason", pl.letter.reason});
+    record->headers.push_back({"sprawl-deliveries", deliveries});
+    record->headers.push_back({"sprawl-dead-lettered-at-ms", when});
+    record->headers.push_back({"sprawl-source-topic", id.first});
+    record->headers.push_back({"sprawl-source-partition", source_partition});
+    record->headers.push_back({"sprawl-source-offset", source_offset});
+    record->headers.push_back({"sprawl-group", id.second});
+    storage::RecordBatchBuilder builder;
+    builder.Add(*record);
+    auto batch = builder.Build();
+    const Topic& target = **dlq;
+    const uint32_t target_partition =
+        record->key && !record->key->empty()
+            ? protocol::PartitionForKey(*record->key, target.config.partitions)
+            : partition % target.config.partitions;
+    if (!batch.ok()) {
+      log::Error("dead letter batch not built; message dropped",
+                 {{"topic", id.first}, {"error", batch.status().ToString()}});
+      metrics_.dead_letter_dropped.Increment();
+      CompleteDeadLetter(id, partition, offset);
+      continue;
+    }
+    storage::PartitionLog* target_log = target.partitions[target_partition];
+    const std::string target_name = target.name;
+    target_log->AppendAsync(
+        std::move(*batch), kSingleNodeTerm,
+        [this, id, partition, offset, target_log, target_partition,
+         target_name](Result<storage::AppendInfo> info) {
+          post_([this, id, partition, offset, target_log, target_partition, target_name,
+                 info = std::move(info)] {
+            if (!info.ok()) {
+              // Not settled: it is dead-lettered again on the next restart.
+              log::Error("dead letter append failed",
+                         {{"topic", id.first}, {"error", info.status().ToString()}});
+              return;
+            }
+            OnCommitted(target_name, target_partition, target_log, info->last_offset + 1);
+            metrics_.dead_lettered.Increment();
+            CompleteDeadLetter(id, partition, offset);
+          });
+        });
+  }
+}
+
+void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset) {
+  auto it = groups_.find(id);
+  if (it == groups_.end()) return;
+  auto& cursors = it->second.coordinator->cursors();
+  if (partition >= cursors.size()) return;
+  cursors[partition].CompleteDeadLetter(offset);
+  it->second.dirty.insert(partition);
+}
+
+void Broker::TickGroups() {
+  const int64_t now = NowMs();
+  for (auto& [id, group] : groups_) {
+    std::vector<PartitionDeadLetter> letters;
+    if (group.coordinator->Tick(now, &letters)) metrics_.rebalances.Increment();
+    for (const auto& l : letters) group.dirty.insert(l.partition);
+    if (!letters.empty()) MoveToDeadLetters(id, std::move(letters));
+    Pump(group);
+  }
+  if (now - last_checkpoint_ms_ >= kCheckpointIntervalMs) {
+    last_checkpoint_ms_ = now;
+    CheckpointGroups();
+  }
+}
+
+void Broker::CheckpointGroups() {
+  for (auto& [id, group] : groups_) {
+    for (uint32_t p : group.dirty) {
+      const auto& cursors = group.coordinator->cursors();
+      if (p >= cursors.size()) continue;
+      store_.PutRecordAsync(CursorKey(id.first, id.second, p),
+                            EncodeCheckpoint(cursors[p].Checkpoint()), [](Status s) {
+                              if (!s.ok()) {
+                                log::Error("group checkpoint failed", {{"error", s.ToString()}});
+                              }
+                            });
+    }
+    group.dirty.clear();
+  }
+}
+
+pb::GroupDescription Broker::DescribeGroupState(const Group& group) const {
+  const GroupCoordinator& g = *group.coordinator;
+  pb::GroupDescription d;
+  d.set_topic(g.topic());
+  d.set_group(g.group());
+  d.set_generation(g.generation());
+  for (const auto& [id, m] : g.members()) {
+    auto* out = d.add_members();
+    out->set_member_id(id);
+    out->set_client_name(m.client_name);
+    for (uint32_t p : m.partitions) out->add_partitions(p);
+    out->set_in_flight(g.InFlight(m));
+    out->set_max_in_flight(m.max_in_flight);
+  }
+  auto topic = topics_.Find(g.topic());
+  for (uint32_t p = 0; p < g.cursors().size(); ++p) {
+    const DeliveryCursor& c = g.cursors()[p];
+    auto* out = d.add_partitions();
+    out->set_partition(p);
+    out->set_ack_floor(c.ack_floor());
+    out->set_next_offset(c.next_offset());
+    uint64_t hw = c.ack_floor();
+    if (topic.ok() && p < (*topic)->partitions.size()) {
+      hw = (*topic)->partitions[p]->CommitIndex();
+    }
+    out->set_lag(hw > c.ack_floor() ? hw - c.ack_floor() : 0);
+    out->set_in_flight(c.in_flight());
+    out->set_dead_lettered(c.dead_lettered());
+    out->set_expired(c.expired());
+  }
+  return d;
+}
+
+Result<pb::GroupDescription> Broker::DescribeGroup(const pb::DescribeGroupRequest& request) const {
+  SPRAWL_ASSIGN_OR_RETURN(const Group* group, FindGroup(request.topic(), request.group()));
+  return DescribeGroupState(*group);
+}
+
+pb::ListGroupsResponse Broker::ListGroups(const pb::ListGroupsRequest& request) const {
+  pb::ListGroupsResponse out;
+  for (const auto& [id, group] : groups_) {
+    if (request.topic().empty() || request.topic() == id.first) {
+      *out.add_groups() = DescribeGroupState(group);
+    }
+  }
+  return out;
+}
+
+Result<pb::GroupDescription> Broker::ResetGroupOffsets(
+    const pb::ResetGroupOffsetsRequest& request) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
+  std::vector<uint64_t> targets;
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
+    pb::ListOffsetsRequest list;
+    list.set_topic(request.topic());
+    list.set_partition(p);
+    list.set_spec(request.spec());
+    list.set_timestamp_ms(request.timestamp_ms());
+    list.set_offset(request.offset());
+    SPRAWL_ASSIGN_OR_RETURN(auto offset, ListOffsets(list));
+    targets.push_back(offset.offset());
+  }
+  auto& cursors = group->coordinator->cursors();
+  for (uint32_t p = 0; p < targets.size() && p < cursors.size(); ++p) {
+    cursors[p].Reset(targets[p]);
+    group->dirty.insert(p);
+  }
+  Pump(*group);
+  return DescribeGroupState(*group);
+}
+
+void Broker::OnTopicAltered(const Topic& topic) {
+  for (auto& [id, group] : groups_) {
+    if (id.first != topic.name) continue;
+    auto& cursors = group.coordinator->cursors();
+    for (auto& c : cursors) c.SetConfig(CursorConfigOf(topic.config));
+    if (cursors.size() < topic.partitions.size()) {
+      std::vector<DeliveryCursor> added;
+      for (uint32_t p = static_cast<uint32_t>(cursors.size()); p < topic.partitions.size(); ++p) {
+        // New partitions are consumed from their start.
+        added.emplace_back(topic.partitions[p]->FirstOffset(), CursorConfigOf(topic.config));
+        group.dirty.insert(p);
+      }
+      group.coordinator->AddPartitions(std::move(added));
+      metrics_.rebalances.Increment();
+    }
+    Pump(group);
+  }
+}
+
+void Broker::DropGroupsOf(const std::string& topic) {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (it->first.first != topic) {
+      ++it;
+      continue;
+    }
+    Status a = store_.DeleteRecord(GroupKey(it->first.first, it->first.second));
+    Status b = store_.DeleteRecords(std::string(kCursorPrefix) + it->first.first + "/" +
+                                    it->first.second + "/");
+    if (!a.ok() || !b.ok()) {
+      log::Error("group records not deleted", {{"topic", topic}, {"group", it->first.second}});
+    }
+    it = groups_.erase(it);
+  }
+}
+
+}  // namespace sprawl::broker

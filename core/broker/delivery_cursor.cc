@@ -1,0 +1,348 @@
+#include "core/broker/delivery_cursor.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/util/byte_io.h"
+
+namespace sprawl::broker {
+
+DeliveryCursor::DeliveryCursor(uint64_t start_offset, CursorConfig config)
+    : config_(config), floor_(start_offset), next_(start_offset) {}
+
+DeliveryCursor::DeliveryCursor(const CursorCheckpoint& c, CursorConfig config)
+    : config_(config),
+      floor_(c.ack_floor),
+      next_(c.next_offset),
+      dead_lettered_(c.dead_lettered),
+      expired_(c.expired) {
+  // A decoded checkpoint names every offset of [floor, next) exactly once.
+  for (uint64_t offset : c.acked) entries_[offset] = Entry{State::kSettled, 1, "", 0};
+  for (const auto& [offset, count] : c.delivery_counts) {
+    entries_[offset] = Entry{State::kWaiting, count, "", 0};
+  }
+  for (auto& [offset, entry] : entries_) {
+    if (entry.state == State::kWaiting) waiting_.insert({0, offset});
+  }
+  AdvanceFloor();
+}
+
+bool DeliveryCursor::Exhausted(const Entry& entry) const {
+  return config_.max_deliveries > 0 && entry.count >= config_.max_deliveries;
+}
+
+std::vector<Delivery> DeliveryCursor::Take(const std::string& member, size_t max,
+                                           uint64_t high_watermark, int64_t now_ms,
+                                           std::vector<DeadLetter>* dead_letters) {
+  std::vector<Delivery> out;
+  const int64_t deadline = now_ms + config_.ack_timeout_ms;
+  while (out.size() < max && !waiting_.empty() && waiting_.begin()->first <= now_ms) {
+    const uint64_t offset = waiting_.begin()->second;
+    waiting_.erase(waiting_.begin());
+    Entry& e = entries_[offset];
+    if (Exhausted(e)) {
+      // Only after a restart (or a lowered max_deliveries): its last delivery
+      // was in flight when the checkpoint was taken.
+      e.state = State::kDeadLettering;
+      dead_letters->push_back({offset, e.count,
+                               "delivered " + std::to_string(e.count) + " times of " +
+                                   std::to_string(config_.max_deliveries) + " without an ack"});
+      continue;
+    }
+    e.state = State::kInFlight;
+    ++e.count;
+    e.member = member;
+    e.time_ms = deadline;
+    AddInFlight(offset, e);
+    ++redelivered_;
+    out.push_back({offset, e.count});
+  }
+  while (out.size() < max && next_ < high_watermark && next_ - floor_ < config_.max_window) {
+    AddInFlight(next_, entries_[next_] = Entry{State::kInFlight, 1, member, deadline});
+    out.push_back({next_, 1});
+    ++next_;
+  }
+  return out;
+}
+
+Status DeliveryCursor::Ack(uint64_t offset) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() ||
+      (it->second.state != State::kInFlight && it->second.state != State::kWaiting)) {
+    return NotFound("offset " + std::to_string(offset) + " is not awaiting an ack");
+  }
+  Entry& e = it->second;
+  // A late ack of a timed-out delivery still counts: the work was done, and
+  // redelivering it would only repeat it.
+  if (e.state == State::kInFlight) {
+    RemoveInFlight(offset, e);
+  } else {
+    waiting_.erase({e.time_ms, offset});
+  }
+  Settle(offset, e);
+  return Status::Ok();
+}
+
+Status DeliveryCursor::Nack(uint64_t offset, int64_t delay_ms, int64_t now_ms,
+                            std::vector<DeadLetter>* dead_letters) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() || it->second.state != State::kInFlight) {
+    return NotFound("offset " + std::to_string(offset) + " is not in flight");
+  }
+  Entry& e = it->second;
+  RemoveInFlight(offset, e);
+  if (Exhausted(e)) {
+    e.state = State::kDeadLettering;
+    dead_letters->push_back({offset, e.count,
+                             "nacked on delivery " + std::to_string(e.count) + " of " +
+                                 std::to_string(config_.max_deliveries)});
+    return Status::Ok();
+  }
+  ToWaiting(offset, e, now_ms + std::max<int64_t>(delay_ms, 0));
+  return Status::Ok();
+}
+
+void DeliveryCursor::Expire(uint64_t offset) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() || it->second.state == State::kSettled) return;
+  Entry& e = it->second;
+  if (e.state == State::kInFlight) RemoveInFlight(offset, e);
+  if (e.state == State::kWaiting) waiting_.erase({e.time_ms, offset});
+  ++expired_;
+  Settle(offset, e);
+}
+
+void DeliveryCursor::CompleteDeadLetter(uint64_t offset) {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() || it->second.state != State::kDeadLettering) return;
+  ++dead_lettered_;
+  Settle(offset, it->second);
+}
+
+void DeliveryCursor::Tick(int64_t now_ms, double jitter, std::vector<DeadLetter>* dead_letters) {
+  while (!in_flight_.empty() && in_flight_.begin()->first <= now_ms) {
+    const uint64_t offset = in_flight_.begin()->second;
+    Entry& e = entries_[offset];
+    RemoveInFlight(offset, e);
+    if (Exhausted(e)) {
+      e.state = State::kDeadLettering;
+      dead_letters->push_back({offset, e.count,
+                               "not acknowledged within " + std::to_string(config_.ack_timeout_ms) +
+                                   " ms on delivery " + std::to_string(e.count) + " of " +
+                                   std::to_string(config_.max_deliveries)});
+      continue;
+    }
+    const int shift = static_cast<int>(std::min<uint32_t>(e.count - 1, 30));
+    const int64_t backoff = std::min(config_.backoff_max_ms, config_.backoff_base_ms << shift);
+    ToWaiting(offset, e, now_ms + backoff / 2 + static_cast<int64_t>(jitter * (backoff / 2)));
+  }
+}
+
+void DeliveryCursor::Release(const std::string& member, int64_t now_ms) {
+  std::vector<std::pair<int64_t, uint64_t>> released;
+  for (const auto& item : in_flight_) {
+    if (entries_[item.second].member == member) released.push_back(item);
+  }
+  for (const auto& item : released) {
+    Entry& e = entries_[item.second];
+    RemoveInFlight(item.second, e);
+    ToWaiting(item.second, e, now_ms);
+  }
+}
+
+void DeliveryCursor::OnLogStart(uint64_t first_offset) {
+  if (first_offset <= floor_) return;
+  while (!entries_.empty() && entries_.begin()->first < first_offset) {
+    auto it = entries_.begin();
+    if (it->second.state == State::kInFlight) RemoveInFlight(it->first, it->second);
+    if (it->second.state == State::kWaiting) waiting_.erase({it->second.time_ms, it->first});
+    entries_.erase(it);
+  }
+  floor_ = first_offset;
+  next_ = std::max(next_, first_offset);
+  AdvanceFloor();
+}
+
+void DeliveryCursor::Reset(uint64_t offset) {
+  entries_.clear();
+  in_flight_.clear();
+  per_member_.clear();
+  waiting_.clear();
+  floor_ = next_ = offset;
+}
+
+void DeliveryCursor::ToWaiting(uint64_t offset, Entry& e, int64_t due_ms) {
+  e.state = State::kWaiting;
+  e.member.clear();
+  e.time_ms = due_ms;
+  waiting_.insert({due_ms, offset});
+}
+
+void DeliveryCursor::Settle(uint64_t offset, Entry& e) {
+  (void)offset;
+  e.state = State::kSettled;
+  e.member.clear();
+  AdvanceFloor();
+}
+
+void DeliveryCursor::AdvanceFloor() {
+  while (!entries_.empty() && entries_.begin()->first == floor_ &&
+         entries_.begin()->second.state == State::kSettled) {
+    entries_.erase(entries_.begin());
+    ++floor_;
+  }
+}
+
+int64_t DeliveryCursor::NextDeadline(int64_t now_ms) const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  if (!in_flight_.empty()) next = in_flight_.begin()->first;
+  // Redeliveries that were already due when deliveries were last planned wait
+  // for credits, which an ack or a join brings (and which plan again); only
+  // later ones need a timer, or the loop would spin on them.
+  (void)now_ms;
+  auto due = waiting_.upper_bound({planned_ms_, std::numeric_limits<uint64_t>::max()});
+  if (due != waiting_.end()) next = std::min(next, due->first);
+  return next;
+}
+
+bool DeliveryCursor::HasDueRedelivery(int64_t now_ms) const {
+  return !waiting_.empty() && waiting_.begin()->first <= now_ms;
+}
+
+uint32_t DeliveryCursor::in_flight_to(const std::string& member) const {
+  auto it = per_member_.find(member);
+  return it == per_member_.end() ? 0 : it->second;
+}
+
+void DeliveryCursor::AddInFlight(uint64_t offset, const Entry& e) {
+  in_flight_.insert({e.time_ms, offset});
+  ++per_member_[e.member];
+}
+
+void DeliveryCursor::RemoveInFlight(uint64_t offset, const Entry& e) {
+  in_flight_.erase({e.time_ms, offset});
+  auto it = per_member_.find(e.member);
+  if (it != per_member_.end() && --it->second == 0) per_member_.erase(it);
+}
+
+std::string DeliveryCursor::owner(uint64_t offset) const {
+  auto it = entries_.find(offset);
+  if (it == entries_.end() || it->second.state != State::kInFlight) return "";
+  return it->second.member;
+}
+
+CursorCheckpoint DeliveryCursor::Checkpoint() const {
+  CursorCheckpoint c;
+  c.ack_floor = floor_;
+  c.next_offset = next_;
+  c.dead_lettered = dead_lettered_;
+  c.expired = expired_;
+  for (const auto& [offset, e] : entries_) {
+    if (e.state == State::kSettled) {
+      c.acked.push_back(offset);
+    } else {
+      c.delivery_counts.push_back({offset, e.count});
+    }
+  }
+  return c;
+}
+
+namespace {
+constexpr uint8_t kCheckpointVersion = 1;
+// Far above any configured window; bounds what a corrupt checkpoint can make
+// a node allocate.
+constexpr uint64_t kMaxCheckpointWindow = 10'000'000;
+}  // namespace
+
+std::string EncodeCheckpoint(const CursorCheckpoint& c) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(kCheckpointVersion);
+  w.VarU64(c.ack_floor);
+  w.VarU64(c.next_offset - c.ack_floor);
+  w.VarU64(c.dead_lettered);
+  w.VarU64(c.expired);
+  w.VarU64(c.acked.size());
+  uint64_t prev = c.ack_floor;
+  for (uint64_t offset : c.acked) {
+    w.VarU64(offset - prev);
+    prev = offset;
+  }
+  w.VarU64(c.delivery_counts.size());
+  prev = c.ack_floor;
+  for (const auto& [offset, count] : c.delivery_counts) {
+    w.VarU64(offset - prev);
+    w.VarU64(count);
+    prev = offset;
+  }
+  return out;
+}
+
+Result<CursorCheckpoint> DecodeCheckpoint(std::string_view bytes) {
+  ByteReader r(bytes);
+  auto corrupt = [](const std::string& why) {
+    return DataCorruption("group cursor checkpoint: " + why);
+  };
+  uint8_t version = 0;
+  if (!r.U8(&version)) return corrupt("empty");
+  if (version > kCheckpointVersion) {
+    return UnsupportedVersion("group cursor checkpoint has version " + std::to_string(version) +
+                              "; this build reads up to " + std::to_string(kCheckpointVersion));
+  }
+  if (version == 0) return corrupt("version 0");
+  CursorCheckpoint c;
+  uint64_t span = 0;
+  uint64_t acked = 0;
+  uint64_t counts = 0;
+  if (!r.VarU64(&c.ack_floor) || !r.VarU64(&span) || !r.VarU64(&c.dead_lettered) ||
+      !r.VarU64(&c.expired) || !r.VarU64(&acked)) {
+    return corrupt("truncated header");
+  }
+  if (span > kMaxCheckpointWindow || c.ack_floor > std::numeric_limits<uint64_t>::max() - span) {
+    return corrupt("window of " + std::to_string(span) + " offsets is out of range");
+  }
+  c.next_offset = c.ack_floor + span;
+  // Each entry takes at least one byte: a length beyond what is left is a lie.
+  if (acked > r.remaining()) return corrupt("more acked offsets than bytes");
+  uint64_t prev = c.ack_floor;
+  for (uint64_t i = 0; i < acked; ++i) {
+    uint64_t delta = 0;
+    if (!r.VarU64(&delta)) return corrupt("truncated acked offsets");
+    if ((i > 0 && delta == 0) || delta >= c.next_offset - prev) {
+      return corrupt("acked offsets are not ascending inside the window");
+    }
+    prev += delta;
+    c.acked.push_back(prev);
+  }
+  if (!r.VarU64(&counts)) return corrupt("truncated delivery counts");
+  if (counts > r.remaining()) return corrupt("more delivery counts than bytes");
+  prev = c.ack_floor;
+  for (uint64_t i = 0; i < counts; ++i) {
+    uint64_t delta = 0;
+    uint64_t count = 0;
+    if (!r.VarU64(&delta) || !r.VarU64(&count)) return corrupt("truncated delivery counts");
+    if ((i > 0 && delta == 0) || delta >= c.next_offset - prev) {
+      return corrupt("delivery counts are not ascending inside the window");
+    }
+    if (count == 0 || count > std::numeric_limits<uint32_t>::max()) {
+      return corrupt("delivery count " + std::to_string(count) + " is out of range");
+    }
+    prev += delta;
+    c.delivery_counts.push_back({prev, static_cast<uint32_t>(count)});
+  }
+  if (r.remaining() != 0) return corrupt(std::to_string(r.remaining()) + " bytes left over");
+  // Every offset of the window is either acked or has a count, never both.
+  if (c.acked.size() + c.delivery_counts.size() != span) {
+    return corrupt("the window has " + std::to_string(span) + " offsets but " +
+                   std::to_string(c.acked.size() + c.delivery_counts.size()) + " entries");
+  }
+  size_t a = 0;
+  size_t d = 0;
+  while (a < c.acked.size() && d < c.delivery_counts.size()) {
+    if (c.acked[a] == c.delivery_counts[d].first) return corrupt("an offset is acked and counted");
+    c.acked[a] < c.delivery_counts[d].first ? ++a : ++d;
+  }
+  return c;
+}
+
+}  // namespace sprawl::broker

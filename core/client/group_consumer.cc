@@ -1,0 +1,206 @@
+#include "core/client/group_consumer.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace sprawl::client {
+
+using protocol::MessageType;
+
+GroupConsumer::GroupConsumer(Client& client, GroupConsumerConfig config)
+    : client_(client), config_(std::move(config)) {}
+
+Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Join(Client& client,
+                                                           GroupConsumerConfig config) {
+  std::unique_ptr<GroupConsumer> consumer(new GroupConsumer(client, std::move(config)));
+  GroupConsumer* raw = consumer.get();
+  client.RoutePushes(
+      consumer->config_.topic, consumer->config_.group,
+      [raw](const transport::Reply& push, const pb::DeliverPush&) { raw->OnPush(push); });
+  Status joined = consumer->JoinNow();
+  if (!joined.ok()) {
+    client.RoutePushes(consumer->config_.topic, consumer->config_.group, nullptr);
+    return joined;
+  }
+  consumer->thread_ = std::thread([raw] { raw->Run(); });
+  return consumer;
+}
+
+GroupConsumer::~GroupConsumer() { (void)Close(); }
+
+Status GroupConsumer::JoinNow() {
+  pb::JoinGroupRequest request;
+  request.set_topic(config_.topic);
+  request.set_group(config_.group);
+  {
+    std::lock_guard lock(mu_);
+    request.set_member_id(member_id_);
+  }
+  request.set_session_timeout_ms(static_cast<uint32_t>(config_.session_timeout.count()));
+  request.set_max_in_flight(config_.max_in_flight);
+  request.set_client_name(config_.client_name);
+  request.set_start(config_.start_latest ? pb::OFFSET_LATEST : pb::OFFSET_EARLIEST);
+  SPRAWL_ASSIGN_OR_RETURN(auto joined,
+                          client_.Request<pb::JoinGroupResponse>(MessageType::kJoinGroup, request));
+  std::lock_guard lock(mu_);
+  member_id_ = joined.member_id();
+  partitions_.assign(joined.partitions().begin(), joined.partitions().end());
+  return Status::Ok();
+}
+
+void GroupConsumer::OnPush(const transport::Reply& push) {
+  pb::DeliverPush deliver;
+  if (!deliver.ParseFromString(push.body)) return;
+  std::vector<Message> messages;
+  std::unordered_map<uint64_t, uint32_t> counts;
+  for (const pb::Delivery& d : deliver.deliveries()) counts[d.offset()] = d.delivery_count();
+  for (const std::string& batch : push.batches) {
+    auto decoded = DecodeBatch(deliver.topic(), deliver.partition(), batch);
+    if (!decoded.ok()) continue;  // unacked, so redelivered after the ack timeout
+    for (Message& m : *decoded) {
+      auto it = counts.find(m.offset);
+      if (it == counts.end()) continue;  // another record of the same batch
+      m.delivery_count = it->second;
+      counts.erase(it);  // a batch sent twice in one push yields each record once
+      messages.push_back(std::move(m));
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || deliver.member_id() != member_id_) return;
+    for (Message& m : messages) queue_.push_back(std::move(m));
+  }
+  received_cv_.notify_all();
+}
+
+Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  received_cv_.wait_for(lock, timeout, [&] { return closed_ || !queue_.empty(); });
+  if (closed_) return Status(ErrorCode::kClosed, "the consumer is closed");
+  if (queue_.empty()) return std::optional<Message>();
+  Message m = std::move(queue_.front());
+  queue_.pop_front();
+  if (config_.auto_ack) {
+    acks_.emplace_back(m.partition, m.offset);
+    work_cv_.notify_one();
+  }
+  return std::optional<Message>(std::move(m));
+}
+
+void GroupConsumer::Ack(const Message& message) {
+  std::lock_guard lock(mu_);
+  acks_.emplace_back(message.partition, message.offset);
+  work_cv_.notify_one();
+}
+
+void GroupConsumer::Nack(const Message& message, std::chrono::milliseconds delay) {
+  std::unique_lock lock(mu_);
+  // One delay per settle request: send what is queued with another delay first.
+  if (!nacks_.empty() && nack_delay_ms_ != static_cast<uint32_t>(delay.count())) {
+    SendSettles(lock);
+  }
+  nack_delay_ms_ = static_cast<uint32_t>(delay.count());
+  nacks_.emplace_back(message.partition, message.offset);
+  work_cv_.notify_one();
+}
+
+void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
+  if (acks_.empty() && nacks_.empty()) return;
+  pb::SettleRequest request;
+  request.set_topic(config_.topic);
+  request.set_group(config_.group);
+  request.set_member_id(member_id_);
+  for (const auto& [p, o] : acks_) {
+    auto* e = request.add_acks();
+    e->set_partition(p);
+    e->set_offset(o);
+  }
+  for (const auto& [p, o] : nacks_) {
+    auto* e = request.add_nacks();
+    e->set_partition(p);
+    e->set_offset(o);
+  }
+  request.set_nack_delay_ms(nack_delay_ms_);
+  acks_.clear();
+  nacks_.clear();
+  lock.unlock();
+  client_.connection().CallAsync(
+      static_cast<uint16_t>(MessageType::kSettle), request.SerializeAsString(), {},
+      [this](Result<transport::Reply> reply) {
+        if (reply.ok() && reply->status().code() == ErrorCode::kUnknownMember) {
+          std::lock_guard relock(mu_);
+          rejoin_ = true;
+          work_cv_.notify_one();
+        }
+      });
+  lock.lock();
+}
+
+void GroupConsumer::Run() {
+  const auto heartbeat_every = config_.session_timeout / 3;
+  auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
+  std::unique_lock lock(mu_);
+  while (!closed_) {
+    work_cv_.wait_for(lock, config_.settle_interval, [&] { return closed_; });
+    if (closed_) break;
+    SendSettles(lock);
+    const bool rejoin = rejoin_;
+    if (!rejoin && std::chrono::steady_clock::now() < next_heartbeat) continue;
+    next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
+    pb::HeartbeatRequest request;
+    request.set_topic(config_.topic);
+    request.set_group(config_.group);
+    request.set_member_id(member_id_);
+    lock.unlock();
+    Status status = Status::Ok();
+    if (!rejoin) {
+      auto beat = client_.Request<pb::HeartbeatResponse>(MessageType::kHeartbeat, request);
+      status = beat.status();
+      if (beat.ok()) {
+        std::lock_guard relock(mu_);
+        partitions_.assign(beat->partitions().begin(), beat->partitions().end());
+      }
+    }
+    if (rejoin || status.code() == ErrorCode::kUnknownMember) {
+      // The session expired (a pause, a network cut): what was delivered here
+      // is redelivered to someone; join again for new deliveries.
+      {
+        std::lock_guard relock(mu_);
+        queue_.clear();
+        rejoin_ = false;
+      }
+      (void)JoinNow();
+    }
+    lock.lock();
+  }
+}
+
+Status GroupConsumer::Close() {
+  {
+    std::unique_lock lock(mu_);
+    if (closed_) return Status::Ok();
+    SendSettles(lock);
+    closed_ = true;
+  }
+  work_cv_.notify_all();
+  received_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  client_.RoutePushes(config_.topic, config_.group, nullptr);
+  pb::LeaveGroupRequest request;
+  request.set_topic(config_.topic);
+  request.set_group(config_.group);
+  request.set_member_id(member_id());
+  return client_.Request<pb::LeaveGroupResponse>(MessageType::kLeaveGroup, request).status();
+}
+
+std::string GroupConsumer::member_id() const {
+  std::lock_guard lock(mu_);
+  return member_id_;
+}
+
+std::vector<uint32_t> GroupConsumer::partitions() const {
+  std::lock_guard lock(mu_);
+  return partitions_;
+}
+
+}  // namespace sprawl::client

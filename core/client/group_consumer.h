@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/client/client.h"
+
+namespace sprawl::client {
+
+struct GroupConsumerConfig {
+  std::string topic;
+  std::string group;
+  std::string client_name = "sprawl-cpp";
+  // Credits: the server keeps at most this many unsettled deliveries here.
+  uint32_t max_in_flight = 100;
+  std::chrono::milliseconds session_timeout{10'000};
+  // Where a group that does not exist yet starts: false = earliest.
+  bool start_latest = false;
+  // Ack every message as Receive returns it.
+  bool auto_ack = false;
+  // Acks and nacks are sent in batches at least this often.
+  std::chrono::milliseconds settle_interval{2};
+};
+
+// A member of a consumer group. The server pushes deliveries (within the
+// credits) to this member's connection; Receive hands them out in arrival
+// order; Ack/Nack settle them in batches. A background thread heartbeats and
+// rejoins when the session was lost. Thread-safe. One GroupConsumer per
+// (topic, group) per Client.
+class GroupConsumer {
+ public:
+  // Joins the group; NOT_FOUND for a missing topic, INVALID_ARGUMENT for bad
+  // names or settings.
+  static Result<std::unique_ptr<GroupConsumer>> Join(Client& client, GroupConsumerConfig config);
+  // Close()s.
+  ~GroupConsumer();
+
+  // The next delivered message, or nullopt after `timeout`. CLOSED after Close.
+  Result<std::optional<Message>> Receive(std::chrono::milliseconds timeout);
+
+  // Settle a received message: done, or redeliver after `delay`.
+  void Ack(const Message& message);
+  void Nack(const Message& message, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+
+  // Sends pending acks, leaves the group (undelivered and unacked messages go
+  // to other members) and stops. Idempotent.
+  Status Close();
+
+  std::string member_id() const;
+  std::vector<uint32_t> partitions() const;
+
+ private:
+  GroupConsumer(Client& client, GroupConsumerConfig config);
+  Status JoinNow();
+  void OnPush(const transport::Reply& push);
+  void Run();
+  void SendSettles(std::unique_lock<std::mutex>& lock);
+
+  Client& client_;
+  const GroupConsumerConfig config_;
+  mutable std::mutex mu_;
+  std::condition_variable received_cv_;
+  std::condition_variable work_cv_;
+  std::deque<Message> queue_;
+  std::vector<std::pair<uint32_t, uint64_t>> acks_;
+  std::vector<std::pair<uint32_t, uint64_t>> nacks_;
+  uint32_t nack_delay_ms_ = 0;
+  std::string member_id_;
+  std::vector<uint32_t> partitions_;
+  bool closed_ = false;
+  bool rejoin_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sprawl::client
