@@ -57,8 +57,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
   node->loop_thread_ = std::thread([loop] { loop->Run(); });
   log::Info("node listening",
-            {{"node", config.node_id},
-             {"client", node->endpoint_->endpoint()},
+            {{"client", node->endpoint_->endpoint()},
              {"storage", config.storage == storage::StorageMode::kDisk ? "disk:" + config.data_dir
                                                                        : std::string("memory")},
              {"fsync", config.fsync.ToString()}});
@@ -126,7 +125,7 @@ void Node::Stop() {
   dispatcher_.reset();
   broker_.reset();
   store_.reset();
-  log::Info("node stopped", {{"node", config_.node_id}});
+  log::Info("node stopped");
 }
 
 }  // namespace sprawl::node
