@@ -1,5 +1,6 @@
 #include "core/node/node.h"
 
+#include <algorithm>
 #include <future>
 
 #include "core/protocol/message_type.h"
@@ -45,19 +46,38 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
           [raw](transport::Incoming request) { raw->OnRequest(std::move(request)); }));
   broker::Broker* broker = node->broker_.get();
   transport::ServerEndpoint* endpoint = node->endpoint_.get();
-  broker->SetDeliverySink([endpoint](const std::string& connection, broker::pb::DeliverPush push,
-                                     broker::Batches batches) {
+  RestMembers* rest = &node->rest_members_;
+  broker->SetDeliverySink([endpoint, rest](const std::string& connection,
+                                           broker::pb::DeliverPush push, broker::Batches batches) {
+    if (connection.starts_with(RestMembers::kConnectionPrefix)) {
+      return rest->OnDeliver(connection, push, batches);
+    }
     transport::Outgoing out;
     out.header.type = static_cast<uint16_t>(protocol::MessageType::kDeliver);
     push.SerializeToString(&out.body);
     out.batches = std::move(batches);
     endpoint->Send(connection, out);
   });
-  loop->SetTimer([broker] { return broker->NextDeadlineNanos(); }, [broker] { broker->Tick(); });
+  loop->SetTimer(
+      [broker, rest] { return std::min(broker->NextDeadlineNanos(), rest->NextDeadlineNanos()); },
+      [broker, rest] {
+        broker->Tick();
+        rest->Tick(SystemClock::Instance().MonotonicNanos());
+      });
+  node->http_api_ =
+      std::make_unique<HttpApi>(*broker, *loop, node->rest_members_, node->registry_, node->ready_);
+  admin::HttpServerOptions http_options;
+  http_options.bind = config.bind;
+  http_options.port = config.http_port;
+  SPRAWL_ASSIGN_OR_RETURN(
+      node->http_,
+      admin::HttpServer::Start(http_options, node->http_api_->Routes(), node->registry_));
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
   node->loop_thread_ = std::thread([loop] { loop->Run(); });
+  node->ready_ = true;
   log::Info("node listening",
             {{"client", node->endpoint_->endpoint()},
+             {"http", "http://" + config.bind + ":" + std::to_string(node->http_->port())},
              {"storage", config.storage == storage::StorageMode::kDisk ? "disk:" + config.data_dir
                                                                        : std::string("memory")},
              {"fsync", config.fsync.ToString()}});
@@ -94,6 +114,9 @@ void Node::OnRequest(transport::Incoming request) {
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  ready_ = false;
+  // A start that failed before the loop ran has nothing to drain.
+  if (!loop_thread_.joinable()) return;
   // New requests get CLOSED from here on.
   std::promise<void> stopped_receiving;
   loop_->Post([this, &stopped_receiving] {
@@ -120,6 +143,8 @@ void Node::Stop() {
   if (!flushed.ok()) log::Error("flush on stop failed", {{"error", flushed.ToString()}});
   loop_->Stop();
   loop_thread_.join();
+  // HTTP handlers post to the loop: stop them before the loop goes away.
+  http_.reset();
   retention_.reset();
   endpoint_.reset();
   dispatcher_.reset();

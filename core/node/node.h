@@ -6,9 +6,12 @@
 #include <string>
 #include <thread>
 
+#include "core/admin/http_server.h"
 #include "core/broker/broker.h"
+#include "core/node/http_api.h"
 #include "core/node/node_config.h"
 #include "core/node/request_dispatcher.h"
+#include "core/node/rest_members.h"
 #include "core/storage/retention_task.h"
 #include "core/storage/store.h"
 #include "core/transport/event_loop.h"
@@ -37,6 +40,7 @@ class Node {
   // The client endpoint with its real port, e.g. "tcp://127.0.0.1:7400".
   const std::string& client_endpoint() const { return endpoint_->endpoint(); }
   uint16_t client_port() const { return endpoint_->port(); }
+  uint16_t http_port() const { return http_->port(); }
   const NodeConfig& config() const { return config_; }
   metrics::Registry& registry() { return registry_; }
 
@@ -52,6 +56,10 @@ class Node {
   std::unique_ptr<RequestDispatcher> dispatcher_;
   zmq::context_t context_{1};
   std::unique_ptr<transport::ServerEndpoint> endpoint_;
+  RestMembers rest_members_;
+  std::unique_ptr<HttpApi> http_api_;
+  std::unique_ptr<admin::HttpServer> http_;
+  std::atomic<bool> ready_{false};
   std::unique_ptr<storage::RetentionTask> retention_;
   std::thread loop_thread_;
   bool stopped_ = false;

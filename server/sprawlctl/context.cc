@@ -31,57 +31,6 @@ int Fail(const Status& status) {
   return 1;
 }
 
-nlohmann::json ToJson(const client::pb::TopicDescription& t) {
-  const auto& c = t.config();
-  nlohmann::json partitions = nlohmann::json::array();
-  for (const auto& p : t.partitions()) {
-    partitions.push_back({{"partition", p.partition()},
-                          {"first_offset", p.first_offset()},
-                          {"next_offset", p.next_offset()},
-                          {"high_watermark", p.commit_index()},
-                          {"memory_bytes", p.memory_bytes()},
-                          {"disk_bytes", p.disk_bytes()}});
-  }
-  return {{"name", t.name()},
-          {"config",
-           {{"partitions", c.partitions()},
-            {"retention_ms", c.retention_ms()},
-            {"retention_bytes", c.retention_bytes()},
-            {"max_message_bytes", c.max_message_bytes()},
-            {"ack_timeout_ms", c.ack_timeout_ms()},
-            {"max_deliveries", c.max_deliveries()},
-            {"dead_letter_topic", c.dead_letter_topic()},
-            {"message_ttl_ms", c.message_ttl_ms()}}},
-          {"partitions", partitions}};
-}
-
-nlohmann::json ToJson(const client::pb::GroupDescription& g) {
-  nlohmann::json members = nlohmann::json::array();
-  for (const auto& m : g.members()) {
-    members.push_back(
-        {{"member_id", m.member_id()},
-         {"client_name", m.client_name()},
-         {"partitions", std::vector<uint32_t>(m.partitions().begin(), m.partitions().end())},
-         {"in_flight", m.in_flight()},
-         {"max_in_flight", m.max_in_flight()}});
-  }
-  nlohmann::json partitions = nlohmann::json::array();
-  for (const auto& p : g.partitions()) {
-    partitions.push_back({{"partition", p.partition()},
-                          {"ack_floor", p.ack_floor()},
-                          {"next_offset", p.next_offset()},
-                          {"lag", p.lag()},
-                          {"in_flight", p.in_flight()},
-                          {"dead_lettered", p.dead_lettered()},
-                          {"expired", p.expired()}});
-  }
-  return {{"topic", g.topic()},
-          {"group", g.group()},
-          {"generation", g.generation()},
-          {"members", members},
-          {"partitions", partitions}};
-}
-
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(header.size());

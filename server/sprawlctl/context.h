@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/client/client.h"
+#include "core/protocol/json.h"
 
 namespace sprawl::ctl {
 
@@ -28,9 +29,7 @@ void Print(const Context& ctx, const nlohmann::json& value, const std::function<
 // Prints an error to stderr and returns the exit code for it (1).
 int Fail(const Status& status);
 
-// JSON forms of protocol objects, shared by the commands.
-nlohmann::json ToJson(const client::pb::TopicDescription& topic);
-nlohmann::json ToJson(const client::pb::GroupDescription& group);
+using protocol::ToJson;
 
 // Prints rows as an aligned table with a header row.
 void PrintTable(const std::vector<std::string>& header,

@@ -1,0 +1,386 @@
+#include "core/node/http_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/protocol/json.h"
+#include "core/protocol/partitioner.h"
+#include "core/storage/record_batch.h"
+#include "core/util/clock.h"
+
+namespace sprawl::node {
+namespace {
+
+using admin::ErrorResponse;
+using admin::HttpRequest;
+using admin::HttpResponse;
+using admin::Responder;
+using nlohmann::json;
+namespace pb = protocol::pb;
+
+constexpr uint32_t kRestSessionTimeoutMs = 30'000;
+constexpr uint32_t kMaxRestWaitMs = 30'000;
+constexpr size_t kMaxRestMessages = 1000;
+
+HttpResponse Json(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+Result<json> ParseJson(const std::string& body) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgument("the request body is not valid JSON");
+  return parsed;
+}
+
+Result<uint64_t> QueryNumber(const HttpRequest& request, const std::string& name,
+                             uint64_t fallback) {
+  auto it = request.query.find(name);
+  if (it == request.query.end() || it->second.empty()) return fallback;
+  if (it->second.find_first_not_of("0123456789") != std::string::npos || it->second.size() > 18) {
+    return InvalidArgument("query parameter '" + name + "' must be a whole number");
+  }
+  return std::stoull(it->second);
+}
+
+json MessageJson(const client::Message& m) {
+  json headers = json::object();
+  for (const auto& [k, v] : m.headers) headers[k] = v;
+  json out = {{"topic", m.topic},
+              {"partition", m.partition},
+              {"offset", m.offset},
+              {"timestamp_ms", m.timestamp_ms},
+              {"value", m.value},
+              {"headers", headers},
+              {"delivery_count", m.delivery_count}};
+  out["key"] = m.key ? json(*m.key) : json(nullptr);
+  return out;
+}
+
+}  // namespace
+
+void HttpApi::OnLoop(Responder respond, std::function<void(Responder)> fn) {
+  loop_.Post(
+      [respond = std::move(respond), fn = std::move(fn)]() mutable { fn(std::move(respond)); });
+}
+
+admin::Router HttpApi::Routes() {
+  admin::Router router;
+  router.Add("GET", "/health", [](HttpRequest, Responder respond) {
+    respond(Json({{"status", "ok"}}));
+  });
+  router.Add("GET", "/ready", [this](HttpRequest, Responder respond) {
+    if (ready_) return respond(Json({{"ready", true}}));
+    respond(Json({{"ready", false}, {"reason", "the node is starting or stopping"}}, 503));
+  });
+  router.Add("GET", "/metrics", [this](HttpRequest, Responder respond) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = registry_.RenderPrometheus();
+    respond(std::move(r));
+  });
+  router.Add("GET", "/v1/topics", [this](HttpRequest, Responder respond) {
+    OnLoop(std::move(respond), [this](Responder respond) {
+      json topics = json::array();
+      const pb::ListTopicsResponse listed = broker_.ListTopics();
+      for (const auto& t : listed.topics()) topics.push_back(protocol::ToJson(t));
+      respond(Json({{"topics", topics}}));
+    });
+  });
+  router.Add("POST", "/v1/topics", [this](HttpRequest request, Responder respond) {
+    auto body = ParseJson(request.body);
+    if (!body.ok()) return respond(ErrorResponse(body.status()));
+    if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string()) {
+      return respond(ErrorResponse(InvalidArgument("the body needs a string field 'name'")));
+    }
+    auto config = protocol::TopicConfigFromJson(body->value("config", json()));
+    if (!config.ok()) return respond(ErrorResponse(config.status()));
+    pb::CreateTopicRequest create;
+    create.set_name((*body)["name"].get<std::string>());
+    *create.mutable_config() = *config;
+    OnLoop(std::move(respond), [this, create](Responder respond) {
+      auto created = broker_.CreateTopic(create);
+      respond(created.ok() ? Json(protocol::ToJson(*created), 201)
+                           : ErrorResponse(created.status()));
+    });
+  });
+  router.Add("GET", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
+    pb::DescribeTopicRequest describe;
+    describe.set_name(request.params["topic"]);
+    OnLoop(std::move(respond), [this, describe](Responder respond) {
+      auto d = broker_.DescribeTopic(describe);
+      respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+    });
+  });
+  router.Add("PATCH", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
+    auto body = ParseJson(request.body);
+    if (!body.ok()) return respond(ErrorResponse(body.status()));
+    auto config = protocol::TopicConfigFromJson(body->value("config", *body));
+    if (!config.ok()) return respond(ErrorResponse(config.status()));
+    pb::AlterTopicRequest alter;
+    alter.set_name(request.params["topic"]);
+    *alter.mutable_config() = *config;
+    OnLoop(std::move(respond), [this, alter](Responder respond) {
+      auto d = broker_.AlterTopic(alter);
+      respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+    });
+  });
+  router.Add("DELETE", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
+    pb::DeleteTopicRequest del;
+    del.set_name(request.params["topic"]);
+    OnLoop(std::move(respond), [this, del](Responder respond) {
+      Status s = broker_.DeleteTopic(del);
+      respond(s.ok() ? Json({{"deleted", del.name()}}) : ErrorResponse(s));
+    });
+  });
+  router.Add(
+      "GET", "/v1/topics/{topic}/partitions", [this](HttpRequest request, Responder respond) {
+        const std::string topic = request.params["topic"];
+        OnLoop(std::move(respond), [this, topic](Responder respond) {
+          pb::DescribeTopicRequest describe;
+          describe.set_name(topic);
+          auto d = broker_.DescribeTopic(describe);
+          if (!d.ok()) return respond(ErrorResponse(d.status()));
+          pb::ListGroupsRequest list;
+          list.set_topic(topic);
+          json out = protocol::ToJson(*d);
+          json lag = json::array();
+          const pb::ListGroupsResponse groups = broker_.ListGroups(list);
+          for (const auto& g : groups.groups()) {
+            json per = json::array();
+            for (const auto& p : g.partitions()) {
+              per.push_back({{"partition", p.partition()}, {"lag", p.lag()}});
+            }
+            lag.push_back({{"group", g.group()}, {"partitions", per}});
+          }
+          respond(Json({{"topic", topic}, {"partitions", out["partitions"]}, {"group_lag", lag}}));
+        });
+      });
+  router.Add("GET", "/v1/groups", [this](HttpRequest request, Responder respond) {
+    pb::ListGroupsRequest list;
+    list.set_topic(request.query["topic"]);
+    OnLoop(std::move(respond), [this, list](Responder respond) {
+      json groups = json::array();
+      const pb::ListGroupsResponse listed = broker_.ListGroups(list);
+      for (const auto& g : listed.groups()) groups.push_back(protocol::ToJson(g));
+      respond(Json({{"groups", groups}}));
+    });
+  });
+  router.Add("GET", "/v1/topics/{topic}/groups/{group}",
+             [this](HttpRequest request, Responder respond) {
+               pb::DescribeGroupRequest describe;
+               describe.set_topic(request.params["topic"]);
+               describe.set_group(request.params["group"]);
+               OnLoop(std::move(respond), [this, describe](Responder respond) {
+                 auto d = broker_.DescribeGroup(describe);
+                 respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+               });
+             });
+  router.Add("POST", "/v1/topics/{topic}/messages", [this](HttpRequest request, Responder respond) {
+    Publish(std::move(request), std::move(respond));
+  });
+  router.Add("GET", "/v1/topics/{topic}/groups/{group}/messages",
+             [this](HttpRequest request, Responder respond) {
+               Consume(std::move(request), std::move(respond));
+             });
+  router.Add("POST", "/v1/topics/{topic}/groups/{group}/acks",
+             [this](HttpRequest request, Responder respond) {
+               Settle(std::move(request), std::move(respond));
+             });
+  return router;
+}
+
+// Body: {"messages": [{"value": "...", "key": "...", "headers": {...},
+// "partition": n}], "acks": "none"|"leader"|"all"}. Keyed messages go to
+// their key's partition, the others round robin.
+void HttpApi::Publish(HttpRequest request, Responder respond) {
+  auto body = ParseJson(request.body);
+  if (!body.ok()) return respond(ErrorResponse(body.status()));
+  if (!body->is_object() || !body->contains("messages") || !(*body)["messages"].is_array() ||
+      (*body)["messages"].empty()) {
+    return respond(ErrorResponse(InvalidArgument("the body needs a non-empty array 'messages'")));
+  }
+  const std::string acks = body->value("acks", std::string("leader"));
+  if (acks != "none" && acks != "leader" && acks != "all") {
+    return respond(ErrorResponse(InvalidArgument("acks must be none, leader or all")));
+  }
+  json messages = (*body)["messages"];
+  const std::string topic = request.params["topic"];
+  OnLoop(std::move(respond), [this, messages, topic, acks](Responder respond) {
+    auto described = broker_.topics().Find(topic);
+    if (!described.ok()) return respond(ErrorResponse(described.status()));
+    const uint32_t partitions = (*described)->config.partitions;
+    // Build one batch per partition, remembering each message's place.
+    std::map<uint32_t, storage::RecordBatchBuilder> builders;
+    std::vector<std::pair<uint32_t, uint32_t>> place;  // (partition, index in batch)
+    std::map<uint32_t, uint32_t> counts;
+    const int64_t now = SystemClock::Instance().WallMillis();
+    for (const json& m : messages) {
+      if (!m.is_object() || !m.contains("value") || !m["value"].is_string()) {
+        return respond(ErrorResponse(InvalidArgument("each message needs a string 'value'")));
+      }
+      std::optional<std::string> key;
+      if (m.contains("key") && !m["key"].is_null()) {
+        if (!m["key"].is_string())
+          return respond(ErrorResponse(InvalidArgument("'key' must be a string")));
+        key = m["key"].get<std::string>();
+      }
+      uint32_t p = 0;
+      if (m.contains("partition")) {
+        if (!m["partition"].is_number_unsigned()) {
+          return respond(ErrorResponse(InvalidArgument("'partition' must be a whole number")));
+        }
+        p = m["partition"].get<uint32_t>();
+      } else if (key && !key->empty()) {
+        p = protocol::PartitionForKey(*key, partitions);
+      } else {
+        p = static_cast<uint32_t>(round_robin_++ % partitions);
+      }
+      std::vector<std::pair<std::string, std::string>> header_values;
+      if (m.contains("headers")) {
+        if (!m["headers"].is_object())
+          return respond(ErrorResponse(InvalidArgument("'headers' must be an object of strings")));
+        for (const auto& [k, v] : m["headers"].items()) {
+          if (!v.is_string())
+            return respond(ErrorResponse(InvalidArgument("header '" + k + "' must be a string")));
+          header_values.emplace_back(k, v.get<std::string>());
+        }
+      }
+      storage::RecordInput input;
+      const std::string value = m["value"].get<std::string>();
+      if (key) input.key = *key;
+      input.value = value;
+      input.timestamp_ms = now;
+      for (const auto& [k, v] : header_values) input.headers.push_back({k, v});
+      builders[p].Add(input);
+      place.emplace_back(p, counts[p]++);
+    }
+    pb::PublishRequest publish;
+    publish.set_topic(topic);
+    publish.set_acks(acks == "none" ? pb::ACK_NONE : acks == "all" ? pb::ACK_ALL : pb::ACK_LEADER);
+    std::vector<std::string> batches;
+    std::map<uint32_t, int> batch_index;
+    for (auto& [p, builder] : builders) {
+      auto built = builder.Build();
+      if (!built.ok()) return respond(ErrorResponse(built.status()));
+      batch_index[p] = static_cast<int>(batches.size());
+      publish.add_batches()->set_partition(p);
+      batches.push_back(std::move(*built));
+    }
+    broker_.Publish(
+        publish, std::move(batches),
+        [respond, place, batch_index, acks](Result<pb::PublishResponse> r) {
+          if (!r.ok()) return respond(ErrorResponse(r.status()));
+          json results = json::array();
+          for (const auto& [p, i] : place) {
+            const pb::PublishResult& res = r->results(batch_index.at(p));
+            if (res.has_error()) {
+              const pb::Error& e = res.error();
+              results.push_back({{"partition", p},
+                                 {"error",
+                                  {{"code", ErrorCodeName(static_cast<ErrorCode>(e.code()))},
+                                   {"code_number", e.code()},
+                                   {"message", e.message()},
+                                   {"retriable", e.retriable()}}}});
+            } else if (acks == "none") {
+              results.push_back({{"partition", p}});
+            } else {
+              results.push_back({{"partition", p}, {"offset", res.base_offset() + i}});
+            }
+          }
+          respond(Json({{"results", results}}));
+        });
+  });
+}
+
+// GET .../messages?member=<id>&max=<n>&wait_ms=<ms>: joins (or renews) a
+// REST member and long-polls its deliveries. The first call omits member.
+void HttpApi::Consume(HttpRequest request, Responder respond) {
+  auto max = QueryNumber(request, "max", 100);
+  auto wait = QueryNumber(request, "wait_ms", 1000);
+  if (!max.ok()) return respond(ErrorResponse(max.status()));
+  if (!wait.ok()) return respond(ErrorResponse(wait.status()));
+  pb::JoinGroupRequest join;
+  join.set_topic(request.params["topic"]);
+  join.set_group(request.params["group"]);
+  join.set_member_id(request.query["member"]);
+  join.set_session_timeout_ms(kRestSessionTimeoutMs);
+  join.set_max_in_flight(static_cast<uint32_t>(std::clamp<uint64_t>(*max, 1, kMaxRestMessages)));
+  join.set_client_name("http");
+  const size_t take = std::clamp<uint64_t>(*max, 1, kMaxRestMessages);
+  const int64_t wait_ms = std::min<uint64_t>(*wait, kMaxRestWaitMs);
+  OnLoop(std::move(respond), [this, join, take, wait_ms](Responder respond) mutable {
+    std::string member = join.member_id();
+    // A known member heartbeats; an unknown one (new, or its session
+    // expired) joins and gets its id back.
+    pb::HeartbeatRequest beat;
+    beat.set_topic(join.topic());
+    beat.set_group(join.group());
+    beat.set_member_id(member);
+    bool joined =
+        !member.empty() &&
+        broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member).ok();
+    if (!joined) {
+      // The connection names the member, which only the join assigns: join
+      // under a placeholder connection, then renew under the real one.
+      auto j = broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix));
+      if (!j.ok()) return respond(ErrorResponse(j.status()));
+      member = j->member_id();
+      beat.set_member_id(member);
+      (void)broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member);
+    }
+    const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
+    rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
+      json out = json::array();
+      for (const auto& m : messages) out.push_back(MessageJson(m));
+      respond(Json({{"member", member}, {"messages", out}}));
+    });
+  });
+}
+
+// Body: {"member": "...", "acks": [{"partition": p, "offset": o}], "nacks": [...],
+// "nack_delay_ms": n}.
+void HttpApi::Settle(HttpRequest request, Responder respond) {
+  auto body = ParseJson(request.body);
+  if (!body.ok()) return respond(ErrorResponse(body.status()));
+  if (!body->is_object() || !body->contains("member") || !(*body)["member"].is_string()) {
+    return respond(ErrorResponse(InvalidArgument("the body needs a string field 'member'")));
+  }
+  pb::SettleRequest settle;
+  settle.set_topic(request.params["topic"]);
+  settle.set_group(request.params["group"]);
+  settle.set_member_id((*body)["member"].get<std::string>());
+  for (const char* field : {"acks", "nacks"}) {
+    if (!body->contains(field)) continue;
+    if (!(*body)[field].is_array()) {
+      return respond(
+          ErrorResponse(InvalidArgument(std::string("'") + field + "' must be an array")));
+    }
+    for (const json& e : (*body)[field]) {
+      if (!e.is_object() || !e.contains("partition") || !e.contains("offset") ||
+          !e["partition"].is_number_unsigned() || !e["offset"].is_number_unsigned()) {
+        return respond(ErrorResponse(
+            InvalidArgument("each ack or nack needs whole numbers 'partition' and 'offset'")));
+      }
+      auto* entry = std::string(field) == "acks" ? settle.add_acks() : settle.add_nacks();
+      entry->set_partition(e["partition"].get<uint32_t>());
+      entry->set_offset(e["offset"].get<uint64_t>());
+    }
+  }
+  if (body->contains("nack_delay_ms")) {
+    if (!(*body)["nack_delay_ms"].is_number_unsigned()) {
+      return respond(ErrorResponse(InvalidArgument("'nack_delay_ms' must be a whole number")));
+    }
+    settle.set_nack_delay_ms((*body)["nack_delay_ms"].get<uint32_t>());
+  }
+  OnLoop(std::move(respond), [this, settle](Responder respond) {
+    auto r = broker_.Settle(settle);
+    respond(r.ok() ? Json({{"settled", settle.acks_size() + settle.nacks_size() -
+                                           static_cast<int>(r->unknown())},
+                           {"unknown", r->unknown()}})
+                   : ErrorResponse(r.status()));
+  });
+}
+
+}  // namespace sprawl::node

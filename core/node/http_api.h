@@ -1,0 +1,40 @@
+#pragma once
+
+#include <atomic>
+
+#include "core/admin/http_server.h"
+#include "core/broker/broker.h"
+#include "core/node/rest_members.h"
+#include "core/transport/event_loop.h"
+
+namespace sprawl::node {
+
+// The node's HTTP admin API (docs/http-api.md): health, readiness, metrics,
+// topics, groups, and publish/consume over REST. Handlers run on the HTTP
+// thread and hand broker work to the event loop, answering from there.
+class HttpApi {
+ public:
+  // Everything must outlive the HTTP server built from Routes().
+  HttpApi(broker::Broker& broker, transport::EventLoop& loop, RestMembers& rest,
+          const metrics::Registry& registry, const std::atomic<bool>& ready)
+      : broker_(broker), loop_(loop), rest_(rest), registry_(registry), ready_(ready) {}
+
+  admin::Router Routes();
+
+ private:
+  // Runs `fn` on the loop; it answers through the responder it is given.
+  void OnLoop(admin::Responder respond, std::function<void(admin::Responder)> fn);
+
+  void Publish(admin::HttpRequest request, admin::Responder respond);
+  void Consume(admin::HttpRequest request, admin::Responder respond);
+  void Settle(admin::HttpRequest request, admin::Responder respond);
+
+  broker::Broker& broker_;
+  transport::EventLoop& loop_;
+  RestMembers& rest_;
+  const metrics::Registry& registry_;
+  const std::atomic<bool>& ready_;
+  std::atomic<uint64_t> round_robin_{0};
+};
+
+}  // namespace sprawl::node
