@@ -2,6 +2,7 @@
 // settling, redelivery and dead letters, and cursor checkpoints.
 #include <algorithm>
 
+#include "core/broker/batch_slicer.h"
 #include "core/broker/broker.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
@@ -272,57 +273,60 @@ void Broker::Pump(Group& group) {
     out.set_member_id(push.member);
     out.set_partition(push.partition);
     Batches batches;
-    uint64_t covered_until = 0;  // batches hold offsets below this
-    uint64_t covered_from = UINT64_MAX;
     std::vector<Delivery> deliveries = push.deliveries;
     std::sort(deliveries.begin(), deliveries.end(),
               [](const Delivery& a, const Delivery& b) { return a.offset < b.offset; });
-    for (const Delivery& d : deliveries) {
-      if (!(d.offset >= covered_from && d.offset < covered_until)) {
-        storage::ReadLimits limits;
-        limits.max_bytes = 1u << 20;
-        limits.end_offset = high_watermarks[push.partition];
-        auto read = log->Read(d.offset, limits);
-        if (!read.ok() || read->batches.empty()) {
-          // Retention removed it, or the stored batch is corrupt: it cannot
-          // be delivered; settle it so the group moves on.
-          log::Warn("group delivery skipped",
-                    {{"topic", g.topic()},
-                     {"partition", push.partition},
-                     {"offset", d.offset},
-                     {"error", read.ok() ? std::string("no batch") : read.status().ToString()}});
-          if (d.offset < log->FirstOffset()) {
-            cursor.OnLogStart(log->FirstOffset());
-          } else {
-            cursor.Expire(d.offset);
-          }
-          continue;
+    size_t i = 0;
+    while (i < deliveries.size()) {
+      // The stored batch holding the next delivery, and the deliveries in it.
+      storage::ReadLimits limits;
+      limits.max_records = 1;
+      limits.end_offset = high_watermarks[push.partition];
+      auto read = log->Read(deliveries[i].offset, limits);
+      if (!read.ok() || read->batches.empty()) {
+        // Retention removed it, or the stored batch is corrupt: it cannot
+        // be delivered; settle it so the group moves on.
+        log::Warn("group delivery skipped",
+                  {{"topic", g.topic()},
+                   {"partition", push.partition},
+                   {"offset", deliveries[i].offset},
+                   {"error", read.ok() ? std::string("no batch") : read.status().ToString()}});
+        if (deliveries[i].offset < log->FirstOffset()) {
+          cursor.OnLogStart(log->FirstOffset());
+        } else {
+          cursor.Expire(deliveries[i].offset);
         }
-        covered_from = read->batches.front().base_offset;
-        covered_until = read->batches.back().last_offset + 1;
-        for (auto& b : read->batches) {
-          if (batches.empty() || batches.back() != b.bytes) batches.push_back(b.bytes);
-        }
+        ++i;
+        continue;
       }
-      if (ttl > 0) {
-        std::vector<storage::HeaderView> headers;
-        std::unique_ptr<storage::RecordIterator> keep;
-        std::optional<storage::RecordInput> record;
-        for (const auto& b : batches) {
-          record = FindRecord(*b, d.offset, &headers, &keep);
-          if (record) break;
-        }
-        if (record && wall_now - record->timestamp_ms > ttl) {
-          cursor.Expire(d.offset);
-          metrics_.expired.Increment();
-          continue;
-        }
+      const storage::StoredBatch& stored = read->batches.front();
+      std::vector<uint64_t> offsets;
+      std::map<uint64_t, uint32_t> counts;
+      while (i < deliveries.size() && deliveries[i].offset <= stored.last_offset) {
+        offsets.push_back(deliveries[i].offset);
+        counts[deliveries[i].offset] = deliveries[i].delivery_count;
+        ++i;
       }
-      auto* delivery = out.add_deliveries();
-      delivery->set_offset(d.offset);
-      delivery->set_delivery_count(d.delivery_count);
-      metrics_.group_deliveries.Increment();
-      if (d.delivery_count > 1) metrics_.group_redeliveries.Increment();
+      auto slice = SliceBatch(stored, offsets, ttl, wall_now);
+      if (!slice.ok()) {
+        log::Error("group delivery skipped: stored batch unreadable",
+                   {{"topic", g.topic()}, {"error", slice.status().ToString()}});
+        for (uint64_t o : offsets) cursor.Expire(o);
+        continue;
+      }
+      for (uint64_t o : slice->expired) {
+        cursor.Expire(o);
+        counts.erase(o);
+        metrics_.expired.Increment();
+      }
+      for (const auto& [offset, count] : counts) {
+        auto* delivery = out.add_deliveries();
+        delivery->set_offset(offset);
+        delivery->set_delivery_count(count);
+        metrics_.group_deliveries.Increment();
+        if (count > 1) metrics_.group_redeliveries.Increment();
+      }
+      for (auto& b : slice->batches) batches.push_back(std::move(b));
     }
     if (out.deliveries_size() == 0) continue;
     if (deliver_) deliver_(push.connection, std::move(out), std::move(batches));

@@ -124,7 +124,11 @@ std::vector<Push> GroupCoordinator::Plan(const std::vector<uint64_t>& high_water
   for (size_t k = 0; k < order.size(); ++k) {
     GroupMember& member = *order[(start + k) % order.size()];
     const uint32_t used = InFlight(member);
-    if (used >= member.max_in_flight || member.partitions.empty()) continue;
+    // Wait until a quarter of the credits (at most kChunk) is free, so that
+    // pushes carry many deliveries instead of one per ack.
+    const uint32_t threshold =
+        std::max<uint32_t>(1, std::min<uint32_t>(kChunk, member.max_in_flight / 4));
+    if (used + threshold > member.max_in_flight || member.partitions.empty()) continue;
     size_t credits = member.max_in_flight - used;
     // Round robin over the member's partitions until credits or work run out.
     bool progress = true;

@@ -1,6 +1,7 @@
 #include "core/client/group_consumer.h"
 
 #include <algorithm>
+#include <future>
 #include <unordered_set>
 
 namespace sprawl::client {
@@ -40,12 +41,27 @@ Status GroupConsumer::JoinNow() {
   request.set_max_in_flight(config_.max_in_flight);
   request.set_client_name(config_.client_name);
   request.set_start(config_.start_latest ? pb::OFFSET_LATEST : pb::OFFSET_EARLIEST);
-  SPRAWL_ASSIGN_OR_RETURN(auto joined,
-                          client_.Request<pb::JoinGroupResponse>(MessageType::kJoinGroup, request));
-  std::lock_guard lock(mu_);
-  member_id_ = joined.member_id();
-  partitions_.assign(joined.partitions().begin(), joined.partitions().end());
-  return Status::Ok();
+  // The member id is set on the I/O thread as the reply arrives, before the
+  // deliveries that follow it are handled there.
+  auto outcome = std::make_shared<std::promise<Status>>();
+  auto done = outcome->get_future();
+  client_.connection().CallAsync(
+      static_cast<uint16_t>(MessageType::kJoinGroup), request.SerializeAsString(), {},
+      [this, outcome](Result<transport::Reply> reply) {
+        Status status = reply.ok() ? reply->status() : reply.status();
+        pb::JoinGroupResponse joined;
+        if (status.ok() && !joined.ParseFromString(reply->body)) {
+          status = DataCorruption("the join reply does not decode");
+        }
+        if (status.ok()) {
+          std::lock_guard lock(mu_);
+          member_id_ = joined.member_id();
+          partitions_.assign(joined.partitions().begin(), joined.partitions().end());
+        }
+        outcome->set_value(status);
+      },
+      client_.config().request_timeout);
+  return done.get();
 }
 
 void GroupConsumer::OnPush(const transport::Reply& push) {
