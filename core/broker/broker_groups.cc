@@ -207,8 +207,13 @@ Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& requ
 
 Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
-  SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs()));
+  std::vector<PartitionDeadLetter> letters;
+  SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs(), &letters));
   metrics_.rebalances.Increment();
+  for (const auto& l : letters) group->dirty.insert(l.partition);
+  if (!letters.empty()) {
+    MoveToDeadLetters({request.topic(), request.group()}, std::move(letters));
+  }
   Pump(*group);
   return Status::Ok();
 }

@@ -138,7 +138,8 @@ void DeliveryCursor::Tick(int64_t now_ms, double jitter, std::vector<DeadLetter>
   }
 }
 
-void DeliveryCursor::Release(const std::string& member, int64_t now_ms) {
+void DeliveryCursor::Release(const std::string& member, int64_t now_ms,
+                             std::vector<DeadLetter>* dead_letters) {
   std::vector<std::pair<int64_t, uint64_t>> released;
   for (const auto& item : in_flight_) {
     if (entries_[item.second].member == member) released.push_back(item);
@@ -146,6 +147,13 @@ void DeliveryCursor::Release(const std::string& member, int64_t now_ms) {
   for (const auto& item : released) {
     Entry& e = entries_[item.second];
     RemoveInFlight(item.second, e);
+    if (Exhausted(e)) {
+      e.state = State::kDeadLettering;
+      dead_letters->push_back({item.second, e.count,
+                               "its member left or expired on delivery " + std::to_string(e.count) +
+                                   " of " + std::to_string(config_.max_deliveries)});
+      continue;
+    }
     ToWaiting(item.second, e, now_ms);
   }
 }

@@ -85,8 +85,9 @@ class DeliveryCursor {
   // Acks past their deadline become redeliveries (with backoff) or dead
   // letters. `jitter` in [0, 1) picks the random half of the backoff.
   void Tick(int64_t now_ms, double jitter, std::vector<DeadLetter>* dead_letters);
-  // Every offset in flight to `member` is due for redelivery now.
-  void Release(const std::string& member, int64_t now_ms);
+  // Every offset in flight to `member` is due for redelivery now, or goes to
+  // `dead_letters` when that was its last delivery.
+  void Release(const std::string& member, int64_t now_ms, std::vector<DeadLetter>* dead_letters);
   // Offsets below `first_offset` are gone from the log: settle them.
   void OnLogStart(uint64_t first_offset);
   // Moves the cursor to `offset`, forgetting everything (reset-offsets).

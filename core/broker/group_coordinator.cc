@@ -61,13 +61,23 @@ Result<const GroupMember*> GroupCoordinator::Heartbeat(const std::string& member
   return member;
 }
 
-Status GroupCoordinator::Leave(const std::string& member_id, int64_t now_ms) {
+void GroupCoordinator::Release(const std::string& member_id, int64_t now_ms,
+                               std::vector<PartitionDeadLetter>* dead_letters) {
+  for (uint32_t p = 0; p < cursors_.size(); ++p) {
+    std::vector<DeadLetter> letters;
+    cursors_[p].Release(member_id, now_ms, &letters);
+    for (auto& l : letters) dead_letters->push_back({p, std::move(l)});
+  }
+}
+
+Status GroupCoordinator::Leave(const std::string& member_id, int64_t now_ms,
+                               std::vector<PartitionDeadLetter>* dead_letters) {
   if (Find(member_id) == nullptr) {
     return Status(ErrorCode::kUnknownMember,
                   "member '" + member_id + "' of group '" + group_ + "' is unknown");
   }
   members_.erase(member_id);
-  for (DeliveryCursor& cursor : cursors_) cursor.Release(member_id, now_ms);
+  Release(member_id, now_ms, dead_letters);
   Rebalance();
   return Status::Ok();
 }
@@ -168,7 +178,7 @@ bool GroupCoordinator::Tick(int64_t now_ms, std::vector<PartitionDeadLetter>* de
   }
   for (const std::string& id : expired) {
     members_.erase(id);
-    for (DeliveryCursor& cursor : cursors_) cursor.Release(id, now_ms);
+    Release(id, now_ms, dead_letters);
   }
   if (!expired.empty()) Rebalance();
   std::uniform_real_distribution<double> jitter(0.0, 1.0);

@@ -53,7 +53,8 @@ class GroupCoordinator {
   Result<const GroupMember*> Heartbeat(const std::string& member_id, const std::string& connection,
                                        int64_t now_ms);
   // Removes a member: what it had in flight is redelivered to others.
-  Status Leave(const std::string& member_id, int64_t now_ms);
+  Status Leave(const std::string& member_id, int64_t now_ms,
+               std::vector<PartitionDeadLetter>* dead_letters);
 
   // Settles deliveries. A member may settle what is in flight to it even
   // after its partition moved. UNKNOWN_MEMBER for a stranger; NOT_FOUND (per
@@ -87,6 +88,8 @@ class GroupCoordinator {
 
  private:
   void Rebalance();
+  void Release(const std::string& member_id, int64_t now_ms,
+               std::vector<PartitionDeadLetter>* dead_letters);
   GroupMember* Find(const std::string& member_id);
 
   std::string topic_;

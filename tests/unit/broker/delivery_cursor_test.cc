@@ -122,12 +122,22 @@ TEST(DeliveryCursorTest, ReleaseRedeliversAMembersInFlightAtOnce) {
   std::vector<DeadLetter> dl;
   c.Take("a", 2, 4, 0, &dl);
   c.Take("b", 2, 4, 0, &dl);
-  c.Release("a", 50);
+  c.Release("a", 50, &dl);
   EXPECT_EQ(c.in_flight_to("a"), 0u);
   EXPECT_EQ(c.in_flight_to("b"), 2u);
   auto redelivered = c.Take("b", 10, 4, 50, &dl);
   EXPECT_EQ(Offsets(redelivered), (std::vector<uint64_t>{0, 1}));
   EXPECT_EQ(redelivered[0].delivery_count, 2u);
+}
+
+TEST(DeliveryCursorTest, AMemberLeavingOnTheLastDeliveryDeadLetters) {
+  DeliveryCursor c(0, Config(1));
+  std::vector<DeadLetter> dl;
+  c.Take("a", 1, 1, 0, &dl);
+  c.Release("a", 10, &dl);
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_NE(dl[0].reason.find("left"), std::string::npos);
+  EXPECT_TRUE(c.Take("b", 1, 1, 20, &dl).empty());
 }
 
 TEST(DeliveryCursorTest, ExpiryAndRetentionSettle) {
@@ -234,7 +244,7 @@ TEST(DeliveryCursorTest, RandomScheduleKeepsItsInvariants) {
           c.Tick(now, 0.5, &dl);
           break;
         case 4:
-          c.Release(m, now);
+          c.Release(m, now, &dl);
           break;
       }
       // Each in-flight offset has exactly one owner: the per-member counts

@@ -107,9 +107,10 @@ TEST(GroupCoordinatorTest, LeaveHandsPartitionsOverAndNextDeadlineTracksSessions
   const std::string a = g.Join("", "", "conn-a", 3000, 10, 0).id;
   const std::string b = g.Join("", "", "conn-b", 3000, 10, 100).id;
   EXPECT_EQ(g.NextDeadline(100), 3001);
-  ASSERT_TRUE(g.Leave(a, 200).ok());
+  std::vector<PartitionDeadLetter> dl;
+  ASSERT_TRUE(g.Leave(a, 200, &dl).ok());
   EXPECT_EQ(g.members().at(b).partitions.size(), 4u);
-  EXPECT_EQ(g.Leave(a, 200).code(), ErrorCode::kUnknownMember);
+  EXPECT_EQ(g.Leave(a, 200, &dl).code(), ErrorCode::kUnknownMember);
   const std::string rejoined = g.Join(b, "", "conn-b2", 3000, 10, 300).id;
   EXPECT_EQ(rejoined, b) << "a known member renews its session";
   EXPECT_EQ(g.members().at(b).connection, "conn-b2");

@@ -1,0 +1,187 @@
+"""The real sprawl-server driven by sprawlctl and HTTP."""
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from cluster import Server, wait_for
+
+
+class ServerTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Server().start()
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0, "a clean stop exits 0")
+
+    def test_publish_and_subscribe_round_trip_by_offset_and_group(self):
+        s = self.server
+        s.ctl("topic", "create", "orders", "--partitions", "3")
+        s.ctl("publish", "orders", "-k", "user-1", "-H", "trace=abc", input="a\nb\nc\n")
+        by_offset = s.ctl_json("subscribe", "orders", "--count", "3", "--timeout", "5")
+        self.assertEqual([m["value"] for m in by_offset], ["a", "b", "c"])
+        self.assertTrue(all(m["key"] == "user-1" and m["headers"] == {"trace": "abc"}
+                            for m in by_offset))
+        self.assertEqual(len({m["partition"] for m in by_offset}), 1, "one key, one partition")
+        by_group = s.ctl_json("subscribe", "orders", "-g", "billing", "--count", "3", "--timeout", "5")
+        self.assertEqual(sorted(m["value"] for m in by_group), ["a", "b", "c"])
+        described = s.ctl_json("group", "describe", "orders", "billing")[0]
+        wait_for(lambda: sum(p["lag"] for p in s.ctl_json("group", "describe", "orders", "billing")[0]["partitions"]) == 0,
+                 what="the group's acks to settle")
+        self.assertEqual(described["topic"], "orders")
+
+    def test_http_api_topics_publish_consume_ack_and_errors(self):
+        s = self.server
+        status, created = s.request("POST", "/v1/topics", {"name": "jobs", "config": {"partitions": 2}})
+        self.assertEqual(status, 201)
+        self.assertEqual(len(created["partitions"]), 2)
+        status, body = s.request("POST", "/v1/topics", {"name": "jobs"})
+        self.assertEqual((status, body["error"]["code"]), (409, "ALREADY_EXISTS"))
+        status, body = s.request("POST", "/v1/topics", b"not json")
+        self.assertEqual((status, body["error"]["code"]), (400, "INVALID_ARGUMENT"))
+        status, body = s.request("POST", "/v1/topics", {"name": "x", "config": {"partitions": 99999}})
+        self.assertEqual(status, 400)
+        self.assertIn("partitions", body["error"]["message"])
+        status, body = s.request("GET", "/v1/topics/missing")
+        self.assertEqual((status, body["error"]["code"]), (404, "NOT_FOUND"))
+        status, body = s.request("PUT", "/v1/topics")
+        self.assertEqual(status, 405)
+
+        status, published = s.request("POST", "/v1/topics/jobs/messages",
+                                      {"messages": [{"value": f"job-{i}"} for i in range(10)],
+                                       "acks": "all"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(published["results"]), 10)
+        self.assertTrue(all("offset" in r for r in published["results"]))
+
+        received, member = [], ""
+        while len(received) < 10:
+            status, polled = s.request("GET", f"/v1/topics/jobs/groups/workers/messages?member={member}&max=50&wait_ms=2000")
+            self.assertEqual(status, 200, polled)
+            member = polled["member"]
+            received += polled["messages"]
+            acks = [{"partition": m["partition"], "offset": m["offset"]} for m in polled["messages"]]
+            status, settled = s.request("POST", "/v1/topics/jobs/groups/workers/acks",
+                                        {"member": member, "acks": acks})
+            self.assertEqual(status, 200)
+            self.assertEqual(settled["unknown"], 0)
+        self.assertEqual(sorted(m["value"] for m in received), sorted(f"job-{i}" for i in range(10)))
+        status, group = s.request("GET", "/v1/topics/jobs/groups/workers")
+        self.assertEqual(status, 200)
+        wait_for(lambda: sum(p["lag"] for p in s.request("GET", "/v1/topics/jobs/groups/workers")[1]["partitions"]) == 0,
+                 what="lag to reach zero")
+        status, body = s.request("POST", "/v1/topics/jobs/groups/workers/acks", {"member": "nobody", "acks": []})
+        self.assertEqual((status, body["error"]["code"]), (404, "UNKNOWN_MEMBER"))
+
+    def test_metrics_pass_promtool(self):
+        s = self.server
+        s.ctl("topic", "create", "m")
+        s.ctl("publish", "m", "x")
+        status, text = s.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("sprawl_broker_published_records_total", text)
+        self.assertIn("sprawl_storage_appended_records_total", text)
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+
+    def test_redelivery_then_dead_letter_with_reason(self):
+        s = self.server
+        s.ctl("topic", "create", "work.dlq")
+        s.ctl("topic", "create", "work", "--ack-timeout-ms", "200", "--max-deliveries", "2",
+              "--dead-letter-topic", "work.dlq")
+        s.ctl("publish", "work", "poison")
+        seen = s.ctl_json("subscribe", "work", "-g", "w", "--no-ack", "--count", "2", "--timeout", "10")
+        self.assertEqual([m["delivery_count"] for m in seen], [1, 2])
+        dead = s.ctl_json("subscribe", "work.dlq", "--count", "1", "--timeout", "10")
+        self.assertEqual(dead[0]["value"], "poison")
+        self.assertEqual(dead[0]["headers"]["sprawl-deliveries"], "2")
+        self.assertEqual(dead[0]["headers"]["sprawl-source-topic"], "work")
+
+    def test_expired_messages_are_not_delivered(self):
+        s = self.server
+        s.ctl("topic", "create", "ttl", "--message-ttl-ms", "300")
+        s.ctl("publish", "ttl", "stale")
+        published_at = time.monotonic()
+        wait_for(lambda: time.monotonic() - published_at > 0.4, what="the TTL to pass")
+        s.ctl("publish", "ttl", "fresh")
+        got = s.ctl_json("subscribe", "ttl", "-g", "g", "--count", "1", "--timeout", "5")
+        self.assertEqual(got[0]["value"], "fresh")
+        extra = s.ctl_json("subscribe", "ttl", "-g", "g", "--timeout", "1")
+        self.assertEqual(extra, [])
+        group = s.ctl_json("group", "describe", "ttl", "g")[0]
+        self.assertEqual(group["partitions"][0]["expired"], 1)
+
+    def test_bad_input_gets_clear_errors_and_nonzero_exits(self):
+        s = self.server
+        missing = s.ctl("topic", "describe", "nope", check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("NOT_FOUND", missing.stderr)
+        bad_name = s.ctl("topic", "create", "bad name", check=False)
+        self.assertEqual(bad_name.returncode, 1)
+        self.assertIn("INVALID_ARGUMENT", bad_name.stderr)
+        bad_flag = s.ctl("topic", "create", "t", "--partitions", "many", check=False)
+        self.assertEqual(bad_flag.returncode, 2)
+        bad_acks = s.ctl("publish", "t", "x", "--acks", "maybe", check=False)
+        self.assertNotEqual(bad_acks.returncode, 0)
+        self.assertEqual(s.ctl_json("topic", "list"), [[]])
+
+    def test_group_members_split_partitions(self):
+        s = self.server
+        s.ctl("topic", "create", "split", "--partitions", "4")
+        members = []
+        for _ in range(2):
+            status, polled = s.request("GET", "/v1/topics/split/groups/g/messages?wait_ms=0")
+            self.assertEqual(status, 200)
+            members.append(polled["member"])
+        group = s.ctl_json("group", "describe", "split", "g")[0]
+        self.assertEqual(sorted(len(m["partitions"]) for m in group["members"]), [2, 2])
+
+
+class ServerOptionsTest(unittest.TestCase):
+    def test_bad_flags_and_environment_fail_clearly(self):
+        from cluster import SERVER
+        bad = subprocess.run([SERVER, "--fsync", "sometimes"], capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("fsync", bad.stderr)
+        env = dict(os.environ, SPRAWL_STORAGE="tape")
+        bad_env = subprocess.run([SERVER], capture_output=True, text=True, env=env)
+        self.assertEqual(bad_env.returncode, 2)
+        join = subprocess.run([SERVER, "--join", "127.0.0.1:1"], capture_output=True, text=True)
+        self.assertEqual(join.returncode, 2)
+        self.assertIn("single-node", join.stderr)
+
+    def test_config_file_flags_and_environment_in_order_of_precedence(self):
+        data = Server().data_dir
+        config = os.path.join(data, "sprawl.toml")
+        with open(config, "w") as f:
+            f.write('node-id = "from-file"\nstorage = "memory"\nlog-format = "json"\n')
+        s = Server("--config", config, data_dir=data)
+        s.extra.append("--node-id=from-flag")
+        s.start()
+        try:
+            status = s.ctl_json("status")[0]
+            self.assertEqual(status["node_id"], "from-flag")
+        finally:
+            s.stop()
+        with open(s.log_path) as f:
+            log = f.read()
+        self.assertIn('"storage":"memory"', log, "the file set the storage and JSON logs")
+
+    def test_port_in_use_is_a_clear_error(self):
+        first = Server().start()
+        try:
+            clash = Server()
+            clash.client_port = first.client_port
+            clash_proc = subprocess.run(
+                [__import__("cluster").SERVER, "--data-dir", os.path.join(clash.data_dir, "d"),
+                 "--client-port", str(first.client_port), "--http-port", str(clash.http_port)],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual(clash_proc.returncode, 1)
+            self.assertIn("cannot listen", clash_proc.stderr)
+        finally:
+            first.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
