@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 15
 CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
 .PHONY: all bootstrap build release run test test-unit test-asan test-tsan test-sanitizers \
-        lint format bench bench-storage fuzz clean
+        lint format bench bench-storage bench-broker fuzz clean
 
 all: build
 
@@ -23,10 +23,10 @@ release: bootstrap
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
-# Until sprawl-server exists, `run` exercises the storage engine on $(DATA_DIR):
-# it appends sample records to demo/0, reads them back and lists the store.
+# One node on local defaults (client port 7400, HTTP 7480) with RocksDB
+# storage in $(DATA_DIR); stop it with Ctrl-C.
 run: release
-	build/release/server/sprawl-log --data-dir $(DATA_DIR) demo
+	build/release/server/sprawl-server --data-dir $(DATA_DIR) $(SERVER_ARGS)
 
 # Every test suite: formatting, the C++ tests (debug, ASan+UBSan, TSan) and a
 # bounded fuzzing pass over every decoder.
@@ -55,10 +55,14 @@ lint: bootstrap
 format:
 	clang-format -i $(CXX_SOURCES)
 
-bench: bench-storage
+bench: bench-storage bench-broker
 
 bench-storage: release
 	build/release/bench/storage_bench $(BENCH_ARGS)
+
+# sprawlctl bench against a fresh release server (bench/broker_bench.sh).
+bench-broker: release
+	bench/broker_bench.sh $(BROKER_BENCH_ARGS)
 
 fuzz: bootstrap
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run_fuzzers.sh
