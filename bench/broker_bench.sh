@@ -5,8 +5,14 @@
 #      acks=leader, 4 partitions, fsync interval:10;
 #   2. consumer-group delivery with per-message acks of those messages;
 #   3. end-to-end latency (publish to delivery) at a fixed 50,000 msg/s.
+# Then, in the same run, the same publish and acked-consume workload against
+# NATS JetStream (nats-server, file storage, R1; async publish; durable pull
+# consumer acking each message; bench/peers/nats_bench.c on libnats) and
+# Redis Streams (redis-server with AOF everysec; pipelined XADD, XREADGROUP
+# and XACK; bench/peers/redis_bench.c on hiredis), and prints Sprawl's ratio
+# to each. PEERS=0 skips them.
 # Environment: COUNT (default 2000000), RATE (50000), E2E_COUNT (250000),
-# SIZE (100), PARTITIONS (4), FSYNC (interval:10), PRODUCERS (1).
+# SIZE (100), PARTITIONS (4), FSYNC (interval:10), PRODUCERS (1), PEERS (1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 server_bin="$root/build/release/server/sprawl-server"
@@ -18,6 +24,7 @@ size="${SIZE:-100}"
 partitions="${PARTITIONS:-4}"
 fsync="${FSYNC:-interval:10}"
 producers="${PRODUCERS:-1}"
+peers="${PEERS:-1}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data="$(mktemp -d /tmp/sprawl-bench-XXXXXX)"
@@ -26,15 +33,55 @@ http_port="$(free_port)"
 "$server_bin" --data-dir "$data/data" --client-port "$client_port" --http-port "$http_port" \
   --fsync "$fsync" --log-level warn >"$data/server.log" 2>&1 &
 server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$data"' EXIT
+peer_pids=()
+cleanup() {
+  kill "$server_pid" "${peer_pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$http_port/ready" >/dev/null && break
   sleep 0.1
 done
 ctl=("$ctl_bin" --server "tcp://127.0.0.1:$client_port" "$@")
-echo "== Sprawl: 1 node, RocksDB, fsync $fsync, $partitions partitions, $size-byte messages"
+echo "== Sprawl: 1 node, RocksDB, fsync $fsync, $partitions partitions, $size-byte messages, acks=leader"
 "${ctl[@]}" bench produce --topic bench --count "$count" --size "$size" \
-  --partitions "$partitions" --acks leader --producers "$producers"
-"${ctl[@]}" bench consume --topic bench --count "$count" --max-in-flight 1000
+  --partitions "$partitions" --acks leader --producers "$producers" | tee "$data/sprawl.txt"
+"${ctl[@]}" bench consume --topic bench --count "$count" --max-in-flight 1000 | tee -a "$data/sprawl.txt"
 "${ctl[@]}" bench e2e --topic e2e --count "$e2e_count" --rate "$rate" --size "$size" \
   --partitions "$partitions" --linger-ms 1
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+[[ "$peers" == 1 ]] || exit 0
+
+echo "== NATS JetStream $(nats-server --version 2>&1 | head -1): file storage, R1, async publish, pull consumer acking each message"
+nats_port="$(free_port)"
+nats-server -js -sd "$data/nats" -a 127.0.0.1 -p "$nats_port" >"$data/nats.log" 2>&1 &
+peer_pids+=($!)
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
+"$root/build/release/bench/nats_bench" "nats://127.0.0.1:$nats_port" "$count" "$size" | tee "$data/nats.txt"
+
+echo "== Redis Streams $(redis-server --version | awk '{print $3}'): AOF everysec, pipelined XADD, XREADGROUP + XACK"
+redis_port="$(free_port)"
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data" --appendonly yes \
+  --appendfsync everysec --save "" >"$data/redis.log" 2>&1 &
+peer_pids+=($!)
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
+"$root/build/release/bench/redis_bench" "$redis_port" "$count" "$size" | tee "$data/redis.txt"
+
+echo "== Ratios (Sprawl / peer, same run, $size-byte messages)"
+python3 - "$data" <<'PY'
+import re, sys
+d = sys.argv[1]
+def rates(name):
+    out = {}
+    for line in open(f"{d}/{name}.txt"):
+        m = re.match(r"(produce|consume)\S*.*: ([0-9]+) msg/s", line)
+        if m: out[m.group(1)] = int(m.group(2))
+    return out
+s, n, r = rates("sprawl"), rates("nats"), rates("redis")
+for kind in ("produce", "consume"):
+    print(f"{kind:8s} sprawl {s[kind]:>9,} msg/s | JetStream {n[kind]:>9,} -> x{s[kind]/n[kind]:.2f}"
+          f" (target 3) | Redis {r[kind]:>9,} -> x{s[kind]/r[kind]:.2f} (target 2)")
+PY

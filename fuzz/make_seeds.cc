@@ -13,12 +13,16 @@
 #include <string_view>
 #include <utility>
 
+#include "core/broker/delivery_cursor.h"
+#include "core/protocol/message_type.h"
+#include "core/protocol/messages.h"
 #include "core/storage/batch_format.h"
 #include "core/storage/compression.h"
 #include "core/storage/keys.h"
 #include "core/storage/partition_state_codec.h"
 #include "core/storage/record_batch.h"
 #include "core/storage/segment_index.h"
+#include "core/transport/frame.h"
 #include "core/util/byte_io.h"
 #include "fuzz/fuzz_input.h"
 
@@ -176,6 +180,51 @@ void WriteCodecSeeds(SeedWriter& seeds) {
 }  // namespace
 }  // namespace sprawl::fuzz
 
+namespace sprawl::fuzz {
+
+// transport_fuzz: frames as (length byte, bytes); the selector is the header
+// frame's length.
+void WriteTransportSeeds(SeedWriter& seeds) {
+  auto frame = [](std::string_view bytes) {
+    std::string out(1, static_cast<char>(bytes.size() < 255 ? bytes.size() : 255));
+    out.append(bytes);
+    return out;
+  };
+  transport::FrameHeader header;
+  header.type = static_cast<uint16_t>(protocol::MessageType::kPublish);
+  header.correlation_id = 7;
+  protocol::pb::PublishRequest publish;
+  publish.set_topic("orders");
+  publish.add_batches()->set_partition(1);
+  auto batch = SampleBatch(Compression::kNone, {});
+  const std::string encoded = transport::EncodeHeader(header);
+  seeds.Write("transport_fuzz", "publish", static_cast<uint8_t>(encoded.size()),
+              encoded + frame(publish.SerializeAsString()) + frame(batch ? *batch : ""));
+  header.type = static_cast<uint16_t>(protocol::MessageType::kJoinGroup);
+  protocol::pb::JoinGroupRequest join;
+  join.set_topic("orders");
+  join.set_group("billing");
+  join.set_max_in_flight(10);
+  const std::string join_header = transport::EncodeHeader(header);
+  seeds.Write("transport_fuzz", "join", static_cast<uint8_t>(join_header.size()),
+              join_header + frame(join.SerializeAsString()));
+}
+
+// group_cursor_fuzz: a checkpoint of a cursor with acks out of order; the
+// selector is its version byte.
+void WriteCursorSeeds(SeedWriter& seeds) {
+  broker::DeliveryCursor cursor(100, broker::CursorConfig{});
+  std::vector<broker::DeadLetter> letters;
+  cursor.Take("m", 6, 200, 0, &letters);
+  (void)cursor.Ack(102);
+  (void)cursor.Ack(104);
+  const std::string encoded = broker::EncodeCheckpoint(cursor.Checkpoint());
+  seeds.Write("group_cursor_fuzz", "window", static_cast<uint8_t>(encoded[0]),
+              std::string_view(encoded).substr(1));
+}
+
+}  // namespace sprawl::fuzz
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s <output-dir>\n", argv[0]);
@@ -184,5 +233,7 @@ int main(int argc, char** argv) {
   sprawl::fuzz::SeedWriter seeds{std::filesystem::path(argv[1])};
   if (!sprawl::fuzz::WriteBatchSeeds(seeds)) return 1;
   sprawl::fuzz::WriteCodecSeeds(seeds);
+  sprawl::fuzz::WriteTransportSeeds(seeds);
+  sprawl::fuzz::WriteCursorSeeds(seeds);
   return seeds.ok() ? 0 : 1;
 }

@@ -1,0 +1,90 @@
+/* The peer run of bench/broker_bench.sh for NATS JetStream: asynchronous
+ * publish of COUNT SIZE-byte messages to a file-storage stream (R1), then a
+ * durable pull consumer that fetches in batches of 1000 and acks every
+ * message. Prints msg/s for both, in the format of sprawlctl bench.
+ * Usage: nats_bench <url> <count> <size> */
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int check(natsStatus s, const char* what) {
+  if (s == NATS_OK) return 0;
+  fprintf(stderr, "nats_bench: %s: %s\n", what, natsStatus_GetText(s));
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s <url> <count> <size>\n", argv[0]);
+    return 2;
+  }
+  const char* url = argv[1];
+  const long count = atol(argv[2]);
+  const int size = atoi(argv[3]);
+  char* payload = malloc((size_t)size);
+  memset(payload, 'x', (size_t)size);
+
+  natsConnection* nc = NULL;
+  jsCtx* js = NULL;
+  jsOptions jo;
+  jsErrCode jerr = 0;
+  if (check(natsConnection_ConnectTo(&nc, url), "connect")) return 1;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.MaxPending = 8192;
+  if (check(natsConnection_JetStream(&js, nc, &jo), "jetstream")) return 1;
+
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  const char* subjects[] = {"bench"};
+  sc.Name = "BENCH";
+  sc.Subjects = subjects;
+  sc.SubjectsLen = 1;
+  sc.Storage = js_FileStorage;
+  jsStreamInfo* si = NULL;
+  if (check(js_AddStream(&si, js, &sc, NULL, &jerr), "add stream")) return 1;
+  jsStreamInfo_Destroy(si);
+
+  double start = now_seconds();
+  for (long i = 0; i < count; i++) {
+    if (check(js_PublishAsync(js, "bench", payload, size, NULL), "publish")) return 1;
+  }
+  if (check(js_PublishAsyncComplete(js, NULL), "publish complete")) return 1;
+  double seconds = now_seconds() - start;
+  printf("produce: %ld messages of %d B in %.2f s: %.0f msg/s\n", count, size, seconds,
+         (double)count / seconds);
+
+  natsSubscription* sub = NULL;
+  if (check(js_PullSubscribe(&sub, js, "bench", "bench-consumer", NULL, NULL, &jerr),
+            "pull subscribe")) {
+    return 1;
+  }
+  long received = 0;
+  start = now_seconds();
+  while (received < count) {
+    natsMsgList list = {0};
+    natsStatus s = natsSubscription_Fetch(&list, sub, 1000, 5000, &jerr);
+    if (s == NATS_TIMEOUT) break;
+    if (check(s, "fetch")) return 1;
+    for (int i = 0; i < list.Count; i++) {
+      if (check(natsMsg_Ack(list.Msgs[i], NULL), "ack")) return 1;
+    }
+    received += list.Count;
+    natsMsgList_Destroy(&list);
+  }
+  seconds = now_seconds() - start;
+  printf("consume (durable pull, acked): %ld messages of %d B in %.2f s: %.0f msg/s\n", received,
+         size, seconds, (double)received / seconds);
+  natsSubscription_Destroy(sub);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  free(payload);
+  return received == count ? 0 : 1;
+}

@@ -1,0 +1,103 @@
+/* The peer run of bench/broker_bench.sh for Redis Streams: pipelined XADD
+ * of COUNT SIZE-byte messages (1000 per pipeline), then a consumer group
+ * that reads with XREADGROUP COUNT 1000 and acks every message with XACK.
+ * Prints msg/s for both, in the format of sprawlctl bench.
+ * Usage: redis_bench <port> <count> <size> */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { kPipeline = 1000 };
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int reply_ok(redisContext* c, redisReply* r, const char* what) {
+  if (r == NULL) {
+    fprintf(stderr, "redis_bench: %s: %s\n", what, c->errstr);
+    return 0;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    fprintf(stderr, "redis_bench: %s: %s\n", what, r->str);
+    freeReplyObject(r);
+    return 0;
+  }
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s <port> <count> <size>\n", argv[0]);
+    return 2;
+  }
+  const int port = atoi(argv[1]);
+  const long count = atol(argv[2]);
+  const size_t size = (size_t)atol(argv[3]);
+  char* payload = malloc(size);
+  memset(payload, 'x', size);
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (c == NULL || c->err) {
+    fprintf(stderr, "redis_bench: connect: %s\n", c ? c->errstr : "out of memory");
+    return 1;
+  }
+
+  double start = now_seconds();
+  for (long sent = 0; sent < count;) {
+    long n = count - sent < kPipeline ? count - sent : kPipeline;
+    for (long i = 0; i < n; i++) redisAppendCommand(c, "XADD bench * v %b", payload, size);
+    for (long i = 0; i < n; i++) {
+      redisReply* r = NULL;
+      if (redisGetReply(c, (void**)&r) != REDIS_OK || !reply_ok(c, r, "XADD")) return 1;
+      freeReplyObject(r);
+    }
+    sent += n;
+  }
+  double seconds = now_seconds() - start;
+  printf("produce: %ld messages of %zu B in %.2f s: %.0f msg/s\n", count, size, seconds,
+         (double)count / seconds);
+
+  redisReply* r = redisCommand(c, "XGROUP CREATE bench g 0");
+  if (!reply_ok(c, r, "XGROUP CREATE")) return 1;
+  freeReplyObject(r);
+  long received = 0;
+  start = now_seconds();
+  const char** argv_ack = malloc(sizeof(char*) * (3 + kPipeline));
+  size_t* lens = malloc(sizeof(size_t) * (3 + kPipeline));
+  while (received < count) {
+    r = redisCommand(c, "XREADGROUP GROUP g c1 COUNT %d STREAMS bench >", kPipeline);
+    if (!reply_ok(c, r, "XREADGROUP")) return 1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+      freeReplyObject(r);
+      break;
+    }
+    redisReply* entries = r->element[0]->element[1];
+    argv_ack[0] = "XACK";
+    argv_ack[1] = "bench";
+    argv_ack[2] = "g";
+    lens[0] = 4;
+    lens[1] = 5;
+    lens[2] = 1;
+    for (size_t i = 0; i < entries->elements; i++) {
+      argv_ack[3 + i] = entries->element[i]->element[0]->str;
+      lens[3 + i] = entries->element[i]->element[0]->len;
+    }
+    redisReply* ack = redisCommandArgv(c, (int)(3 + entries->elements), argv_ack, lens);
+    if (!reply_ok(c, ack, "XACK")) return 1;
+    freeReplyObject(ack);
+    received += (long)entries->elements;
+    freeReplyObject(r);
+  }
+  seconds = now_seconds() - start;
+  printf("consume (group, acked): %ld messages of %zu B in %.2f s: %.0f msg/s\n", received, size,
+         seconds, (double)received / seconds);
+  free(argv_ack);
+  free(lens);
+  redisFree(c);
+  free(payload);
+  return received == count ? 0 : 1;
+}
