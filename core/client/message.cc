@@ -4,6 +4,20 @@
 
 namespace sprawl::client {
 
+nlohmann::json MessageToJson(const Message& m) {
+  nlohmann::json headers = nlohmann::json::object();
+  for (const auto& [k, v] : m.headers) headers[k] = v;
+  nlohmann::json out = {{"topic", m.topic},
+                        {"partition", m.partition},
+                        {"offset", m.offset},
+                        {"timestamp_ms", m.timestamp_ms},
+                        {"value", m.value},
+                        {"headers", headers},
+                        {"delivery_count", m.delivery_count}};
+  out["key"] = m.key ? nlohmann::json(*m.key) : nlohmann::json(nullptr);
+  return out;
+}
+
 Result<std::vector<Message>> DecodeBatch(const std::string& topic, uint32_t partition,
                                          std::string_view batch, uint64_t from, uint64_t until) {
   SPRAWL_ASSIGN_OR_RETURN(auto view, storage::RecordBatchView::Parse(batch));

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/storage/partition_log.h"
 
 namespace sprawl::client {
@@ -23,6 +25,11 @@ struct Message {
   Headers headers;
   uint32_t delivery_count = 0;  // group deliveries: 1 on the first; 0 for offset reads
 };
+
+// The JSON form of a message (HTTP consume, sprawlctl --json): topic,
+// partition, offset, timestamp_ms, key (null when absent), value, headers,
+// delivery_count.
+nlohmann::json MessageToJson(const Message& message);
 
 // The records of `batch` at offsets in [from, until), in order. DATA_CORRUPTION
 // when the batch fails its checks.

@@ -44,20 +44,6 @@ Result<uint64_t> QueryNumber(const HttpRequest& request, const std::string& name
   return std::stoull(it->second);
 }
 
-json MessageJson(const client::Message& m) {
-  json headers = json::object();
-  for (const auto& [k, v] : m.headers) headers[k] = v;
-  json out = {{"topic", m.topic},
-              {"partition", m.partition},
-              {"offset", m.offset},
-              {"timestamp_ms", m.timestamp_ms},
-              {"value", m.value},
-              {"headers", headers},
-              {"delivery_count", m.delivery_count}};
-  out["key"] = m.key ? json(*m.key) : json(nullptr);
-  return out;
-}
-
 }  // namespace
 
 void HttpApi::OnLoop(Responder respond, std::function<void(Responder)> fn) {
@@ -333,7 +319,7 @@ void HttpApi::Consume(HttpRequest request, Responder respond) {
     const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
     rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
       json out = json::array();
-      for (const auto& m : messages) out.push_back(MessageJson(m));
+      for (const auto& m : messages) out.push_back(client::MessageToJson(m));
       respond(Json({{"member", member}, {"messages", out}}));
     });
   });

@@ -23,17 +23,7 @@ struct SubscribeFlags {
 
 void PrintMessage(const Context& ctx, const client::Message& m) {
   if (ctx.json) {
-    nlohmann::json headers = nlohmann::json::object();
-    for (const auto& [k, v] : m.headers) headers[k] = v;
-    nlohmann::json out = {{"topic", m.topic},
-                          {"partition", m.partition},
-                          {"offset", m.offset},
-                          {"timestamp_ms", m.timestamp_ms},
-                          {"value", m.value},
-                          {"headers", headers},
-                          {"delivery_count", m.delivery_count}};
-    out["key"] = m.key ? nlohmann::json(*m.key) : nlohmann::json(nullptr);
-    std::cout << out.dump() << std::endl;
+    std::cout << client::MessageToJson(m).dump() << std::endl;
     return;
   }
   std::cout << m.partition << "@" << m.offset;
