@@ -139,15 +139,19 @@ void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
   request.set_nack_delay_ms(nack_delay_ms_);
   acks_.clear();
   nacks_.clear();
+  ++settles_in_flight_;
   lock.unlock();
   client_.connection().CallAsync(
       static_cast<uint16_t>(MessageType::kSettle), request.SerializeAsString(), {},
       [this](Result<transport::Reply> reply) {
+        // Everything under the lock: Close waits for this callback.
+        std::lock_guard relock(mu_);
         if (reply.ok() && reply->status().code() == ErrorCode::kUnknownMember) {
-          std::lock_guard relock(mu_);
           rejoin_ = true;
           work_cv_.notify_one();
         }
+        --settles_in_flight_;
+        settled_cv_.notify_all();
       });
   lock.lock();
 }
@@ -206,7 +210,12 @@ Status GroupConsumer::Close() {
   request.set_topic(config_.topic);
   request.set_group(config_.group);
   request.set_member_id(member_id());
-  return client_.Request<pb::LeaveGroupResponse>(MessageType::kLeaveGroup, request).status();
+  Status left = client_.Request<pb::LeaveGroupResponse>(MessageType::kLeaveGroup, request).status();
+  // Settle callbacks reach into this consumer: wait for them (each ends by
+  // its reply or its timeout).
+  std::unique_lock lock(mu_);
+  settled_cv_.wait(lock, [&] { return settles_in_flight_ == 0; });
+  return left;
 }
 
 std::string GroupConsumer::member_id() const {

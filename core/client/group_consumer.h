@@ -74,6 +74,8 @@ class GroupConsumer {
   uint32_t nack_delay_ms_ = 0;
   std::string member_id_;
   std::vector<uint32_t> partitions_;
+  size_t settles_in_flight_ = 0;  // settle replies whose callback has not run
+  std::condition_variable settled_cv_;
   bool closed_ = false;
   bool rejoin_ = false;
   std::thread thread_;

@@ -322,10 +322,10 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
     }
   }
   for (auto& [cb, result] : done) cb(result);
-  {
-    std::lock_guard lock(mu_);
-    --requests_in_flight_;
-  }
+  // Notified under the lock: once it is released, Close may return and the
+  // producer be destroyed, so nothing of it may be touched after.
+  std::lock_guard lock(mu_);
+  --requests_in_flight_;
   space_cv_.notify_all();
   cv_.notify_one();
 }
@@ -345,6 +345,9 @@ void Producer::Run() {
       }
     }
     if (work_pending) continue;
+    // SendReady let go of the lock: Close may have asked to stop meanwhile,
+    // and its notification is gone.
+    if (stopped_) break;
     if (wake == std::numeric_limits<int64_t>::max()) {
       cv_.wait(lock);
     } else {
