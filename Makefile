@@ -65,7 +65,7 @@ bench-broker: release
 	bench/broker_bench.sh $(BROKER_BENCH_ARGS)
 
 fuzz: bootstrap
-	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run_fuzzers.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) fuzz/run_fuzzers.sh
 
 clean:
 	rm -rf build

@@ -37,7 +37,8 @@ for target in "${targets[@]}"; do
 done
 
 cmake --preset fuzz >/dev/null
-ninja -C build/fuzz -j "$jobs"
+# Only what fuzzing needs: the targets and the seed writer.
+ninja -C build/fuzz -j "$jobs" make_fuzz_seeds "${targets[@]}"
 
 bin="build/fuzz/fuzz"
 runs="build/fuzz/runs"
