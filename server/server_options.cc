@@ -47,6 +47,10 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "Bytes of the memory tier per partition")
       ->envname("SPRAWL_MEMORY_PER_PARTITION")
       ->capture_default_str();
+  app.add_option("--max-pending-publish-bytes", node.max_pending_publish_bytes,
+                 "Publishes in progress before RETRY_AFTER (64 KiB - 48 MiB)")
+      ->envname("SPRAWL_MAX_PENDING_PUBLISH_BYTES")
+      ->capture_default_str();
   app.add_option("--log-level", level, "trace | debug | info | warn | error")
       ->envname("SPRAWL_LOG_LEVEL")
       ->capture_default_str();

@@ -31,9 +31,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   const Clock& clock = SystemClock::Instance();
   node->loop_ = std::make_unique<transport::EventLoop>(clock);
   transport::EventLoop* loop = node->loop_.get();
+  broker::BrokerOptions broker_options;
+  broker_options.max_pending_publish_bytes = config.max_pending_publish_bytes;
   node->broker_ = std::make_unique<broker::Broker>(
       *node->store_, clock, node->registry_,
-      [loop](std::function<void()> fn) { loop->Post(std::move(fn)); });
+      [loop](std::function<void()> fn) { loop->Post(std::move(fn)); }, broker_options);
   SPRAWL_RETURN_IF_ERROR(node->broker_->Open());
   node->dispatcher_ = std::make_unique<RequestDispatcher>(*node->broker_, config.node_id, clock);
 

@@ -25,6 +25,9 @@ Status NodeConfig::Validate() const {
   if (memory_bytes_per_partition < (1u << 16)) {
     return InvalidArgument("memory per partition must be at least 64 KiB");
   }
+  if (max_pending_publish_bytes < (1u << 16) || max_pending_publish_bytes > (48u << 20)) {
+    return InvalidArgument("max pending publish bytes must be between 64 KiB and 48 MiB");
+  }
   return Status::Ok();
 }
 

@@ -28,6 +28,9 @@ struct NodeConfig {
   uint16_t peer_port = kDefaultPeerPort;
   // Memory tier per partition (memory mode: everything the partition keeps).
   uint64_t memory_bytes_per_partition = 64u << 20;
+  // Publishes in progress (appended, not yet acknowledged) before further
+  // publishes get RETRY_AFTER. Below the storage writer's 64 MiB queue.
+  uint64_t max_pending_publish_bytes = 32u << 20;
 
   // INVALID_ARGUMENT naming the field for a value a node cannot start with.
   Status Validate() const;

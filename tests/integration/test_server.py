@@ -138,6 +138,61 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(sorted(len(m["partitions"]) for m in group["members"]), [2, 2])
 
 
+class BackpressureTest(unittest.TestCase):
+    def retry_afters(self, server):
+        _, text = server.request("GET", "/metrics")
+        for line in text.splitlines():
+            if line.startswith("sprawl_broker_publish_retry_after_total"):
+                return float(line.split()[-1])
+        return 0.0
+
+    def test_a_flood_gets_retry_after_and_every_message_still_lands(self):
+        server = Server("--fsync", "always", "--max-pending-publish-bytes", "65536").start()
+        try:
+            server.ctl("topic", "create", "flood", "--partitions", "4")
+            flood = server.ctl_json("bench", "produce", "--topic", "flood", "--count", "200000",
+                                    "--size", "1000", "--producers", "4", "--acks", "all",
+                                    timeout=600)[0]
+            self.assertEqual(flood["messages"], 200000, "the client retried what was refused")
+            self.assertGreater(self.retry_afters(server), 0, "the node pushed back")
+            topic = server.ctl_json("topic", "describe", "flood")[0]
+            self.assertEqual(sum(p["high_watermark"] for p in topic["partitions"]), 200000)
+        finally:
+            server.stop()
+
+    def test_light_load_is_never_refused(self):
+        server = Server().start()
+        try:
+            server.ctl("topic", "create", "calm")
+            for i in range(20):
+                server.ctl("publish", "calm", f"m{i}")
+            self.assertEqual(self.retry_afters(server), 0)
+        finally:
+            server.stop()
+
+    def test_a_stalled_consumer_does_not_slow_another_group(self):
+        server = Server().start()
+        try:
+            server.ctl("topic", "create", "shared", "--partitions", "2")
+            stalled = subprocess.Popen(
+                [__import__("cluster").CTL, "--server", server.endpoint, "subscribe", "shared",
+                 "-g", "stalled", "--no-ack"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for(lambda: server.ctl_json("group", "list")[0] != [], what="the stalled member")
+                server.ctl("bench", "produce", "--topic", "shared", "--count", "20000", "--size", "100")
+                fast = server.ctl_json("subscribe", "shared", "-g", "fast", "--count", "20000",
+                                       "--timeout", "20")
+                self.assertEqual(len(fast), 20000)
+                stalled_group = server.ctl_json("group", "describe", "shared", "stalled")[0]
+                self.assertLessEqual(sum(m["in_flight"] for m in stalled_group["members"]), 100,
+                                     "the stalled member holds no more than its credits")
+            finally:
+                stalled.terminate()
+                stalled.wait()
+        finally:
+            server.stop()
+
+
 class ServerOptionsTest(unittest.TestCase):
     def test_bad_flags_and_environment_fail_clearly(self):
         from cluster import SERVER
