@@ -308,8 +308,8 @@ void HttpApi::Consume(HttpRequest request, Responder respond) {
         !member.empty() &&
         broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member).ok();
     if (!joined) {
-      // The connection names the member, which only the join assigns: join
-      // under a placeholder connection, then renew under the real one.
+      // The connection is named after the member, whose id the join
+      // assigns: join with the bare prefix, then renew under the full name.
       auto j = broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix));
       if (!j.ok()) return respond(ErrorResponse(j.status()));
       member = j->member_id();
