@@ -1,13 +1,24 @@
 #include "core/admin/http_server.h"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <mutex>
-
+#include "core/admin/http_server_metrics.h"
+#include "core/admin/request_target.h"
 #include "core/util/logging.h"
 
 namespace sprawl::admin {
@@ -16,288 +27,482 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
+namespace internal {
 namespace {
 
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(in[i + 1]) &&
-               std::isxdigit(in[i + 2])) {
-      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
+// A connection that closes after an error answer keeps reading (and discarding)
+// what the client still sends for this long, so the client reads the answer
+// instead of a reset caused by unread bytes.
+constexpr auto kLingerTime = std::chrono::seconds(5);
+// Pause after a failed accept (e.g. out of file descriptors) so it does not spin.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Route labels of requests that matched no route.
+constexpr char kUnmatchedRoute[] = "unmatched";
+constexpr char kMalformedRoute[] = "malformed";
+
+std::string EndpointText(const std::string& address, uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
-void ParseTarget(std::string_view target, HttpRequest* out) {
-  const size_t q = target.find('?');
-  out->path = PercentDecode(target.substr(0, q));
-  if (q == std::string_view::npos) return;
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    out->query[PercentDecode(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
+bool IsHttpParseError(const beast::error_code& ec) {
+  return ec.category() == beast::error_code(http::error::bad_target).category();
 }
-
-// What a Responder needs to reach its connection safely from any thread,
-// even after the server stopped.
-struct Liveness {
-  std::mutex mu;
-  bool alive = true;
-};
-
-struct Metrics {
-  explicit Metrics(metrics::Registry& r)
-      : ok(r.GetCounter("sprawl_http_requests_total", "HTTP admin requests by status class.",
-                        {{"class", "2xx"}})),
-        client_error(r.GetCounter("sprawl_http_requests_total",
-                                  "HTTP admin requests by status class.", {{"class", "4xx"}})),
-        server_error(r.GetCounter("sprawl_http_requests_total",
-                                  "HTTP admin requests by status class.", {{"class", "5xx"}})),
-        connections(r.GetGauge("sprawl_http_connections", "Open HTTP admin connections.")),
-        seconds(r.GetHistogram("sprawl_http_request_seconds",
-                               "Time from an HTTP admin request to its response.")) {}
-  metrics::Counter& ok;
-  metrics::Counter& client_error;
-  metrics::Counter& server_error;
-  metrics::Gauge& connections;
-  metrics::Histogram& seconds;
-};
 
 }  // namespace
 
-struct HttpServer::Impl {
-  HttpServerOptions options;
-  Router router;
-  Metrics metrics;
-  asio::io_context ioc{1};
-  tcp::acceptor acceptor{ioc};
-  std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
-  std::atomic<size_t> open{0};
-  std::thread thread;
-
-  Impl(const HttpServerOptions& o, Router r, metrics::Registry& registry)
-      : options(o), router(std::move(r)), metrics(registry) {}
-  void Accept();
+// How Responders reach the server's thread from any thread. Stop() sets
+// `alive` to false under `mu` before it stops the io_context, so a Responder
+// never posts to a stopped or destroyed io_context.
+struct Liveness {
+  explicit Liveness(asio::io_context::executor_type e) : executor(std::move(e)) {}
+  std::mutex mu;
+  bool alive = true;  // guarded by mu
+  const asio::io_context::executor_type executor;
 };
 
-namespace {
+class Session;
 
+class ServerCore {
+ public:
+  ServerCore(const HttpServerOptions& o, Router r, metrics::Registry& registry)
+      : options(o), router(std::move(r)), metrics(registry) {}
+
+  // Accepts the next connection, forever (until the acceptor closes). Server's thread.
+  void Accept();
+  // Answers a connection over the cap with 503 and closes it. Server's thread.
+  void Reject(tcp::socket socket);
+
+  const HttpServerOptions options;
+  const Router router;
+  HttpServerMetrics metrics;  // server's thread only (RecordRequest caches series)
+  // Declared before everything holding sockets or timers so that it is destroyed after them.
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer accept_retry{ioc};
+  std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>(ioc.get_executor());
+  // Every open connection by id; the server's thread only (and Stop() once it has joined it).
+  // Owning them here keeps a connection whose handler has not answered yet alive, while
+  // Responders and timers hold only weak references.
+  std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions;
+  uint64_t next_session_id = 1;
+  std::array<char, 16 * 1024> scratch{};  // where lingering connections' bytes are discarded
+  std::thread thread;
+};
+
+// One connection: reads a request, dispatches it, waits for its answer, writes
+// it, and reads the next one (HTTP/1.1 keep-alive; no two requests of one
+// connection are in a handler at once). Everything runs on the server's thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+  Session(uint64_t id, tcp::socket socket, ServerCore& core)
+      : id_(id), core_(core), stream_(std::move(socket)), deadline_(stream_.get_executor()) {}
 
-  void Start() { Read(); }
+  void Start() { ReadHeader(); }
 
-  ~Session() {
-    --server_->open;
-    server_->metrics.connections.Set(static_cast<int64_t>(server_->open.load()));
+  // Writes `response` if request `request_id` is the one still waiting for an answer; a late
+  // or second answer is dropped.
+  void Respond(uint64_t request_id, HttpResponse response) {
+    if (closed_ || !awaiting_ || request_id != request_id_) return;
+    awaiting_ = false;
+    deadline_.cancel();
+    Reply(std::move(response), !keep_alive_);
   }
+
+  // Closes the socket at once. For Stop(), which then drops the whole registry.
+  void Abort() { CloseSocket(); }
 
  private:
-  void Read() {
+  std::chrono::seconds Idle() const {
+    return std::chrono::seconds(core_.options.idle_timeout_seconds);
+  }
+
+  void ReadHeader() {
     parser_.emplace();
-    parser_->body_limit(server_->options.max_body_bytes);
-    parser_->header_limit(16 * 1024);
-    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
-    http::async_read(
+    parser_->header_limit(static_cast<uint32_t>(
+        std::min<size_t>(core_.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    parser_->body_limit(core_.options.max_body_bytes);
+    stream_.expires_after(Idle());
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted) {
-      return Close();
+  void OnHeader(beast::error_code ec) {
+    started_ = SteadyClock::now();
+    if (ec) return OnReadError(ec);
+    if (parser_->is_done()) return Dispatch();
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      // A client that waits for this (curl does for large bodies) would otherwise stall.
+      stream_.expires_after(Idle());
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
     }
-    if (ec) {
-      // Malformed or oversized requests get an answer, then the connection closes.
-      HttpResponse r;
-      if (ec == http::error::body_limit) {
-        r = ErrorResponse(Status(
-            ErrorCode::kMessageTooLarge,
-            "request body exceeds " + std::to_string(server_->options.max_body_bytes) + " bytes"));
-      } else {
-        r = ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message()));
-      }
-      keep_alive_ = false;
-      return Write(std::move(r));
-    }
-    const auto& req = parser_->get();
-    keep_alive_ = req.keep_alive();
-    started_ = std::chrono::steady_clock::now();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    ParseTarget(std::string_view(req.target().data(), req.target().size()), &request);
-    request.body = req.body();
-    int status = 0;
-    std::string allow;
-    const Handler* handler = server_->router.Match(request, &status, &allow);
-    if (handler == nullptr) {
-      HttpResponse r = ErrorResponse(
-          status == 404 ? NotFound("no such resource: " + request.path)
-                        : InvalidArgument(request.method + " is not allowed on " + request.path));
-      r.status = status;
-      if (status == 405) r.headers.emplace_back("Allow", allow);
-      return Write(std::move(r));
-    }
-    auto liveness = server_->liveness;
-    auto self = shared_from_this();
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    Responder respond = [liveness, self, once](HttpResponse response) {
-      if (once->exchange(true)) return;
-      std::lock_guard lock(liveness->mu);
-      if (!liveness->alive) return;
-      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response));
-      });
-    };
-    (*handler)(std::move(request), std::move(respond));
+    ReadBody();
   }
 
-  void Write(HttpResponse r) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->result(static_cast<unsigned>(r.status));
-    res->version(11);
-    res->set(http::field::server, "sprawl");
-    res->set(http::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) res->set(k, v);
-    res->keep_alive(keep_alive_);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-    auto& m = server_->metrics;
-    (r.status < 400 ? m.ok : r.status < 500 ? m.client_error : m.server_error).Increment();
-    m.seconds.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
-    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (ec || !self->keep_alive_) return self->Close();
-                        self->Read();
+  void ReadBody() {
+    stream_.expires_after(Idle());
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->Dispatch();
+                     });
+  }
+
+  // Answers what can be answered (a request over a limit or malformed) and closes.
+  void OnReadError(beast::error_code ec) {
+    method_ = parser_->is_header_done() ? std::string(parser_->get().method_string()) : "";
+    version_ = parser_->is_header_done() ? parser_->get().version() : 11;
+    route_ = kMalformedRoute;
+    if (ec == http::error::body_limit) {
+      return Reply(
+          ErrorResponse(Status(ErrorCode::kMessageTooLarge,
+                               "the request body exceeds the limit of " +
+                                   std::to_string(core_.options.max_body_bytes) + " bytes")),
+          /*close=*/true);
+    }
+    if (ec == http::error::header_limit) {
+      HttpResponse r =
+          ErrorResponse(Status(ErrorCode::kMessageTooLarge,
+                               "the request line and headers exceed the limit of " +
+                                   std::to_string(core_.options.max_header_bytes) + " bytes"));
+      r.status = 431;  // Request Header Fields Too Large
+      return Reply(std::move(r), /*close=*/true);
+    }
+    if (IsHttpParseError(ec) && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message) {
+      return Reply(ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message())),
+                   /*close=*/true);
+    }
+    // The client closed, reset, or stayed idle too long; nobody is left to answer.
+    Close();
+  }
+
+  void Dispatch();  // defined after ResponseSlot
+
+  void StartResponseDeadline() {
+    const int seconds = core_.options.response_timeout_seconds;
+    if (seconds <= 0) return;
+    deadline_.expires_after(std::chrono::seconds(seconds));
+    deadline_.async_wait(
+        [weak = weak_from_this(), id = request_id_, seconds](beast::error_code ec) {
+          if (ec) return;  // answered in time (cancelled) or closing
+          if (auto self = weak.lock()) {
+            self->Respond(id, ErrorResponse(Timeout("the request's handler did not answer within " +
+                                                    std::to_string(seconds) + " s")));
+          }
+        });
+  }
+
+  void Reply(HttpResponse r, bool close) {
+    if (closed_) return;
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
+    if (r.status < 100 || r.status > 999) {
+      r = ErrorResponse(
+          Internal("a handler answered with HTTP status " + std::to_string(r.status)));
+    }
+    core_.metrics.RecordRequest(method_, route_, r.status, seconds);
+    response_.emplace();
+    http::response<http::string_body>& res = *response_;
+    res.version(version_);
+    res.result(static_cast<unsigned>(r.status));
+    res.set(http::field::server, "sprawl");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) res.insert(name, value);
+    res.keep_alive(!close);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    // HEAD gets the headers GET would (Content-Length included) and no body.
+    if (method_ == "HEAD") res.body().clear();
+    stream_.expires_after(Idle());
+    http::async_write(stream_, res,
+                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                        if (ec) return self->Close();
+                        if (close) return self->Linger();
+                        self->ReadHeader();
                       });
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  // Half-closes and discards input until the client closes or kLingerTime passes.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
+    Drain();
   }
 
+  void Drain() {
+    stream_.async_read_some(asio::buffer(core_.scratch),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    if (closed_) return;
+    auto keep = shared_from_this();  // the registry may hold the last other reference
+    CloseSocket();
+    core_.sessions.erase(id_);
+  }
+
+  void CloseSocket() {
+    if (closed_) return;
+    closed_ = true;
+    awaiting_ = false;
+    deadline_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    core_.metrics.open_connections.Add(-1);
+  }
+
+  const uint64_t id_;
+  ServerCore& core_;
   beast::tcp_stream stream_;
-  HttpServer::Impl* server_;
+  asio::steady_timer deadline_;  // the answer of the current request is due
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  uint64_t request_id_ = 0;  // increases per request; a Responder answers only its own
+  bool awaiting_ = false;    // a handler has the current request and has not answered
   bool keep_alive_ = false;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool closed_ = false;
+  unsigned version_ = 11;
+  std::string method_;
+  std::string route_;
+  SteadyClock::time_point started_ = SteadyClock::now();
 };
 
-}  // namespace
+// The shared state behind every copy of one request's Responder.
+class ResponseSlot {
+ public:
+  ResponseSlot(std::shared_ptr<Liveness> liveness, std::weak_ptr<Session> session,
+               uint64_t request_id)
+      : liveness_(std::move(liveness)), session_(std::move(session)), request_id_(request_id) {}
 
-void HttpServer::Impl::Accept() {
+  ResponseSlot(const ResponseSlot&) = delete;
+  ResponseSlot& operator=(const ResponseSlot&) = delete;
+
+  // The last copy of the Responder is gone without an answer: tell the client.
+  ~ResponseSlot() {
+    if (answered_.exchange(true)) return;
+    try {
+      Deliver(ErrorResponse(Internal("the request's handler finished without answering")));
+    } catch (...) {
+      // Out of memory while posting: the response deadline or Stop() closes the connection.
+    }
+  }
+
+  // Any thread. The first answer is delivered, later ones are ignored.
+  void Answer(HttpResponse response) {
+    if (answered_.exchange(true)) return;
+    Deliver(std::move(response));
+  }
+
+ private:
+  void Deliver(HttpResponse response) {
+    std::lock_guard lock(liveness_->mu);
+    if (!liveness_->alive) return;
+    asio::post(liveness_->executor,
+               [session = session_, id = request_id_, response = std::move(response)]() mutable {
+                 if (auto s = session.lock()) s->Respond(id, std::move(response));
+               });
+  }
+
+  const std::shared_ptr<Liveness> liveness_;
+  const std::weak_ptr<Session> session_;
+  const uint64_t request_id_;
+  std::atomic<bool> answered_{false};
+};
+
+void Session::Dispatch() {
+  http::request<http::string_body>& req = parser_->get();
+  ++request_id_;
+  keep_alive_ = req.keep_alive();
+  version_ = req.version();
+  method_ = std::string(req.method_string());
+  Result<RequestTarget> target =
+      ParseRequestTarget(std::string_view(req.target().data(), req.target().size()));
+  if (!target.ok()) {
+    route_ = kMalformedRoute;
+    return Reply(ErrorResponse(target.status()), !keep_alive_);
+  }
+  RouteMatch match = core_.router.Match(method_, target->segments);
+  if (match.handler == nullptr) {
+    route_ = kUnmatchedRoute;
+    if (match.status == 404) {
+      return Reply(ErrorResponse(NotFound("no resource at " + target->path)), !keep_alive_);
+    }
+    HttpResponse r = ErrorResponse(InvalidArgument(method_ + " is not allowed on " + target->path +
+                                                   " (allowed: " + match.allow + ")"));
+    r.status = 405;
+    r.headers.emplace_back("Allow", match.allow);
+    return Reply(std::move(r), !keep_alive_);
+  }
+  route_ = match.pattern;
+  HttpRequest request;
+  request.method = method_;
+  request.path = std::move(target->path);
+  request.query = std::move(target->query);
+  request.params = std::move(match.params);
+  for (const auto& field : req) {
+    const std::string value(field.value().data(), field.value().size());
+    auto [it, inserted] = request.headers.emplace(Lower(std::string(field.name_string())), value);
+    if (!inserted) it->second += ", " + value;
+  }
+  request.body = std::move(req.body());
+
+  awaiting_ = true;
+  StartResponseDeadline();
+  auto slot = std::make_shared<ResponseSlot>(core_.liveness, weak_from_this(), request_id_);
+  Responder respond = [slot](HttpResponse response) { slot->Answer(std::move(response)); };
+  try {
+    (*match.handler)(std::move(request), respond);
+  } catch (const std::exception& e) {
+    log::Error("http handler threw", {{"route", route_}, {"error", e.what()}});
+    respond(ErrorResponse(Internal(std::string("the request's handler failed: ") + e.what())));
+  } catch (...) {
+    log::Error("http handler threw", {{"route", route_}, {"error", "a non-standard exception"}});
+    respond(ErrorResponse(Internal("the request's handler failed")));
+  }
+}
+
+void ServerCore::Accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;  // the acceptor closed
     if (ec) {
-      if (ec == asio::error::operation_aborted) return;
       log::Warn("http accept failed", {{"error", ec.message()}});
-    } else if (open.load() >= options.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
+      accept_retry.expires_after(kAcceptRetryDelay);
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
+    }
+    if (sessions.size() >= options.max_connections) {
+      Reject(std::move(socket));
     } else {
-      ++open;
-      metrics.connections.Set(static_cast<int64_t>(open.load()));
-      std::make_shared<Session>(std::move(socket), this)->Start();
+      metrics.accepted_connections.Increment();
+      metrics.open_connections.Add(1);
+      const uint64_t id = next_session_id++;
+      auto session = std::make_shared<Session>(id, std::move(socket), *this);
+      sessions.emplace(id, session);
+      session->Start();
     }
     Accept();
   });
 }
 
+void ServerCore::Reject(tcp::socket socket) {
+  metrics.rejected_connections.Increment();
+  HttpResponse r =
+      ErrorResponse(ResourceExhausted("the HTTP server already has its maximum of " +
+                                      std::to_string(options.max_connections) + " connections"));
+  r.status = 503;
+  http::response<http::string_body> res{http::status::service_unavailable, 11};
+  res.set(http::field::server, "sprawl");
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
+  res.keep_alive(false);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  std::ostringstream text;
+  text << res;
+  const std::string bytes = text.str();
+  // Best effort without blocking this thread: a fresh socket's send buffer takes a few hundred
+  // bytes. A client that already sent its request may see a reset instead (unread input).
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(bytes), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace internal
+
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       Router router, metrics::Registry& registry) {
-  std::unique_ptr<HttpServer> server(new HttpServer());
-  server->impl_ = std::make_unique<Impl>(options, std::move(router), registry);
-  Impl& impl = *server->impl_;
-  beast::error_code ec;
-  const auto address = asio::ip::make_address(options.bind, ec);
-  if (ec) return InvalidArgument("bad HTTP bind address '" + options.bind + "': " + ec.message());
-  const tcp::endpoint endpoint(address, options.port);
-  impl.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl.acceptor.bind(endpoint, ec);
-  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return IoError("cannot listen for HTTP on " + options.bind + ":" +
-                   std::to_string(options.port) + ": " + ec.message());
+  if (options.max_body_bytes == 0 || options.max_header_bytes == 0 ||
+      options.max_connections == 0 || options.idle_timeout_seconds <= 0 ||
+      options.response_timeout_seconds < 0) {
+    return InvalidArgument(
+        "HTTP server limits must be positive (max_body_bytes, max_header_bytes, "
+        "max_connections, idle_timeout_seconds; response_timeout_seconds may be 0)");
   }
-  server->port_ = impl.acceptor.local_endpoint().port();
-  impl.Accept();
-  impl.thread = std::thread([&impl] { impl.ioc.run(); });
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.bind, ec);
+  if (ec) {
+    return InvalidArgument("the HTTP bind address '" + options.bind +
+                           "' is not an IP address: " + ec.message());
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->core_ = std::make_unique<internal::ServerCore>(options, std::move(router), registry);
+  internal::ServerCore& core = *server->core_;
+  const tcp::endpoint endpoint(address, options.port);
+  core.acceptor.open(endpoint.protocol(), ec);
+  // Lets a restarted server bind while old connections linger in TIME_WAIT; a port with a
+  // live listener still fails on Linux.
+  if (!ec) core.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) core.acceptor.bind(endpoint, ec);
+  if (!ec) core.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return IoError("cannot listen for HTTP on " +
+                   internal::EndpointText(options.bind, options.port) + ": " + ec.message());
+  }
+  server->port_ = core.acceptor.local_endpoint(ec).port();
+  if (ec) return IoError("cannot read the bound HTTP port: " + ec.message());
+  core.Accept();
+  core.thread = std::thread([&core] {
+    for (;;) {
+      try {
+        core.ioc.run();
+        return;  // stopped
+      } catch (const std::exception& e) {
+        log::Error("http server thread caught an exception", {{"error", e.what()}});
+      }
+    }
+  });
+  log::Info("http server listening", {{"address", options.bind},
+                                      {"port", server->port_},
+                                      {"max_connections", options.max_connections},
+                                      {"max_body_bytes", options.max_body_bytes},
+                                      {"idle_timeout_s", options.idle_timeout_seconds}});
   return server;
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
+  if (core_ == nullptr || stopped_) return;
+  stopped_ = true;
   {
-    std::lock_guard lock(impl_->liveness->mu);
-    impl_->liveness->alive = false;
+    std::lock_guard lock(core_->liveness->mu);
+    core_->liveness->alive = false;
   }
-  impl_->ioc.stop();
-  impl_->thread.join();
-}
-
-int HttpStatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kOk:
-      return 200;
-    case ErrorCode::kInvalidArgument:
-      return 400;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kUnknownMember:
-      return 404;
-    case ErrorCode::kAlreadyExists:
-      return 409;
-    case ErrorCode::kOffsetOutOfRange:
-      return 416;
-    case ErrorCode::kMessageTooLarge:
-      return 413;
-    case ErrorCode::kRetryAfter:
-      return 429;
-    case ErrorCode::kResourceExhausted:
-      return 429;
-    case ErrorCode::kNotLeader:
-      return 421;
-    case ErrorCode::kTimeout:
-      return 504;
-    case ErrorCode::kClosed:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-HttpResponse ErrorResponse(const Status& status) {
-  HttpResponse r;
-  r.status = HttpStatusFor(status.code());
-  nlohmann::json body = {{"error",
-                          {{"code", std::string(ErrorCodeName(status.code()))},
-                           {"code_number", static_cast<int>(status.code())},
-                           {"message", status.message()},
-                           {"retriable", status.retriable()}}}};
-  r.body = body.dump();
-  return r;
+  core_->ioc.stop();
+  if (core_->thread.joinable()) core_->thread.join();
+  // The server's thread is gone; this thread owns the state now.
+  beast::error_code ignored;
+  core_->acceptor.close(ignored);
+  core_->accept_retry.cancel();
+  for (auto& [id, session] : core_->sessions) session->Abort();
+  core_->sessions.clear();
+  if (port_ != 0) log::Info("http server stopped", {{"port", port_}});
 }
 
 }  // namespace sprawl::admin

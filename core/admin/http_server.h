@@ -1,95 +1,77 @@
 #pragma once
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "core/admin/http_message.h"
+#include "core/admin/responses.h"
+#include "core/admin/router.h"
 #include "core/util/metrics.h"
 #include "core/util/result.h"
 
 namespace sprawl::admin {
 
-struct HttpRequest {
-  std::string method;                         // "GET", "POST", ...
-  std::string path;                           // without the query string
-  std::map<std::string, std::string> query;   // percent-decoded
-  std::map<std::string, std::string> params;  // {name} segments of the route
-  std::string body;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-// Sends the response of one request. Callable once, from any thread; later
-// calls are ignored. If never called, the connection is closed when the
-// server stops.
-using Responder = std::function<void(HttpResponse)>;
-using Handler = std::function<void(HttpRequest, Responder)>;
-
-// Routes by method and path pattern ("/v1/topics/{topic}"); unknown paths
-// get 404 and known paths with another method 405, both as JSON errors.
-class Router {
- public:
-  void Add(const std::string& method, const std::string& pattern, Handler handler);
-  // Finds the handler and fills `request.params`; nullptr with `status` 404/405.
-  const Handler* Match(HttpRequest& request, int* status, std::string* allow) const;
-
- private:
-  struct Route {
-    std::string method;
-    std::vector<std::string> segments;
-    Handler handler;
-  };
-  std::vector<Route> routes_;
-};
+namespace internal {
+class ServerCore;  // the Beast state, in http_server.cc
+}  // namespace internal
 
 struct HttpServerOptions {
-  std::string bind = "127.0.0.1";
-  uint16_t port = 0;                 // 0 = any free port
-  size_t max_body_bytes = 4u << 20;  // larger bodies get 413
-  size_t max_connections = 1024;     // more are closed at once
-  int idle_timeout_seconds = 60;
+  std::string bind = "127.0.0.1";       // an IPv4 or IPv6 address, not a host name
+  uint16_t port = 0;                    // 0 = any free port; see HttpServer::port()
+  size_t max_body_bytes = 4u << 20;     // larger bodies get 413 MESSAGE_TOO_LARGE
+  size_t max_header_bytes = 16u << 10;  // larger request line + headers get 431
+  size_t max_connections = 1024;        // more get a 503 and are closed
+  int idle_timeout_seconds = 60;        // a connection silent this long (reading or writing) closes
+  // A request whose handler has not answered in this long gets 504 TIMEOUT, so a lost
+  // Responder cannot pin a connection forever. Keep it above the longest long poll. 0 = never.
+  int response_timeout_seconds = 300;
 };
 
-// The HTTP/1.1 admin server (Boost.Beast) on a thread of its own, so HTTP
-// I/O never blocks the node's event loop. Handlers run on that thread and
-// may answer later from any thread (long polls, work on the event loop).
+// The HTTP/1.1 admin server (Boost.Beast) on a thread of its own, so HTTP I/O
+// never blocks the node's event loop. It keeps connections alive, bounds
+// request sizes, idle time and the number of connections, and answers what it
+// cannot route or parse with the JSON errors of responses.h.
+//
+// Handlers run on the server's thread and answer through their Responder,
+// either at once or later from any thread; see Handler and Responder in
+// http_message.h. A broker handler typically posts the Responder to its event
+// loop and calls it there:
+//
+//   router.Add("GET", "/v1/topics/{topic}", [&loop, &broker](HttpRequest req, Responder respond) {
+//     loop.Post([&broker, topic = req.params["topic"], respond] {
+//       auto d = broker.Describe(topic);
+//       respond(d.ok() ? JsonResponse(ToJson(*d)) : ErrorResponse(d.status()));
+//     });
+//   });
 class HttpServer {
  public:
-  // Binds and starts serving. IO_ERROR when the address cannot be bound.
+  // Binds, listens and starts the server's thread; logs one "http server listening" line.
+  // INVALID_ARGUMENT for bad options (an address that does not parse, zero limits); IO_ERROR
+  // when the address cannot be bound (e.g. the port is in use). `registry` receives the
+  // server's metrics (HttpServerMetrics) and must outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options, Router router,
                                                    metrics::Registry& registry);
   // Stop()s.
   ~HttpServer();
-  // Closes the listener and every connection and joins the thread. Idempotent.
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Stops accepting, closes every connection (requests still waiting for their handler are
+  // dropped without an answer; their Responders become no-ops) and joins the thread. Returns
+  // as soon as the handler running on the server's thread, if any, returns. Idempotent. Call
+  // it from the owner's thread, never from a handler.
   void Stop();
 
+  // The port actually bound (the chosen one when options.port was 0).
   uint16_t port() const { return port_; }
-
-  struct Impl;  // Beast state, in http_server.cc
 
  private:
   HttpServer() = default;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<internal::ServerCore> core_;
   uint16_t port_ = 0;
+  bool stopped_ = false;
 };
-
-// A JSON error body {"error": {"code", "code_number", "message", "retriable"}}
-// with the HTTP status for its code (HttpStatusFor).
-HttpResponse ErrorResponse(const Status& status);
-// The HTTP status of an error code: INVALID_ARGUMENT 400, NOT_FOUND 404,
-// ALREADY_EXISTS 409, MESSAGE_TOO_LARGE 413, RETRY_AFTER and
-// RESOURCE_EXHAUSTED 429, TIMEOUT 504, CLOSED 503, UNKNOWN_MEMBER 404,
-// OFFSET_OUT_OF_RANGE 416, NOT_LEADER 421, the rest 500.
-int HttpStatusFor(ErrorCode code);
 
 }  // namespace sprawl::admin

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/admin/builtin_routes.h"
 #include "core/protocol/json.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
@@ -13,6 +14,7 @@ namespace {
 using admin::ErrorResponse;
 using admin::HttpRequest;
 using admin::HttpResponse;
+using admin::JsonResponse;
 using admin::Responder;
 using nlohmann::json;
 namespace pb = protocol::pb;
@@ -20,13 +22,6 @@ namespace pb = protocol::pb;
 constexpr uint32_t kRestSessionTimeoutMs = 30'000;
 constexpr uint32_t kMaxRestWaitMs = 30'000;
 constexpr size_t kMaxRestMessages = 1000;
-
-HttpResponse Json(const json& body, int status = 200) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
 
 Result<json> ParseJson(const std::string& body) {
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -53,25 +48,16 @@ void HttpApi::OnLoop(Responder respond, std::function<void(Responder)> fn) {
 
 admin::Router HttpApi::Routes() {
   admin::Router router;
-  router.Add("GET", "/health", [](HttpRequest, Responder respond) {
-    respond(Json({{"status", "ok"}}));
+  admin::InstallHealthRoutes(router, [this] {
+    return ready_ ? Status::Ok() : Status(ErrorCode::kClosed, "the node is starting or stopping");
   });
-  router.Add("GET", "/ready", [this](HttpRequest, Responder respond) {
-    if (ready_) return respond(Json({{"ready", true}}));
-    respond(Json({{"ready", false}, {"reason", "the node is starting or stopping"}}, 503));
-  });
-  router.Add("GET", "/metrics", [this](HttpRequest, Responder respond) {
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = registry_.RenderPrometheus();
-    respond(std::move(r));
-  });
+  admin::InstallMetricsRoute(router, registry_);
   router.Add("GET", "/v1/topics", [this](HttpRequest, Responder respond) {
     OnLoop(std::move(respond), [this](Responder respond) {
       json topics = json::array();
       const pb::ListTopicsResponse listed = broker_.ListTopics();
       for (const auto& t : listed.topics()) topics.push_back(protocol::ToJson(t));
-      respond(Json({{"topics", topics}}));
+      respond(JsonResponse({{"topics", topics}}));
     });
   });
   router.Add("POST", "/v1/topics", [this](HttpRequest request, Responder respond) {
@@ -87,7 +73,7 @@ admin::Router HttpApi::Routes() {
     *create.mutable_config() = *config;
     OnLoop(std::move(respond), [this, create](Responder respond) {
       auto created = broker_.CreateTopic(create);
-      respond(created.ok() ? Json(protocol::ToJson(*created), 201)
+      respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
                            : ErrorResponse(created.status()));
     });
   });
@@ -96,7 +82,7 @@ admin::Router HttpApi::Routes() {
     describe.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, describe](Responder respond) {
       auto d = broker_.DescribeTopic(describe);
-      respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
     });
   });
   router.Add("PATCH", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
@@ -109,7 +95,7 @@ admin::Router HttpApi::Routes() {
     *alter.mutable_config() = *config;
     OnLoop(std::move(respond), [this, alter](Responder respond) {
       auto d = broker_.AlterTopic(alter);
-      respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
     });
   });
   router.Add("DELETE", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
@@ -117,32 +103,33 @@ admin::Router HttpApi::Routes() {
     del.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, del](Responder respond) {
       Status s = broker_.DeleteTopic(del);
-      respond(s.ok() ? Json({{"deleted", del.name()}}) : ErrorResponse(s));
+      respond(s.ok() ? JsonResponse({{"deleted", del.name()}}) : ErrorResponse(s));
     });
   });
-  router.Add(
-      "GET", "/v1/topics/{topic}/partitions", [this](HttpRequest request, Responder respond) {
-        const std::string topic = request.params["topic"];
-        OnLoop(std::move(respond), [this, topic](Responder respond) {
-          pb::DescribeTopicRequest describe;
-          describe.set_name(topic);
-          auto d = broker_.DescribeTopic(describe);
-          if (!d.ok()) return respond(ErrorResponse(d.status()));
-          pb::ListGroupsRequest list;
-          list.set_topic(topic);
-          json out = protocol::ToJson(*d);
-          json lag = json::array();
-          const pb::ListGroupsResponse groups = broker_.ListGroups(list);
-          for (const auto& g : groups.groups()) {
-            json per = json::array();
-            for (const auto& p : g.partitions()) {
-              per.push_back({{"partition", p.partition()}, {"lag", p.lag()}});
-            }
-            lag.push_back({{"group", g.group()}, {"partitions", per}});
-          }
-          respond(Json({{"topic", topic}, {"partitions", out["partitions"]}, {"group_lag", lag}}));
-        });
-      });
+  router.Add("GET", "/v1/topics/{topic}/partitions",
+             [this](HttpRequest request, Responder respond) {
+               const std::string topic = request.params["topic"];
+               OnLoop(std::move(respond), [this, topic](Responder respond) {
+                 pb::DescribeTopicRequest describe;
+                 describe.set_name(topic);
+                 auto d = broker_.DescribeTopic(describe);
+                 if (!d.ok()) return respond(ErrorResponse(d.status()));
+                 pb::ListGroupsRequest list;
+                 list.set_topic(topic);
+                 json out = protocol::ToJson(*d);
+                 json lag = json::array();
+                 const pb::ListGroupsResponse groups = broker_.ListGroups(list);
+                 for (const auto& g : groups.groups()) {
+                   json per = json::array();
+                   for (const auto& p : g.partitions()) {
+                     per.push_back({{"partition", p.partition()}, {"lag", p.lag()}});
+                   }
+                   lag.push_back({{"group", g.group()}, {"partitions", per}});
+                 }
+                 respond(JsonResponse(
+                     {{"topic", topic}, {"partitions", out["partitions"]}, {"group_lag", lag}}));
+               });
+             });
   router.Add("GET", "/v1/groups", [this](HttpRequest request, Responder respond) {
     pb::ListGroupsRequest list;
     list.set_topic(request.query["topic"]);
@@ -150,7 +137,7 @@ admin::Router HttpApi::Routes() {
       json groups = json::array();
       const pb::ListGroupsResponse listed = broker_.ListGroups(list);
       for (const auto& g : listed.groups()) groups.push_back(protocol::ToJson(g));
-      respond(Json({{"groups", groups}}));
+      respond(JsonResponse({{"groups", groups}}));
     });
   });
   router.Add("GET", "/v1/topics/{topic}/groups/{group}",
@@ -160,7 +147,7 @@ admin::Router HttpApi::Routes() {
                describe.set_group(request.params["group"]);
                OnLoop(std::move(respond), [this, describe](Responder respond) {
                  auto d = broker_.DescribeGroup(describe);
-                 respond(d.ok() ? Json(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+                 respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
                });
              });
   router.Add("POST", "/v1/topics/{topic}/messages", [this](HttpRequest request, Responder respond) {
@@ -275,7 +262,7 @@ void HttpApi::Publish(HttpRequest request, Responder respond) {
               results.push_back({{"partition", p}, {"offset", res.base_offset() + i}});
             }
           }
-          respond(Json({{"results", results}}));
+          respond(JsonResponse({{"results", results}}));
         });
   });
 }
@@ -320,7 +307,7 @@ void HttpApi::Consume(HttpRequest request, Responder respond) {
     rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
       json out = json::array();
       for (const auto& m : messages) out.push_back(client::MessageToJson(m));
-      respond(Json({{"member", member}, {"messages", out}}));
+      respond(JsonResponse({{"member", member}, {"messages", out}}));
     });
   });
 }
@@ -362,9 +349,9 @@ void HttpApi::Settle(HttpRequest request, Responder respond) {
   }
   OnLoop(std::move(respond), [this, settle](Responder respond) {
     auto r = broker_.Settle(settle);
-    respond(r.ok() ? Json({{"settled", settle.acks_size() + settle.nacks_size() -
-                                           static_cast<int>(r->unknown())},
-                           {"unknown", r->unknown()}})
+    respond(r.ok() ? JsonResponse({{"settled", settle.acks_size() + settle.nacks_size() -
+                                                   static_cast<int>(r->unknown())},
+                                   {"unknown", r->unknown()}})
                    : ErrorResponse(r.status()));
   });
 }
