@@ -25,7 +25,7 @@ Result<Slice> SliceBatch(const storage::StoredBatch& stored, const std::vector<u
     slice.batches.push_back(stored.bytes);  // the hot path: unchanged
     return slice;
   }
-  SPRAWL_ASSIGN_OR_RETURN(auto view, storage::RecordBatchView::Parse(*stored.bytes));
+  SPRAWL_ASSIGN_OR_RETURN(auto view, storage::RecordBatchView::ParseVerified(*stored.bytes));
   SPRAWL_ASSIGN_OR_RETURN(auto iterator, view.Records());
   std::vector<storage::RecordInput> run;
   std::vector<std::vector<storage::HeaderView>> headers;  // keeps header views alive per record
@@ -34,8 +34,8 @@ Result<Slice> SliceBatch(const storage::StoredBatch& stored, const std::vector<u
   uint64_t expected = 0;  // the offset that would extend the run
   size_t next = 0;
   storage::RecordView record;
-  while (next < offsets.size() && iterator.Next(&record)) {
-    if (record.offset != offsets[next]) continue;
+  while (next < offsets.size() && iterator.SkipTo(offsets[next]) && iterator.Next(&record)) {
+    if (record.offset != offsets[next]) continue;  // offsets[next] is not in this batch
     ++next;
     if (ttl_ms > 0 && now_wall_ms - record.timestamp_ms > ttl_ms) {
       slice.expired.push_back(record.offset);

@@ -97,7 +97,7 @@ Status Broker::RebuildProducers(const Topic& topic) {
       }
       if (read->batches.empty()) break;
       for (const storage::StoredBatch& batch : read->batches) {
-        auto view = storage::RecordBatchView::Parse(*batch.bytes);
+        auto view = storage::RecordBatchView::ParseVerified(*batch.bytes);
         if (!view.ok() || view->producer().producer_id == 0) continue;
         table.Record(view->producer().producer_id, view->producer().base_sequence,
                      view->record_count(), batch.base_offset, batch.last_offset);

@@ -39,7 +39,7 @@ Status ValidateGroupName(const std::string& group) {
 std::optional<storage::RecordInput> FindRecord(const std::string& batch, uint64_t offset,
                                                std::vector<storage::HeaderView>* headers,
                                                std::unique_ptr<storage::RecordIterator>* keep) {
-  auto view = storage::RecordBatchView::Parse(batch);
+  auto view = storage::RecordBatchView::ParseVerified(batch);
   if (!view.ok()) return std::nullopt;
   auto records = view->Records();
   if (!records.ok()) return std::nullopt;

@@ -16,15 +16,43 @@ DeliveryCursor::DeliveryCursor(const CursorCheckpoint& c, CursorConfig config)
       next_(c.next_offset),
       dead_lettered_(c.dead_lettered),
       expired_(c.expired) {
-  // A decoded checkpoint names every offset of [floor, next) exactly once.
-  for (uint64_t offset : c.acked) entries_[offset] = Entry{State::kSettled, 1, "", 0};
-  for (const auto& [offset, count] : c.delivery_counts) {
-    entries_[offset] = Entry{State::kWaiting, count, "", 0};
+  // A decoded checkpoint names every offset of [floor, next) exactly once;
+  // one that does not (built by hand) has its unnamed offsets redelivered.
+  entries_.assign(next_ - floor_, Entry{State::kWaiting, 0, kNoMember, 0});
+  for (uint64_t offset : c.acked) {
+    if (Find(offset) != nullptr) At(offset).state = State::kSettled;
   }
-  for (auto& [offset, entry] : entries_) {
-    if (entry.state == State::kWaiting) waiting_.insert({0, offset});
+  for (const auto& [offset, count] : c.delivery_counts) {
+    if (Find(offset) != nullptr) At(offset).count = count;
+  }
+  for (uint64_t offset = floor_; offset < next_; ++offset) {
+    if (At(offset).state == State::kWaiting) waiting_.insert({0, offset});
   }
   AdvanceFloor();
+}
+
+DeliveryCursor::Entry* DeliveryCursor::Find(uint64_t offset) {
+  return offset >= floor_ && offset < next_ ? &At(offset) : nullptr;
+}
+
+const DeliveryCursor::Entry* DeliveryCursor::Find(uint64_t offset) const {
+  return offset >= floor_ && offset < next_ ? &entries_[offset - floor_] : nullptr;
+}
+
+uint32_t DeliveryCursor::MemberIndex(const std::string& member) {
+  auto it = member_index_.find(member);
+  if (it != member_index_.end()) return it->second;
+  uint32_t index;
+  if (!free_member_slots_.empty()) {
+    index = free_member_slots_.back();
+    free_member_slots_.pop_back();
+    members_[index] = MemberSlot{member, 0};
+  } else {
+    index = static_cast<uint32_t>(members_.size());
+    members_.push_back(MemberSlot{member, 0});
+  }
+  member_index_.emplace(member, index);
+  return index;
 }
 
 bool DeliveryCursor::Exhausted(const Entry& entry) const {
@@ -36,10 +64,11 @@ std::vector<Delivery> DeliveryCursor::Take(const std::string& member, size_t max
                                            std::vector<DeadLetter>* dead_letters) {
   std::vector<Delivery> out;
   const int64_t deadline = now_ms + config_.ack_timeout_ms;
+  const uint32_t member_index = MemberIndex(member);
   while (out.size() < max && !waiting_.empty() && waiting_.begin()->first <= now_ms) {
     const uint64_t offset = waiting_.begin()->second;
     waiting_.erase(waiting_.begin());
-    Entry& e = entries_[offset];
+    Entry& e = At(offset);
     if (Exhausted(e)) {
       // Only after a restart (or a lowered max_deliveries): its last delivery
       // was in flight when the checkpoint was taken.
@@ -51,78 +80,76 @@ std::vector<Delivery> DeliveryCursor::Take(const std::string& member, size_t max
     }
     e.state = State::kInFlight;
     ++e.count;
-    e.member = member;
+    e.member = member_index;
     e.time_ms = deadline;
     AddInFlight(offset, e);
     ++redelivered_;
     out.push_back({offset, e.count});
   }
   while (out.size() < max && next_ < high_watermark && next_ - floor_ < config_.max_window) {
-    AddInFlight(next_, entries_[next_] = Entry{State::kInFlight, 1, member, deadline});
+    entries_.push_back(Entry{State::kInFlight, 1, member_index, deadline});
+    AddInFlight(next_, entries_.back());
     out.push_back({next_, 1});
     ++next_;
   }
+  if (members_[member_index].in_flight == 0) FreeMemberSlot(member_index);  // took nothing
   return out;
 }
 
 Status DeliveryCursor::Ack(uint64_t offset) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() ||
-      (it->second.state != State::kInFlight && it->second.state != State::kWaiting)) {
+  Entry* e = Find(offset);
+  if (e == nullptr || (e->state != State::kInFlight && e->state != State::kWaiting)) {
     return NotFound("offset " + std::to_string(offset) + " is not awaiting an ack");
   }
-  Entry& e = it->second;
   // A late ack of a timed-out delivery still counts: the work was done, and
   // redelivering it would only repeat it.
-  if (e.state == State::kInFlight) {
-    RemoveInFlight(offset, e);
+  if (e->state == State::kInFlight) {
+    RemoveInFlight(offset, *e);
   } else {
-    waiting_.erase({e.time_ms, offset});
+    waiting_.erase({e->time_ms, offset});
   }
-  Settle(offset, e);
+  Settle(offset, *e);
   return Status::Ok();
 }
 
 Status DeliveryCursor::Nack(uint64_t offset, int64_t delay_ms, int64_t now_ms,
                             std::vector<DeadLetter>* dead_letters) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() || it->second.state != State::kInFlight) {
+  Entry* e = Find(offset);
+  if (e == nullptr || e->state != State::kInFlight) {
     return NotFound("offset " + std::to_string(offset) + " is not in flight");
   }
-  Entry& e = it->second;
-  RemoveInFlight(offset, e);
-  if (Exhausted(e)) {
-    e.state = State::kDeadLettering;
-    dead_letters->push_back({offset, e.count,
-                             "nacked on delivery " + std::to_string(e.count) + " of " +
+  RemoveInFlight(offset, *e);
+  if (Exhausted(*e)) {
+    e->state = State::kDeadLettering;
+    dead_letters->push_back({offset, e->count,
+                             "nacked on delivery " + std::to_string(e->count) + " of " +
                                  std::to_string(config_.max_deliveries)});
     return Status::Ok();
   }
-  ToWaiting(offset, e, now_ms + std::max<int64_t>(delay_ms, 0));
+  ToWaiting(offset, *e, now_ms + std::max<int64_t>(delay_ms, 0));
   return Status::Ok();
 }
 
 void DeliveryCursor::Expire(uint64_t offset) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() || it->second.state == State::kSettled) return;
-  Entry& e = it->second;
-  if (e.state == State::kInFlight) RemoveInFlight(offset, e);
-  if (e.state == State::kWaiting) waiting_.erase({e.time_ms, offset});
+  Entry* e = Find(offset);
+  if (e == nullptr || e->state == State::kSettled) return;
+  if (e->state == State::kInFlight) RemoveInFlight(offset, *e);
+  if (e->state == State::kWaiting) waiting_.erase({e->time_ms, offset});
   ++expired_;
-  Settle(offset, e);
+  Settle(offset, *e);
 }
 
 void DeliveryCursor::CompleteDeadLetter(uint64_t offset) {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() || it->second.state != State::kDeadLettering) return;
+  Entry* e = Find(offset);
+  if (e == nullptr || e->state != State::kDeadLettering) return;
   ++dead_lettered_;
-  Settle(offset, it->second);
+  Settle(offset, *e);
 }
 
 void DeliveryCursor::Tick(int64_t now_ms, double jitter, std::vector<DeadLetter>* dead_letters) {
   while (!in_flight_.empty() && in_flight_.begin()->first <= now_ms) {
     const uint64_t offset = in_flight_.begin()->second;
-    Entry& e = entries_[offset];
+    Entry& e = At(offset);
     RemoveInFlight(offset, e);
     if (Exhausted(e)) {
       e.state = State::kDeadLettering;
@@ -140,31 +167,35 @@ void DeliveryCursor::Tick(int64_t now_ms, double jitter, std::vector<DeadLetter>
 
 void DeliveryCursor::Release(const std::string& member, int64_t now_ms,
                              std::vector<DeadLetter>* dead_letters) {
-  std::vector<std::pair<int64_t, uint64_t>> released;
+  auto index = member_index_.find(member);
+  if (index == member_index_.end()) return;
+  const uint32_t member_index = index->second;
+  std::vector<uint64_t> released;
   for (const auto& item : in_flight_) {
-    if (entries_[item.second].member == member) released.push_back(item);
+    if (At(item.second).member == member_index) released.push_back(item.second);
   }
-  for (const auto& item : released) {
-    Entry& e = entries_[item.second];
-    RemoveInFlight(item.second, e);
+  for (uint64_t offset : released) {
+    Entry& e = At(offset);
+    RemoveInFlight(offset, e);
     if (Exhausted(e)) {
       e.state = State::kDeadLettering;
-      dead_letters->push_back({item.second, e.count,
+      dead_letters->push_back({offset, e.count,
                                "its member left or expired on delivery " + std::to_string(e.count) +
                                    " of " + std::to_string(config_.max_deliveries)});
       continue;
     }
-    ToWaiting(item.second, e, now_ms);
+    ToWaiting(offset, e, now_ms);
   }
 }
 
 void DeliveryCursor::OnLogStart(uint64_t first_offset) {
   if (first_offset <= floor_) return;
-  while (!entries_.empty() && entries_.begin()->first < first_offset) {
-    auto it = entries_.begin();
-    if (it->second.state == State::kInFlight) RemoveInFlight(it->first, it->second);
-    if (it->second.state == State::kWaiting) waiting_.erase({it->second.time_ms, it->first});
-    entries_.erase(it);
+  while (!entries_.empty() && floor_ < first_offset) {
+    Entry& e = entries_.front();
+    if (e.state == State::kInFlight) RemoveInFlight(floor_, e);
+    if (e.state == State::kWaiting) waiting_.erase({e.time_ms, floor_});
+    entries_.pop_front();
+    ++floor_;
   }
   floor_ = first_offset;
   next_ = std::max(next_, first_offset);
@@ -174,14 +205,15 @@ void DeliveryCursor::OnLogStart(uint64_t first_offset) {
 void DeliveryCursor::Reset(uint64_t offset) {
   entries_.clear();
   in_flight_.clear();
-  per_member_.clear();
+  members_.clear();
+  member_index_.clear();
+  free_member_slots_.clear();
   waiting_.clear();
   floor_ = next_ = offset;
 }
 
 void DeliveryCursor::ToWaiting(uint64_t offset, Entry& e, int64_t due_ms) {
   e.state = State::kWaiting;
-  e.member.clear();
   e.time_ms = due_ms;
   waiting_.insert({due_ms, offset});
 }
@@ -189,14 +221,12 @@ void DeliveryCursor::ToWaiting(uint64_t offset, Entry& e, int64_t due_ms) {
 void DeliveryCursor::Settle(uint64_t offset, Entry& e) {
   (void)offset;
   e.state = State::kSettled;
-  e.member.clear();
   AdvanceFloor();
 }
 
 void DeliveryCursor::AdvanceFloor() {
-  while (!entries_.empty() && entries_.begin()->first == floor_ &&
-         entries_.begin()->second.state == State::kSettled) {
-    entries_.erase(entries_.begin());
+  while (!entries_.empty() && entries_.front().state == State::kSettled) {
+    entries_.pop_front();
     ++floor_;
   }
 }
@@ -218,25 +248,31 @@ bool DeliveryCursor::HasDueRedelivery(int64_t now_ms) const {
 }
 
 uint32_t DeliveryCursor::in_flight_to(const std::string& member) const {
-  auto it = per_member_.find(member);
-  return it == per_member_.end() ? 0 : it->second;
+  auto it = member_index_.find(member);
+  return it == member_index_.end() ? 0 : members_[it->second].in_flight;
 }
 
 void DeliveryCursor::AddInFlight(uint64_t offset, const Entry& e) {
   in_flight_.insert({e.time_ms, offset});
-  ++per_member_[e.member];
+  ++members_[e.member].in_flight;
 }
 
-void DeliveryCursor::RemoveInFlight(uint64_t offset, const Entry& e) {
+void DeliveryCursor::RemoveInFlight(uint64_t offset, Entry& e) {
   in_flight_.erase({e.time_ms, offset});
-  auto it = per_member_.find(e.member);
-  if (it != per_member_.end() && --it->second == 0) per_member_.erase(it);
+  if (--members_[e.member].in_flight == 0) FreeMemberSlot(e.member);
+  e.member = kNoMember;
+}
+
+void DeliveryCursor::FreeMemberSlot(uint32_t index) {
+  member_index_.erase(members_[index].id);
+  members_[index].id.clear();
+  free_member_slots_.push_back(index);
 }
 
 std::string DeliveryCursor::owner(uint64_t offset) const {
-  auto it = entries_.find(offset);
-  if (it == entries_.end() || it->second.state != State::kInFlight) return "";
-  return it->second.member;
+  const Entry* e = Find(offset);
+  if (e == nullptr || e->state != State::kInFlight) return "";
+  return members_[e->member].id;
 }
 
 CursorCheckpoint DeliveryCursor::Checkpoint() const {
@@ -245,12 +281,14 @@ CursorCheckpoint DeliveryCursor::Checkpoint() const {
   c.next_offset = next_;
   c.dead_lettered = dead_lettered_;
   c.expired = expired_;
-  for (const auto& [offset, e] : entries_) {
+  uint64_t offset = floor_;
+  for (const Entry& e : entries_) {
     if (e.state == State::kSettled) {
       c.acked.push_back(offset);
     } else {
       c.delivery_counts.push_back({offset, e.count});
     }
+    ++offset;
   }
   return c;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <map>
 #include <set>
@@ -118,15 +119,22 @@ class DeliveryCursor {
 
  private:
   enum class State : uint8_t { kInFlight, kWaiting, kDeadLettering, kSettled };
+  static constexpr uint32_t kNoMember = std::numeric_limits<uint32_t>::max();
   struct Entry {
     State state = State::kInFlight;
     uint32_t count = 0;
-    std::string member;
-    int64_t time_ms = 0;  // deadline (in flight) or due time (waiting)
+    uint32_t member = kNoMember;  // index into members_ while in flight
+    int64_t time_ms = 0;          // deadline (in flight) or due time (waiting)
   };
 
+  // The entry of an offset in [floor_, next_), or nullptr outside it.
+  Entry* Find(uint64_t offset);
+  const Entry* Find(uint64_t offset) const;
+  Entry& At(uint64_t offset) { return entries_[offset - floor_]; }
+  uint32_t MemberIndex(const std::string& member);  // allocates a slot when new
+  void FreeMemberSlot(uint32_t index);
   void AddInFlight(uint64_t offset, const Entry& entry);
-  void RemoveInFlight(uint64_t offset, const Entry& entry);
+  void RemoveInFlight(uint64_t offset, Entry& entry);
   void Settle(uint64_t offset, Entry& entry);
   void AdvanceFloor();
   void ToWaiting(uint64_t offset, Entry& entry, int64_t due_ms);
@@ -135,10 +143,21 @@ class DeliveryCursor {
   CursorConfig config_;
   uint64_t floor_;
   uint64_t next_;
-  std::map<uint64_t, Entry> entries_;                     // every offset in [floor_, next_)
-  std::set<std::pair<int64_t, uint64_t>> in_flight_;      // (deadline, offset)
-  std::set<std::pair<int64_t, uint64_t>> waiting_;        // (due, offset)
-  std::unordered_map<std::string, uint32_t> per_member_;  // in flight per member
+  // Every offset in [floor_, next_), in order: entries_[offset - floor_]. A
+  // deque, not a map: the window only grows at the back and shrinks at the
+  // front, and a delivery then costs no allocation of its own.
+  std::deque<Entry> entries_;
+  std::set<std::pair<int64_t, uint64_t>> in_flight_;  // (deadline, offset)
+  std::set<std::pair<int64_t, uint64_t>> waiting_;    // (due, offset)
+  // Members with deliveries in flight, by the index entries hold; a slot is
+  // reused once its member has nothing in flight.
+  struct MemberSlot {
+    std::string id;
+    uint32_t in_flight = 0;
+  };
+  std::vector<MemberSlot> members_;
+  std::unordered_map<std::string, uint32_t> member_index_;
+  std::vector<uint32_t> free_member_slots_;
   uint64_t dead_lettered_ = 0;
   uint64_t expired_ = 0;
   uint64_t redelivered_ = 0;

@@ -67,46 +67,70 @@ Status GroupConsumer::JoinNow() {
 void GroupConsumer::OnPush(const transport::Reply& push) {
   pb::DeliverPush deliver;
   if (!deliver.ParseFromString(push.body)) return;
+  // (offset, delivery count), ascending: the server sends them in order, so
+  // the sort is a check; a batch's records then find theirs by search.
+  std::vector<std::pair<uint64_t, uint32_t>> counts;
+  counts.reserve(deliver.deliveries_size());
+  for (const pb::Delivery& d : deliver.deliveries()) {
+    counts.emplace_back(d.offset(), d.delivery_count());
+  }
+  if (!std::is_sorted(counts.begin(), counts.end())) std::sort(counts.begin(), counts.end());
   std::vector<Message> messages;
-  std::unordered_map<uint64_t, uint32_t> counts;
-  for (const pb::Delivery& d : deliver.deliveries()) counts[d.offset()] = d.delivery_count();
+  messages.reserve(counts.size());
   for (const std::string& batch : push.batches) {
     auto decoded = DecodeBatch(deliver.topic(), deliver.partition(), batch);
     if (!decoded.ok()) continue;  // unacked, so redelivered after the ack timeout
     for (Message& m : *decoded) {
-      auto it = counts.find(m.offset);
-      if (it == counts.end()) continue;  // another record of the same batch
+      auto it = std::lower_bound(counts.begin(), counts.end(), std::make_pair(m.offset, 0u));
+      if (it == counts.end() || it->first != m.offset || it->second == 0) {
+        continue;  // another record of the same batch, or one already taken
+      }
       m.delivery_count = it->second;
-      counts.erase(it);  // a batch sent twice in one push yields each record once
+      it->second = 0;  // a batch sent twice in one push yields each record once
       messages.push_back(std::move(m));
     }
   }
+  if (messages.empty()) return;
   {
     std::lock_guard lock(mu_);
     if (closed_ || deliver.member_id() != member_id_) return;
-    for (Message& m : messages) queue_.push_back(std::move(m));
+    // One move per push under the lock: Receive contends for it per message.
+    queue_.push_back(std::move(messages));
   }
   received_cv_.notify_all();
 }
 
 Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  received_cv_.wait_for(lock, timeout, [&] { return closed_ || !queue_.empty(); });
+  if (queue_.empty()) {  // reading the clock only when there is a wait
+    received_cv_.wait_for(lock, timeout, [&] { return closed_ || !queue_.empty(); });
+  }
   if (closed_) return Status(ErrorCode::kClosed, "the consumer is closed");
   if (queue_.empty()) return std::optional<Message>();
-  Message m = std::move(queue_.front());
-  queue_.pop_front();
-  if (config_.auto_ack) {
-    acks_.emplace_back(m.partition, m.offset);
-    work_cv_.notify_one();
+  std::vector<Message>& front = queue_.front();
+  Message m = std::move(front[queue_head_]);
+  if (++queue_head_ == front.size()) {
+    queue_.pop_front();
+    queue_head_ = 0;
   }
+  if (config_.auto_ack) QueueAck(m.partition, m.offset);
   return std::optional<Message>(std::move(m));
 }
 
 void GroupConsumer::Ack(const Message& message) {
   std::lock_guard lock(mu_);
-  acks_.emplace_back(message.partition, message.offset);
-  work_cv_.notify_one();
+  QueueAck(message.partition, message.offset);
+}
+
+void GroupConsumer::QueueAck(uint32_t partition, uint64_t offset) {
+  acks_.emplace_back(partition, offset);
+  // The settle thread sends every settle_interval anyway; waking it per ack
+  // would cost two context switches a message. Wake it early only once half
+  // the credits wait on acks, so the server can push again sooner.
+  if (!flush_now_ && acks_.size() >= std::max<size_t>(1, config_.max_in_flight / 2)) {
+    flush_now_ = true;
+    work_cv_.notify_one();
+  }
 }
 
 void GroupConsumer::Nack(const Message& message, std::chrono::milliseconds delay) {
@@ -117,10 +141,10 @@ void GroupConsumer::Nack(const Message& message, std::chrono::milliseconds delay
   }
   nack_delay_ms_ = static_cast<uint32_t>(delay.count());
   nacks_.emplace_back(message.partition, message.offset);
-  work_cv_.notify_one();
 }
 
 void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
+  flush_now_ = false;
   if (acks_.empty() && nacks_.empty()) return;
   pb::SettleRequest request;
   request.set_topic(config_.topic);
@@ -161,7 +185,7 @@ void GroupConsumer::Run() {
   auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
   std::unique_lock lock(mu_);
   while (!closed_) {
-    work_cv_.wait_for(lock, config_.settle_interval, [&] { return closed_; });
+    work_cv_.wait_for(lock, config_.settle_interval, [&] { return closed_ || flush_now_; });
     if (closed_) break;
     SendSettles(lock);
     const bool rejoin = rejoin_;
@@ -187,6 +211,7 @@ void GroupConsumer::Run() {
       {
         std::lock_guard relock(mu_);
         queue_.clear();
+        queue_head_ = 0;
         rejoin_ = false;
       }
       (void)JoinNow();

@@ -62,13 +62,17 @@ class GroupConsumer {
   void OnPush(const transport::Reply& push);
   void Run();
   void SendSettles(std::unique_lock<std::mutex>& lock);
+  void QueueAck(uint32_t partition, uint64_t offset);  // with mu_ held
 
   Client& client_;
   const GroupConsumerConfig config_;
   mutable std::mutex mu_;
   std::condition_variable received_cv_;
   std::condition_variable work_cv_;
-  std::deque<Message> queue_;
+  // Received messages, one vector per push; queue_head_ indexes the next one
+  // in the front vector. Never holds an empty vector.
+  std::deque<std::vector<Message>> queue_;
+  size_t queue_head_ = 0;
   std::vector<std::pair<uint32_t, uint64_t>> acks_;
   std::vector<std::pair<uint32_t, uint64_t>> nacks_;
   uint32_t nack_delay_ms_ = 0;
@@ -78,6 +82,7 @@ class GroupConsumer {
   std::condition_variable settled_cv_;
   bool closed_ = false;
   bool rejoin_ = false;
+  bool flush_now_ = false;  // enough acks wait to send them before the interval
   std::thread thread_;
 };
 

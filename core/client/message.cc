@@ -23,6 +23,7 @@ Result<std::vector<Message>> DecodeBatch(const std::string& topic, uint32_t part
   SPRAWL_ASSIGN_OR_RETURN(auto view, storage::RecordBatchView::Parse(batch));
   SPRAWL_ASSIGN_OR_RETURN(auto records, view.Records());
   std::vector<Message> out;
+  out.reserve(view.record_count());
   storage::RecordView record;
   while (records.Next(&record)) {
     if (record.offset < from || record.offset >= until) continue;

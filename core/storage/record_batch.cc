@@ -145,6 +145,15 @@ void StampBatch(std::string* batch, uint64_t base_offset, uint64_t term) {
 }
 
 Result<RecordBatchView> RecordBatchView::Parse(std::string_view bytes) {
+  return ParseChecked(bytes, /*verify_checksum=*/true);
+}
+
+Result<RecordBatchView> RecordBatchView::ParseVerified(std::string_view bytes) {
+  return ParseChecked(bytes, /*verify_checksum=*/false);
+}
+
+Result<RecordBatchView> RecordBatchView::ParseChecked(std::string_view bytes,
+                                                      bool verify_checksum) {
   if (bytes.size() < bf::kHeaderSize) {
     return DataCorruption("record batch of " + std::to_string(bytes.size()) +
                           " bytes is shorter than its " + std::to_string(bf::kHeaderSize) +
@@ -167,10 +176,9 @@ Result<RecordBatchView> RecordBatchView::Parse(std::string_view bytes) {
   if (length > bf::kMaxBatchBytes) {
     return DataCorruption("record batch exceeds the size limit");
   }
-  const uint64_t expected = LoadAt<uint64_t>(bytes, bf::kChecksumPos);
-  const uint64_t actual =
-      Checksum64(bytes.data() + bf::kChecksummedFrom, bytes.size() - bf::kChecksummedFrom);
-  if (expected != actual) {
+  if (verify_checksum &&
+      LoadAt<uint64_t>(bytes, bf::kChecksumPos) !=
+          Checksum64(bytes.data() + bf::kChecksummedFrom, bytes.size() - bf::kChecksummedFrom)) {
     return DataCorruption("record batch checksum mismatch");
   }
   const auto flags = LoadAt<uint8_t>(bytes, bf::kFlagsPos);
@@ -301,6 +309,24 @@ bool RecordIterator::Next(RecordView* out) {
   out->offset = next_offset_++;
   pos_ += outer.position();
   --remaining_;
+  return true;
+}
+
+bool RecordIterator::SkipTo(uint64_t offset) {
+  if (!status_.ok()) return false;
+  while (next_offset_ < offset && remaining_ > 0) {
+    ByteReader outer(payload_.substr(pos_));
+    uint64_t length;
+    std::string_view body;
+    if (!outer.VarU64(&length) || !outer.Bytes(length, &body)) {
+      status_ = DataCorruption("record at offset " + std::to_string(next_offset_) +
+                               " runs past the end of its batch");
+      return false;
+    }
+    pos_ += outer.position();
+    ++next_offset_;
+    --remaining_;
+  }
   return true;
 }
 

@@ -56,6 +56,12 @@ class RecordBatchView {
   // DATA_CORRUPTION for any mismatch, UNSUPPORTED_VERSION for a newer format.
   static Result<RecordBatchView> Parse(std::string_view bytes);
 
+  // Parse() without the checksum, for bytes the partition log has already
+  // verified (every batch it hands out was checked on append or on its read
+  // from disk): the header and bounds are still checked, so a view is always
+  // safe to iterate. Saves hashing a batch again on every delivery.
+  static Result<RecordBatchView> ParseVerified(std::string_view bytes);
+
   // Decodes every record and checks the count, timestamps and sizes against
   // the header: what a log runs on a batch before accepting it.
   Status Validate() const;
@@ -77,6 +83,7 @@ class RecordBatchView {
 
  private:
   explicit RecordBatchView(std::string_view bytes) : bytes_(bytes) {}
+  static Result<RecordBatchView> ParseChecked(std::string_view bytes, bool verify_checksum);
   std::string_view bytes_;
 };
 
@@ -86,6 +93,13 @@ class RecordIterator {
   // Fills `out` with the next record; false at the end or on malformed data
   // (then status() says which).
   bool Next(RecordView* out);
+
+  // Moves past the records before `offset` reading only their lengths, so a
+  // reader after the middle of a batch does not decode its head. False, with
+  // status() saying why, when the batch is malformed; true otherwise (also
+  // when the batch ends first: Next then returns false).
+  bool SkipTo(uint64_t offset);
+
   const Status& status() const { return status_; }
 
  private:

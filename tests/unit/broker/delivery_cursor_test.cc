@@ -130,6 +130,44 @@ TEST(DeliveryCursorTest, ReleaseRedeliversAMembersInFlightAtOnce) {
   EXPECT_EQ(redelivered[0].delivery_count, 2u);
 }
 
+TEST(DeliveryCursorTest, OwnersStayDistinctAsMembersComeAndGo) {
+  DeliveryCursor c(0, Config());
+  std::vector<DeadLetter> dl;
+  c.Take("member-with-a-long-identifier-a", 2, 10, 0, &dl);  // 0, 1
+  c.Take("member-with-a-long-identifier-b", 2, 10, 0, &dl);  // 2, 3
+  EXPECT_TRUE(c.Take("idle", 5, 4, 0, &dl).empty());
+  EXPECT_EQ(c.in_flight_to("idle"), 0u);
+  ASSERT_TRUE(c.Ack(0).ok());
+  ASSERT_TRUE(c.Ack(1).ok());  // a has nothing in flight any more
+  EXPECT_EQ(c.in_flight_to("member-with-a-long-identifier-a"), 0u);
+  c.Take("c", 2, 10, 0, &dl);  // 4, 5: may reuse a's place
+  EXPECT_EQ(c.owner(2), "member-with-a-long-identifier-b");
+  EXPECT_EQ(c.owner(4), "c");
+  EXPECT_EQ(c.owner(1), "") << "settled";
+  EXPECT_EQ(c.in_flight_to("c"), 2u);
+  c.Release("member-with-a-long-identifier-b", 5, &dl);
+  EXPECT_EQ(c.in_flight_to("member-with-a-long-identifier-b"), 0u);
+  EXPECT_EQ(c.owner(2), "");
+  EXPECT_EQ(Offsets(c.Take("c", 5, 6, 5, &dl)), (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(c.owner(3), "c");
+  EXPECT_EQ(c.in_flight_to("c"), 4u);
+  c.Release("nobody", 5, &dl);  // an unknown member changes nothing
+  EXPECT_EQ(c.in_flight(), 4u);
+}
+
+TEST(DeliveryCursorTest, RetentionPastTheWholeWindowMovesBothEnds) {
+  DeliveryCursor c(0, Config());
+  std::vector<DeadLetter> dl;
+  c.Take("a", 3, 3, 0, &dl);
+  c.OnLogStart(10);
+  EXPECT_EQ(c.ack_floor(), 10u);
+  EXPECT_EQ(c.next_offset(), 10u);
+  EXPECT_EQ(c.in_flight(), 0u);
+  EXPECT_EQ(c.in_flight_to("a"), 0u);
+  EXPECT_EQ(c.Ack(1).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Offsets(c.Take("a", 2, 20, 0, &dl)), (std::vector<uint64_t>{10, 11}));
+}
+
 TEST(DeliveryCursorTest, AMemberLeavingOnTheLastDeliveryDeadLetters) {
   DeliveryCursor c(0, Config(1));
   std::vector<DeadLetter> dl;

@@ -76,6 +76,49 @@ INSTANTIATE_TEST_SUITE_P(AllCodecs, RecordBatchCodecTest,
                          ::testing::Values(Compression::kNone, Compression::kZstd,
                                            Compression::kLz4));
 
+TEST_P(RecordBatchCodecTest, SkipToLandsOnTheRequestedOffset) {
+  std::string bytes = BuildBatch(GetParam(), 25);
+  StampBatch(&bytes, 100, 1);
+  auto view = RecordBatchView::Parse(bytes);
+  ASSERT_TRUE(view.ok());
+  auto records = view->Records();
+  ASSERT_TRUE(records.ok());
+  RecordView r;
+  ASSERT_TRUE(records->SkipTo(117));
+  ASSERT_TRUE(records->Next(&r));
+  EXPECT_EQ(r.offset, 117u);
+  EXPECT_EQ(r.value, "value-17" + std::string(50, 'x'));
+  ASSERT_TRUE(records->SkipTo(110)) << "an offset already passed moves nothing";
+  ASSERT_TRUE(records->Next(&r));
+  EXPECT_EQ(r.offset, 118u);
+  ASSERT_TRUE(records->SkipTo(1000));
+  EXPECT_FALSE(records->Next(&r));
+  EXPECT_TRUE(records->status().ok());
+}
+
+TEST(RecordBatchTest, ParseVerifiedSkipsOnlyTheChecksum) {
+  std::string bytes = BuildBatch(Compression::kNone, 3);
+  bytes[bytes.size() - 1] ^= 0x01;  // inside the payload: only the checksum notices
+  EXPECT_EQ(RecordBatchView::Parse(bytes).status().code(), ErrorCode::kDataCorruption);
+  EXPECT_TRUE(RecordBatchView::ParseVerified(bytes).ok());
+  EXPECT_EQ(RecordBatchView::ParseVerified(bytes.substr(0, 20)).status().code(),
+            ErrorCode::kDataCorruption)
+      << "the header is still checked";
+}
+
+TEST(RecordBatchTest, SkipToReportsARecordRunningPastTheBatch) {
+  std::string bytes = BuildBatch(Compression::kNone, 3);
+  // The first record's length becomes the varint ff 7f: 16,383 bytes.
+  bytes[batch_format::kHeaderSize] = static_cast<char>(0xff);
+  bytes[batch_format::kHeaderSize + 1] = static_cast<char>(0x7f);
+  auto view = RecordBatchView::ParseVerified(bytes);
+  ASSERT_TRUE(view.ok());
+  auto records = view->Records();
+  ASSERT_TRUE(records.ok());
+  EXPECT_FALSE(records->SkipTo(2));
+  EXPECT_EQ(records->status().code(), ErrorCode::kDataCorruption);
+}
+
 TEST(RecordBatchTest, CompressionShrinksRepetitivePayloads) {
   const std::string plain = BuildBatch(Compression::kNone, 200);
   EXPECT_LT(BuildBatch(Compression::kZstd, 200).size(), plain.size() / 2);
