@@ -17,8 +17,31 @@ Result<storage::BatchBytes> BuildRun(std::vector<storage::RecordInput>& run, uin
 
 }  // namespace
 
+std::optional<storage::RecordIterator> SliceResumeCache::Take(const storage::BatchBytes& batch,
+                                                              uint64_t offset) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->batch == batch && it->iterator.next_offset() <= offset) {
+      std::optional<storage::RecordIterator> found(std::move(it->iterator));
+      bytes_ -= it->batch->size();
+      entries_.erase(it);
+      return found;
+    }
+  }
+  return std::nullopt;
+}
+
+void SliceResumeCache::Put(storage::BatchBytes batch, storage::RecordIterator iterator) {
+  if (batch->size() > kMaxBytes) return;
+  while (!entries_.empty() && (entries_.size() == kEntries || bytes_ + batch->size() > kMaxBytes)) {
+    bytes_ -= entries_.front().batch->size();
+    entries_.pop_front();
+  }
+  bytes_ += batch->size();
+  entries_.push_back(Entry{std::move(batch), std::move(iterator)});
+}
+
 Result<Slice> SliceBatch(const storage::StoredBatch& stored, const std::vector<uint64_t>& offsets,
-                         int64_t ttl_ms, int64_t now_wall_ms) {
+                         int64_t ttl_ms, int64_t now_wall_ms, SliceResumeCache* resume) {
   Slice slice;
   const uint64_t records = stored.last_offset - stored.base_offset + 1;
   if (ttl_ms == 0 && offsets.size() == records) {
@@ -26,7 +49,13 @@ Result<Slice> SliceBatch(const storage::StoredBatch& stored, const std::vector<u
     return slice;
   }
   SPRAWL_ASSIGN_OR_RETURN(auto view, storage::RecordBatchView::ParseVerified(*stored.bytes));
-  SPRAWL_ASSIGN_OR_RETURN(auto iterator, view.Records());
+  std::optional<storage::RecordIterator> resumed;
+  if (resume != nullptr && !offsets.empty()) resumed = resume->Take(stored.bytes, offsets.front());
+  if (!resumed) {
+    SPRAWL_ASSIGN_OR_RETURN(auto fresh, view.Records());
+    resumed.emplace(std::move(fresh));
+  }
+  storage::RecordIterator& iterator = *resumed;
   std::vector<storage::RecordInput> run;
   std::vector<std::vector<storage::HeaderView>> headers;  // keeps header views alive per record
   headers.reserve(offsets.size());
@@ -64,6 +93,11 @@ Result<Slice> SliceBatch(const storage::StoredBatch& stored, const std::vector<u
       SPRAWL_ASSIGN_OR_RETURN(auto built, BuildRun(run, run_start, view.term()));
       slice.batches.push_back(std::move(built));
     }
+  }
+  // After the last use of views into the iterator's payload (a compressed
+  // batch's records live in the iterator).
+  if (resume != nullptr && iterator.next_offset() <= stored.last_offset) {
+    resume->Put(stored.bytes, std::move(iterator));
   }
   return slice;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/broker/batch_slicer.h"
 #include "core/broker/broker_metrics.h"
 #include "core/broker/group_coordinator.h"
 #include "core/broker/producer_table.h"
@@ -156,6 +157,7 @@ class Broker {
   Post post_;
   BrokerOptions options_;
   BrokerMetrics metrics_;
+  SliceResumeCache slice_resume_;  // group deliveries' positions in large batches
   TopicRegistry topics_;
   SyncWaiter sync_waiter_;
   bool sync_on_all_;  // acks=all needs an extra sync under this fsync policy

@@ -306,13 +306,12 @@ void Broker::Pump(Group& group) {
       }
       const storage::StoredBatch& stored = read->batches.front();
       std::vector<uint64_t> offsets;
-      std::map<uint64_t, uint32_t> counts;
+      const size_t first = i;
       while (i < deliveries.size() && deliveries[i].offset <= stored.last_offset) {
         offsets.push_back(deliveries[i].offset);
-        counts[deliveries[i].offset] = deliveries[i].delivery_count;
         ++i;
       }
-      auto slice = SliceBatch(stored, offsets, ttl, wall_now);
+      auto slice = SliceBatch(stored, offsets, ttl, wall_now, &slice_resume_);
       if (!slice.ok()) {
         log::Error("group delivery skipped: stored batch unreadable",
                    {{"topic", g.topic()}, {"error", slice.status().ToString()}});
@@ -321,15 +320,21 @@ void Broker::Pump(Group& group) {
       }
       for (uint64_t o : slice->expired) {
         cursor.Expire(o);
-        counts.erase(o);
         metrics_.expired.Increment();
       }
-      for (const auto& [offset, count] : counts) {
-        auto* delivery = out.add_deliveries();
-        delivery->set_offset(offset);
-        delivery->set_delivery_count(count);
+      // slice->expired is ascending, like the deliveries of this batch.
+      auto expired = slice->expired.begin();
+      for (size_t d = first; d < i; ++d) {
+        const Delivery& delivery = deliveries[d];
+        if (expired != slice->expired.end() && *expired == delivery.offset) {
+          ++expired;
+          continue;
+        }
+        auto* sent = out.add_deliveries();
+        sent->set_offset(delivery.offset);
+        sent->set_delivery_count(delivery.delivery_count);
         metrics_.group_deliveries.Increment();
-        if (count > 1) metrics_.group_redeliveries.Increment();
+        if (delivery.delivery_count > 1) metrics_.group_redeliveries.Increment();
       }
       for (auto& b : slice->batches) batches.push_back(std::move(b));
     }

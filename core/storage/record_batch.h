@@ -102,6 +102,9 @@ class RecordIterator {
 
   const Status& status() const { return status_; }
 
+  // The offset the next Next() returns (when records remain).
+  uint64_t next_offset() const { return next_offset_; }
+
  private:
   friend class RecordBatchView;
   RecordIterator(std::string_view payload, std::unique_ptr<std::string> owned, uint64_t base_offset,
