@@ -38,8 +38,14 @@ std::string_view MessageTypeName(uint16_t type) {
       return "LIST_GROUPS";
     case MessageType::kResetGroupOffsets:
       return "RESET_GROUP_OFFSETS";
+    case MessageType::kGossip:
+      return "GOSSIP";
   }
   return "";
+}
+
+bool IsPeerMessageType(uint16_t type) {
+  return type == static_cast<uint16_t>(MessageType::kGossip);
 }
 
 }  // namespace sprawl::protocol

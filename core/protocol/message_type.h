@@ -25,9 +25,14 @@ enum class MessageType : uint16_t {
   kDescribeGroup = 25,
   kListGroups = 26,
   kResetGroupOffsets = 27,
+  // The peer port (node to node). One-way: sent with NO_REPLY, never answered.
+  kGossip = 100,  // overlay membership: the body is the membership codec's bytes
 };
 
 // The upper-case name of a type ("PUBLISH"), or "" for an unknown number.
 std::string_view MessageTypeName(uint16_t type);
+
+// Whether `type` belongs on the peer port rather than the client port.
+bool IsPeerMessageType(uint16_t type);
 
 }  // namespace sprawl::protocol

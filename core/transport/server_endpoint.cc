@@ -11,26 +11,33 @@ constexpr int kMaxReadsPerRound = 256;
 
 void FreeSharedBatch(void* /*data*/, void* hint) { delete static_cast<storage::BatchBytes*>(hint); }
 
+metrics::Labels PortLabel(PortKind kind) {
+  return {{"port", kind == PortKind::kClient ? "client" : "peer"}};
+}
+
 }  // namespace
 
 ServerEndpoint::ServerEndpoint(zmq::socket_t socket, const Limits& limits,
-                               metrics::Registry& registry, Handler handler)
+                               metrics::Registry& registry, Handler handler, PortKind kind)
     : socket_(std::move(socket)),
       limits_(limits),
       handler_(std::move(handler)),
+      kind_(kind),
       received_(registry.GetCounter("sprawl_transport_messages_received_total",
-                                    "Client messages received and accepted.")),
+                                    "Messages received on a port and accepted.", PortLabel(kind))),
       rejected_(registry.GetCounter("sprawl_transport_messages_rejected_total",
-                                    "Client messages refused as malformed or too large.")),
+                                    "Messages refused as malformed, too large or misdirected.",
+                                    PortLabel(kind))),
       sent_(registry.GetCounter("sprawl_transport_messages_sent_total",
-                                "Replies and pushes sent to clients.")),
+                                "Replies and pushes sent from a port.", PortLabel(kind))),
       dropped_(registry.GetCounter(
           "sprawl_transport_messages_dropped_total",
-          "Replies and pushes dropped because the client's queue was full or it was gone.")) {}
+          "Replies and pushes dropped because the receiver's queue was full or it was gone.",
+          PortLabel(kind))) {}
 
 Result<std::unique_ptr<ServerEndpoint>> ServerEndpoint::Bind(
     zmq::context_t& context, EventLoop& loop, const std::string& endpoint, const Limits& limits,
-    metrics::Registry& registry, Handler handler) {
+    metrics::Registry& registry, Handler handler, PortKind kind) {
   zmq::socket_t socket(context, zmq::socket_type::router);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(limits.max_message_bytes));
@@ -50,7 +57,7 @@ Result<std::unique_ptr<ServerEndpoint>> ServerEndpoint::Bind(
     return IoError("cannot listen on " + endpoint + ": " + e.what());
   }
   std::unique_ptr<ServerEndpoint> server(
-      new ServerEndpoint(std::move(socket), limits, registry, std::move(handler)));
+      new ServerEndpoint(std::move(socket), limits, registry, std::move(handler), kind));
   server->endpoint_ = server->socket_.get(zmq::sockopt::last_endpoint);
   const size_t colon = server->endpoint_.rfind(':');
   server->port_ = static_cast<uint16_t>(std::stoi(server->endpoint_.substr(colon + 1)));
@@ -83,10 +90,20 @@ void ServerEndpoint::OnReadable() {
       if ((partial.flags & kFlagResponse) == 0) SendError(routing_id, partial, decoded.status());
       continue;
     }
-    if (protocol::MessageTypeName(decoded->header.type).empty()) {
+    const uint16_t type = decoded->header.type;
+    if (protocol::MessageTypeName(type).empty()) {
       rejected_.Increment();
       SendError(routing_id, partial,
-                InvalidArgument("unknown message type " + std::to_string(decoded->header.type)));
+                InvalidArgument("unknown message type " + std::to_string(type)));
+      continue;
+    }
+    if (protocol::IsPeerMessageType(type) != (kind_ == PortKind::kPeer)) {
+      rejected_.Increment();
+      SendError(routing_id, partial,
+                InvalidArgument(std::string(protocol::MessageTypeName(type)) +
+                                (kind_ == PortKind::kPeer
+                                     ? " is a client request; send it to the node's client port"
+                                     : " is a node-to-node message; this is the client port")));
       continue;
     }
     if (decoded->header.flags & kFlagResponse) {

@@ -30,10 +30,15 @@ struct Outgoing {
   std::vector<storage::BatchBytes> batches;
 };
 
-// The client port: a ROUTER socket on the event loop. Decodes every message
-// it receives and hands valid ones to the handler; answers invalid ones with
-// an error reply itself, so a bad frame never reaches the broker and the
-// connection stays usable. Loop thread only, except Bind.
+// Which port an endpoint serves: the message types it accepts (the others
+// get an error reply naming the right port) and its metrics' `port` label.
+enum class PortKind { kClient, kPeer };
+
+// The client port (and the peer port): a ROUTER socket on the event loop.
+// Decodes every message it receives and hands valid ones to the handler;
+// answers invalid ones with an error reply itself, so a bad frame never
+// reaches the broker and the connection stays usable. Loop thread only,
+// except Bind.
 class ServerEndpoint {
  public:
   using Handler = std::function<void(Incoming)>;
@@ -43,7 +48,8 @@ class ServerEndpoint {
   static Result<std::unique_ptr<ServerEndpoint>> Bind(zmq::context_t& context, EventLoop& loop,
                                                       const std::string& endpoint,
                                                       const Limits& limits,
-                                                      metrics::Registry& registry, Handler handler);
+                                                      metrics::Registry& registry, Handler handler,
+                                                      PortKind kind = PortKind::kClient);
 
   // The bound endpoint with the real port, e.g. "tcp://127.0.0.1:7400".
   const std::string& endpoint() const { return endpoint_; }
@@ -63,12 +69,13 @@ class ServerEndpoint {
 
  private:
   ServerEndpoint(zmq::socket_t socket, const Limits& limits, metrics::Registry& registry,
-                 Handler handler);
+                 Handler handler, PortKind kind);
   void OnReadable();
 
   zmq::socket_t socket_;
   Limits limits_;
   Handler handler_;
+  PortKind kind_;
   std::string endpoint_;
   uint16_t port_ = 0;
   bool receiving_ = true;
