@@ -279,14 +279,9 @@ bool RecordIterator::Next(RecordView* out) {
     }
     return false;
   }
-  ByteReader outer(payload_.substr(pos_));
-  uint64_t length;
   std::string_view body;
-  if (!outer.VarU64(&length) || !outer.Bytes(length, &body)) {
-    status_ = DataCorruption("record at offset " + std::to_string(next_offset_) +
-                             " runs past the end of its batch");
-    return false;
-  }
+  size_t consumed = 0;
+  if (!ReadLengthPrefixed(&body, &consumed)) return false;
   ByteReader r(body);
   int64_t ts_delta;
   uint64_t key_length_plus_one;
@@ -307,23 +302,30 @@ bool RecordIterator::Next(RecordView* out) {
   out->timestamp_ms = static_cast<int64_t>(static_cast<uint64_t>(first_timestamp_) +
                                            static_cast<uint64_t>(ts_delta));
   out->offset = next_offset_++;
-  pos_ += outer.position();
+  pos_ += consumed;
   --remaining_;
+  return true;
+}
+
+bool RecordIterator::ReadLengthPrefixed(std::string_view* body, size_t* consumed) {
+  ByteReader outer(payload_.substr(pos_));
+  uint64_t length;
+  if (!outer.VarU64(&length) || !outer.Bytes(length, body)) {
+    status_ = DataCorruption("record at offset " + std::to_string(next_offset_) +
+                             " runs past the end of its batch");
+    return false;
+  }
+  *consumed = outer.position();
   return true;
 }
 
 bool RecordIterator::SkipTo(uint64_t offset) {
   if (!status_.ok()) return false;
   while (next_offset_ < offset && remaining_ > 0) {
-    ByteReader outer(payload_.substr(pos_));
-    uint64_t length;
     std::string_view body;
-    if (!outer.VarU64(&length) || !outer.Bytes(length, &body)) {
-      status_ = DataCorruption("record at offset " + std::to_string(next_offset_) +
-                               " runs past the end of its batch");
-      return false;
-    }
-    pos_ += outer.position();
+    size_t consumed = 0;
+    if (!ReadLengthPrefixed(&body, &consumed)) return false;
+    pos_ += consumed;
     ++next_offset_;
     --remaining_;
   }

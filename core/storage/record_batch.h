@@ -109,6 +109,9 @@ class RecordIterator {
   friend class RecordBatchView;
   RecordIterator(std::string_view payload, std::unique_ptr<std::string> owned, uint64_t base_offset,
                  uint32_t count, int64_t first_timestamp);
+  // The next record's bytes and how many bytes its length prefix and body
+  // take; false with status_ set when it runs past the payload.
+  bool ReadLengthPrefixed(std::string_view* body, size_t* consumed);
 
   std::unique_ptr<std::string> owned_;  // decompressed payload, when compressed
   std::string_view payload_;
