@@ -143,6 +143,14 @@ void GroupConsumer::Nack(const Message& message, std::chrono::milliseconds delay
   nacks_.emplace_back(message.partition, message.offset);
 }
 
+Status GroupConsumer::Commit() {
+  std::unique_lock lock(mu_);
+  if (closed_) return Status(ErrorCode::kClosed, "the consumer is closed");
+  SendSettles(lock);
+  settled_cv_.wait(lock, [&] { return settles_in_flight_ == 0; });
+  return Status::Ok();
+}
+
 void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
   flush_now_ = false;
   if (acks_.empty() && nacks_.empty()) return;

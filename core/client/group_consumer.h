@@ -49,6 +49,10 @@ class GroupConsumer {
   void Ack(const Message& message);
   void Nack(const Message& message, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
 
+  // Sends the acks and nacks given so far now and waits until the node has
+  // answered them (or their requests timed out). CLOSED after Close.
+  Status Commit();
+
   // Sends pending acks, leaves the group (undelivered and unacked messages go
   // to other members) and stops. Idempotent.
   Status Close();

@@ -1,0 +1,274 @@
+/*
+ * sprawl.h - the stable C ABI of Sprawl (C99, usable from C and C++).
+ *
+ * Every binding (Python, Node.js, Java) reaches the core through these
+ * functions; docs/c-api.md explains them at length. The rules, once:
+ *
+ * - Handles are opaque. Each `sprawl_X_destroy(sprawl_X_t **)` accepts NULL
+ *   or a pointer to NULL, frees the object and sets the pointer to NULL.
+ * - Functions that can fail return a sprawl_status_t (SPRAWL_OK = 0, else
+ *   the error's code) and take `sprawl_error_t **err` last. When `err` is
+ *   not NULL and the call fails, `*err` receives an error the caller
+ *   destroys with sprawl_error_destroy. Pass NULL to ignore details.
+ * - Bad input (NULL handles or buffers, invalid UTF-8 names, unknown
+ *   settings, use after close) returns SPRAWL_INVALID_ARGUMENT or
+ *   SPRAWL_CLOSED and changes nothing; it never crashes.
+ * - Strings the library returns through `char **` are the caller's, freed
+ *   with sprawl_free. `const char *` returns are owned by the object they
+ *   came from and live as long as it does.
+ * - Callbacks are `(fn, user_data, free_user_data)`: free_user_data (may be
+ *   NULL) runs once, after the last call of fn. Each callback's comment says
+ *   which thread runs it.
+ * - Thread-safety: a client (and its admin and publish calls) and a node may
+ *   be used from any number of threads. A consumer and the messages it
+ *   returns belong to one thread at a time.
+ */
+#ifndef SPRAWL_SPRAWL_H
+#define SPRAWL_SPRAWL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SPRAWL_BUILDING_LIBRARY)
+#define SPRAWL_API __attribute__((visibility("default")))
+#else
+#define SPRAWL_API
+#endif
+
+#define SPRAWL_VERSION_MAJOR 0
+#define SPRAWL_VERSION_MINOR 1
+#define SPRAWL_VERSION_PATCH 0
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* The codes of docs/errors.md; numbers never change. */
+typedef enum sprawl_status {
+  SPRAWL_OK = 0,
+  SPRAWL_INVALID_ARGUMENT = 1,
+  SPRAWL_NOT_FOUND = 2,
+  SPRAWL_ALREADY_EXISTS = 3,
+  SPRAWL_OFFSET_OUT_OF_RANGE = 4,
+  SPRAWL_DATA_CORRUPTION = 5,
+  SPRAWL_IO_ERROR = 6,
+  SPRAWL_NOT_A_STORE = 7,
+  SPRAWL_UNSUPPORTED_VERSION = 8,
+  SPRAWL_RESOURCE_EXHAUSTED = 9,
+  SPRAWL_CLOSED = 10,
+  SPRAWL_TIMEOUT = 11,
+  SPRAWL_INTERNAL = 12,
+  SPRAWL_NOT_LEADER = 13,
+  SPRAWL_OUT_OF_ORDER_SEQUENCE = 14,
+  SPRAWL_MESSAGE_TOO_LARGE = 15,
+  SPRAWL_RETRY_AFTER = 16,
+  SPRAWL_UNKNOWN_MEMBER = 17
+} sprawl_status_t;
+
+typedef struct sprawl_error sprawl_error_t;
+
+/* The error's code. SPRAWL_INVALID_ARGUMENT for a NULL error. */
+SPRAWL_API sprawl_status_t sprawl_error_code(const sprawl_error_t* error);
+/* The code's name, e.g. "NOT_FOUND"; static storage. */
+SPRAWL_API const char* sprawl_error_code_name(const sprawl_error_t* error);
+/* What went wrong, for a person; lives as long as the error. */
+SPRAWL_API const char* sprawl_error_message(const sprawl_error_t* error);
+/* 1 when sending the same request again may succeed, else 0. */
+SPRAWL_API int sprawl_error_retriable(const sprawl_error_t* error);
+SPRAWL_API void sprawl_error_destroy(sprawl_error_t** error);
+
+/* Frees a buffer the library returned through a `char **`. NULL is fine. */
+SPRAWL_API void sprawl_free(void* buffer);
+
+/* "0.1.0": the library's version, which may be newer than the header's. */
+SPRAWL_API const char* sprawl_version_str(void);
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* String settings for a node, a client, a consumer or a topic (the keys of
+ * each are listed in docs/c-api.md). Not thread-safe; copy-on-use: the
+ * object built from a config keeps no reference to it. */
+typedef struct sprawl_config sprawl_config_t;
+
+SPRAWL_API sprawl_config_t* sprawl_config_new(void);
+/* Sets `key` to `value` (both NUL-terminated UTF-8). INVALID_ARGUMENT naming
+ * the key when no object knows it or the value does not parse for it; the
+ * config is then unchanged. */
+SPRAWL_API sprawl_status_t sprawl_config_set(sprawl_config_t* config, const char* key,
+                                             const char* value, sprawl_error_t** err);
+SPRAWL_API void sprawl_config_destroy(sprawl_config_t** config);
+
+/* ---- embedded node ----------------------------------------------------- */
+
+typedef struct sprawl_node sprawl_node_t;
+
+/* Starts a full node in this process (storage, broker, client port, HTTP
+ * admin) from `config` (NULL = defaults: memory storage, free ports on
+ * 127.0.0.1). IO_ERROR when a port is taken or the data directory cannot be
+ * used. */
+SPRAWL_API sprawl_status_t sprawl_node_start(const sprawl_config_t* config, sprawl_node_t** out,
+                                             sprawl_error_t** err);
+/* "tcp://127.0.0.1:<port>": where clients connect. NULL for a NULL node. */
+SPRAWL_API const char* sprawl_node_client_address(const sprawl_node_t* node);
+/* "http://127.0.0.1:<port>": the HTTP admin API. */
+SPRAWL_API const char* sprawl_node_http_address(const sprawl_node_t* node);
+/* Stops accepting requests, answers those in progress and flushes storage.
+ * Idempotent; blocks until done. The addresses stay readable. */
+SPRAWL_API sprawl_status_t sprawl_node_stop(sprawl_node_t* node, sprawl_error_t** err);
+/* Stops the node if needed and frees it. */
+SPRAWL_API void sprawl_node_destroy(sprawl_node_t** node);
+
+/* ---- client ------------------------------------------------------------ */
+
+typedef struct sprawl_client sprawl_client_t;
+
+/* Connects to the node at the config's "server" (lazily: a node that is
+ * down shows as TIMEOUT on the first request). INVALID_ARGUMENT for a bad
+ * setting. */
+SPRAWL_API sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_t** out,
+                                              sprawl_error_t** err);
+/* Flushes what was published (waiting up to timeout_ms; < 0 = the delivery
+ * timeout), fails what is left with CLOSED and disconnects. Later calls,
+ * and calls of consumers opened on it, return CLOSED (close consumers
+ * first to leave their groups cleanly). Idempotent. Must not be called from
+ * a callback. */
+SPRAWL_API sprawl_status_t sprawl_client_close(sprawl_client_t* client, int timeout_ms,
+                                               sprawl_error_t** err);
+/* Closes the client if needed and frees it. Consumers opened on it must be
+ * destroyed first. */
+SPRAWL_API void sprawl_client_destroy(sprawl_client_t** client);
+
+/* -- admin: descriptions come back as JSON (docs/http-api.md shapes) in
+ *    buffers freed with sprawl_free; pass NULL to skip them. */
+
+/* Creates `topic` with the topic settings of `config` (NULL = defaults). */
+SPRAWL_API sprawl_status_t sprawl_topic_create(sprawl_client_t* client, const char* topic,
+                                               const sprawl_config_t* config, char** json_out,
+                                               sprawl_error_t** err);
+/* Changes the given settings of `topic` (partitions only grow). */
+SPRAWL_API sprawl_status_t sprawl_topic_alter(sprawl_client_t* client, const char* topic,
+                                              const sprawl_config_t* config, char** json_out,
+                                              sprawl_error_t** err);
+SPRAWL_API sprawl_status_t sprawl_topic_describe(sprawl_client_t* client, const char* topic,
+                                                 char** json_out, sprawl_error_t** err);
+/* A JSON array of topic descriptions. */
+SPRAWL_API sprawl_status_t sprawl_topic_list(sprawl_client_t* client, char** json_out,
+                                             sprawl_error_t** err);
+/* Deletes the topic with its records and groups. */
+SPRAWL_API sprawl_status_t sprawl_topic_delete(sprawl_client_t* client, const char* topic,
+                                               sprawl_error_t** err);
+/* A JSON array of the groups of `topic` (NULL or "" = every topic). */
+SPRAWL_API sprawl_status_t sprawl_group_list(sprawl_client_t* client, const char* topic,
+                                             char** json_out, sprawl_error_t** err);
+SPRAWL_API sprawl_status_t sprawl_group_describe(sprawl_client_t* client, const char* topic,
+                                                 const char* group, char** json_out,
+                                                 sprawl_error_t** err);
+
+/* -- publish. A message is a value, an optional key (key == NULL: none) and
+ *    `header_count` headers given as parallel arrays (names are UTF-8
+ *    strings, values bytes). `partition` < 0 picks the partition by key
+ *    (xxh3 of the key mod the partition count, the same in every client) or,
+ *    without a key, the partition whose batch is filling. The library copies
+ *    everything before returning. */
+
+/* Publishes one message and waits for its acknowledgement (up to
+ * timeout_ms; < 0 = the client's delivery timeout). Fills the partition and
+ * offset it was stored at (either pointer may be NULL). */
+SPRAWL_API sprawl_status_t sprawl_publish(
+    sprawl_client_t* client, const char* topic, int32_t partition, const void* key, size_t key_len,
+    const void* value, size_t value_len, const char* const* header_names,
+    const void* const* header_values, const size_t* header_value_lens, size_t header_count,
+    int timeout_ms, uint32_t* partition_out, uint64_t* offset_out, sprawl_error_t** err);
+
+/* Runs once per asynchronously published message: `error` is NULL on
+ * success (owned by the library: do not destroy it), else why it failed.
+ * Runs on a library thread (background mode) or inside sprawl_client_poll
+ * (when the client's "callback_mode" is "poll"). Must not block; may
+ * publish again. */
+typedef void (*sprawl_delivery_fn)(void* user_data, const sprawl_error_t* error, uint32_t partition,
+                                   uint64_t offset);
+
+/* Queues one message for a batch; `fn` (may be NULL) reports the outcome.
+ * Waits only while the client's buffer is full. On a non-OK return the
+ * message was not queued and `fn` will not run (free_user_data still runs). */
+SPRAWL_API sprawl_status_t sprawl_publish_async(
+    sprawl_client_t* client, const char* topic, int32_t partition, const void* key, size_t key_len,
+    const void* value, size_t value_len, const char* const* header_names,
+    const void* const* header_values, const size_t* header_value_lens, size_t header_count,
+    sprawl_delivery_fn fn, void* user_data, void (*free_user_data)(void*), sprawl_error_t** err);
+
+/* Waits until every message published before the call is acknowledged or
+ * has failed (its callback ran, or is queued for poll mode). TIMEOUT after
+ * timeout_ms (< 0: wait up to the delivery timeout). The first failure among
+ * messages published without a callback since the last flush is returned. */
+SPRAWL_API sprawl_status_t sprawl_client_flush(sprawl_client_t* client, int timeout_ms,
+                                               sprawl_error_t** err);
+
+/* Poll mode: runs the delivery callbacks that are due on the calling
+ * thread, waiting up to timeout_ms (0 = do not wait, < 0 = until one is due)
+ * for the first. Returns how many ran (0 in background mode). */
+SPRAWL_API int sprawl_client_poll(sprawl_client_t* client, int timeout_ms);
+
+/* ---- consumer ---------------------------------------------------------- */
+
+typedef struct sprawl_consumer sprawl_consumer_t;
+typedef struct sprawl_message sprawl_message_t;
+
+/* Subscribes to the config's "topic": as a member of "group" (pushed
+ * messages to ack or nack), or without one by offset ("partition" and
+ * "start"). NOT_FOUND for a missing topic. */
+SPRAWL_API sprawl_status_t sprawl_consumer_open(sprawl_client_t* client,
+                                                const sprawl_config_t* config,
+                                                sprawl_consumer_t** out, sprawl_error_t** err);
+/* The next message, waiting up to timeout_ms (< 0 = forever, 0 = not at all);
+ * `*out` is NULL when none came in time (and SPRAWL_OK is returned). */
+SPRAWL_API sprawl_status_t sprawl_consumer_receive(sprawl_consumer_t* consumer, int timeout_ms,
+                                                   sprawl_message_t** out, sprawl_error_t** err);
+/* Settles a group message: it is not delivered again. Acks are sent in
+ * batches (every few milliseconds, or at once by sprawl_consumer_commit).
+ * INVALID_ARGUMENT for a message read by offset or from another consumer. */
+SPRAWL_API sprawl_status_t sprawl_consumer_ack(sprawl_consumer_t* consumer,
+                                               const sprawl_message_t* message,
+                                               sprawl_error_t** err);
+/* Hands a group message back for redelivery after delay_ms (or to the
+ * dead-letter topic when it has used up its deliveries). */
+SPRAWL_API sprawl_status_t sprawl_consumer_nack(sprawl_consumer_t* consumer,
+                                                const sprawl_message_t* message, int delay_ms,
+                                                sprawl_error_t** err);
+/* Sends the acks and nacks given so far now and waits for the node to take
+ * them. A no-op for an offset consumer. */
+SPRAWL_API sprawl_status_t sprawl_consumer_commit(sprawl_consumer_t* consumer,
+                                                  sprawl_error_t** err);
+/* Sends pending acks and leaves the group. Idempotent; later calls return
+ * CLOSED. */
+SPRAWL_API sprawl_status_t sprawl_consumer_close(sprawl_consumer_t* consumer, sprawl_error_t** err);
+SPRAWL_API void sprawl_consumer_destroy(sprawl_consumer_t** consumer);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Views into the message: valid until it is destroyed (no copies). */
+SPRAWL_API const char* sprawl_message_topic(const sprawl_message_t* message);
+SPRAWL_API uint32_t sprawl_message_partition(const sprawl_message_t* message);
+SPRAWL_API uint64_t sprawl_message_offset(const sprawl_message_t* message);
+/* Milliseconds since the Unix epoch, as the producer stamped it. */
+SPRAWL_API int64_t sprawl_message_timestamp_ms(const sprawl_message_t* message);
+/* 1 on a first group delivery, more on redeliveries, 0 for reads by offset. */
+SPRAWL_API uint32_t sprawl_message_delivery_count(const sprawl_message_t* message);
+/* Returns 1 and sets data/len when the message has a key, else 0. */
+SPRAWL_API int sprawl_message_key(const sprawl_message_t* message, const void** data, size_t* len);
+SPRAWL_API void sprawl_message_value(const sprawl_message_t* message, const void** data,
+                                     size_t* len);
+SPRAWL_API size_t sprawl_message_header_count(const sprawl_message_t* message);
+/* Returns 1 and fills name (NUL-terminated), value and len for index < count,
+ * else 0. */
+SPRAWL_API int sprawl_message_header(const sprawl_message_t* message, size_t index,
+                                     const char** name, const void** value, size_t* len);
+SPRAWL_API void sprawl_message_destroy(sprawl_message_t** message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPRAWL_SPRAWL_H */

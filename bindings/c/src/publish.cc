@@ -1,0 +1,180 @@
+// Publishing: sync, async with a delivery callback, flush and poll mode.
+#include <future>
+
+#include "handles.h"
+
+namespace sprawl::cabi {
+namespace {
+
+struct Record {
+  std::string topic;
+  std::optional<std::string_view> key;
+  std::string_view value;
+  client::Headers headers;
+  std::optional<uint32_t> partition;
+};
+
+Result<Record> RecordFrom(const char* topic, int32_t partition, const void* key, size_t key_len,
+                          const void* value, size_t value_len, const char* const* header_names,
+                          const void* const* header_values, const size_t* header_value_lens,
+                          size_t header_count) {
+  Record r;
+  SPRAWL_ASSIGN_OR_RETURN(r.topic, StringArgument(topic, "topic"));
+  if (value == nullptr && value_len > 0) return InvalidArgument("value is NULL but has a length");
+  if (key != nullptr) r.key = std::string_view(static_cast<const char*>(key), key_len);
+  if (key == nullptr && key_len > 0) return InvalidArgument("key is NULL but has a length");
+  r.value = value_len == 0 ? std::string_view()
+                           : std::string_view(static_cast<const char*>(value), value_len);
+  if (header_count > 0 &&
+      (header_names == nullptr || header_values == nullptr || header_value_lens == nullptr)) {
+    return InvalidArgument("headers: names, values and lengths must not be NULL");
+  }
+  for (size_t i = 0; i < header_count; ++i) {
+    SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(header_names[i], "a header name"));
+    if (header_values[i] == nullptr && header_value_lens[i] > 0) {
+      return InvalidArgument("header '" + name + "' has a NULL value with a length");
+    }
+    r.headers.emplace_back(std::move(name),
+                           std::string(static_cast<const char*>(header_values[i]),
+                                       header_values[i] == nullptr ? 0 : header_value_lens[i]));
+  }
+  if (partition >= 0) r.partition = static_cast<uint32_t>(partition);
+  return r;
+}
+
+// Owns a delivery callback's user data: free_user_data runs exactly once,
+// when the last copy of the callback goes.
+struct Callback {
+  Callback(sprawl_delivery_fn f, void* data, void (*free_data)(void*))
+      : fn(f), user_data(data), free_user_data(free_data) {}
+  Callback(const Callback&) = delete;
+  Callback& operator=(const Callback&) = delete;
+  sprawl_delivery_fn fn;
+  void* user_data;
+  void (*free_user_data)(void*);
+  ~Callback() {
+    if (free_user_data != nullptr) free_user_data(user_data);
+  }
+};
+
+void Report(const Callback& cb, const Result<client::PublishAck>& ack) {
+  if (cb.fn == nullptr) return;
+  if (ack.ok()) {
+    cb.fn(cb.user_data, nullptr, ack->partition, ack->offset);
+  } else {
+    sprawl_error_t error{ack.status()};
+    cb.fn(cb.user_data, &error, 0, 0);
+  }
+}
+
+}  // namespace
+}  // namespace sprawl::cabi
+
+extern "C" {
+
+using sprawl::Result;
+using sprawl::Status;
+using namespace sprawl::cabi;
+
+sprawl_status_t sprawl_publish(sprawl_client_t* client, const char* topic, int32_t partition,
+                               const void* key, size_t key_len, const void* value, size_t value_len,
+                               const char* const* header_names, const void* const* header_values,
+                               const size_t* header_value_lens, size_t header_count, int timeout_ms,
+                               uint32_t* partition_out, uint64_t* offset_out,
+                               sprawl_error_t** err) {
+  return RunOnOpenClient(client, err, [&]() -> Status {
+    SPRAWL_ASSIGN_OR_RETURN(
+        Record r, RecordFrom(topic, partition, key, key_len, value, value_len, header_names,
+                             header_values, header_value_lens, header_count));
+    auto outcome = std::make_shared<std::promise<Result<sprawl::client::PublishAck>>>();
+    auto done = outcome->get_future();
+    client->producer->Send(
+        r.topic, r.key, r.value, r.headers,
+        [outcome](Result<sprawl::client::PublishAck> ack) { outcome->set_value(std::move(ack)); },
+        r.partition);
+    if (timeout_ms >= 0 &&
+        done.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
+      return Status(sprawl::ErrorCode::kTimeout, "no acknowledgement within " +
+                                                     std::to_string(timeout_ms) +
+                                                     " ms; the message may still be stored");
+    }
+    Result<sprawl::client::PublishAck> ack = done.get();
+    if (!ack.ok()) return ack.status();
+    if (partition_out != nullptr) *partition_out = ack->partition;
+    if (offset_out != nullptr) *offset_out = ack->offset;
+    return Status::Ok();
+  });
+}
+
+sprawl_status_t sprawl_publish_async(sprawl_client_t* client, const char* topic, int32_t partition,
+                                     const void* key, size_t key_len, const void* value,
+                                     size_t value_len, const char* const* header_names,
+                                     const void* const* header_values,
+                                     const size_t* header_value_lens, size_t header_count,
+                                     sprawl_delivery_fn fn, void* user_data,
+                                     void (*free_user_data)(void*), sprawl_error_t** err) {
+  // Owns user_data from here: on any failure below it is freed once.
+  auto callback = std::make_shared<Callback>(fn, user_data, free_user_data);
+  return RunOnOpenClient(client, err, [&]() -> Status {
+    SPRAWL_ASSIGN_OR_RETURN(
+        Record r, RecordFrom(topic, partition, key, key_len, value, value_len, header_names,
+                             header_values, header_value_lens, header_count));
+    client->producer->Send(
+        r.topic, r.key, r.value, r.headers,
+        [client, callback](Result<sprawl::client::PublishAck> ack) {
+          if (callback->fn == nullptr) {
+            if (!ack.ok()) {
+              std::lock_guard lock(client->failure_mu);
+              if (!client->failure) client->failure = ack.status();
+            }
+            return;
+          }
+          if (!client->poll_mode) return Report(*callback, ack);
+          {
+            std::lock_guard lock(client->poll_mu);
+            client->due.push_back([callback, ack] { Report(*callback, ack); });
+          }
+          client->poll_cv.notify_one();
+        },
+        r.partition);
+    return Status::Ok();
+  });
+}
+
+sprawl_status_t sprawl_client_flush(sprawl_client_t* client, int timeout_ms, sprawl_error_t** err) {
+  return RunOnOpenClient(client, err, [&]() -> Status {
+    SPRAWL_RETURN_IF_ERROR(client->producer->Flush(
+        timeout_ms < 0 ? client->delivery_timeout : std::chrono::milliseconds(timeout_ms)));
+    std::lock_guard lock(client->failure_mu);
+    std::optional<Status> failure = std::move(client->failure);
+    client->failure.reset();
+    return failure.value_or(Status::Ok());
+  });
+}
+
+int sprawl_client_poll(sprawl_client_t* client, int timeout_ms) {
+  if (client == nullptr || !client->poll_mode) return 0;
+  std::deque<std::function<void()>> batch;
+  {
+    std::unique_lock lock(client->poll_mu);
+    auto ready = [&] { return !client->due.empty(); };
+    if (timeout_ms < 0) {
+      client->poll_cv.wait(lock, ready);
+    } else if (timeout_ms > 0) {
+      client->poll_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+    }
+    batch.swap(client->due);
+  }
+  int ran = 0;
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (...) {
+      // A callback's exception must not cross into C; it is the caller's bug.
+    }
+    ++ran;
+  }
+  return ran;
+}
+
+}  // extern "C"

@@ -1,0 +1,34 @@
+"""Sprawl: a distributed publish/subscribe broker. This package is a client
+and an embedded node, over Sprawl's C ABI.
+
+    import sprawl
+    with sprawl.Node(data_dir="./data") as node:
+        with sprawl.Client(node.address) as client:
+            client.create_topic("orders", partitions=4)
+            client.publish("orders", b"hello", key="user-1")
+            for msg in client.subscribe("orders", group="billing", timeout=5.0):
+                print(msg.value.tobytes()); msg.ack()
+"""
+
+from . import _sprawl
+from ._types import PublishAck
+from .aio import AsyncClient, AsyncMessage, AsyncSubscription
+from .client import Client
+from .errors import (AlreadyExistsError, ClosedError, DataCorruptionError,
+                     GroupMembershipError, InternalError, InvalidArgumentError, NotFoundError,
+                     NotLeaderError, OffsetOutOfRangeError, ProducerError,
+                     ResourceExhaustedError, SprawlError, StorageError, TimeoutError,
+                     UnsupportedVersionError)
+from .message import Message
+from .node import Node
+from .subscription import Subscription
+
+__version__ = _sprawl.version()
+
+__all__ = [
+    "AlreadyExistsError", "AsyncClient", "AsyncMessage", "AsyncSubscription", "Client",
+    "ClosedError", "DataCorruptionError", "GroupMembershipError", "InternalError",
+    "InvalidArgumentError", "Message", "Node", "NotFoundError", "NotLeaderError",
+    "OffsetOutOfRangeError", "ProducerError", "PublishAck", "ResourceExhaustedError",
+    "SprawlError", "StorageError", "Subscription", "TimeoutError", "UnsupportedVersionError",
+]

@@ -1,0 +1,225 @@
+"""The synchronous client: admin, publish and subscribe."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import threading
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from . import _sprawl
+from ._native import convert, milliseconds, settings, wraps_native
+from ._types import PublishAck
+from .subscription import Subscription
+
+Bytes = Union[bytes, bytearray, memoryview]
+HeadersArg = Optional[Mapping[str, Union[str, Bytes]]]
+
+DEFAULT_ADDRESS = "tcp://127.0.0.1:7400"
+
+# Topic settings: the Python keywords are the core's setting names.
+_TOPIC_KEYS = {name: name for name in (
+    "partitions", "retention_ms", "retention_bytes", "max_message_bytes", "ack_timeout_ms",
+    "max_deliveries", "dead_letter_topic", "message_ttl_ms")}
+
+
+def _headers(headers: HeadersArg) -> List[Tuple[str, bytes]]:
+    if not headers:
+        return []
+    out = []
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            raise TypeError(f"header names are str, not {type(name).__name__}")
+        out.append((name, value.encode() if isinstance(value, str) else bytes(value)))
+    return out
+
+
+def _key(key: Union[str, Bytes, None]) -> Optional[bytes]:
+    if key is None:
+        return None
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+class Client:
+    """A connection to a Sprawl node.
+
+    ``address`` is the node's client port (``node.address`` of an embedded
+    node). Publishing batches in the background (``linger`` seconds, up to
+    ``batch_bytes``) with idempotence on; ``acks`` is ``"none"``,
+    ``"leader"`` or ``"all"``. Use it as a context manager: closing it
+    flushes what was published and fails what cannot be delivered.
+
+    Thread-safe: any number of threads may publish at once.
+    """
+
+    def __init__(self, address: str = DEFAULT_ADDRESS, *, acks: str = "all",
+                 linger: Optional[float] = None, batch_bytes: Optional[int] = None,
+                 idempotent: bool = True, request_timeout: Optional[float] = None,
+                 delivery_timeout: Optional[float] = None) -> None:
+        config = settings({
+            "server": address,
+            "acks": acks,
+            "linger_ms": None if linger is None else milliseconds(linger),
+            "batch_bytes": batch_bytes,
+            "idempotent": idempotent,
+            "request_timeout_ms": None if request_timeout is None else milliseconds(request_timeout),
+            "delivery_timeout_ms":
+                None if delivery_timeout is None else milliseconds(delivery_timeout),
+        })
+        self._native = self._open(config)
+        self._address = address
+        self._subscriptions: "set[Subscription]" = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    @wraps_native
+    def _open(config: Dict[str, str]) -> "_sprawl.Client":
+        return _sprawl.Client(config)
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    # -- admin -----------------------------------------------------------------
+
+    @wraps_native
+    def create_topic(self, name: str, partitions: int = 1, **config: Any) -> Dict[str, Any]:
+        """Creates a topic and returns its description. Keywords:
+        ``retention_ms``, ``retention_bytes``, ``max_message_bytes``,
+        ``ack_timeout_ms``, ``max_deliveries``, ``dead_letter_topic``,
+        ``message_ttl_ms``."""
+        return json.loads(self._native.create_topic(name, self._topic_config(partitions=partitions,
+                                                                             **config)))
+
+    @wraps_native
+    def alter_topic(self, name: str, **config: Any) -> Dict[str, Any]:
+        """Changes the given settings of a topic (partitions only grow)."""
+        return json.loads(self._native.alter_topic(name, self._topic_config(**config)))
+
+    @wraps_native
+    def describe_topic(self, name: str) -> Dict[str, Any]:
+        return json.loads(self._native.describe_topic(name))
+
+    @wraps_native
+    def list_topics(self) -> List[Dict[str, Any]]:
+        return json.loads(self._native.list_topics())
+
+    @wraps_native
+    def delete_topic(self, name: str) -> None:
+        self._native.delete_topic(name)
+
+    @wraps_native
+    def list_groups(self, topic: Optional[str] = None) -> List[Dict[str, Any]]:
+        return json.loads(self._native.list_groups(topic or ""))
+
+    @wraps_native
+    def describe_group(self, topic: str, group: str) -> Dict[str, Any]:
+        return json.loads(self._native.describe_group(topic, group))
+
+    @staticmethod
+    def _topic_config(**config: Any) -> Dict[str, str]:
+        unknown = set(config) - set(_TOPIC_KEYS)
+        if unknown:
+            raise TypeError(f"unknown topic setting(s): {', '.join(sorted(unknown))}; "
+                            f"known: {', '.join(sorted(_TOPIC_KEYS))}")
+        return settings(config, _TOPIC_KEYS)
+
+    # -- publish ---------------------------------------------------------------
+
+    @wraps_native
+    def publish(self, topic: str, value: Bytes, *, key: Union[str, Bytes, None] = None,
+                headers: HeadersArg = None, partition: Optional[int] = None,
+                timeout: Optional[float] = None) -> PublishAck:
+        """Publishes one message and waits for its acknowledgement."""
+        p, o = self._native.publish(topic, value, _key(key), _headers(headers),
+                                    -1 if partition is None else partition,
+                                    milliseconds(timeout))
+        return PublishAck(topic, p, o)
+
+    def publish_async(self, topic: str, value: Bytes, *, key: Union[str, Bytes, None] = None,
+                      headers: HeadersArg = None,
+                      partition: Optional[int] = None) -> "concurrent.futures.Future[PublishAck]":
+        """Queues one message for a batch and returns a future of its ack.
+
+        The future completes on a core thread; ``flush()`` waits for all."""
+        future: "concurrent.futures.Future[PublishAck]" = concurrent.futures.Future()
+
+        def done(error: Optional["_sprawl.NativeError"], p: int, o: int) -> None:
+            if error is not None:
+                future.set_exception(convert(error))
+            else:
+                future.set_result(PublishAck(topic, p, o))
+
+        try:
+            self._native.publish_async(topic, value, _key(key), _headers(headers),
+                                       -1 if partition is None else partition, done)
+        except _sprawl.NativeError as e:
+            raise convert(e) from None
+        return future
+
+    @wraps_native
+    def publish_many(self, topic: str, values: Iterable[Bytes], *,
+                     key: Union[str, Bytes, None] = None) -> int:
+        """Queues many messages in one call (the fast path for bulk loads) and
+        returns how many were queued; ``flush()`` waits for their acks and
+        raises the first failure."""
+        return self._native.publish_many(topic, list(values), _key(key))
+
+    @wraps_native
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Waits until everything published so far is acknowledged (or has
+        failed: its future holds the error)."""
+        self._native.flush(milliseconds(timeout))
+
+    # -- subscribe -------------------------------------------------------------
+
+    def subscribe(self, topic: str, *, group: Optional[str] = None,
+                  start: Union[str, int] = "earliest", partition: Optional[int] = None,
+                  timeout: Optional[float] = None, auto_ack: bool = False,
+                  max_in_flight: Optional[int] = None,
+                  session_timeout: Optional[float] = None) -> Subscription:
+        """Iterates messages of ``topic``.
+
+        With ``group`` the node assigns partitions and pushes messages that
+        must be acked (``msg.ack()``; ``auto_ack=True`` acks as they are
+        received). Without it, reads ``partition`` (default all) from
+        ``start``: ``"earliest"``, ``"latest"`` or an offset. The iteration
+        ends after ``timeout`` seconds without a message (None: never)."""
+        if group is None and auto_ack:
+            raise ValueError("auto_ack needs a group: reads by offset are not acked")
+        config = settings({
+            "topic": topic,
+            "group": group,
+            "start": start,
+            "partition": partition,
+            "auto_ack": auto_ack if group else None,
+            "max_in_flight": max_in_flight,
+            "session_timeout_ms": None if session_timeout is None else milliseconds(session_timeout),
+        })
+        sub = Subscription(self, config, timeout)
+        with self._lock:
+            self._subscriptions.add(sub)
+        return sub
+
+    def _forget(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subscriptions.discard(sub)
+
+    # -- lifetime --------------------------------------------------------------
+
+    @wraps_native
+    def close(self, timeout: Optional[float] = None) -> None:
+        """Closes subscriptions, flushes what was published (up to
+        ``timeout`` seconds, None = the request timeout) and disconnects.
+        Publishes still in flight then fail with ClosedError. Idempotent."""
+        with self._lock:
+            subs = list(self._subscriptions)
+        for sub in subs:
+            sub.close()
+        self._native.close(milliseconds(timeout))
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,101 @@
+"""The embedded node, the asyncio client and resource handling."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import resource
+
+import pytest
+import sprawl
+from conftest import unique
+
+
+def test_a_disk_node_keeps_messages_across_a_restart(tmp_path):
+    data = str(tmp_path / "data")
+    with sprawl.Node(data_dir=data) as node:
+        assert node.address.startswith("tcp://127.0.0.1:")
+        assert node.http_address.startswith("http://127.0.0.1:")
+        with sprawl.Client(node.address) as c:
+            c.create_topic("kept", partitions=2)
+            acks = [c.publish("kept", b"v%d" % i, key=str(i)) for i in range(20)]
+    with sprawl.Node(data_dir=data) as node:
+        with sprawl.Client(node.address) as c:
+            with c.subscribe("kept", timeout=2.0) as sub:
+                got = {(m.partition, m.offset): bytes(m.value) for m in sub}
+    assert got == {(a.partition, a.offset): b"v%d" % i for i, a in enumerate(acks)}
+
+
+def test_node_settings_are_validated(tmp_path):
+    with pytest.raises(sprawl.InvalidArgumentError):
+        sprawl.Node(data_dir=str(tmp_path), storage="floppy")
+    with pytest.raises(ValueError):
+        sprawl.Node(storage="disk")
+
+
+def test_two_nodes_cannot_share_a_port(node):
+    port = int(node.address.rsplit(":", 1)[1])
+    with pytest.raises(sprawl.StorageError):
+        sprawl.Node(storage="memory", client_port=port)
+
+
+def test_the_async_client_round_trip(node):
+    async def main() -> list:
+        async with sprawl.AsyncClient(node.address) as c:
+            name = unique("async")
+            await c.create_topic(name, partitions=2)
+            acks = await asyncio.gather(*(c.publish(name, b"a%d" % i) for i in range(100)))
+            assert len({(a.partition, a.offset) for a in acks}) == 100
+            got = []
+            async for msg in c.subscribe(name, group="g", timeout=2.0):
+                got.append(bytes(msg.value))
+                await msg.ack()
+            return got
+
+    got = asyncio.run(main())
+    assert sorted(got) == sorted(b"a%d" % i for i in range(100))
+
+
+def test_async_errors_are_sprawl_errors(node):
+    async def main() -> None:
+        async with sprawl.AsyncClient(node.address) as c:
+            await c.publish("missing-topic", b"x")
+
+    with pytest.raises(sprawl.NotFoundError):
+        asyncio.run(main())
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_open_close_cycles_do_not_leak(node):
+    def cycle() -> None:
+        with sprawl.Client(node.address) as c:
+            c.list_topics()
+
+    for _ in range(50):  # warm up allocators and ZeroMQ's own threads
+        cycle()
+    gc.collect()
+    fds, rss = _open_fds(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(1000):
+        cycle()
+    gc.collect()
+    assert _open_fds() <= fds + 2
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
+    assert grown_kib < 64 * 1024, f"peak memory grew by {grown_kib} KiB over 1000 cycles"
+
+
+def test_closing_with_publishes_in_flight_flushes_them(node):
+    name = unique("inflight")
+    with sprawl.Client(node.address) as c:
+        c.create_topic(name)
+        futures = [c.publish_async(name, b"x") for _ in range(500)]
+    # close() flushed: every future is complete, and all succeeded.
+    assert all(f.done() for f in futures)
+    assert [f.result().offset for f in futures] == list(range(500))
+
+
+def test_version():
+    assert sprawl.__version__.count(".") == 2

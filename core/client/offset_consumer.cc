@@ -1,0 +1,113 @@
+#include "core/client/offset_consumer.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sprawl::client {
+namespace {
+
+bool ParseInteger(std::string_view text, uint64_t* out) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+Result<StartPosition> StartPosition::Parse(const std::string& text) {
+  StartPosition p;
+  uint64_t number = 0;
+  if (text == "earliest") {
+    p.kind = Kind::kEarliest;
+  } else if (text == "latest") {
+    p.kind = Kind::kLatest;
+  } else if (!text.empty() && text[0] == '@' && ParseInteger(text.substr(1), &number) &&
+             number <= static_cast<uint64_t>(INT64_MAX)) {
+    p.kind = Kind::kTimestamp;
+    p.timestamp_ms = static_cast<int64_t>(number);
+  } else if (ParseInteger(text, &number)) {
+    p.kind = Kind::kOffset;
+    p.offset = number;
+  } else {
+    return InvalidArgument("start must be earliest, latest, an offset or @<timestamp ms>, not '" +
+                           text + "'");
+  }
+  return p;
+}
+
+Result<std::unique_ptr<OffsetConsumer>> OffsetConsumer::Open(Client& client,
+                                                             const std::string& topic,
+                                                             std::vector<uint32_t> partitions,
+                                                             const StartPosition& start) {
+  SPRAWL_ASSIGN_OR_RETURN(auto described, client.DescribeTopic(topic));
+  const auto count = static_cast<uint32_t>(described.partitions_size());
+  if (partitions.empty()) {
+    for (uint32_t p = 0; p < count; ++p) partitions.push_back(p);
+  }
+  std::unique_ptr<OffsetConsumer> reader(new OffsetConsumer(client, topic));
+  for (uint32_t p : partitions) {
+    if (p >= count) {
+      return NotFound("topic '" + topic + "' has no partition " + std::to_string(p) + " (it has " +
+                      std::to_string(count) + ")");
+    }
+    Result<uint64_t> offset = InvalidArgument("");
+    switch (start.kind) {
+      case StartPosition::Kind::kEarliest:
+        offset = client.ListOffset(topic, p, pb::OFFSET_EARLIEST);
+        break;
+      case StartPosition::Kind::kLatest:
+        offset = client.ListOffset(topic, p, pb::OFFSET_LATEST);
+        break;
+      case StartPosition::Kind::kTimestamp:
+        offset = client.ListOffset(topic, p, pb::OFFSET_TIMESTAMP, start.timestamp_ms);
+        break;
+      case StartPosition::Kind::kOffset:
+        offset = client.ListOffset(topic, p, pb::OFFSET_EXACT, 0, start.offset);
+        break;
+    }
+    if (!offset.ok()) return offset.status();
+    reader->partitions_.push_back(p);
+    reader->next_.push_back(*offset);
+  }
+  return reader;
+}
+
+Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
+  const size_t n = partitions_.size();
+  for (size_t k = 0; k < n && ready_.empty(); ++k) {
+    const size_t i = (turn_ + k) % n;
+    SPRAWL_ASSIGN_OR_RETURN(auto fetched, client_.Fetch(topic_, partitions_[i], next_[i], wait));
+    next_[i] = fetched.next_offset;
+    for (Message& m : fetched.messages) ready_.push_back(std::move(m));
+  }
+  turn_ = (turn_ + 1) % n;
+  return Status::Ok();
+}
+
+Result<std::optional<Message>> OffsetConsumer::Receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ready_.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    // One partition waits on the node for as long as allowed; several share
+    // the time in short polls so that none waits behind another.
+    const auto wait =
+        std::max(std::chrono::milliseconds(0),
+                 std::min(left, std::chrono::milliseconds(partitions_.size() == 1 ? 1000 : 50)));
+    SPRAWL_RETURN_IF_ERROR(FetchRound(wait));
+    if (ready_.empty() && std::chrono::steady_clock::now() >= deadline) {
+      return std::optional<Message>();
+    }
+  }
+  Message m = std::move(ready_.front());
+  ready_.pop_front();
+  return std::optional<Message>(std::move(m));
+}
+
+uint64_t OffsetConsumer::position(uint32_t partition) const {
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (partitions_[i] == partition) return next_[i];
+  }
+  return 0;
+}
+
+}  // namespace sprawl::client

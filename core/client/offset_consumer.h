@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/client/client.h"
+#include "core/client/message.h"
+#include "core/util/result.h"
+
+namespace sprawl::client {
+
+// Where an offset read starts in each partition.
+struct StartPosition {
+  enum class Kind { kEarliest, kLatest, kOffset, kTimestamp };
+  Kind kind = Kind::kEarliest;
+  uint64_t offset = 0;       // kOffset
+  int64_t timestamp_ms = 0;  // kTimestamp: the first record at or after it
+
+  // "earliest", "latest", a decimal offset or "@<timestamp ms>".
+  // INVALID_ARGUMENT naming the accepted forms otherwise.
+  static Result<StartPosition> Parse(const std::string& text);
+};
+
+// Reads a topic by offset (no group, no acks): the given partitions, or all
+// of them, from a start position, in offset order within each partition.
+// One partition long-polls the node; several take turns with short polls.
+// Not thread-safe: one reader per thread.
+class OffsetConsumer {
+ public:
+  // Resolves each partition's start offset. NOT_FOUND for a missing topic
+  // or partition, OFFSET_OUT_OF_RANGE for an offset outside the log.
+  static Result<std::unique_ptr<OffsetConsumer>> Open(Client& client, const std::string& topic,
+                                                      std::vector<uint32_t> partitions,
+                                                      const StartPosition& start);
+
+  // The next message, or nullopt when none came within `timeout`.
+  Result<std::optional<Message>> Receive(std::chrono::milliseconds timeout);
+
+  // The offset the next read of `partition` starts at.
+  uint64_t position(uint32_t partition) const;
+
+ private:
+  OffsetConsumer(Client& client, std::string topic) : client_(client), topic_(std::move(topic)) {}
+  // One fetch round over the partitions, each waiting up to `wait`.
+  Status FetchRound(std::chrono::milliseconds wait);
+
+  Client& client_;
+  const std::string topic_;
+  std::vector<uint32_t> partitions_;
+  std::vector<uint64_t> next_;
+  size_t turn_ = 0;  // the partition fetched first next round, for fairness
+  std::deque<Message> ready_;
+};
+
+}  // namespace sprawl::client
