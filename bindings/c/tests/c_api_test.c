@@ -162,7 +162,8 @@ static void test_round_trip(sprawl_client_t* client) {
 }
 
 static void test_async_and_groups(sprawl_client_t* client) {
-  delivery_state state = {0, 0, 0, 0};
+  /* Static: free_user_data may run after this function returns. */
+  static delivery_state state = {0, 0, 0, 0};
   sprawl_consumer_t* member;
   sprawl_message_t* m = NULL;
   int i, received = 0;
