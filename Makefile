@@ -7,7 +7,7 @@ DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 15
 CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all bootstrap build release run test test-unit test-asan test-tsan test-sanitizers \
+.PHONY: all bootstrap build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
         lint format bench bench-storage bench-broker fuzz clean
 
 all: build
@@ -28,9 +28,10 @@ release: bootstrap
 run: release
 	build/release/server/sprawl-server --data-dir $(DATA_DIR) $(SERVER_ARGS)
 
-# Every test suite: formatting, the C++ tests (debug, ASan+UBSan, TSan) and a
-# bounded fuzzing pass over every decoder.
-test: bootstrap lint test-unit test-sanitizers fuzz
+# Every test suite: formatting, the C++, C and Python tests (debug; ASan+UBSan
+# and TSan for the native ones), the packaging test (pip install . into a
+# fresh virtual environment) and a bounded fuzzing pass over every decoder.
+test: bootstrap lint test-unit test-sanitizers test-packaging fuzz
 
 test-unit: build
 	ctest --preset dev -j $(CTEST_JOBS)
@@ -47,6 +48,9 @@ test-tsan: bootstrap
 	ctest --preset tsan -j $(CTEST_JOBS)
 
 test-sanitizers: test-asan test-tsan
+
+test-packaging: bootstrap
+	scripts/test_packaging.sh
 
 lint: bootstrap
 	@echo "clang-format check of $(words $(CXX_SOURCES)) files"
