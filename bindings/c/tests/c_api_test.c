@@ -179,8 +179,8 @@ static void test_async_and_groups(sprawl_client_t* client) {
   }
   OK(sprawl_client_flush(client, 30000, &ok_err_));
   CHECK(state.calls == 1 && state.failures == 0 && state.last_offset == 99);
-  /* free_user_data runs after the last call, possibly a moment later. */
-  CHECK(state.freed <= 1);
+  /* free_user_data runs after the last call, possibly a moment later on
+   * the library's thread: test_poll_mode checks it once the client is gone. */
 
   member = open_consumer(client, member_pairs);
   while (received < 100) {

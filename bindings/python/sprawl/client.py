@@ -70,6 +70,8 @@ class Client:
         self._address = address
         self._subscriptions: "set[Subscription]" = set()
         self._lock = threading.Lock()
+        self._closed = False
+        self._completer: Optional[threading.Thread] = None
 
     @staticmethod
     @wraps_native
@@ -155,7 +157,23 @@ class Client:
                                        -1 if partition is None else partition, done)
         except _sprawl.NativeError as e:
             raise convert(e) from None
+        if self._completer is None:
+            self._start_completer()
         return future
+
+    def _start_completer(self) -> None:
+        """Starts the thread that completes futures: the core queues outcomes
+        and this thread runs them in batches, taking the GIL once a batch."""
+        with self._lock:
+            if self._completer is not None:
+                return
+            self._completer = threading.Thread(target=self._complete, name="sprawl-completions",
+                                               daemon=True)
+            self._completer.start()
+
+    def _complete(self) -> None:
+        while not self._closed:
+            self._native.drain(100)
 
     @wraps_native
     def publish_many(self, topic: str, values: Iterable[Bytes], *,
@@ -168,8 +186,10 @@ class Client:
     @wraps_native
     def flush(self, timeout: Optional[float] = None) -> None:
         """Waits until everything published so far is acknowledged (or has
-        failed: its future holds the error)."""
+        failed: its future holds the error). Their futures are complete when
+        it returns."""
         self._native.flush(milliseconds(timeout))
+        self._native.drain(0)
 
     # -- subscribe -------------------------------------------------------------
 
@@ -216,7 +236,13 @@ class Client:
             subs = list(self._subscriptions)
         for sub in subs:
             sub.close()
-        self._native.close(milliseconds(timeout))
+        try:
+            self._native.close(milliseconds(timeout))
+        finally:
+            self._native.drain(0)  # complete the futures of what close flushed or failed
+            self._closed = True
+            if self._completer is not None and self._completer is not threading.current_thread():
+                self._completer.join()
 
     def __enter__(self) -> "Client":
         return self

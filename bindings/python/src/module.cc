@@ -6,7 +6,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,20 +60,61 @@ struct Extras {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// A Python callable kept by a core thread: the GIL is taken to call it and
-// to drop it.
-struct PyCallback {
-  explicit PyCallback(py::function f) : fn(std::move(f)) {}
-  PyCallback(const PyCallback&) = delete;
-  ~PyCallback() {
-    if (Py_IsInitialized() == 0) {
-      fn.release();  // the interpreter is gone: nothing to decref into
-      return;
+// Completions of publish_async. Core threads queue them without the GIL;
+// drain() runs them in batches with the GIL taken once per batch (taking it
+// per message from a core thread would wait out the interpreter's switch
+// interval each time).
+class Completions {
+ public:
+  struct Done {
+    PyObject* fn;  // a strong reference, released by drain under the GIL
+    std::optional<sprawl::Error> error;
+    uint32_t partition;
+    uint64_t offset;
+  };
+
+  void Push(Done done) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(done));
     }
-    py::gil_scoped_acquire gil;
-    fn = py::function();
+    cv_.notify_one();
   }
-  py::function fn;
+
+  // Runs what has completed, first waiting up to timeout_ms for something.
+  // Returns how many callbacks ran. Called with the GIL held.
+  size_t Drain(int timeout_ms) {
+    std::vector<Done> batch;
+    std::unique_lock<std::mutex> draining;
+    {
+      py::gil_scoped_release nogil;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
+                     [&] { return !queue_.empty(); });
+      }
+      // One drainer at a time: a flush that drains after its wait returns
+      // only once every completion queued before it has run.
+      draining = std::unique_lock(drain_mu_);
+      std::lock_guard lock(mu_);
+      batch.swap(queue_);
+    }
+    for (Done& d : batch) {
+      py::object fn = py::reinterpret_steal<py::object>(d.fn);
+      try {
+        fn(d.error ? NativeError(*d.error) : py::none(), d.partition, d.offset);
+      } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("sprawl delivery callback");
+      }
+    }
+    return batch.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Done> queue_;
+  std::mutex drain_mu_;
 };
 
 class PyNode {
@@ -122,18 +167,23 @@ class PyClient {
     Extras extras(key, headers);
     sprawl::Record r{topic, bytes.view(), std::nullopt, {}, partition};
     extras.Fill(&r);
-    auto callback = std::make_shared<PyCallback>(std::move(done));
-    py::gil_scoped_release nogil;
-    client_->PublishAsync(r, [callback](const sprawl::Error* error, sprawl::PublishAck ack) {
-      py::gil_scoped_acquire gil;
-      try {
-        callback->fn(error == nullptr ? py::none() : NativeError(*error), ack.partition,
-                     ack.offset);
-      } catch (py::error_already_set& e) {
-        e.discard_as_unraisable("sprawl delivery callback");
-      }
-    });
+    PyObject* fn = done.release().ptr();
+    std::shared_ptr<Completions> completions = completions_;
+    try {
+      py::gil_scoped_release nogil;
+      client_->PublishAsync(r,
+                            [completions, fn](const sprawl::Error* error, sprawl::PublishAck ack) {
+                              std::optional<sprawl::Error> e;
+                              if (error != nullptr) e = *error;
+                              completions->Push({fn, std::move(e), ack.partition, ack.offset});
+                            });
+    } catch (...) {
+      Py_DECREF(fn);  // not queued: the callback never runs
+      throw;
+    }
   }
+
+  size_t drain(int timeout_ms) { return completions_->Drain(timeout_ms); }
 
   // Queues every value (no callbacks: flush() reports the first failure).
   size_t publish_many(const std::string& topic, const py::list& values,
@@ -156,6 +206,7 @@ class PyClient {
 
  private:
   std::unique_ptr<sprawl::Client> client_;
+  std::shared_ptr<Completions> completions_ = std::make_shared<Completions>();
 };
 
 class PyMessage {
@@ -257,6 +308,7 @@ PYBIND11_MODULE(_sprawl, m) {
       .def("publish", &PyClient::publish)
       .def("publish_async", &PyClient::publish_async)
       .def("publish_many", &PyClient::publish_many)
+      .def("drain", &PyClient::drain)
       .def("flush",
            [](PyClient& c, int timeout_ms) {
              c.Blocking([&](sprawl::Client& cl) {
