@@ -7,7 +7,8 @@ DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 15
 CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all bootstrap build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
+
+.PHONY: all bootstrap node-deps build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
         lint format bench bench-storage bench-broker fuzz clean
 
 all: build
@@ -15,7 +16,13 @@ all: build
 bootstrap:
 	@scripts/bootstrap
 
-build: bootstrap
+# node-addon-api and TypeScript for the Node.js addon and its tests (the
+# package's own install script, which builds with cmake-js, is skipped here:
+# the one CMake build below builds the addon).
+node-deps:
+	npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+
+build: bootstrap node-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 

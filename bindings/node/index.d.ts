@@ -1,0 +1,120 @@
+// Type declarations of the sprawl package for Node.js.
+/// <reference types="node" />
+import { EventEmitter } from 'node:events';
+
+export declare const version: string;
+
+/** An error Sprawl reported; `code` is the name from docs/errors.md. */
+export declare class SprawlError extends Error {
+  readonly code: string;
+  readonly codeNumber: number;
+  readonly retriable: boolean;
+}
+
+export interface PublishAck {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ClientOptions {
+  acks?: 'none' | 'leader' | 'all';
+  lingerMs?: number;
+  batchBytes?: number;
+  idempotent?: boolean;
+  requestTimeoutMs?: number;
+  deliveryTimeoutMs?: number;
+}
+
+export interface TopicOptions {
+  partitions?: number;
+  retentionMs?: number;
+  retentionBytes?: number;
+  maxMessageBytes?: number;
+  ackTimeoutMs?: number;
+  maxDeliveries?: number;
+  deadLetterTopic?: string;
+  messageTtlMs?: number;
+}
+
+export type Bytes = Buffer | Uint8Array | string;
+
+export interface PublishOptions {
+  key?: Bytes | null;
+  headers?: Record<string, Bytes>;
+  partition?: number;
+}
+
+export interface SubscribeOptions {
+  /** A consumer group; without one the topic is read by offset. */
+  group?: string;
+  /** 'earliest', 'latest', an offset, or '@<timestamp ms>'. */
+  start?: string | number;
+  partition?: number;
+  autoAck?: boolean;
+  maxInFlight?: number;
+  sessionTimeoutMs?: number;
+  /** Iteration ends after this long without a message (default: never). */
+  timeoutMs?: number;
+}
+
+/** Topic and group descriptions have the HTTP API's JSON shapes. */
+export type Description = Record<string, any>;
+
+export declare class Message {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestampMs: number;
+  /** 1 on a first group delivery, more on redeliveries, 0 for reads by offset. */
+  readonly deliveryCount: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+  readonly headers: Record<string, Buffer>;
+  ack(): Promise<void>;
+  nack(delayMs?: number): Promise<void>;
+}
+
+export declare class Subscription extends EventEmitter implements AsyncIterable<Message> {
+  receive(timeoutMs?: number): Promise<Message | null>;
+  [Symbol.asyncIterator](): AsyncIterator<Message>;
+  /** Emits 'message', 'error' and 'end' instead of iterating. */
+  start(): this;
+  commit(): Promise<void>;
+  close(): Promise<void>;
+  on(event: 'message', listener: (message: Message) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'end', listener: () => void): this;
+}
+
+export declare class Client {
+  constructor(address?: string, options?: ClientOptions);
+  createTopic(name: string, options?: TopicOptions): Promise<Description>;
+  alterTopic(name: string, options: TopicOptions): Promise<Description>;
+  describeTopic(name: string): Promise<Description>;
+  listTopics(): Promise<Description[]>;
+  deleteTopic(name: string): Promise<void>;
+  listGroups(topic?: string): Promise<Description[]>;
+  describeGroup(topic: string, group: string): Promise<Description>;
+  publish(topic: string, value: Bytes, options?: PublishOptions): Promise<PublishAck>;
+  flush(timeoutMs?: number): Promise<void>;
+  subscribe(topic: string, options?: SubscribeOptions): Subscription;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export interface NodeOptions {
+  dataDir?: string;
+  storage?: 'memory' | 'disk';
+  nodeId?: string;
+  bind?: string;
+  clientPort?: number;
+  httpPort?: number;
+  fsync?: string;
+}
+
+export declare class Node {
+  static start(options?: NodeOptions): Promise<Node>;
+  readonly address: string;
+  readonly httpAddress: string;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,328 @@
+'use strict';
+// Sprawl for Node.js: a client and an embedded node over Sprawl's C ABI.
+// Every call that can block returns a Promise and runs off the main thread;
+// subscriptions are async iterators (or EventEmitters via .start()).
+
+const { EventEmitter } = require('node:events');
+const path = require('node:path');
+
+const native = require(process.env.SPRAWL_NODE_ADDON ||
+  path.join(__dirname, '..', '..', 'build', 'node-addon', 'node', 'sprawl.node'));
+
+const DEFAULT_ADDRESS = 'tcp://127.0.0.1:7400';
+
+/** An error Sprawl reported: `code` is the name from docs/errors.md. */
+class SprawlError extends Error {
+  constructor(code, codeNumber, message, retriable) {
+    super(`${code}: ${message}`);
+    this.name = 'SprawlError';
+    this.code = code;
+    this.codeNumber = codeNumber;
+    this.retriable = retriable;
+  }
+}
+
+function fromNative(e) {
+  if (e instanceof SprawlError) return e;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && 'retriable' in e) {
+    return new SprawlError(e.code, e.codeNumber, e.message, e.retriable);
+  }
+  if (e && e.native) return fromNative(e.native);
+  return e;
+}
+
+async function call(promise) {
+  try {
+    return await promise;
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+function toBuffer(value, what) {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`${what} must be a Buffer, a Uint8Array or a string`);
+}
+
+function settings(object) {
+  const out = {};
+  for (const [k, v] of Object.entries(object)) {
+    if (v !== undefined && v !== null) out[k] = String(v);
+  }
+  return out;
+}
+
+const TOPIC_SETTINGS = {
+  partitions: 'partitions', retentionMs: 'retention_ms', retentionBytes: 'retention_bytes',
+  maxMessageBytes: 'max_message_bytes', ackTimeoutMs: 'ack_timeout_ms',
+  maxDeliveries: 'max_deliveries', deadLetterTopic: 'dead_letter_topic',
+  messageTtlMs: 'message_ttl_ms',
+};
+
+function topicSettings(options) {
+  const out = {};
+  for (const [k, v] of Object.entries(options || {})) {
+    if (!(k in TOPIC_SETTINGS)) {
+      throw new TypeError(`unknown topic option '${k}'; known: ${Object.keys(TOPIC_SETTINGS).join(', ')}`);
+    }
+    if (v !== undefined) out[TOPIC_SETTINGS[k]] = String(v);
+  }
+  return out;
+}
+
+/** A received message; `ack()`/`nack(delayMs)` settle it (group messages). */
+class Message {
+  constructor(raw, subscription) {
+    this.topic = raw.topic;
+    this.partition = raw.partition;
+    this.offset = raw.offset;
+    this.timestampMs = raw.timestampMs;
+    this.deliveryCount = raw.deliveryCount;
+    this.key = raw.key;
+    this.value = raw.value;
+    this.headers = raw.headers;
+    Object.defineProperty(this, '_handle', { value: raw.handle });
+    Object.defineProperty(this, '_subscription', { value: subscription });
+  }
+
+  async ack() { this._subscription._settle(this, true, 0); }
+
+  async nack(delayMs = 0) { this._subscription._settle(this, false, delayMs); }
+}
+
+/** Messages of a topic: `for await (const msg of sub)`, or events via start(). */
+class Subscription extends EventEmitter {
+  constructor(client, config, timeoutMs) {
+    super();
+    this._client = client;
+    this._config = config;
+    this._timeoutMs = timeoutMs;
+    this._grouped = 'group' in config;
+    this._consumer = null;
+    this._closed = false;
+  }
+
+  async _open() {
+    if (!this._consumer) {
+      this._consumer = await call(native.openConsumer(this._client._native, this._config));
+    }
+    return this._consumer;
+  }
+
+  /** The next message, or null after timeoutMs. */
+  async receive(timeoutMs = this._timeoutMs ?? 1000) {
+    if (this._closed) throw new SprawlError('CLOSED', 10, 'the subscription is closed', false);
+    const consumer = await this._open();
+    const raw = await call(consumer.receive(timeoutMs));
+    return raw === null ? null : new Message(raw, this);
+  }
+
+  async *[Symbol.asyncIterator]() {
+    try {
+      for (;;) {
+        // Waits in slices so that close() is noticed; ends after timeoutMs idle.
+        const deadline = this._timeoutMs == null ? Infinity : Date.now() + this._timeoutMs;
+        let message = null;
+        while (message === null && !this._closed) {
+          const left = deadline - Date.now();
+          if (left <= 0) return;
+          message = await this.receive(Math.min(left, 500));
+        }
+        if (this._closed) return;
+        yield message;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Emits 'message' for each message (and 'error') until close(). */
+  start() {
+    (async () => {
+      try {
+        for await (const message of this) this.emit('message', message);
+        this.emit('end');
+      } catch (e) {
+        this.emit('error', e);
+      }
+    })();
+    return this;
+  }
+
+  _settle(message, ack, delayMs) {
+    if (!this._grouped) throw new TypeError('messages read by offset are not acked');
+    const error = ack ? this._consumer.ack(message._handle) : this._consumer.nack(message._handle, delayMs);
+    if (error) throw fromNative(error);
+  }
+
+  async commit() { if (this._consumer) await call(this._consumer.commit()); }
+
+  /** Sends pending acks and leaves the group. Idempotent. */
+  async close() {
+    if (this._closed) return;
+    this._closed = true;
+    this._client._subscriptions.delete(this);
+    if (this._consumer) await call(this._consumer.close());
+  }
+}
+
+/** A connection to a Sprawl node. */
+class Client {
+  constructor(address = DEFAULT_ADDRESS, options = {}) {
+    this._pending = new Map();
+    this._nextId = 1;
+    this._subscriptions = new Set();
+    this._closed = false;
+    const onOutcomes = () => this._takeOutcomes();
+    try {
+      this._native = new native.Client(settings({
+        server: address,
+        acks: options.acks ?? 'all',
+        linger_ms: options.lingerMs,
+        batch_bytes: options.batchBytes,
+        idempotent: options.idempotent,
+        request_timeout_ms: options.requestTimeoutMs,
+        delivery_timeout_ms: options.deliveryTimeoutMs,
+      }), onOutcomes);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  _takeOutcomes() {
+    for (const [id, error, partition, offset] of this._native.takeOutcomes()) {
+      const pending = this._pending.get(id);
+      if (!pending) continue;
+      this._pending.delete(id);
+      if (error) pending.reject(fromNative(error));
+      else pending.resolve({ topic: pending.topic, partition, offset });
+    }
+  }
+
+  _check() {
+    if (this._closed) throw new SprawlError('CLOSED', 10, 'the client is closed', false);
+  }
+
+  async createTopic(name, options = {}) {
+    this._check();
+    return JSON.parse(await call(this._native.admin('createTopic', name, topicSettings(options))));
+  }
+
+  async alterTopic(name, options) {
+    this._check();
+    return JSON.parse(await call(this._native.admin('alterTopic', name, topicSettings(options))));
+  }
+
+  async describeTopic(name) { this._check(); return JSON.parse(await call(this._native.admin('describeTopic', name))); }
+
+  async listTopics() { this._check(); return JSON.parse(await call(this._native.admin('listTopics'))); }
+
+  async deleteTopic(name) { this._check(); await call(this._native.admin('deleteTopic', name)); }
+
+  async listGroups(topic = '') { this._check(); return JSON.parse(await call(this._native.admin('listGroups', topic))); }
+
+  async describeGroup(topic, group) {
+    this._check();
+    return JSON.parse(await call(this._native.admin('describeGroup', topic, group)));
+  }
+
+  /**
+   * Publishes one message; resolves with {topic, partition, offset} once it
+   * is acknowledged. Batched with other publishes (no thread waits on it).
+   */
+  publish(topic, value, options = {}) {
+    try {
+      this._check();
+      if (typeof topic !== 'string') throw new TypeError('topic must be a string');
+      const key = options.key == null ? null : toBuffer(options.key, 'key');
+      const headers = Object.entries(options.headers || {}).map(([k, v]) => [k, toBuffer(v, `header '${k}'`)]);
+      const bytes = toBuffer(value, 'value');
+      const id = this._nextId++;
+      const promise = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, topic }));
+      const error = this._native.publish(id, topic, bytes, key, headers, options.partition ?? -1);
+      if (error) {
+        this._pending.delete(id);
+        return Promise.reject(fromNative(error));
+      }
+      return promise;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Waits until everything published so far is acknowledged. */
+  async flush(timeoutMs = -1) {
+    this._check();
+    await call(this._native.flush(timeoutMs));
+  }
+
+  /**
+   * Subscribes to a topic: as a group member (`group`), or by offset
+   * (`start`: 'earliest', 'latest' or an offset; `partition`). Iteration ends
+   * after `timeoutMs` without a message (default: never).
+   */
+  subscribe(topic, options = {}) {
+    this._check();
+    if (options.autoAck && !options.group) throw new TypeError('autoAck needs a group');
+    const sub = new Subscription(this, settings({
+      topic,
+      group: options.group,
+      start: options.start,
+      partition: options.partition,
+      auto_ack: options.group ? options.autoAck : undefined,
+      max_in_flight: options.maxInFlight,
+      session_timeout_ms: options.sessionTimeoutMs,
+    }), options.timeoutMs);
+    this._subscriptions.add(sub);
+    return sub;
+  }
+
+  /** Closes subscriptions, flushes publishes and disconnects. Idempotent. */
+  async close(timeoutMs = -1) {
+    if (this._closed) return;
+    this._closed = true;
+    await Promise.all([...this._subscriptions].map((s) => s.close()));
+    try {
+      await call(this._native.close(timeoutMs));
+    } finally {
+      this._takeOutcomes();
+      for (const pending of this._pending.values()) {
+        pending.reject(new SprawlError('CLOSED', 10, 'the client closed before the ack', false));
+      }
+      this._pending.clear();
+    }
+  }
+}
+
+/** An embedded node: `const node = await Node.start({ dataDir })`. */
+class Node {
+  constructor(handle) {
+    this._handle = handle;
+    this.address = handle.clientAddress;
+    this.httpAddress = handle.httpAddress;
+    this._stopped = false;
+  }
+
+  static async start(options = {}) {
+    const handle = await call(native.startNode(settings({
+      data_dir: options.dataDir,
+      storage: options.storage,
+      node_id: options.nodeId,
+      bind: options.bind,
+      client_port: options.clientPort ?? 0,
+      http_port: options.httpPort ?? 0,
+      fsync: options.fsync,
+    })));
+    return new Node(handle);
+  }
+
+  async stop() {
+    if (this._stopped) return;
+    this._stopped = true;
+    await call(this._handle.stop());
+  }
+}
+
+module.exports = { Client, Node, Message, Subscription, SprawlError, version: native.version };

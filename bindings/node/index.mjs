@@ -1,0 +1,5 @@
+// ES module entry: the same objects as index.js.
+import sprawl from './index.js';
+
+export const { Client, Node, Message, Subscription, SprawlError, version } = sprawl;
+export default sprawl;

@@ -1,0 +1,428 @@
+// sprawl.node: the native half of the Node.js package, over the C ABI
+// through sprawl.hpp. Blocking calls run on libuv's worker pool
+// (Napi::AsyncWorker) and settle Promises; publish outcomes come back from
+// core threads through one ThreadSafeFunction per client, referenced only
+// while publishes are outstanding so that it never keeps the process alive.
+#include <napi.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sprawl/sprawl.hpp"
+
+namespace {
+
+// An error as a plain object the JavaScript half turns into a SprawlError.
+Napi::Object ErrorObject(Napi::Env env, sprawl_status_t code, const std::string& name,
+                         const std::string& message, bool retriable) {
+  Napi::Object e = Napi::Object::New(env);
+  e.Set("code", name);
+  e.Set("codeNumber", static_cast<int>(code));
+  e.Set("message", message);
+  e.Set("retriable", retriable);
+  return e;
+}
+
+Napi::Object ErrorObject(Napi::Env env, const sprawl::Error& e) {
+  return ErrorObject(env, e.code(), e.name(), e.message(), e.retriable());
+}
+
+sprawl::Settings SettingsFrom(const Napi::Value& value) {
+  sprawl::Settings out;
+  if (!value.IsObject()) return out;
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Array keys = object.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).ToString();
+    Napi::Value v = object.Get(key);
+    if (v.IsUndefined() || v.IsNull()) continue;
+    out[key] = v.ToString();
+  }
+  return out;
+}
+
+// Runs `work` on the worker pool and settles a Promise with `done`'s value,
+// or rejects it with the error object of a sprawl::Error.
+class Task : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<void()>;
+  using Done = std::function<Napi::Value(Napi::Env)>;
+  static Napi::Promise Run(Napi::Env env, Work work, Done done) {
+    auto* task = new Task(env, std::move(work), std::move(done));
+    Napi::Promise promise = task->deferred_.Promise();
+    task->Queue();
+    return promise;
+  }
+
+ private:
+  Task(Napi::Env env, Work work, Done done)
+      : Napi::AsyncWorker(env), deferred_(env), work_(std::move(work)), done_(std::move(done)) {}
+  void Execute() override {
+    try {
+      work_();
+    } catch (const sprawl::Error& e) {
+      error_ = e;
+    } catch (const std::exception& e) {
+      error_ = sprawl::Error(SPRAWL_INTERNAL, "INTERNAL", e.what(), false);
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_) {
+      deferred_.Reject(ErrorObject(env, *error_));
+      return;
+    }
+    try {
+      deferred_.Resolve(done_ ? done_(env) : env.Undefined());
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  std::optional<sprawl::Error> error_;
+};
+
+struct Outcome {
+  uint32_t id;
+  std::optional<sprawl::Error> error;
+  uint32_t partition;
+  uint64_t offset;
+};
+
+class Client : public Napi::ObjectWrap<Client> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "Client",
+        {InstanceMethod("admin", &Client::Admin), InstanceMethod("publish", &Client::Publish),
+         InstanceMethod("takeOutcomes", &Client::TakeOutcomes),
+         InstanceMethod("flush", &Client::Flush), InstanceMethod("close", &Client::Close)});
+  }
+
+  // new Client(settings, onOutcomes): onOutcomes([[id, error|null, partition, offset], ...])
+  explicit Client(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client>(info) {
+    Napi::Env env = info.Env();
+    try {
+      client_ = std::make_shared<sprawl::Client>(SettingsFrom(info[0]));
+    } catch (const sprawl::Error& e) {
+      Napi::Error error = Napi::Error::New(env, e.message());
+      error.Set("native", ErrorObject(env, e));
+      throw error;
+    }
+    outcomes_ = std::make_shared<Queue>();
+    tsfn_ =
+        Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sprawl-publish", 0, 1);
+    tsfn_.Unref(env);
+  }
+
+  std::shared_ptr<sprawl::Client> client() const { return client_; }
+
+ private:
+  struct Queue {
+    std::mutex mu;
+    std::vector<Outcome> items;
+  };
+
+  // admin(op, ...args) -> Promise<string|undefined>
+  Napi::Value Admin(const Napi::CallbackInfo& info) {
+    const std::string op = info[0].ToString();
+    std::vector<std::string> args;
+    for (size_t i = 1; i < info.Length() && !info[i].IsObject(); ++i) {
+      args.push_back(info[i].ToString());
+    }
+    sprawl::Settings settings = info.Length() > 1 && info[info.Length() - 1].IsObject()
+                                    ? SettingsFrom(info[info.Length() - 1])
+                                    : sprawl::Settings{};
+    auto client = client_;
+    auto result = std::make_shared<std::string>();
+    auto arg = [args](size_t i) { return i < args.size() ? args[i] : std::string(); };
+    return Task::Run(
+        info.Env(),
+        [client, op, arg, settings, result] {
+          if (op == "createTopic")
+            *result = client->CreateTopic(arg(0), settings);
+          else if (op == "alterTopic")
+            *result = client->AlterTopic(arg(0), settings);
+          else if (op == "describeTopic")
+            *result = client->DescribeTopic(arg(0));
+          else if (op == "listTopics")
+            *result = client->ListTopics();
+          else if (op == "deleteTopic")
+            client->DeleteTopic(arg(0));
+          else if (op == "listGroups")
+            *result = client->ListGroups(arg(0));
+          else if (op == "describeGroup")
+            *result = client->DescribeGroup(arg(0), arg(1));
+          else
+            throw sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT",
+                                "unknown admin call " + op, false);
+        },
+        [result](Napi::Env env) -> Napi::Value {
+          return result->empty() ? env.Undefined() : Napi::String::New(env, *result);
+        });
+  }
+
+  // publish(id, topic, value, key|null, headers [[name, Buffer]], partition): queues
+  // one record; its outcome comes back through onOutcomes with `id`.
+  Napi::Value Publish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    sprawl::Record r;
+    r.topic = info[1].ToString();
+    Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
+    r.value = std::string_view(value.Data(), value.Length());
+    std::string key;
+    if (info[3].IsBuffer()) {
+      Napi::Buffer<char> k = info[3].As<Napi::Buffer<char>>();
+      key.assign(k.Data(), k.Length());
+      r.key = std::string_view(key);
+    }
+    std::vector<std::string> header_values;
+    if (info[4].IsArray()) {
+      Napi::Array headers = info[4].As<Napi::Array>();
+      header_values.reserve(headers.Length());
+      for (uint32_t i = 0; i < headers.Length(); ++i) {
+        Napi::Array pair = headers.Get(i).As<Napi::Array>();
+        Napi::Buffer<char> v = pair.Get(1u).As<Napi::Buffer<char>>();
+        header_values.emplace_back(v.Data(), v.Length());
+        r.headers.emplace_back(pair.Get(0u).ToString(), header_values.back());
+      }
+    }
+    r.partition = info[5].As<Napi::Number>().Int32Value();
+    auto outcomes = outcomes_;
+    auto tsfn = tsfn_;
+    try {
+      client_->PublishAsync(
+          r, [outcomes, tsfn, id](const sprawl::Error* error, sprawl::PublishAck ack) mutable {
+            bool first;
+            {
+              std::lock_guard lock(outcomes->mu);
+              first = outcomes->items.empty();
+              outcomes->items.push_back(Outcome{id, error ? std::optional(*error) : std::nullopt,
+                                                ack.partition, ack.offset});
+            }
+            // One call drains everything queued since: outcomes reach JavaScript
+            // in batches, not one event-loop turn each.
+            if (first)
+              tsfn.NonBlockingCall(outcomes.get(), [](Napi::Env, Napi::Function js, Queue*) {
+                js.Call({});  // "outcomes are ready": the JavaScript half calls takeOutcomes()
+              });
+          });
+    } catch (const sprawl::Error& e) {
+      return ErrorObject(env, e);
+    }
+    if (outstanding_++ == 0) tsfn_.Ref(env);
+    return env.Undefined();
+  }
+
+  // takeOutcomes() -> [[id, error|null, partition, offset], ...]: what has
+  // completed since the last call. The thread-safe function holds the
+  // process only while publishes are outstanding.
+  Napi::Value TakeOutcomes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<Outcome> items;
+    {
+      std::lock_guard lock(outcomes_->mu);
+      items.swap(outcomes_->items);
+    }
+    outstanding_ -= std::min<uint32_t>(outstanding_, static_cast<uint32_t>(items.size()));
+    if (outstanding_ == 0 && !items.empty()) tsfn_.Unref(env);
+    Napi::Array batch = Napi::Array::New(env, items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Outcome& o = items[i];
+      Napi::Array entry = Napi::Array::New(env, 4);
+      entry.Set(0u, o.id);
+      entry.Set(1u, o.error ? Napi::Value(ErrorObject(env, *o.error)) : env.Null());
+      entry.Set(2u, o.partition);
+      entry.Set(3u, static_cast<double>(o.offset));
+      batch.Set(static_cast<uint32_t>(i), entry);
+    }
+    return batch;
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    auto client = client_;
+    const int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+    return Task::Run(
+        info.Env(), [client, timeout] { client->Flush(timeout); }, nullptr);
+  }
+
+  // Flushes and closes; the thread-safe function is released afterwards, so
+  // nothing of the client holds the process once the Promise settles.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto client = client_;
+    const int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    return Task::Run(
+        info.Env(), [client, timeout] { client->Close(timeout); },
+        [this, tsfn](Napi::Env env) mutable -> Napi::Value {
+          if (!released_) {
+            released_ = true;
+            tsfn.Release();
+          }
+          return env.Undefined();
+        });
+  }
+
+  std::shared_ptr<sprawl::Client> client_;
+  std::shared_ptr<Queue> outcomes_;
+  Napi::ThreadSafeFunction tsfn_;
+  uint32_t outstanding_ = 0;  // main thread only
+  bool released_ = false;     // main thread only
+};
+
+using MessageHandle = Napi::External<sprawl::Message>;
+
+// A message as a plain object: Buffers for key, value and header values (the
+// bytes are copied once into memory V8 manages), and the native message
+// behind `handle` for ack and nack.
+Napi::Object MessageObject(Napi::Env env, sprawl::Message m) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("topic", std::string(m.topic()));
+  o.Set("partition", m.partition());
+  o.Set("offset", static_cast<double>(m.offset()));
+  o.Set("timestampMs", static_cast<double>(m.timestamp_ms()));
+  o.Set("deliveryCount", m.delivery_count());
+  auto key = m.key();
+  o.Set("key",
+        key ? Napi::Value(Napi::Buffer<char>::Copy(env, key->data(), key->size())) : env.Null());
+  o.Set("value", Napi::Buffer<char>::Copy(env, m.value().data(), m.value().size()));
+  Napi::Object headers = Napi::Object::New(env);
+  for (const auto& [name, value] : m.headers()) {
+    headers.Set(std::string(name), Napi::Buffer<char>::Copy(env, value.data(), value.size()));
+  }
+  o.Set("headers", headers);
+  auto* owned = new sprawl::Message(std::move(m));
+  o.Set("handle", MessageHandle::New(env, owned, [](Napi::Env, sprawl::Message* p) { delete p; }));
+  return o;
+}
+
+class Consumer : public Napi::ObjectWrap<Consumer> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Function Define(Napi::Env env) {
+    Napi::Function f = DefineClass(
+        env, "Consumer",
+        {InstanceMethod("receive", &Consumer::Receive), InstanceMethod("ack", &Consumer::Ack),
+         InstanceMethod("nack", &Consumer::Nack), InstanceMethod("commit", &Consumer::Commit),
+         InstanceMethod("close", &Consumer::Close)});
+    constructor = new Napi::FunctionReference(Napi::Persistent(f));
+    return f;
+  }
+
+  explicit Consumer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Consumer>(info) {
+    // Built by openConsumer with the native consumer in an External.
+    auto* made = info[0].As<Napi::External<std::shared_ptr<sprawl::Consumer>>>().Data();
+    consumer_ = *made;
+    delete made;
+  }
+
+ private:
+  // receive(timeoutMs) -> Promise<message|null>, waiting on the worker pool.
+  Napi::Value Receive(const Napi::CallbackInfo& info) {
+    auto consumer = consumer_;
+    const int timeout = info[0].As<Napi::Number>().Int32Value();
+    auto got = std::make_shared<std::optional<sprawl::Message>>();
+    return Task::Run(
+        info.Env(), [consumer, timeout, got] { *got = consumer->Receive(timeout); },
+        [got](Napi::Env env) -> Napi::Value {
+          if (!got->has_value()) return env.Null();
+          return MessageObject(env, std::move(**got));
+        });
+  }
+
+  Napi::Value Settle(const Napi::CallbackInfo& info, bool ack) {
+    Napi::Env env = info.Env();
+    try {
+      if (!info[0].IsExternal()) {
+        throw sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT",
+                            "expected a message received from this consumer", false);
+      }
+      const sprawl::Message& m = *info[0].As<MessageHandle>().Data();
+      if (ack) {
+        consumer_->Ack(m);
+      } else {
+        consumer_->Nack(m, info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0);
+      }
+    } catch (const sprawl::Error& e) {
+      return ErrorObject(env, e);
+    }
+    return env.Undefined();
+  }
+  Napi::Value Ack(const Napi::CallbackInfo& info) { return Settle(info, true); }
+  Napi::Value Nack(const Napi::CallbackInfo& info) { return Settle(info, false); }
+
+  Napi::Value Commit(const Napi::CallbackInfo& info) {
+    auto consumer = consumer_;
+    return Task::Run(
+        info.Env(), [consumer] { consumer->Commit(); }, nullptr);
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto consumer = consumer_;
+    return Task::Run(
+        info.Env(), [consumer] { consumer->Close(); }, nullptr);
+  }
+
+  std::shared_ptr<sprawl::Consumer> consumer_;
+};
+
+Napi::FunctionReference* Consumer::constructor = nullptr;
+
+// openConsumer(client, settings) -> Promise<Consumer>: joining a group waits
+// for the node, so it runs on the worker pool.
+Napi::Value OpenConsumer(const Napi::CallbackInfo& info) {
+  std::shared_ptr<sprawl::Client> client =
+      Napi::ObjectWrap<Client>::Unwrap(info[0].As<Napi::Object>())->client();
+  sprawl::Settings settings = SettingsFrom(info[1]);
+  auto made = std::make_shared<std::shared_ptr<sprawl::Consumer>>();
+  return Task::Run(
+      info.Env(),
+      [client, settings, made] { *made = std::make_shared<sprawl::Consumer>(*client, settings); },
+      [made](Napi::Env env) -> Napi::Value {
+        auto* handoff = new std::shared_ptr<sprawl::Consumer>(*made);
+        return Consumer::constructor->New(
+            {Napi::External<std::shared_ptr<sprawl::Consumer>>::New(env, handoff)});
+      });
+}
+
+// startNode(settings) -> Promise<{clientAddress, httpAddress, stop()}>.
+Napi::Value StartNode(const Napi::CallbackInfo& info) {
+  sprawl::Settings settings = SettingsFrom(info[0]);
+  auto node = std::make_shared<std::shared_ptr<sprawl::Node>>();
+  return Task::Run(
+      info.Env(), [settings, node] { *node = std::make_shared<sprawl::Node>(settings); },
+      [node](Napi::Env env) -> Napi::Value {
+        std::shared_ptr<sprawl::Node> n = *node;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("clientAddress", n->client_address());
+        o.Set("httpAddress", n->http_address());
+        o.Set("stop", Napi::Function::New(env, [n](const Napi::CallbackInfo& call) {
+                return Task::Run(
+                    call.Env(), [n] { n->Stop(); }, nullptr);
+              }));
+        return o;
+      });
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::String::New(env, sprawl::Version()));
+  exports.Set("Client", Client::Define(env));
+  exports.Set("Consumer", Consumer::Define(env));
+  exports.Set("openConsumer", Napi::Function::New(env, OpenConsumer));
+  exports.Set("startNode", Napi::Function::New(env, StartNode));
+  return exports;
+}
+
+NODE_API_MODULE(sprawl, Init)

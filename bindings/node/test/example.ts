@@ -1,0 +1,29 @@
+// Compiled with `tsc --noEmit` by the tests: the declarations must accept
+// the documented usage.
+import { Client, Message, Node, SprawlError } from '../index';
+
+async function main(): Promise<void> {
+  const node = await Node.start({ storage: 'memory' });
+  const client = new Client(node.address, { acks: 'all', lingerMs: 2 });
+  await client.createTopic('orders', { partitions: 4, maxDeliveries: 5 });
+  const ack = await client.publish('orders', Buffer.from('hello'), { key: 'user-1', headers: { trace: 'abc' } });
+  const offset: number = ack.offset;
+  for await (const msg of client.subscribe('orders', { group: 'billing', timeoutMs: 1000 })) {
+    const value: Buffer = msg.value;
+    await msg.ack();
+    void value;
+  }
+  const sub = client.subscribe('orders', { start: 'earliest' });
+  sub.on('message', (m: Message) => void m.offset).start();
+  await sub.close();
+  try {
+    await client.describeTopic('missing');
+  } catch (e) {
+    if (e instanceof SprawlError && !e.retriable) console.log(e.code);
+  }
+  await client.close();
+  await node.stop();
+  void offset;
+}
+
+void main();
