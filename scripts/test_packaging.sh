@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The packaging test: `pip install .` into a fresh virtual environment (the
-# build backend and pybind11 come from the package index; the native build
-# reuses build/python-* and ccache), then a round trip through an embedded
-# node from outside the source tree.
+# The packaging tests, each followed by a round trip through an embedded node
+# from outside the source tree:
+#   - Python: `pip install .` into a fresh virtual environment (the build
+#     backend and pybind11 come from the package index; the native build
+#     reuses build/python-* and ccache);
+#   - Node.js: `npm install` in the checkout, whose install script builds the
+#     addon with cmake-js (into build/node-addon), then `require` and `import`
+#     of the package.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/build/packaging-venv"
@@ -31,3 +35,31 @@ with tempfile.TemporaryDirectory() as data:
             msg.ack()
 print(f"packaging: sprawl {sprawl.__version__} installed and round-tripped through an embedded node")
 PY
+
+echo "packaging: npm install in $root (cmake-js builds the addon)"
+start=$(date +%s)
+(cd "$root" && npm install --no-audit --no-fund --loglevel=error)
+echo "packaging: npm install took $(( $(date +%s) - start )) s"
+cd "$(mktemp -d)"
+env -u SPRAWL_NODE_ADDON node -e '
+const sprawl = require(process.argv[1]);
+(async () => {
+  const node = await sprawl.Node.start();
+  const client = new sprawl.Client(node.address);
+  await client.createTopic("packaged", { partitions: 2 });
+  const ack = await client.publish("packaged", "from npm", { key: "k", headers: { h: "v" } });
+  const sub = client.subscribe("packaged", { group: "g" });
+  const msg = await sub.receive(5000);
+  if (!msg || msg.value.toString() !== "from npm" || msg.offset !== ack.offset) process.exit(1);
+  await msg.ack();
+  await client.close();
+  await node.stop();
+  console.log(`packaging: sprawl ${sprawl.version} from npm install round-tripped through an embedded node`);
+})().catch((e) => { console.error(e); process.exit(1); });
+' "$root"
+env -u SPRAWL_NODE_ADDON node --input-type=module -e "
+import { Client, Node } from '$root/bindings/node/index.mjs';
+if (typeof Client !== 'function' || typeof Node.start !== 'function') process.exit(1);
+console.log('packaging: the ES module entry imports');
+"
+

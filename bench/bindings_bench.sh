@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Python binding's cost: on one release sprawl-server, the C++ client
-# (`sprawlctl bench produce`) and the Python package (bench/python_bench.py,
-# over the C ABI) publish the same workload, and the ratio is printed.
+# What the bindings cost: on one release sprawl-server, the C++ client
+# (`sprawlctl bench produce`), the Python package (bench/python_bench.py) and
+# the Node.js package (bench/node_bench.js), both over the C ABI, publish the
+# same workload, and each binding's ratio to the C++ client is printed.
 # 100-byte messages, acks=leader, 4 partitions, batching async producers.
 # Environment: COUNT (default 2000000), SIZE (100), PARTITIONS (4).
 set -euo pipefail
@@ -26,14 +27,17 @@ echo "== one node, RocksDB, fsync interval:10, $partitions partitions, $size-byt
 "$build/server/sprawlctl" --server "$address" topic create py --partitions "$partitions" >/dev/null
 PYTHONPATH="$build/python" python3 "$root/bench/python_bench.py" "$address" py "$count" "$size" \
   | tee "$data/py.txt"
+"$build/server/sprawlctl" --server "$address" topic create js --partitions "$partitions" >/dev/null
+SPRAWL_NODE_ADDON="$build/node/sprawl.node" node "$root/bench/node_bench.js" "$address" js \
+  "$count" "$size" | tee -a "$data/py.txt"
 python3 - "$data" <<'PY'
 import re, sys
 d = sys.argv[1]
 cpp = int(re.search(r": ([0-9]+) msg/s", open(f"{d}/cpp.txt").read()).group(1))
 for line in open(f"{d}/py.txt"):
-    m = re.match(r"python (\w+) .*: ([0-9]+) msg/s", line)
+    m = re.match(r"(python|node) (\w+) .*: ([0-9]+) msg/s", line)
     if m:
-        rate = int(m.group(2))
-        print(f"{m.group(1):5s} python {rate:>9,} msg/s | C++ client {cpp:>9,} msg/s -> "
+        rate = int(m.group(3))
+        print(f"{m.group(1):6s} {m.group(2):5s} {rate:>9,} msg/s | C++ client {cpp:>9,} msg/s -> "
               f"x{rate / cpp:.2f} (target 0.5 for batched publish)")
 PY
