@@ -97,6 +97,8 @@ export declare class Client {
   listGroups(topic?: string): Promise<Description[]>;
   describeGroup(topic: string, group: string): Promise<Description>;
   publish(topic: string, value: Bytes, options?: PublishOptions): Promise<PublishAck>;
+  /** Queues many messages at once; flush() reports the first failure. */
+  publishMany(topic: string, values: Bytes[], options?: { key?: Bytes | null }): Promise<number>;
   flush(timeoutMs?: number): Promise<void>;
   subscribe(topic: string, options?: SubscribeOptions): Subscription;
   close(timeoutMs?: number): Promise<void>;

@@ -252,6 +252,20 @@ class Client {
     }
   }
 
+  /**
+   * Queues many messages in one call (the fast path for bulk loads); resolves
+   * with how many were queued. flush() waits for their acks and rejects with
+   * the first failure.
+   */
+  async publishMany(topic, values, options = {}) {
+    this._check();
+    const key = options.key == null ? null : toBuffer(options.key, 'key');
+    const buffers = values.map((v) => toBuffer(v, 'value'));
+    const error = this._native.publishMany(topic, buffers, key);
+    if (error) throw fromNative(error);
+    return buffers.length;
+  }
+
   /** Waits until everything published so far is acknowledged. */
   async flush(timeoutMs = -1) {
     this._check();

@@ -105,6 +105,7 @@ class Client : public Napi::ObjectWrap<Client> {
         env, "Client",
         {InstanceMethod("admin", &Client::Admin), InstanceMethod("publish", &Client::Publish),
          InstanceMethod("takeOutcomes", &Client::TakeOutcomes),
+         InstanceMethod("publishMany", &Client::PublishMany),
          InstanceMethod("flush", &Client::Flush), InstanceMethod("close", &Client::Close)});
   }
 
@@ -221,6 +222,34 @@ class Client : public Napi::ObjectWrap<Client> {
       return ErrorObject(env, e);
     }
     if (outstanding_++ == 0) tsfn_.Ref(env);
+    return env.Undefined();
+  }
+
+  // publishMany(topic, [Buffer...], key|null) -> error object or undefined:
+  // queues every value without a callback each (flush reports the first
+  // failure), the fast path for bulk loads.
+  Napi::Value PublishMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    sprawl::Record r;
+    r.topic = info[0].ToString();
+    Napi::Array values = info[1].As<Napi::Array>();
+    std::string key;
+    if (info[2].IsBuffer()) {
+      Napi::Buffer<char> k = info[2].As<Napi::Buffer<char>>();
+      key.assign(k.Data(), k.Length());
+      r.key = std::string_view(key);
+    }
+    try {
+      for (uint32_t i = 0; i < values.Length(); ++i) {
+        Napi::Value v = values.Get(i);
+        if (!v.IsBuffer()) throw Napi::TypeError::New(env, "publishMany takes Buffers");
+        Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+        r.value = std::string_view(b.Data(), b.Length());
+        client_->PublishAsync(r);
+      }
+    } catch (const sprawl::Error& e) {
+      return ErrorObject(env, e);
+    }
     return env.Undefined();
   }
 

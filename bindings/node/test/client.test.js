@@ -84,6 +84,16 @@ test('messages that are never acked go to the dead-letter topic', async () => {
   assert.equal(dead.headers.origin.toString(), 'node-test');
 });
 
+test('publishMany queues a bulk load that flush completes', async () => {
+  const topic = unique('bulk');
+  await client.createTopic(topic);
+  const values = [...Array(5000).keys()].map((i) => Buffer.from(String(i)));
+  assert.equal(await client.publishMany(topic, values), 5000);
+  await client.flush(30000);
+  assert.equal((await client.describeTopic(topic)).partitions[0].high_watermark, 5000);
+  await assert.rejects(client.publishMany(topic, [42]), TypeError);
+});
+
 test('the EventEmitter form', async () => {
   const topic = unique('events');
   await client.createTopic(topic);
