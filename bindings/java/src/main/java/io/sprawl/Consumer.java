@@ -1,0 +1,135 @@
+package io.sprawl;
+
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongFunction;
+
+/**
+ * A consumer-group member or an offset reader. One thread polls at a time;
+ * {@link #close()} may come from any thread and ends a waiting poll.
+ */
+public final class Consumer implements AutoCloseable, Iterable<Message> {
+  private long handle;
+  private final boolean grouped;
+  private volatile boolean closed;
+  // Calls hold it shared; destroying the native consumer takes it exclusively,
+  // so a poll on another thread never runs on a freed consumer.
+  private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+
+  Consumer(long client, Settings settings, boolean grouped) {
+    this.handle = Native.consumerOpen(client, settings.flatten());
+    this.grouped = grouped;
+  }
+
+  /** The next message, or empty when none came within {@code timeout}. */
+  public Optional<Message> poll(Duration timeout) {
+    int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+    long message = withHandle(h -> Native.consumerReceive(h, ms));
+    return message == 0 ? Optional.empty() : Optional.of(new Message(this, message));
+  }
+
+  /** Messages until one second passes without one (see {@link #iterator(Duration)}). */
+  @Override
+  public Iterator<Message> iterator() {
+    return iterator(Duration.ofSeconds(1));
+  }
+
+  /** Messages until {@code idle} passes without one, or the consumer closes. */
+  public Iterator<Message> iterator(Duration idle) {
+    return new Iterator<>() {
+      private Message next;
+
+      @Override
+      public boolean hasNext() {
+        if (next == null && !closed) next = poll(idle).orElse(null);
+        return next != null;
+      }
+
+      @Override
+      public Message next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        Message m = next;
+        next = null;
+        return m;
+      }
+    };
+  }
+
+  /**
+   * Calls {@code listener} for each message on a new thread until the
+   * consumer is closed; returns that thread. An exception from the listener
+   * stops it.
+   */
+  public Thread listen(java.util.function.Consumer<Message> listener) {
+    Thread t = new Thread(() -> {
+      while (!closed) {
+        try {
+          poll(Duration.ofMillis(200)).ifPresent(listener);
+        } catch (SprawlException e) {
+          if (closed) return;
+          throw e;
+        }
+      }
+    }, "sprawl-listener");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  /** Sends pending acks and nacks now and waits for the node. */
+  public void commit() {
+    withHandle(h -> {
+      Native.consumerCommit(h);
+      return 0L;
+    });
+  }
+
+  void ack(long message) {
+    if (!grouped) throw new IllegalStateException("messages read by offset are not acked");
+    withHandle(h -> {
+      Native.consumerAck(h, message);
+      return 0L;
+    });
+  }
+
+  void nack(long message, Duration delay) {
+    if (!grouped) throw new IllegalStateException("messages read by offset are not nacked");
+    int ms = (int) Math.min(Integer.MAX_VALUE, delay.toMillis());
+    withHandle(h -> {
+      Native.consumerNack(h, message, ms);
+      return 0L;
+    });
+  }
+
+  private long withHandle(LongFunction<Long> call) {
+    lifecycle.readLock().lock();
+    try {
+      if (handle == 0 || closed) throw SprawlException.closed("the consumer");
+      return call.apply(handle);
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  /** Sends pending acks and leaves the group. Idempotent; ends a waiting poll. */
+  @Override
+  public void close() {
+    long h;
+    synchronized (this) {
+      if (closed) return;
+      closed = true;
+      h = handle;
+    }
+    Native.consumerClose(h);  // wakes a group poll waiting on another thread
+    lifecycle.writeLock().lock();
+    try {
+      Native.consumerDestroy(handle);
+      handle = 0;
+    } finally {
+      lifecycle.writeLock().unlock();
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.sprawl;
+
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A received message. Group messages are settled with {@link #ack()} or
+ * {@link #nack(Duration)}. The native message is freed by {@link #close()}
+ * (after which ack and nack throw) or, at the latest, when the garbage
+ * collector finds the Message unreachable.
+ */
+public final class Message implements AutoCloseable {
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  /** The native handle, shared with the cleaner so it is freed exactly once. */
+  private static final class Handle implements Runnable {
+    private long value;
+
+    Handle(long value) {
+      this.value = value;
+    }
+
+    synchronized long get() {
+      return value;
+    }
+
+    @Override
+    public synchronized void run() {
+      if (value != 0) Native.messageDestroy(value);
+      value = 0;
+    }
+  }
+
+  private final Consumer consumer;
+  private final Handle handle;
+  private final Cleaner.Cleanable cleanable;
+  private final String topic;
+  private final byte[] key;
+  private final byte[] value;
+  private final Map<String, byte[]> headers;
+  private final int partition;
+  private final long offset;
+  private final long timestampMs;
+  private final int deliveryCount;
+
+  Message(Consumer consumer, long handle) {
+    this.consumer = consumer;
+    this.handle = new Handle(handle);
+    this.cleanable = CLEANER.register(this, this.handle);
+    Object[] f = Native.messageFields(handle);
+    this.topic = (String) f[0];
+    this.key = (byte[]) f[1];
+    this.value = (byte[]) f[2];
+    String[] names = (String[]) f[3];
+    byte[][] values = (byte[][]) f[4];
+    Map<String, byte[]> h = new LinkedHashMap<>();
+    for (int i = 0; i < names.length; i++) h.put(names[i], values[i]);
+    this.headers = Collections.unmodifiableMap(h);
+    this.partition = (Integer) f[5];
+    this.offset = (Long) f[6];
+    this.timestampMs = (Long) f[7];
+    this.deliveryCount = (Integer) f[8];
+  }
+
+  public String topic() {
+    return topic;
+  }
+
+  public int partition() {
+    return partition;
+  }
+
+  public long offset() {
+    return offset;
+  }
+
+  public long timestampMs() {
+    return timestampMs;
+  }
+
+  /** 1 on a first group delivery, more on redeliveries, 0 for reads by offset. */
+  public int deliveryCount() {
+    return deliveryCount;
+  }
+
+  /** The key, or null when the message has none. */
+  public byte[] key() {
+    return key;
+  }
+
+  public byte[] value() {
+    return value;
+  }
+
+  /** The value as a read-only buffer (no copy). */
+  public ByteBuffer valueBuffer() {
+    return ByteBuffer.wrap(value).asReadOnlyBuffer();
+  }
+
+  public Map<String, byte[]> headers() {
+    return headers;
+  }
+
+  /** Settles the message: its group will not deliver it again. */
+  public void ack() {
+    long h = handle.get();
+    if (h == 0) throw SprawlException.closed("the message");
+    consumer.ack(h);
+  }
+
+  /** Hands the message back for redelivery after {@code delay}. */
+  public void nack(Duration delay) {
+    long h = handle.get();
+    if (h == 0) throw SprawlException.closed("the message");
+    consumer.nack(h, delay);
+  }
+
+  @Override
+  public void close() {
+    cleanable.clean();
+  }
+}
