@@ -90,7 +90,8 @@ std::string String(JNIEnv* env, jstring s) {
 
 std::string Bytes(JNIEnv* env, jbyteArray a) {
   std::string out(static_cast<size_t>(env->GetArrayLength(a)), '\0');
-  env->GetByteArrayRegion(a, 0, static_cast<jsize>(out.size()), reinterpret_cast<jbyte*>(out.data()));
+  env->GetByteArrayRegion(a, 0, static_cast<jsize>(out.size()),
+                          reinterpret_cast<jbyte*>(out.data()));
   return out;
 }
 
@@ -180,9 +181,8 @@ JNIEXPORT jstring JNICALL Java_io_sprawl_Native_version(JNIEnv* env, jclass) {
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_nodeStart(JNIEnv* env, jclass, jobjectArray s) {
-  return Guarded<jlong>(env, 0, [&] {
-    return reinterpret_cast<jlong>(new sprawl::Node(SettingsFrom(env, s)));
-  });
+  return Guarded<jlong>(
+      env, 0, [&] { return reinterpret_cast<jlong>(new sprawl::Node(SettingsFrom(env, s))); });
 }
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodeClientAddress(JNIEnv* env, jclass, jlong h) {
@@ -205,22 +205,21 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_nodeDestroy(JNIEnv*, jclass, jlong 
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_clientOpen(JNIEnv* env, jclass, jobjectArray s) {
-  return Guarded<jlong>(env, 0, [&] {
-    return reinterpret_cast<jlong>(new sprawl::Client(SettingsFrom(env, s)));
-  });
+  return Guarded<jlong>(
+      env, 0, [&] { return reinterpret_cast<jlong>(new sprawl::Client(SettingsFrom(env, s))); });
 }
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_clientAdmin(JNIEnv* env, jclass, jlong h,
-                                                           jstring op, jstring a, jstring b,
-                                                           jobjectArray s) {
+                                                            jstring op, jstring a, jstring b,
+                                                            jobjectArray s) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return nullptr;
   const std::string o = String(env, op);
   const std::string x = String(env, a);
   const std::string y = String(env, b);
   sprawl::Settings settings = SettingsFrom(env, s);
-  std::optional<std::string> result = Guarded<std::optional<std::string>>(
-      env, std::nullopt, [&]() -> std::optional<std::string> {
+  std::optional<std::string> result =
+      Guarded<std::optional<std::string>>(env, std::nullopt, [&]() -> std::optional<std::string> {
         if (o == "createTopic") return client->CreateTopic(x, settings);
         if (o == "alterTopic") return client->AlterTopic(x, settings);
         if (o == "describeTopic") return client->DescribeTopic(x);
@@ -237,11 +236,12 @@ JNIEXPORT jstring JNICALL Java_io_sprawl_Native_clientAdmin(JNIEnv* env, jclass,
 JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublish(JNIEnv* env, jclass, jlong h,
                                                            jstring topic, jint partition,
                                                            jbyteArray key, jbyteArray value,
-                                                           jobjectArray names,
-                                                           jobjectArray values, jobject done) {
+                                                           jobjectArray names, jobjectArray values,
+                                                           jobject done) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return;
-  if (topic == nullptr || value == nullptr) return ThrowInvalid(env, "topic and value are required");
+  if (topic == nullptr || value == nullptr)
+    return ThrowInvalid(env, "topic and value are required");
   sprawl::Record r;
   r.topic = String(env, topic);
   const std::string v = Bytes(env, value);
@@ -268,24 +268,24 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublish(JNIEnv* env, jclass, 
   jobject topic_ref = env->NewGlobalRef(topic);
   Guarded<int>(env, 0, [&] {
     try {
-      client->PublishAsync(r, [future, topic_ref](const sprawl::Error* error,
-                                                  sprawl::PublishAck ack) {
-        JNIEnv* cb = t_attached.env();
-        if (cb == nullptr) return;  // the JVM is going away
-        if (cb->PushLocalFrame(8) != JNI_OK) return;
-        if (error == nullptr) {
-          jobject result = cb->NewObject(g_ack, g_ack_init, topic_ref,
-                                         static_cast<jint>(ack.partition),
-                                         static_cast<jlong>(ack.offset));
-          cb->CallBooleanMethod(future, g_future_complete, result);
-        } else {
-          cb->CallBooleanMethod(future, g_future_fail, NewException(cb, *error));
-        }
-        if (cb->ExceptionCheck()) cb->ExceptionClear();  // a dependent stage threw
-        cb->PopLocalFrame(nullptr);
-        cb->DeleteGlobalRef(future);
-        cb->DeleteGlobalRef(topic_ref);
-      });
+      client->PublishAsync(
+          r, [future, topic_ref](const sprawl::Error* error, sprawl::PublishAck ack) {
+            JNIEnv* cb = t_attached.env();
+            if (cb == nullptr) return;  // the JVM is going away
+            if (cb->PushLocalFrame(8) != JNI_OK) return;
+            if (error == nullptr) {
+              jobject result =
+                  cb->NewObject(g_ack, g_ack_init, topic_ref, static_cast<jint>(ack.partition),
+                                static_cast<jlong>(ack.offset));
+              cb->CallBooleanMethod(future, g_future_complete, result);
+            } else {
+              cb->CallBooleanMethod(future, g_future_fail, NewException(cb, *error));
+            }
+            if (cb->ExceptionCheck()) cb->ExceptionClear();  // a dependent stage threw
+            cb->PopLocalFrame(nullptr);
+            cb->DeleteGlobalRef(future);
+            cb->DeleteGlobalRef(topic_ref);
+          });
     } catch (...) {
       env->DeleteGlobalRef(future);  // not queued: the callback never runs
       env->DeleteGlobalRef(topic_ref);
@@ -310,17 +310,16 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_clientDestroy(JNIEnv*, jclass, jlon
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerOpen(JNIEnv* env, jclass, jlong h,
-                                                          jobjectArray s) {
+                                                           jobjectArray s) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return 0;
   sprawl::Settings settings = SettingsFrom(env, s);
-  return Guarded<jlong>(env, 0, [&] {
-    return reinterpret_cast<jlong>(new sprawl::Consumer(*client, settings));
-  });
+  return Guarded<jlong>(
+      env, 0, [&] { return reinterpret_cast<jlong>(new sprawl::Consumer(*client, settings)); });
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerReceive(JNIEnv* env, jclass, jlong h,
-                                                             jint ms) {
+                                                              jint ms) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
   if (consumer == nullptr) return 0;
   return Guarded<jlong>(env, 0, [&]() -> jlong {
@@ -338,7 +337,7 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerAck(JNIEnv* env, jclass, jl
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerNack(JNIEnv* env, jclass, jlong h, jlong m,
-                                                         jint ms) {
+                                                          jint ms) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
   auto* message = Handle<sprawl::Message>(env, m, "the message");
   if (consumer != nullptr && message != nullptr) {
@@ -387,8 +386,8 @@ JNIEXPORT jobjectArray JNICALL Java_io_sprawl_Native_messageFields(JNIEnv* env, 
   set(5, env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->partition())));
   set(6, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->offset())));
   set(7, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->timestamp_ms())));
-  set(8, env->CallStaticObjectMethod(g_integer, g_integer_of,
-                                     static_cast<jint>(m->delivery_count())));
+  set(8,
+      env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->delivery_count())));
   return out;
 }
 
