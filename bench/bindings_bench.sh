@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the bindings cost: on one release sprawl-server, the C++ client
-# (`sprawlctl bench produce`), the Python package (bench/python_bench.py) and
-# the Node.js package (bench/node_bench.js), both over the C ABI, publish the
-# same workload, and each binding's ratio to the C++ client is printed.
+# (`sprawlctl bench produce`), the Python package (bench/python_bench.py),
+# the Node.js package (bench/node_bench.js) and the Java binding
+# (bench/java/JavaBench.java), all over the C ABI, publish the same workload,
+# and each binding's ratio to the C++ client is printed.
 # 100-byte messages, acks=leader, 4 partitions, batching async producers.
 # Environment: COUNT (default 2000000), SIZE (100), PARTITIONS (4).
 set -euo pipefail
@@ -30,12 +31,18 @@ PYTHONPATH="$build/python" python3 "$root/bench/python_bench.py" "$address" py "
 "$build/server/sprawlctl" --server "$address" topic create js --partitions "$partitions" >/dev/null
 SPRAWL_NODE_ADDON="$build/node/sprawl.node" node "$root/bench/node_bench.js" "$address" js \
   "$count" "$size" | tee -a "$data/py.txt"
+# Java: the binding's classes from a Maven build against this build's libraries.
+mvn -q -B -f "$root/bindings/java/pom.xml" package -DskipTests -Dsprawl.native.dir="$build/java"
+javac -d "$data/java" -cp "$root/bindings/java/target/classes" "$root/bench/java/JavaBench.java"
+"$build/server/sprawlctl" --server "$address" topic create jv --partitions "$partitions" >/dev/null
+java -Djava.library.path="$build/java" -cp "$data/java:$root/bindings/java/target/classes" \
+  JavaBench "$address" jv "$count" "$size" | tee -a "$data/py.txt"
 python3 - "$data" <<'PY'
 import re, sys
 d = sys.argv[1]
 cpp = int(re.search(r": ([0-9]+) msg/s", open(f"{d}/cpp.txt").read()).group(1))
 for line in open(f"{d}/py.txt"):
-    m = re.match(r"(python|node) (\w+) .*: ([0-9]+) msg/s", line)
+    m = re.match(r"(python|node|java) (\w+) .*: ([0-9]+) msg/s", line)
     if m:
         rate = int(m.group(3))
         print(f"{m.group(1):6s} {m.group(2):5s} {rate:>9,} msg/s | C++ client {cpp:>9,} msg/s -> "

@@ -6,7 +6,9 @@
 #     reuses build/python-* and ccache);
 #   - Node.js: `npm install` in the checkout, whose install script builds the
 #     addon with cmake-js (into build/node-addon), then `require` and `import`
-#     of the package.
+#     of the package;
+#   - Java: the jar of the Maven build, without java.library.path, loads the
+#     native libraries it carries.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/build/packaging-venv"
@@ -63,3 +65,32 @@ if (typeof Client !== 'function' || typeof Node.start !== 'function') process.ex
 console.log('packaging: the ES module entry imports');
 "
 
+
+# Java: the jar alone (no java.library.path) extracts its native libraries.
+jar="$root/bindings/java/target/sprawl-0.1.0.jar"
+if [[ -f "$jar" ]]; then
+  work="$(mktemp -d)"
+  cat >"$work/JarCheck.java" <<'JAVA'
+import io.sprawl.EmbeddedNode;
+import io.sprawl.SprawlClient;
+import java.util.Map;
+
+public class JarCheck {
+  public static void main(String[] args) {
+    try (EmbeddedNode node = EmbeddedNode.start();
+        SprawlClient client = SprawlClient.builder().address(node.address()).build()) {
+      client.createTopic("packaged", Map.of("partitions", 1));
+      long offset = client.publishSync("packaged", null, "from the jar".getBytes()).offset();
+      if (offset != 0) System.exit(1);
+      System.out.println("packaging: the jar loaded its own native libraries and round-tripped");
+    }
+  }
+}
+JAVA
+  javac -d "$work" -cp "$jar" "$work/JarCheck.java"
+  (cd "$work" && java -cp "$work:$jar" JarCheck)
+  rm -rf "$work"
+else
+  echo "packaging: $jar is missing (the JUnit run of make test builds it)" >&2
+  exit 1
+fi

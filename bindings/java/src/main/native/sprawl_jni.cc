@@ -295,6 +295,36 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublish(JNIEnv* env, jclass, 
   });
 }
 
+JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublishMany(JNIEnv* env, jclass, jlong h,
+                                                               jstring topic, jbyteArray key,
+                                                               jobjectArray values) {
+  auto* client = Handle<sprawl::Client>(env, h, "the client");
+  if (client == nullptr) return;
+  if (topic == nullptr || values == nullptr)
+    return ThrowInvalid(env, "topic and values are required");
+  sprawl::Record r;
+  r.topic = String(env, topic);
+  std::string k;
+  if (key != nullptr) {
+    k = Bytes(env, key);
+    r.key = std::string_view(k);
+  }
+  const jsize n = env->GetArrayLength(values);
+  Guarded<int>(env, 0, [&] {
+    std::string value;
+    for (jsize i = 0; i < n; ++i) {
+      auto bytes = static_cast<jbyteArray>(env->GetObjectArrayElement(values, i));
+      value.resize(static_cast<size_t>(env->GetArrayLength(bytes)));
+      env->GetByteArrayRegion(bytes, 0, static_cast<jsize>(value.size()),
+                              reinterpret_cast<jbyte*>(value.data()));
+      env->DeleteLocalRef(bytes);  // one per iteration: no growth across a large batch
+      r.value = value;
+      client->PublishAsync(r);  // copies the bytes before it returns
+    }
+    return 0;
+  });
+}
+
 JNIEXPORT void JNICALL Java_io_sprawl_Native_clientFlush(JNIEnv* env, jclass, jlong h, jint ms) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client != nullptr) Guarded<int>(env, 0, [&] { return client->Flush(ms), 0; });

@@ -60,6 +60,9 @@ final class Native {
   static native void clientPublish(long client, String topic, int partition, byte[] key,
       byte[] value, String[] headerNames, byte[][] headerValues, CompletableFuture<PublishAck> done);
 
+  /** Queues every value without a future each; flush reports the first failure. */
+  static native void clientPublishMany(long client, String topic, byte[] key, byte[][] values);
+
   static native void clientFlush(long client, int timeoutMs);
 
   static native void clientClose(long client, int timeoutMs);

@@ -107,6 +107,23 @@ public final class SprawlClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Queues many messages in one call, the fast path for bulk loads: no
+   * future per message; {@link #flush(Duration)} waits for their acks and
+   * throws the first failure. Returns how many were queued.
+   */
+  public int publishMany(String topic, byte[] key, java.util.List<byte[]> values) {
+    byte[][] all = values.toArray(new byte[0][]);
+    for (byte[] v : all) {
+      if (v == null) throw new NullPointerException("a value is null");
+    }
+    withHandle(h -> {
+      Native.clientPublishMany(h, topic, key, all);
+      return null;
+    });
+    return all.length;
+  }
+
   /** Waits until everything published so far is acknowledged or failed. */
   public void flush(Duration timeout) {
     int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());

@@ -246,6 +246,20 @@ class SprawlClientTest {
   }
 
   @Test
+  void publishManyQueuesABulkLoadThatFlushCompletes() {
+    String topic = unique("bulk");
+    client.createTopic(topic);
+    List<byte[]> values = new ArrayList<>();
+    for (int i = 0; i < 5000; i++) values.add(bytes("" + i));
+    assertEquals(5000, client.publishMany(topic, null, values));
+    client.flush(Duration.ofSeconds(30));
+    assertTrue(client.describeTopic(topic).contains("\"high_watermark\":5000"));
+    List<byte[]> withNull = new ArrayList<>();
+    withNull.add(null);
+    assertThrows(NullPointerException.class, () -> client.publishMany(topic, null, withNull));
+  }
+
+  @Test
   void versionIsSemantic() {
     assertTrue(Native.version().matches("\\d+\\.\\d+\\.\\d+"));
     assertNotNull(node.address());
