@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/broker/delivery_cursor.h"
+#include "core/overlay/codec.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
 #include "core/storage/batch_format.h"
@@ -223,6 +224,31 @@ void WriteCursorSeeds(SeedWriter& seeds) {
               std::string_view(encoded).substr(1));
 }
 
+// overlay_codec_fuzz: a ping carrying gossip and a push-pull of full state.
+void WriteOverlaySeeds(SeedWriter& seeds) {
+  overlay::Message ping;
+  ping.kind = overlay::MessageKind::kPing;
+  ping.sender = "n1";
+  ping.sender_address = "tcp://127.0.0.1:7401";
+  ping.sequence = 7;
+  ping.target = "fuzz-node";
+  ping.updates = {{overlay::MemberState::kSuspect,
+                   3,
+                   {"fuzz-node", "tcp://127.0.0.1:1", "", "", "", 0, 0},
+                   "n1"},
+                  {overlay::MemberState::kAlive,
+                   1,
+                   {"n2", "tcp://127.0.0.1:7411", "tcp://127.0.0.1:7410", "", "rack-a", 5, 9},
+                   ""}};
+  overlay::Message push = ping;
+  push.kind = overlay::MessageKind::kPushPull;
+  for (const auto& [name, message] : {std::pair{"ping", ping}, std::pair{"push", push}}) {
+    const std::string encoded = overlay::Encode(message);
+    seeds.Write("overlay_codec_fuzz", name, static_cast<uint8_t>(encoded[0]),
+                std::string_view(encoded).substr(1));
+  }
+}
+
 }  // namespace sprawl::fuzz
 
 int main(int argc, char** argv) {
@@ -235,5 +261,6 @@ int main(int argc, char** argv) {
   sprawl::fuzz::WriteCodecSeeds(seeds);
   sprawl::fuzz::WriteTransportSeeds(seeds);
   sprawl::fuzz::WriteCursorSeeds(seeds);
+  sprawl::fuzz::WriteOverlaySeeds(seeds);
   return seeds.ok() ? 0 : 1;
 }
