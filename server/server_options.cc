@@ -11,7 +11,7 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
   std::string fsync = node.fsync.ToString();
   std::string level = "info";
   std::string format = "text";
-  std::vector<std::string> join;
+  node.peer_port = node::kDefaultPeerPort;
 
   CLI::App app{"sprawl-server: a Sprawl node (broker) serving clients over ZeroMQ and HTTP"};
   app.set_config("--config", "", "TOML config file (keys as the long flag names)");
@@ -37,12 +37,15 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
       ->envname("SPRAWL_HTTP_PORT")
       ->capture_default_str();
   app.add_option("--peer-port", node.peer_port,
-                 "Peer port, for clusters (a single node binds nothing there)")
+                 "Peer port: where other nodes gossip with this one (0 = any free port)")
       ->envname("SPRAWL_PEER_PORT")
       ->capture_default_str();
-  app.add_option("--join", join, "Seed nodes host:port[,host:port] (clusters)")
+  app.add_option("--join", node.join,
+                 "Peer ports of nodes to join through, host:port[,host:port]; none = a new cluster")
       ->envname("SPRAWL_JOIN")
       ->delimiter(',');
+  app.add_option("--rack", node.rack, "Rack or zone, for rack-aware placement")
+      ->envname("SPRAWL_RACK");
   app.add_option("--memory-per-partition", node.memory_bytes_per_partition,
                  "Bytes of the memory tier per partition")
       ->envname("SPRAWL_MEMORY_PER_PARTITION")
@@ -82,11 +85,6 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
   auto parsed_format = log::ParseFormat(format);
   if (!parsed_format.ok()) return fail(parsed_format.status());
   out.options.log_format = *parsed_format;
-  if (!join.empty()) {
-    return fail(
-        InvalidArgument("--join: this build runs single-node brokers; clustering (membership and "
-                        "replication) is not available yet"));
-  }
   Status valid = node.Validate();
   if (!valid.ok()) return fail(valid);
   return out;

@@ -1,5 +1,7 @@
 #include "core/node/http_api.h"
 
+#include "core/node/cluster.h"
+
 #include <nlohmann/json.hpp>
 
 #include "core/admin/builtin_routes.h"
@@ -52,6 +54,21 @@ admin::Router HttpApi::Routes() {
     return ready_ ? Status::Ok() : Status(ErrorCode::kClosed, "the node is starting or stopping");
   });
   admin::InstallMetricsRoute(router, registry_);
+  router.Add("GET", "/v1/cluster", [this](HttpRequest, Responder respond) {
+    OnLoop(std::move(respond),
+           [this](Responder respond) { respond(JsonResponse(cluster_->MembersJson())); });
+  });
+  router.Add("GET", "/v1/placement", [this](HttpRequest, Responder respond) {
+    OnLoop(std::move(respond), [this](Responder respond) {
+      std::vector<std::pair<std::string, uint32_t>> topics;
+      const pb::ListTopicsResponse listed = broker_.ListTopics();
+      for (const auto& t : listed.topics()) {
+        topics.emplace_back(t.name(), static_cast<uint32_t>(t.partitions_size()));
+      }
+      // Three replicas per partition, the replication issue's default.
+      respond(JsonResponse(cluster_->PlacementJson(topics, 3)));
+    });
+  });
   router.Add("GET", "/v1/topics", [this](HttpRequest, Responder respond) {
     OnLoop(std::move(respond), [this](Responder respond) {
       json topics = json::array();

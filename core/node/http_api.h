@@ -9,6 +9,8 @@
 
 namespace sprawl::node {
 
+class Cluster;
+
 // The node's HTTP admin API (docs/http-api.md): health, readiness, metrics,
 // topics, groups, and publish/consume over REST. Handlers run on the HTTP
 // thread and hand broker work to the event loop, answering from there.
@@ -20,6 +22,10 @@ class HttpApi {
       : broker_(broker), loop_(loop), rest_(rest), registry_(registry), ready_(ready) {}
 
   admin::Router Routes();
+
+  // The cluster the /v1/cluster and /v1/placement routes describe; set before
+  // the loop runs.
+  void SetCluster(const Cluster* cluster) { cluster_ = cluster; }
 
  private:
   // Runs `fn` on the loop; it answers through the responder it is given.
@@ -35,6 +41,7 @@ class HttpApi {
   const metrics::Registry& registry_;
   const std::atomic<bool>& ready_;
   std::atomic<uint64_t> round_robin_{0};
+  const Cluster* cluster_ = nullptr;
 };
 
 }  // namespace sprawl::node

@@ -60,12 +60,6 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
     out.batches = std::move(batches);
     endpoint->Send(connection, out);
   });
-  loop->SetTimer(
-      [broker, rest] { return std::min(broker->NextDeadlineNanos(), rest->NextDeadlineNanos()); },
-      [broker, rest] {
-        broker->Tick();
-        rest->Tick(SystemClock::Instance().MonotonicNanos());
-      });
   node->http_api_ =
       std::make_unique<HttpApi>(*broker, *loop, node->rest_members_, node->registry_, node->ready_);
   admin::HttpServerOptions http_options;
@@ -74,11 +68,29 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   SPRAWL_ASSIGN_OR_RETURN(
       node->http_,
       admin::HttpServer::Start(http_options, node->http_api_->Routes(), node->registry_));
+  SPRAWL_ASSIGN_OR_RETURN(
+      node->cluster_,
+      Cluster::Start(node->context_, *loop, clock, config, node->endpoint_->endpoint(),
+                     "http://" + config.bind + ":" + std::to_string(node->http_->port()),
+                     node->registry_));
+  Cluster* cluster = node->cluster_.get();
+  node->http_api_->SetCluster(cluster);  // before the loop runs what HTTP posts
+  loop->SetTimer(
+      [broker, rest, cluster] {
+        return std::min(
+            {broker->NextDeadlineNanos(), rest->NextDeadlineNanos(), cluster->NextDeadlineNanos()});
+      },
+      [broker, rest, cluster] {
+        broker->Tick();
+        rest->Tick(SystemClock::Instance().MonotonicNanos());
+        cluster->Tick();
+      });
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
   node->loop_thread_ = std::thread([loop] { loop->Run(); });
   node->ready_ = true;
   log::Info("node listening",
             {{"client", node->endpoint_->endpoint()},
+             {"peer", node->cluster_->peer_endpoint()},
              {"http", "http://" + config.bind + ":" + std::to_string(node->http_->port())},
              {"storage", config.storage == storage::StorageMode::kDisk ? "disk:" + config.data_dir
                                                                        : std::string("memory")},
@@ -123,6 +135,7 @@ void Node::Stop() {
   std::promise<void> stopped_receiving;
   loop_->Post([this, &stopped_receiving] {
     endpoint_->StopReceiving();
+    cluster_->Leave();  // a graceful stop is a leave, not a failure
     stopped_receiving.set_value();
   });
   stopped_receiving.get_future().wait();
@@ -148,6 +161,7 @@ void Node::Stop() {
   // HTTP handlers post to the loop: stop them before the loop goes away.
   http_.reset();
   retention_.reset();
+  cluster_.reset();
   endpoint_.reset();
   dispatcher_.reset();
   broker_.reset();

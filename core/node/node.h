@@ -8,6 +8,7 @@
 
 #include "core/admin/http_server.h"
 #include "core/broker/broker.h"
+#include "core/node/cluster.h"
 #include "core/node/http_api.h"
 #include "core/node/node_config.h"
 #include "core/node/request_dispatcher.h"
@@ -56,6 +57,7 @@ class Node {
   std::unique_ptr<RequestDispatcher> dispatcher_;
   zmq::context_t context_{1};
   std::unique_ptr<transport::ServerEndpoint> endpoint_;
+  std::unique_ptr<Cluster> cluster_;
   RestMembers rest_members_;
   std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<admin::HttpServer> http_;

@@ -22,6 +22,19 @@ Status NodeConfig::Validate() const {
     return InvalidArgument("client port and HTTP port must differ (both " +
                            std::to_string(client_port) + ")");
   }
+  if (peer_port != 0 && (peer_port == client_port || peer_port == http_port)) {
+    return InvalidArgument("the peer port must differ from the client and HTTP ports (" +
+                           std::to_string(peer_port) + ")");
+  }
+  for (const std::string& seed : join) {
+    const size_t colon = seed.rfind(':');
+    const bool ok = colon != std::string::npos && colon > 0 && colon + 1 < seed.size() &&
+                    seed.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                    seed.size() - colon - 1 <= 5 && std::stoul(seed.substr(colon + 1)) > 0 &&
+                    std::stoul(seed.substr(colon + 1)) <= 65535;
+    if (!ok) return InvalidArgument("join seed '" + seed + "' is not host:port");
+  }
+  if (rack.size() > 64) return InvalidArgument("rack must be at most 64 characters");
   if (memory_bytes_per_partition < (1u << 16)) {
     return InvalidArgument("memory per partition must be at least 64 KiB");
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/storage/store_options.h"
 #include "core/util/result.h"
@@ -24,8 +25,13 @@ struct NodeConfig {
   std::string bind = "127.0.0.1";
   uint16_t client_port = kDefaultClientPort;  // 0 = any free port
   uint16_t http_port = kDefaultHttpPort;      // 0 = any free port
-  // Reserved for the peer transport of a cluster; a single node binds nothing there.
-  uint16_t peer_port = kDefaultPeerPort;
+  // Where other nodes reach this one (membership gossip); 0 = any free port.
+  // Embedded nodes default to 0; sprawl-server to kDefaultPeerPort.
+  uint16_t peer_port = 0;
+  // Seeds to join through ("host:port" of their peer ports); none = start a
+  // one-node cluster that others may join.
+  std::vector<std::string> join;
+  std::string rack;  // for rack-aware placement; "" = none
   // Memory tier per partition (memory mode: everything the partition keeps).
   uint64_t memory_bytes_per_partition = 64u << 20;
   // Publishes in progress (appended, not yet acknowledged) before further

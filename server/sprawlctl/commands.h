@@ -14,5 +14,6 @@ void AddSubscribeCommand(CLI::App& app, Context& ctx, int& exit_code);
 void AddGroupCommands(CLI::App& app, Context& ctx, int& exit_code);
 void AddBenchCommands(CLI::App& app, Context& ctx, int& exit_code);
 void AddStatusCommand(CLI::App& app, Context& ctx, int& exit_code);
+void AddClusterCommands(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace sprawl::ctl

@@ -39,6 +39,7 @@ class Server:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sprawl-it-")
         self.client_port = free_port()
         self.http_port = free_port()
+        self.peer_port = free_port()
         self.extra = list(extra)
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "server.log")
@@ -55,7 +56,8 @@ class Server:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [SERVER, "--data-dir", os.path.join(self.data_dir, "data"),
-                 "--client-port", str(self.client_port), "--http-port", str(self.http_port)]
+                 "--client-port", str(self.client_port), "--http-port", str(self.http_port),
+                 "--peer-port", str(self.peer_port)]
                 + self.extra, stdout=log, stderr=subprocess.STDOUT)
         wait_for(self.ready, what="the server to be ready")
         return self

@@ -202,9 +202,9 @@ class ServerOptionsTest(unittest.TestCase):
         env = dict(os.environ, SPRAWL_STORAGE="tape")
         bad_env = subprocess.run([SERVER], capture_output=True, text=True, env=env)
         self.assertEqual(bad_env.returncode, 2)
-        join = subprocess.run([SERVER, "--join", "127.0.0.1:1"], capture_output=True, text=True)
+        join = subprocess.run([SERVER, "--join", "127.0.0.1"], capture_output=True, text=True)
         self.assertEqual(join.returncode, 2)
-        self.assertIn("single-node", join.stderr)
+        self.assertIn("host:port", join.stderr)
 
     def test_config_file_flags_and_environment_in_order_of_precedence(self):
         data = Server().data_dir

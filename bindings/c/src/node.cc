@@ -30,6 +30,7 @@ Result<node::NodeConfig> NodeConfigFrom(const sprawl_config_t* config) {
   if (auto v = Get(config, "bind")) c.bind = *v;
   c.client_port = static_cast<uint16_t>(GetUint(config, "client_port", c.client_port));
   c.http_port = static_cast<uint16_t>(GetUint(config, "http_port", c.http_port));
+  c.peer_port = static_cast<uint16_t>(GetUint(config, "peer_port", 0));
   c.memory_bytes_per_partition =
       GetUint(config, "memory_bytes_per_partition", c.memory_bytes_per_partition);
   c.max_pending_publish_bytes =

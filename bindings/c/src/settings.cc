@@ -28,6 +28,7 @@ const std::vector<Setting>& Settings() {
       {"bind", Scope::kNode, Kind::kString},
       {"client_port", Scope::kNode, Kind::kUint, 65535},
       {"http_port", Scope::kNode, Kind::kUint, 65535},
+      {"peer_port", Scope::kNode, Kind::kUint, 65535},
       {"memory_bytes_per_partition", Scope::kNode, Kind::kUint},
       {"max_pending_publish_bytes", Scope::kNode, Kind::kUint},
       {"server", Scope::kClient, Kind::kString},

@@ -1,0 +1,165 @@
+#include "core/node/cluster.h"
+
+#include <chrono>
+#include <random>
+
+#include "core/overlay/placement.h"
+#include "core/protocol/message_type.h"
+#include "core/util/logging.h"
+
+namespace sprawl::node {
+namespace {
+
+constexpr uint16_t kGossip = static_cast<uint16_t>(protocol::MessageType::kGossip);
+
+}  // namespace
+
+Cluster::Cluster(const Clock& clock, metrics::Registry& registry)
+    : clock_(clock),
+      rejected_(registry.GetCounter("sprawl_membership_messages_rejected_total",
+                                    "Gossip messages that did not decode.")),
+      probes_(registry.GetCounter("sprawl_membership_probes_total", "Probes sent.")),
+      probes_failed_(registry.GetCounter("sprawl_membership_probes_failed_total",
+                                         "Probes answered neither directly nor indirectly.")),
+      suspicions_(registry.GetCounter("sprawl_membership_suspicions_total",
+                                      "Suspicions this node raised.")),
+      refutations_(registry.GetCounter("sprawl_membership_refutations_total",
+                                       "Suspicions about this node it refuted.")),
+      alive_(registry.GetGauge("sprawl_membership_members", "Members by state.",
+                               {{"state", "alive"}})),
+      suspect_(registry.GetGauge("sprawl_membership_members", "Members by state.",
+                                 {{"state", "suspect"}})),
+      dead_(
+          registry.GetGauge("sprawl_membership_members", "Members by state.", {{"state", "dead"}})),
+      left_(
+          registry.GetGauge("sprawl_membership_members", "Members by state.", {{"state", "left"}})),
+      queue_(registry.GetGauge("sprawl_membership_dissemination_queue",
+                               "Updates waiting to be gossiped.")) {}
+
+Result<std::unique_ptr<Cluster>> Cluster::Start(zmq::context_t& context, transport::EventLoop& loop,
+                                                const Clock& clock, const NodeConfig& config,
+                                                const std::string& client_address,
+                                                const std::string& http_address,
+                                                metrics::Registry& registry) {
+  std::unique_ptr<Cluster> cluster(new Cluster(clock, registry));
+  Cluster* raw = cluster.get();
+  SPRAWL_ASSIGN_OR_RETURN(
+      cluster->peers_,
+      transport::PeerTransport::Bind(
+          context, loop, "tcp://" + config.bind + ":" + std::to_string(config.peer_port),
+          transport::Limits{}, registry, transport::PeerTransport::Options{},
+          [raw](uint16_t type, std::string body) { raw->OnGossip(type, std::move(body)); }));
+  overlay::NodeMeta self;
+  self.id = config.node_id;
+  self.peer_address = cluster->peers_->endpoint();
+  self.client_address = client_address;
+  self.http_address = http_address;
+  self.rack = config.rack;
+  self.start_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  cluster->membership_ = std::make_unique<overlay::Membership>(self, overlay::MembershipConfig{},
+                                                               std::random_device{}());
+  std::vector<std::string> seeds;
+  for (const std::string& s : config.join) seeds.push_back("tcp://" + s);
+  cluster->membership_->Join(seeds, cluster->NowMs());
+  cluster->Flush();
+  return cluster;
+}
+
+void Cluster::OnGossip(uint16_t type, std::string body) {
+  if (type != kGossip) return;
+  auto message = overlay::Decode(body);
+  if (!message.ok()) {
+    rejected_.Increment();
+    log::Debug("gossip message rejected", {{"error", message.status().ToString()}});
+    return;
+  }
+  membership_->Receive(*message, NowMs());
+  Flush();
+}
+
+void Cluster::Tick() {
+  membership_->Tick(NowMs());
+  Flush();
+}
+
+int64_t Cluster::NextDeadlineNanos() const { return membership_->NextTickMs() * 1'000'000; }
+
+void Cluster::Leave() {
+  membership_->Leave(NowMs());
+  Flush();
+}
+
+void Cluster::Flush() {
+  for (const overlay::Outgoing& out : membership_->TakeOutgoing()) {
+    peers_->Send(out.to, kGossip, overlay::Encode(out.message));
+  }
+  for (const overlay::Event& e : membership_->TakeEvents()) {
+    const overlay::Member& m = e.member;
+    log::Info("cluster member " + std::string(overlay::MemberStateName(m.state)),
+              {{"member", m.meta.id},
+               {"incarnation", std::to_string(m.incarnation)},
+               {"peer", m.meta.peer_address}});
+    if (m.state == overlay::MemberState::kDead || m.state == overlay::MemberState::kLeft) {
+      peers_->Disconnect(m.meta.peer_address);
+    }
+  }
+  UpdateGauges();
+}
+
+void Cluster::UpdateGauges() {
+  const overlay::MembershipMetrics& now = membership_->metrics();
+  probes_.Increment(now.probes_sent - reported_.probes_sent);
+  probes_failed_.Increment(now.probes_failed - reported_.probes_failed);
+  suspicions_.Increment(now.suspicions_raised - reported_.suspicions_raised);
+  refutations_.Increment(now.suspicions_refuted - reported_.suspicions_refuted);
+  reported_ = now;
+  alive_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kAlive)));
+  suspect_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kSuspect)));
+  dead_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kDead)));
+  left_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kLeft)));
+  queue_.Set(static_cast<int64_t>(membership_->pending_updates()));
+}
+
+nlohmann::json Cluster::MembersJson() const {
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& [id, m] : membership_->members()) {
+    members.push_back({{"id", id},
+                       {"state", overlay::MemberStateName(m.state)},
+                       {"incarnation", m.incarnation},
+                       {"peer_address", m.meta.peer_address},
+                       {"client_address", m.meta.client_address},
+                       {"http_address", m.meta.http_address},
+                       {"rack", m.meta.rack},
+                       {"start_time_ms", m.meta.start_time_ms}});
+  }
+  return {{"node_id", membership_->self().meta.id},
+          {"local_health", membership_->local_health()},
+          {"members", members}};
+}
+
+nlohmann::json Cluster::PlacementJson(const std::vector<std::pair<std::string, uint32_t>>& topics,
+                                      size_t replication) const {
+  std::vector<overlay::PlacementNode> nodes;
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.state == overlay::MemberState::kAlive) nodes.push_back({id, m.meta.rack});
+  }
+  overlay::Placement placement(nodes);
+  nlohmann::json partitions = nlohmann::json::array();
+  for (const auto& [topic, count] : topics) {
+    for (uint32_t p = 0; p < count; ++p) {
+      partitions.push_back({{"topic", topic},
+                            {"partition", p},
+                            {"replicas", placement.ReplicaSet(topic, p, replication)}});
+    }
+  }
+  const overlay::Balance balance = overlay::MeasureBalance(placement, topics, replication);
+  return {{"replication", replication},
+          {"nodes", nodes.size()},
+          {"partitions", partitions},
+          {"replicas_per_node", balance.replicas},
+          {"imbalance", balance.imbalance}};
+}
+
+}  // namespace sprawl::node

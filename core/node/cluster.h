@@ -1,0 +1,75 @@
+#pragma once
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/node/node_config.h"
+#include "core/overlay/membership.h"
+#include "core/transport/event_loop.h"
+#include "core/transport/peer_transport.h"
+#include "core/util/clock.h"
+#include "core/util/metrics.h"
+#include "core/util/result.h"
+
+namespace sprawl::node {
+
+// The node's place in the cluster: the peer port and the SWIM membership
+// (core/overlay) driven on the node's event loop. A node started without
+// seeds forms a one-node cluster that others can join. Loop thread only,
+// except Start.
+class Cluster {
+ public:
+  // Binds the peer port and joins through config.join (host:port seeds).
+  static Result<std::unique_ptr<Cluster>> Start(zmq::context_t& context, transport::EventLoop& loop,
+                                                const Clock& clock, const NodeConfig& config,
+                                                const std::string& client_address,
+                                                const std::string& http_address,
+                                                metrics::Registry& registry);
+
+  // Runs the membership's timers and sends what they produce.
+  void Tick();
+  // When Tick must next run, on the clock's monotonic nanoseconds.
+  int64_t NextDeadlineNanos() const;
+  // Announces a graceful leave to every live member.
+  void Leave();
+
+  // GET /v1/cluster: this node and every member with state and incarnation.
+  nlohmann::json MembersJson() const;
+  // GET /v1/placement: the replica set of each (topic, partition) over the
+  // live members, per-node counts and the imbalance.
+  nlohmann::json PlacementJson(const std::vector<std::pair<std::string, uint32_t>>& topics,
+                               size_t replication) const;
+
+  const std::string& peer_endpoint() const { return peers_->endpoint(); }
+
+ private:
+  Cluster(const Clock& clock, metrics::Registry& registry);
+  void OnGossip(uint16_t type, std::string body);
+  void Flush();
+  int64_t NowMs() const { return clock_.MonotonicNanos() / 1'000'000; }
+  void UpdateGauges();
+
+  const Clock& clock_;
+  std::unique_ptr<transport::PeerTransport> peers_;
+  std::unique_ptr<overlay::Membership> membership_;
+  metrics::Counter& rejected_;
+  metrics::Counter& probes_;
+  metrics::Counter& probes_failed_;
+  metrics::Counter& suspicions_;
+  metrics::Counter& refutations_;
+  metrics::Gauge& alive_;
+  metrics::Gauge& suspect_;
+  metrics::Gauge& dead_;
+  metrics::Gauge& left_;
+  metrics::Gauge& queue_;
+  overlay::MembershipMetrics reported_;  // what the counters already hold
+};
+
+}  // namespace sprawl::node
