@@ -178,11 +178,12 @@ void Producer::ResolveMetadata(std::unique_lock<std::mutex>& lock) {
     auto failed = std::move(topic.unassigned);
     topics_.erase(name);
     for (auto& r : failed) buffered_bytes_ -= r.bytes;
-    completed_records_ += failed.size();
     lock.unlock();
     for (auto& r : failed) r.done(error);
-    space_cv_.notify_all();
     lock.lock();
+    // Complete only once the callbacks ran: Flush promises exactly that.
+    completed_records_ += failed.size();
+    space_cv_.notify_all();
   }
 }
 
@@ -219,7 +220,6 @@ void Producer::SendReady(std::unique_lock<std::mutex>& lock, int64_t now) {
                          "delivery timeout");
         for (auto& cb : batch.callbacks) failures.emplace_back(std::move(cb), why);
         buffered_bytes_ -= batch.record_bytes;
-        completed_records_ += batch.callbacks.size();
         part.in_flight.reset();
         continue;
       }
@@ -234,7 +234,12 @@ void Producer::SendReady(std::unique_lock<std::mutex>& lock, int64_t now) {
   requests_in_flight_ += requests.size();
   lock.unlock();
   for (auto& [cb, why] : failures) cb(why);
-  if (!failures.empty()) space_cv_.notify_all();
+  if (!failures.empty()) {
+    // Complete only once the callbacks ran: Flush promises exactly that.
+    std::lock_guard relock(mu_);
+    completed_records_ += failures.size();
+    space_cv_.notify_all();
+  }
   for (Request& r : requests) {
     if (config_.acks == pb::ACK_NONE) {
       client_.connection().Send(static_cast<uint16_t>(protocol::MessageType::kPublish),
@@ -317,14 +322,15 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
         part.next_sequence = 0;
       }
       buffered_bytes_ -= batch.record_bytes;
-      completed_records_ += batch.callbacks.size();
       part.in_flight.reset();
     }
   }
   for (auto& [cb, result] : done) cb(result);
   // Notified under the lock: once it is released, Close may return and the
-  // producer be destroyed, so nothing of it may be touched after.
+  // producer be destroyed, so nothing of it may be touched after. Records
+  // count as complete only now that their callbacks ran (Flush waits for that).
   std::lock_guard lock(mu_);
+  completed_records_ += done.size();
   --requests_in_flight_;
   space_cv_.notify_all();
   cv_.notify_one();

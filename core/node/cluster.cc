@@ -34,7 +34,11 @@ Cluster::Cluster(const Clock& clock, metrics::Registry& registry)
       left_(
           registry.GetGauge("sprawl_membership_members", "Members by state.", {{"state", "left"}})),
       queue_(registry.GetGauge("sprawl_membership_dissemination_queue",
-                               "Updates waiting to be gossiped.")) {}
+                               "Updates waiting to be gossiped.")),
+      detection_(
+          registry.GetHistogram("sprawl_membership_detection_seconds",
+                                "From the last message of a member to this node declaring it dead.",
+                                {}, {0.5, 1, 1.5, 2, 3, 5, 10, 30})) {}
 
 Result<std::unique_ptr<Cluster>> Cluster::Start(zmq::context_t& context, transport::EventLoop& loop,
                                                 const Clock& clock, const NodeConfig& config,
@@ -115,6 +119,9 @@ void Cluster::UpdateGauges() {
   suspicions_.Increment(now.suspicions_raised - reported_.suspicions_raised);
   refutations_.Increment(now.suspicions_refuted - reported_.suspicions_refuted);
   reported_ = now;
+  for (int64_t ms : membership_->TakeDetectionTimes()) {
+    detection_.Observe(static_cast<double>(ms) / 1000.0);
+  }
   alive_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kAlive)));
   suspect_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kSuspect)));
   dead_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kDead)));

@@ -69,6 +69,7 @@ class Cluster {
   metrics::Gauge& dead_;
   metrics::Gauge& left_;
   metrics::Gauge& queue_;
+  metrics::Histogram& detection_;
   overlay::MembershipMetrics reported_;  // what the counters already hold
 };
 

@@ -356,6 +356,8 @@ void Membership::Tick(int64_t now_ms) {
       continue;
     }
     if (now_ms >= it->second.started_ms + SuspicionTimeout(it->second)) {
+      auto heard = last_heard_ms_.find(it->first);
+      if (heard != last_heard_ms_.end()) detections_.push_back(now_ms - heard->second);
       SetState(m, MemberState::kDead, m.incarnation, now_ms);
       Enqueue({MemberState::kDead, m.incarnation, m.meta, self_id_});
       it = suspicions_.erase(it);
@@ -383,14 +385,17 @@ void Membership::Tick(int64_t now_ms) {
   }
   std::erase_if(members_, [&](const auto& entry) {
     const Member& m = entry.second;
-    return entry.first != self_id_ && !Probeable(m) &&
-           now_ms - m.state_since_ms > config_.dead_retention_ms;
+    const bool forget = entry.first != self_id_ && !Probeable(m) &&
+                        now_ms - m.state_since_ms > config_.dead_retention_ms;
+    if (forget) last_heard_ms_.erase(entry.first);
+    return forget;
   });
 }
 
 void Membership::Receive(const Message& message, int64_t now_ms) {
   ++metrics_.messages_received;
   if (left_) return;
+  last_heard_ms_[message.sender] = now_ms;
   for (const Update& u : message.updates) Apply(u, now_ms);
   switch (message.kind) {
     case MessageKind::kPing: {

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/overlay/codec.h"
@@ -86,6 +87,9 @@ class Membership {
   const MembershipMetrics& metrics() const { return metrics_; }
   int local_health() const { return local_health_; }
   size_t pending_updates() const { return queue_.size(); }
+  // Detection times since the last call: for each member this node declared
+  // dead, the milliseconds from the last message it had from that member.
+  std::vector<int64_t> TakeDetectionTimes() { return std::exchange(detections_, {}); }
 
   // Changes this node's metadata (load, addresses) and gossips it.
   void UpdateMeta(const NodeMeta& meta, int64_t now_ms);
@@ -151,6 +155,8 @@ class Membership {
   std::vector<Outgoing> outgoing_;
   std::vector<Event> events_;
   MembershipMetrics metrics_;
+  std::map<std::string, int64_t> last_heard_ms_;  // by member id
+  std::vector<int64_t> detections_;
 };
 
 }  // namespace sprawl::overlay

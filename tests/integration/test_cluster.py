@@ -1,6 +1,7 @@
 """Five real sprawl-server processes on loopback form one cluster through
 --join; SIGKILLed nodes are declared dead by the survivors, restarted ones
 rejoin, and a graceful stop is seen as a leave."""
+import re
 import time
 import unittest
 
@@ -67,6 +68,15 @@ class ClusterTest(unittest.TestCase):
                  what="the survivors to declare n3 and n4 dead")
         detected = time.monotonic() - started
         print(f"\n2 of 5 nodes SIGKILLed: every survivor knew within {detected:.2f} s")
+        # Each death was timed by at least one survivor (the others may have
+        # learned it by gossip), and every survivor counts two dead members.
+        timed = 0
+        for s in survivors:
+            status, metrics = s.request("GET", "/metrics")
+            self.assertIn('sprawl_membership_members{state="dead"} 2', metrics)
+            timed += int(re.search(r"^sprawl_membership_detection_seconds_count (\d+)$", metrics,
+                                   re.M).group(1))
+        self.assertGreaterEqual(timed, 2)
         status, placement = first.request("GET", "/v1/placement")
         self.assertEqual(placement["nodes"], 3, "placement is over the live members only")
 

@@ -99,6 +99,12 @@ TEST(MembershipTest, AnUnansweredProbeGoesIndirectThenSuspectsThenDeclaresDead) 
     }
   }
   EXPECT_EQ(m.members().at(target).state, MemberState::kDead);
+  // Heard from at time 0 (the push-pull reply came from n2 only).
+  const auto detections = m.TakeDetectionTimes();
+  if (target == "n2") {
+    ASSERT_EQ(detections.size(), 1u);
+    EXPECT_EQ(detections[0], now);
+  }
   const int64_t min_ms = static_cast<int64_t>(2.0 * 1.0 * 200);
   EXPECT_GE(now - suspected_at, min_ms);
   EXPECT_LE(now - suspected_at, 4 * min_ms + 2 * 200 * 9) << "bounded by max (stretched by health)";
