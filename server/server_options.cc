@@ -46,6 +46,31 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
       ->delimiter(',');
   app.add_option("--rack", node.rack, "Rack or zone, for rack-aware placement")
       ->envname("SPRAWL_RACK");
+  overlay::MembershipConfig& gossip = node.membership;
+  app.add_option("--gossip-probe-interval-ms", gossip.probe_interval_ms,
+                 "Membership: one probe of a peer per interval")
+      ->envname("SPRAWL_GOSSIP_PROBE_INTERVAL_MS")
+      ->capture_default_str();
+  app.add_option("--gossip-probe-timeout-ms", gossip.probe_timeout_ms,
+                 "Membership: wait for a direct ack before indirect probes")
+      ->envname("SPRAWL_GOSSIP_PROBE_TIMEOUT_MS")
+      ->capture_default_str();
+  app.add_option("--gossip-indirect-probes", gossip.indirect_probes,
+                 "Membership: peers asked to probe an unanswering member")
+      ->envname("SPRAWL_GOSSIP_INDIRECT_PROBES")
+      ->capture_default_str();
+  app.add_option("--gossip-suspicion-mult", gossip.suspicion_mult,
+                 "Membership: suspicion lasts mult * log10(max(n,10)) probe intervals at least")
+      ->envname("SPRAWL_GOSSIP_SUSPICION_MULT")
+      ->capture_default_str();
+  app.add_option("--gossip-retransmit-mult", gossip.retransmit_mult,
+                 "Membership: each update is gossiped mult * log10(n+1) times")
+      ->envname("SPRAWL_GOSSIP_RETRANSMIT_MULT")
+      ->capture_default_str();
+  app.add_option("--gossip-push-pull-interval-ms", gossip.push_pull_interval_ms,
+                 "Membership: full-state exchange with one random peer per interval")
+      ->envname("SPRAWL_GOSSIP_PUSH_PULL_INTERVAL_MS")
+      ->capture_default_str();
   app.add_option("--memory-per-partition", node.memory_bytes_per_partition,
                  "Bytes of the memory tier per partition")
       ->envname("SPRAWL_MEMORY_PER_PARTITION")

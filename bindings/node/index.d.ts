@@ -112,11 +112,16 @@ export interface NodeOptions {
   clientPort?: number;
   httpPort?: number;
   fsync?: string;
+  /** Peer addresses of nodes to join, comma-separated ("host:port" or "tcp://host:port"). */
+  join?: string;
+  rack?: string;
 }
 
 export declare class Node {
   static start(options?: NodeOptions): Promise<Node>;
   readonly address: string;
   readonly httpAddress: string;
+  /** The peer port; another node started with `join: node.peerAddress` forms a cluster with this one. */
+  readonly peerAddress: string;
   stop(): Promise<void>;
 }

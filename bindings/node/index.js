@@ -316,6 +316,7 @@ class Node {
     this._handle = handle;
     this.address = handle.clientAddress;
     this.httpAddress = handle.httpAddress;
+    this.peerAddress = handle.peerAddress;
     this._stopped = false;
   }
 
@@ -328,6 +329,8 @@ class Node {
       client_port: options.clientPort ?? 0,
       http_port: options.httpPort ?? 0,
       fsync: options.fsync,
+      join: options.join,
+      rack: options.rack,
     })));
     return new Node(handle);
   }

@@ -45,15 +45,18 @@ void Producer::Send(const std::string& topic, std::optional<std::string_view> ke
 
   std::unique_lock lock(mu_);
   const bool has_space =
-      space_cv_.wait_until(lock, std::chrono::steady_clock::now() + config_.delivery_timeout, [&] {
+      space_cv_.wait_until(lock, std::chrono::steady_clock::now() + config_.max_block, [&] {
         return closing_ || buffered_bytes_ == 0 ||
                buffered_bytes_ + record.bytes <= config_.max_buffered_bytes;
       });
   if (closing_ || !has_space) {
     lock.unlock();
     record.done(closing_ ? Status(ErrorCode::kClosed, "the producer is closed")
-                         : ResourceExhausted("the producer's buffer stayed full for the delivery "
-                                             "timeout; the server is not keeping up"));
+                         : ResourceExhausted("the producer's buffer is full (" +
+                                             std::to_string(config_.max_buffered_bytes) +
+                                             " bytes) and stayed full for max_block_ms (" +
+                                             std::to_string(config_.max_block.count()) +
+                                             " ms); the server is not keeping up"));
     return;
   }
   buffered_bytes_ += record.bytes;

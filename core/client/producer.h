@@ -28,6 +28,10 @@ struct ProducerConfig {
   size_t batch_bytes = 256u << 10;
   // Records buffered and not yet acknowledged; Send waits beyond it.
   size_t max_buffered_bytes = 64u << 20;
+  // How long Send waits for buffer space before the record fails with
+  // RESOURCE_EXHAUSTED (retriable); 0 = never wait, for callers that must not
+  // block (an event loop). Kafka's max.block.ms.
+  std::chrono::milliseconds max_block{120'000};
   pb::AckLevel acks = pb::ACK_LEADER;
   // Stamps batches with a producer id and sequence so retries are stored once.
   bool idempotent = true;

@@ -1,5 +1,6 @@
 #include "core/node/cluster.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -11,8 +12,19 @@ namespace sprawl::node {
 namespace {
 
 constexpr uint16_t kGossip = static_cast<uint16_t>(protocol::MessageType::kGossip);
+// How often the node's load and the placement gauges are brought up to date.
+constexpr int64_t kReportPeriodMs = 1000;
 
 }  // namespace
+
+TopicList ListTopicPartitions(const broker::Broker& broker) {
+  TopicList topics;
+  const broker::pb::ListTopicsResponse listed = broker.ListTopics();
+  for (const auto& t : listed.topics()) {
+    topics.emplace_back(t.name(), static_cast<uint32_t>(t.partitions_size()));
+  }
+  return topics;
+}
 
 Cluster::Cluster(const Clock& clock, metrics::Registry& registry)
     : clock_(clock),
@@ -38,7 +50,13 @@ Cluster::Cluster(const Clock& clock, metrics::Registry& registry)
       detection_(
           registry.GetHistogram("sprawl_membership_detection_seconds",
                                 "From the last message of a member to this node declaring it dead.",
-                                {}, {0.5, 1, 1.5, 2, 3, 5, 10, 30})) {}
+                                {}, {0.5, 1, 1.5, 2, 3, 5, 10, 30})),
+      imbalance_(registry.GetGauge(
+          "sprawl_placement_imbalance_permille",
+          "Replicas on the busiest live node over the mean, in thousandths (1000 = even), for "
+          "this node's topics at the default replication factor.")),
+      placed_(registry.GetGauge("sprawl_placement_partitions",
+                                "Partitions of this node's topics that placement covers.")) {}
 
 Result<std::unique_ptr<Cluster>> Cluster::Start(zmq::context_t& context, transport::EventLoop& loop,
                                                 const Clock& clock, const NodeConfig& config,
@@ -62,10 +80,10 @@ Result<std::unique_ptr<Cluster>> Cluster::Start(zmq::context_t& context, transpo
   self.start_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  cluster->membership_ = std::make_unique<overlay::Membership>(self, overlay::MembershipConfig{},
-                                                               std::random_device{}());
+  cluster->membership_ =
+      std::make_unique<overlay::Membership>(self, config.membership, std::random_device{}());
   std::vector<std::string> seeds;
-  for (const std::string& s : config.join) seeds.push_back("tcp://" + s);
+  for (const std::string& s : config.join) seeds.push_back("tcp://" + SeedHostPort(s));
   cluster->membership_->Join(seeds, cluster->NowMs());
   cluster->Flush();
   return cluster;
@@ -84,11 +102,43 @@ void Cluster::OnGossip(uint16_t type, std::string body) {
 }
 
 void Cluster::Tick() {
-  membership_->Tick(NowMs());
+  const int64_t now = NowMs();
+  membership_->Tick(now);
+  if (now >= next_report_ms_) Report(now);
   Flush();
 }
 
-int64_t Cluster::NextDeadlineNanos() const { return membership_->NextTickMs() * 1'000'000; }
+int64_t Cluster::NextDeadlineNanos() const {
+  return std::min(membership_->NextTickMs(), next_report_ms_) * 1'000'000;
+}
+
+void Cluster::Report(int64_t now_ms) {
+  next_report_ms_ = now_ms + kReportPeriodMs;
+  if (!topics_) return;
+  const TopicList topics = topics_();
+  uint64_t partitions = 0;
+  for (const auto& [name, count] : topics) partitions += count;
+  // Every partition is served here until replication places them elsewhere.
+  const uint32_t load = static_cast<uint32_t>(std::min<uint64_t>(partitions, UINT32_MAX));
+  if (load != membership_->self().meta.load) {
+    overlay::NodeMeta meta = membership_->self().meta;
+    meta.load = load;
+    membership_->UpdateMeta(meta, now_ms);
+  }
+  overlay::Placement placement = LivePlacement();
+  const overlay::Balance balance =
+      overlay::MeasureBalance(placement, topics, kPlacementReplication);
+  imbalance_.Set(static_cast<int64_t>(balance.imbalance * 1000.0 + 0.5));
+  placed_.Set(static_cast<int64_t>(partitions));
+}
+
+overlay::Placement Cluster::LivePlacement() const {
+  std::vector<overlay::PlacementNode> nodes;
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.state == overlay::MemberState::kAlive) nodes.push_back({id, m.meta.rack});
+  }
+  return overlay::Placement(std::move(nodes));
+}
 
 void Cluster::Leave() {
   membership_->Leave(NowMs());
@@ -139,20 +189,16 @@ nlohmann::json Cluster::MembersJson() const {
                        {"client_address", m.meta.client_address},
                        {"http_address", m.meta.http_address},
                        {"rack", m.meta.rack},
-                       {"start_time_ms", m.meta.start_time_ms}});
+                       {"start_time_ms", m.meta.start_time_ms},
+                       {"load", m.meta.load}});
   }
   return {{"node_id", membership_->self().meta.id},
           {"local_health", membership_->local_health()},
           {"members", members}};
 }
 
-nlohmann::json Cluster::PlacementJson(const std::vector<std::pair<std::string, uint32_t>>& topics,
-                                      size_t replication) const {
-  std::vector<overlay::PlacementNode> nodes;
-  for (const auto& [id, m] : membership_->members()) {
-    if (m.state == overlay::MemberState::kAlive) nodes.push_back({id, m.meta.rack});
-  }
-  overlay::Placement placement(nodes);
+nlohmann::json Cluster::PlacementJson(const TopicList& topics, size_t replication) const {
+  overlay::Placement placement = LivePlacement();
   nlohmann::json partitions = nlohmann::json::array();
   for (const auto& [topic, count] : topics) {
     for (uint32_t p = 0; p < count; ++p) {
@@ -163,7 +209,7 @@ nlohmann::json Cluster::PlacementJson(const std::vector<std::pair<std::string, u
   }
   const overlay::Balance balance = overlay::MeasureBalance(placement, topics, replication);
   return {{"replication", replication},
-          {"nodes", nodes.size()},
+          {"nodes", placement.nodes().size()},
           {"partitions", partitions},
           {"replicas_per_node", balance.replicas},
           {"imbalance", balance.imbalance}};

@@ -3,6 +3,7 @@
 #include <zmq.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -10,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/broker/broker.h"
 #include "core/node/node_config.h"
 #include "core/overlay/membership.h"
+#include "core/overlay/placement.h"
 #include "core/transport/event_loop.h"
 #include "core/transport/peer_transport.h"
 #include "core/util/clock.h"
@@ -19,6 +22,15 @@
 #include "core/util/result.h"
 
 namespace sprawl::node {
+
+// Replicas per partition that placement reports assume: the replication
+// layer's default replication factor.
+inline constexpr size_t kPlacementReplication = 3;
+
+// (topic, partition count) of every topic this node holds.
+using TopicList = std::vector<std::pair<std::string, uint32_t>>;
+// The topics of `broker`, for placement. Loop thread.
+TopicList ListTopicPartitions(const broker::Broker& broker);
 
 // The node's place in the cluster: the peer port and the SWIM membership
 // (core/overlay) driven on the node's event loop. A node started without
@@ -39,13 +51,15 @@ class Cluster {
   int64_t NextDeadlineNanos() const;
   // Announces a graceful leave to every live member.
   void Leave();
+  // Where the periodic report (this node's load in its gossiped metadata,
+  // the placement imbalance gauge) reads the topics from. Loop thread.
+  void SetTopicSource(std::function<TopicList()> topics) { topics_ = std::move(topics); }
 
   // GET /v1/cluster: this node and every member with state and incarnation.
   nlohmann::json MembersJson() const;
   // GET /v1/placement: the replica set of each (topic, partition) over the
   // live members, per-node counts and the imbalance.
-  nlohmann::json PlacementJson(const std::vector<std::pair<std::string, uint32_t>>& topics,
-                               size_t replication) const;
+  nlohmann::json PlacementJson(const TopicList& topics, size_t replication) const;
 
   const std::string& peer_endpoint() const { return peers_->endpoint(); }
 
@@ -55,6 +69,8 @@ class Cluster {
   void Flush();
   int64_t NowMs() const { return clock_.MonotonicNanos() / 1'000'000; }
   void UpdateGauges();
+  void Report(int64_t now_ms);
+  overlay::Placement LivePlacement() const;
 
   const Clock& clock_;
   std::unique_ptr<transport::PeerTransport> peers_;
@@ -70,6 +86,10 @@ class Cluster {
   metrics::Gauge& left_;
   metrics::Gauge& queue_;
   metrics::Histogram& detection_;
+  metrics::Gauge& imbalance_;  // permille: gauges hold integers
+  metrics::Gauge& placed_;
+  std::function<TopicList()> topics_;
+  int64_t next_report_ms_ = 0;
   overlay::MembershipMetrics reported_;  // what the counters already hold
 };
 

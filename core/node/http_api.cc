@@ -60,13 +60,8 @@ admin::Router HttpApi::Routes() {
   });
   router.Add("GET", "/v1/placement", [this](HttpRequest, Responder respond) {
     OnLoop(std::move(respond), [this](Responder respond) {
-      std::vector<std::pair<std::string, uint32_t>> topics;
-      const pb::ListTopicsResponse listed = broker_.ListTopics();
-      for (const auto& t : listed.topics()) {
-        topics.emplace_back(t.name(), static_cast<uint32_t>(t.partitions_size()));
-      }
-      // Three replicas per partition, the replication issue's default.
-      respond(JsonResponse(cluster_->PlacementJson(topics, 3)));
+      respond(JsonResponse(
+          cluster_->PlacementJson(ListTopicPartitions(broker_), kPlacementReplication)));
     });
   });
   router.Add("GET", "/v1/topics", [this](HttpRequest, Responder respond) {

@@ -75,6 +75,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
                      node->registry_));
   Cluster* cluster = node->cluster_.get();
   node->http_api_->SetCluster(cluster);  // before the loop runs what HTTP posts
+  cluster->SetTopicSource([broker] { return ListTopicPartitions(*broker); });
   loop->SetTimer(
       [broker, rest, cluster] {
         return std::min(

@@ -41,6 +41,8 @@ class Node {
   // The client endpoint with its real port, e.g. "tcp://127.0.0.1:7400".
   const std::string& client_endpoint() const { return endpoint_->endpoint(); }
   uint16_t client_port() const { return endpoint_->port(); }
+  // The peer port other nodes join through, e.g. "tcp://127.0.0.1:7401".
+  const std::string& peer_endpoint() const { return cluster_->peer_endpoint(); }
   uint16_t http_port() const { return http_->port(); }
   const NodeConfig& config() const { return config_; }
   metrics::Registry& registry() { return registry_; }

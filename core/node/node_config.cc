@@ -2,6 +2,11 @@
 
 namespace sprawl::node {
 
+std::string SeedHostPort(const std::string& seed) {
+  constexpr std::string_view kScheme = "tcp://";
+  return seed.starts_with(kScheme) ? seed.substr(kScheme.size()) : seed;
+}
+
 Status NodeConfig::Validate() const {
   if (node_id.empty() || node_id.size() > 128) {
     return InvalidArgument("node id must be 1 to 128 characters long");
@@ -26,15 +31,17 @@ Status NodeConfig::Validate() const {
     return InvalidArgument("the peer port must differ from the client and HTTP ports (" +
                            std::to_string(peer_port) + ")");
   }
-  for (const std::string& seed : join) {
+  for (const std::string& listed : join) {
+    const std::string seed = SeedHostPort(listed);
     const size_t colon = seed.rfind(':');
     const bool ok = colon != std::string::npos && colon > 0 && colon + 1 < seed.size() &&
                     seed.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
                     seed.size() - colon - 1 <= 5 && std::stoul(seed.substr(colon + 1)) > 0 &&
                     std::stoul(seed.substr(colon + 1)) <= 65535;
-    if (!ok) return InvalidArgument("join seed '" + seed + "' is not host:port");
+    if (!ok) return InvalidArgument("join seed '" + listed + "' is not host:port");
   }
   if (rack.size() > 64) return InvalidArgument("rack must be at most 64 characters");
+  SPRAWL_RETURN_IF_ERROR(membership.Validate());
   if (memory_bytes_per_partition < (1u << 16)) {
     return InvalidArgument("memory per partition must be at least 64 KiB");
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/overlay/membership.h"
 #include "core/storage/store_options.h"
 #include "core/util/result.h"
 
@@ -28,10 +29,14 @@ struct NodeConfig {
   // Where other nodes reach this one (membership gossip); 0 = any free port.
   // Embedded nodes default to 0; sprawl-server to kDefaultPeerPort.
   uint16_t peer_port = 0;
-  // Seeds to join through ("host:port" of their peer ports); none = start a
-  // one-node cluster that others may join.
+  // Seeds to join through ("host:port" of their peer ports, or the
+  // "tcp://host:port" a node reports); none = start a one-node cluster that
+  // others may join.
   std::vector<std::string> join;
   std::string rack;  // for rack-aware placement; "" = none
+  // Gossip timings (probe period and timeout, suspicion, push-pull): the
+  // defaults detect a crashed node in about 2 s (docs/overlay.md).
+  overlay::MembershipConfig membership;
   // Memory tier per partition (memory mode: everything the partition keeps).
   uint64_t memory_bytes_per_partition = 64u << 20;
   // Publishes in progress (appended, not yet acknowledged) before further
@@ -41,5 +46,8 @@ struct NodeConfig {
   // INVALID_ARGUMENT naming the field for a value a node cannot start with.
   Status Validate() const;
 };
+
+// "host:port" of a join seed given as "host:port" or "tcp://host:port".
+std::string SeedHostPort(const std::string& seed);
 
 }  // namespace sprawl::node

@@ -27,6 +27,46 @@ bool Probeable(const Member& m) {
 
 }  // namespace
 
+Status MembershipConfig::Validate() const {
+  if (probe_interval_ms < 10 || probe_interval_ms > 60'000) {
+    return InvalidArgument("gossip probe interval must be between 10 ms and 60 s, not " +
+                           std::to_string(probe_interval_ms) + " ms");
+  }
+  if (probe_timeout_ms < 1 || probe_timeout_ms >= probe_interval_ms) {
+    return InvalidArgument("gossip probe timeout (" + std::to_string(probe_timeout_ms) +
+                           " ms) must be at least 1 ms and shorter than the probe interval (" +
+                           std::to_string(probe_interval_ms) + " ms)");
+  }
+  if (indirect_probes < 0 || indirect_probes > 16) {
+    return InvalidArgument("gossip indirect probes must be between 0 and 16");
+  }
+  if (!(suspicion_mult >= 1.0 && suspicion_mult <= 100.0)) {
+    return InvalidArgument("gossip suspicion multiplier must be between 1 and 100");
+  }
+  if (!(suspicion_max_factor >= 1.0 && suspicion_max_factor <= 100.0)) {
+    return InvalidArgument("gossip suspicion max factor must be between 1 and 100");
+  }
+  if (suspicion_confirmations < 1 || suspicion_confirmations > 64) {
+    return InvalidArgument("gossip suspicion confirmations must be between 1 and 64");
+  }
+  if (retransmit_mult < 1 || retransmit_mult > 64) {
+    return InvalidArgument("gossip retransmit multiplier must be between 1 and 64");
+  }
+  if (max_local_health < 0 || max_local_health > 64) {
+    return InvalidArgument("gossip max local health must be between 0 and 64");
+  }
+  if (push_pull_interval_ms < probe_interval_ms || push_pull_interval_ms > 3'600'000) {
+    return InvalidArgument("gossip push-pull interval must be between the probe interval and 1 h");
+  }
+  if (dead_retention_ms < probe_interval_ms) {
+    return InvalidArgument("gossip dead retention must be at least the probe interval");
+  }
+  if (max_piggyback < 1 || max_piggyback > 256) {
+    return InvalidArgument("gossip updates per message must be between 1 and 256");
+  }
+  return Status::Ok();
+}
+
 Membership::Membership(NodeMeta self, MembershipConfig config, uint64_t seed)
     : self_id_(self.id), config_(config), rng_(seed) {
   Member m;
@@ -80,6 +120,7 @@ void Membership::Leave(int64_t now_ms) {
 }
 
 void Membership::UpdateMeta(const NodeMeta& meta, int64_t now_ms) {
+  if (left_) return;  // a node that left stays left until it joins anew
   Member& me = members_[self_id_];
   me.meta = meta;
   me.meta.id = self_id_;

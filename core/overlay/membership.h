@@ -11,6 +11,7 @@
 
 #include "core/overlay/codec.h"
 #include "core/overlay/member.h"
+#include "core/util/result.h"
 
 namespace sprawl::overlay {
 
@@ -31,6 +32,10 @@ struct MembershipConfig {
   int64_t push_pull_interval_ms = 3000;
   int64_t dead_retention_ms = 30'000;  // dead and left members are then forgotten
   size_t max_piggyback = 12;           // updates per probe message
+
+  // INVALID_ARGUMENT naming the setting for timings the protocol cannot run
+  // with (a probe timeout not shorter than the period, a zero period, ...).
+  Status Validate() const;
 };
 
 // A message to send: to the node whose peer port is `to`.

@@ -35,6 +35,11 @@ class ClusterTest(unittest.TestCase):
         self.servers.append(server)
         return server.start()
 
+    def load_seen(self, server, member):
+        status, body = server.request("GET", "/v1/cluster")
+        loads = {m["id"]: m["load"] for m in body.get("members", [])} if status == 200 else {}
+        return loads.get(member)
+
     def views_agree(self, up, down=(), down_states=("dead",)):
         ids = {s.extra[1] for s in up}
         for s in up:
@@ -58,16 +63,37 @@ class ClusterTest(unittest.TestCase):
         table = first.ctl("cluster", "placement").stdout
         self.assertIn("5 live nodes", table)
         self.assertEqual(table.count("orders"), 8)
+        # n0's load (the partitions it serves) reaches the others by gossip,
+        # and its placement gauges cover the new topic.
+        wait_for(lambda: self.load_seen(nodes[4], "n0") == 8, timeout=10,
+                 what="n4 to learn n0's load")
+        wait_for(lambda: "sprawl_placement_partitions 8" in first.request("GET", "/metrics")[1],
+                 timeout=5, what="the placement gauges to cover the topic")
+        self.assertRegex(first.request("GET", "/metrics")[1],
+                         r"(?m)^sprawl_placement_imbalance_permille \d{4,}$")
 
         # SIGKILL two of five: the survivors must declare both dead in 5 s.
         killed, survivors = nodes[3:], nodes[:3]
         for s in killed:
             s.kill()
         started = time.monotonic()
-        wait_for(lambda: self.views_agree(survivors, ["n3", "n4"]), timeout=5,
-                 what="the survivors to declare n3 and n4 dead")
-        detected = time.monotonic() - started
-        print(f"\n2 of 5 nodes SIGKILLed: every survivor knew within {detected:.2f} s")
+        knew = {}  # (survivor, victim) -> seconds until the survivor saw it dead
+
+        def everyone_knows():
+            for s in survivors:
+                seen = states(s)
+                for victim in ("n3", "n4"):
+                    if (s, victim) not in knew and seen.get(victim, "dead") == "dead":
+                        knew[(s, victim)] = time.monotonic() - started
+            return len(knew) == 2 * len(survivors)
+
+        wait_for(everyone_knows, timeout=5, what="the survivors to declare n3 and n4 dead")
+        self.assertTrue(self.views_agree(survivors, ["n3", "n4"]))
+        for victim in ("n3", "n4"):
+            times = [t for (s, v), t in knew.items() if v == victim]
+            print(f"\n{victim} SIGKILLed (2 of 5): first declared dead after {min(times):.2f} s, "
+                  f"known to every survivor after {max(times):.2f} s "
+                  f"({max(times) - min(times):.2f} s later)")
         # Each death was timed by at least one survivor (the others may have
         # learned it by gossip), and every survivor counts two dead members.
         timed = 0

@@ -205,6 +205,10 @@ class ServerOptionsTest(unittest.TestCase):
         join = subprocess.run([SERVER, "--join", "127.0.0.1"], capture_output=True, text=True)
         self.assertEqual(join.returncode, 2)
         self.assertIn("host:port", join.stderr)
+        timing = subprocess.run([SERVER, "--gossip-probe-interval-ms", "100",
+                                 "--gossip-probe-timeout-ms", "100"], capture_output=True, text=True)
+        self.assertEqual(timing.returncode, 2)
+        self.assertIn("probe timeout", timing.stderr)
 
     def test_config_file_flags_and_environment_in_order_of_precedence(self):
         data = Server().data_dir

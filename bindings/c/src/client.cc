@@ -78,6 +78,9 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
     pc.idempotent = GetBool(config, "idempotent", pc.idempotent);
     pc.delivery_timeout = std::chrono::milliseconds(
         GetUint(config, "delivery_timeout_ms", static_cast<uint64_t>(pc.delivery_timeout.count())));
+    // Without its own setting a full buffer is waited on as long as a record may take.
+    pc.max_block = std::chrono::milliseconds(
+        GetUint(config, "max_block_ms", static_cast<uint64_t>(pc.delivery_timeout.count())));
     SPRAWL_ASSIGN_OR_RETURN(auto connected, sprawl::client::Client::Connect(cc));
     auto handle = std::make_unique<sprawl_client_t>();
     handle->client = std::move(connected);

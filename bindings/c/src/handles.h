@@ -34,6 +34,7 @@ struct sprawl_node {
   std::unique_ptr<sprawl::node::Node> node;
   std::string client_address;
   std::string http_address;
+  std::string peer_address;
 };
 
 struct sprawl_client {

@@ -5,6 +5,22 @@
 namespace sprawl::cabi {
 namespace {
 
+// "a:1, b:2" -> {"a:1", "b:2"}: the join setting's comma-separated seeds.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    const size_t first = item.find_first_not_of(' ');
+    const size_t last = item.find_last_not_of(' ');
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return items;
+}
+
 Result<node::NodeConfig> NodeConfigFrom(const sprawl_config_t* config) {
   SPRAWL_RETURN_IF_ERROR(CheckScope(config, Scope::kNode));
   node::NodeConfig c;
@@ -35,6 +51,15 @@ Result<node::NodeConfig> NodeConfigFrom(const sprawl_config_t* config) {
       GetUint(config, "memory_bytes_per_partition", c.memory_bytes_per_partition);
   c.max_pending_publish_bytes =
       GetUint(config, "max_pending_publish_bytes", c.max_pending_publish_bytes);
+  if (auto v = Get(config, "join")) c.join = SplitList(*v);
+  if (auto v = Get(config, "rack")) c.rack = *v;
+  overlay::MembershipConfig& gossip = c.membership;
+  gossip.probe_interval_ms = static_cast<int64_t>(
+      GetUint(config, "gossip_probe_interval_ms", static_cast<uint64_t>(gossip.probe_interval_ms)));
+  gossip.probe_timeout_ms = static_cast<int64_t>(
+      GetUint(config, "gossip_probe_timeout_ms", static_cast<uint64_t>(gossip.probe_timeout_ms)));
+  gossip.push_pull_interval_ms = static_cast<int64_t>(GetUint(
+      config, "gossip_push_pull_interval_ms", static_cast<uint64_t>(gossip.push_pull_interval_ms)));
   return c;
 }
 
@@ -54,6 +79,7 @@ sprawl_status_t sprawl_node_start(const sprawl_config_t* config, sprawl_node_t**
     auto handle = std::make_unique<sprawl_node_t>();
     handle->client_address = node->client_endpoint();
     handle->http_address = "http://" + node_config.bind + ":" + std::to_string(node->http_port());
+    handle->peer_address = node->peer_endpoint();
     handle->node = std::move(node);
     *out = handle.release();
     return sprawl::Status::Ok();
@@ -66,6 +92,10 @@ const char* sprawl_node_client_address(const sprawl_node_t* node) {
 
 const char* sprawl_node_http_address(const sprawl_node_t* node) {
   return node == nullptr ? nullptr : node->http_address.c_str();
+}
+
+const char* sprawl_node_peer_address(const sprawl_node_t* node) {
+  return node == nullptr ? nullptr : node->peer_address.c_str();
 }
 
 sprawl_status_t sprawl_node_stop(sprawl_node_t* node, sprawl_error_t** err) {

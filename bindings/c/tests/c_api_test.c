@@ -280,6 +280,31 @@ static void test_disk_node(void) {
   sprawl_config_destroy(&config);
 }
 
+/* A second embedded node joins the first through its peer address; bad
+ * cluster settings are refused when set or when the node starts. */
+static void test_cluster_settings(const sprawl_node_t* first) {
+  const char* peer = sprawl_node_peer_address(first);
+  sprawl_config_t* config = sprawl_config_new();
+  sprawl_node_t* second = NULL;
+  sprawl_error_t* err = NULL;
+  CHECK(sprawl_node_peer_address(NULL) == NULL);
+  CHECK(peer != NULL && strncmp(peer, "tcp://127.0.0.1:", 16) == 0);
+  CHECK(sprawl_config_set(config, "gossip_probe_interval_ms", "soon", &err) ==
+        SPRAWL_INVALID_ARGUMENT);
+  sprawl_error_destroy(&err);
+  OK(sprawl_config_set(config, "gossip_probe_timeout_ms", "500", &ok_err_));
+  CHECK(sprawl_node_start(config, &second, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(second == NULL && strstr(sprawl_error_message(err), "probe timeout") != NULL);
+  sprawl_error_destroy(&err);
+  OK(sprawl_config_set(config, "gossip_probe_timeout_ms", "80", &ok_err_));
+  OK(sprawl_config_set(config, "join", peer, &ok_err_));
+  OK(sprawl_config_set(config, "rack", "r2", &ok_err_));
+  OK(sprawl_node_start(config, &second, &ok_err_));
+  CHECK(second != NULL);
+  sprawl_node_destroy(&second);
+  sprawl_config_destroy(&config);
+}
+
 int main(void) {
   sprawl_node_t* node = NULL;
   sprawl_client_t* client;
@@ -293,6 +318,7 @@ int main(void) {
   address = sprawl_node_client_address(node);
   CHECK(strncmp(address, "tcp://127.0.0.1:", 16) == 0);
   CHECK(strncmp(sprawl_node_http_address(node), "http://127.0.0.1:", 17) == 0);
+  test_cluster_settings(node);
   client = open_client(address, "background");
   test_round_trip(client);
   test_async_and_groups(client);

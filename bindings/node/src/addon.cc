@@ -435,6 +435,7 @@ Napi::Value StartNode(const Napi::CallbackInfo& info) {
         Napi::Object o = Napi::Object::New(env);
         o.Set("clientAddress", n->client_address());
         o.Set("httpAddress", n->http_address());
+        o.Set("peerAddress", n->peer_address());
         o.Set("stop", Napi::Function::New(env, [n](const Napi::CallbackInfo& call) {
                 return Task::Run(
                     call.Env(), [n] { n->Stop(); }, nullptr);

@@ -51,6 +51,12 @@ class Node:
         """The HTTP admin API, e.g. ``"http://127.0.0.1:41235"``."""
         return self._native.http_address
 
+    @property
+    def peer_address(self) -> str:
+        """The peer port, e.g. ``"tcp://127.0.0.1:41236"``: another node
+        started with ``join=node.peer_address`` forms a cluster with this one."""
+        return self._native.peer_address
+
     @wraps_native
     def stop(self) -> None:
         """Stops the node: no new requests, in-flight ones answered, storage

@@ -125,6 +125,7 @@ class PyNode {
   }
   std::string client_address() const { return node_->client_address(); }
   std::string http_address() const { return node_->http_address(); }
+  std::string peer_address() const { return node_->peer_address(); }
   void stop() {
     py::gil_scoped_release nogil;
     node_->Stop();
@@ -270,6 +271,7 @@ PYBIND11_MODULE(_sprawl, m) {
       .def(py::init<const sprawl::Settings&>())
       .def_property_readonly("client_address", &PyNode::client_address)
       .def_property_readonly("http_address", &PyNode::http_address)
+      .def_property_readonly("peer_address", &PyNode::peer_address)
       .def("stop", &PyNode::stop);
 
   py::class_<PyClient>(m, "Client")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import resource
+import time
+import urllib.request
 
 import pytest
 import sprawl
@@ -32,6 +35,34 @@ def test_node_settings_are_validated(tmp_path):
         sprawl.Node(data_dir=str(tmp_path), storage="floppy")
     with pytest.raises(ValueError):
         sprawl.Node(storage="disk")
+
+
+def test_embedded_nodes_join_into_one_cluster():
+    def members(node: sprawl.Node) -> dict:
+        with urllib.request.urlopen(node.http_address + "/v1/cluster", timeout=5) as r:
+            return {m["id"]: m["state"] for m in json.load(r)["members"]}
+
+    with sprawl.Node(node_id="a") as a, \
+            sprawl.Node(node_id="b", join=a.peer_address, rack="r2") as b:
+        assert a.peer_address.startswith("tcp://127.0.0.1:")
+        both = {"a": "alive", "b": "alive"}
+        deadline = time.monotonic() + 10
+        while (members(a), members(b)) != (both, both) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert members(a) == both
+        assert members(b) == both
+        b.stop()
+        deadline = time.monotonic() + 10
+        while members(a).get("b") != "left" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert members(a)["b"] == "left", "a stopped embedded node leaves gracefully"
+
+
+def test_bad_cluster_settings_are_refused():
+    with pytest.raises(sprawl.InvalidArgumentError, match="host:port"):
+        sprawl.Node(join="nowhere")
+    with pytest.raises(sprawl.InvalidArgumentError, match="probe timeout"):
+        sprawl.Node(gossip_probe_interval_ms=100, gossip_probe_timeout_ms=150)
 
 
 def test_two_nodes_cannot_share_a_port(node):

@@ -235,5 +235,46 @@ TEST(MembershipTest, DisseminationStopsAfterTheRetransmitLimit) {
   EXPECT_EQ(carried, 4);
 }
 
+TEST(MembershipTest, MetadataChangesTravelUnderANewIncarnation) {
+  Membership m = Node();
+  NodeMeta meta = m.self().meta;
+  meta.load = 12;
+  m.UpdateMeta(meta, 10);
+  EXPECT_EQ(m.self().incarnation, 1u);
+  EXPECT_EQ(m.self().meta.load, 12u);
+  int64_t now = 10;
+  const Outgoing ping = NextPing(m, &now);
+  bool carried = false;
+  for (const Update& u : ping.message.updates) {
+    carried |= u.meta.id == "n1" && u.incarnation == 1 && u.meta.load == 12;
+  }
+  EXPECT_TRUE(carried) << "the next probe carries the new metadata";
+
+  m.Leave(now);
+  const uint64_t left_at = m.self().incarnation;
+  m.UpdateMeta(meta, now + 1);
+  EXPECT_EQ(m.self().state, MemberState::kLeft) << "a node that left stays left";
+  EXPECT_EQ(m.self().incarnation, left_at);
+}
+
+TEST(MembershipConfigTest, TheDefaultsAreValid) { EXPECT_TRUE(MembershipConfig{}.Validate().ok()); }
+
+TEST(MembershipConfigTest, TimingsTheProtocolCannotRunWithAreRefusedByName) {
+  auto refused = [](auto change, const std::string& word) {
+    MembershipConfig c;
+    change(c);
+    const Status s = c.Validate();
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << word;
+    EXPECT_NE(s.message().find(word), std::string::npos) << s.message();
+  };
+  refused([](MembershipConfig& c) { c.probe_interval_ms = 0; }, "probe interval");
+  refused([](MembershipConfig& c) { c.probe_timeout_ms = c.probe_interval_ms; }, "probe timeout");
+  refused([](MembershipConfig& c) { c.indirect_probes = -1; }, "indirect probes");
+  refused([](MembershipConfig& c) { c.suspicion_mult = 0.5; }, "suspicion multiplier");
+  refused([](MembershipConfig& c) { c.retransmit_mult = 0; }, "retransmit");
+  refused([](MembershipConfig& c) { c.push_pull_interval_ms = 10; }, "push-pull");
+  refused([](MembershipConfig& c) { c.max_piggyback = 0; }, "updates per message");
+}
+
 }  // namespace
 }  // namespace sprawl::overlay

@@ -114,6 +114,9 @@ SPRAWL_API sprawl_status_t sprawl_node_start(const sprawl_config_t* config, spra
 SPRAWL_API const char* sprawl_node_client_address(const sprawl_node_t* node);
 /* "http://127.0.0.1:<port>": the HTTP admin API. */
 SPRAWL_API const char* sprawl_node_http_address(const sprawl_node_t* node);
+/* "tcp://127.0.0.1:<port>": the peer port, which another node's "join"
+ * setting names to form a cluster with this one. NULL for a NULL node. */
+SPRAWL_API const char* sprawl_node_peer_address(const sprawl_node_t* node);
 /* Stops accepting requests, answers those in progress and flushes storage.
  * Idempotent; blocks until done. The addresses stay readable. */
 SPRAWL_API sprawl_status_t sprawl_node_stop(sprawl_node_t* node, sprawl_error_t** err);

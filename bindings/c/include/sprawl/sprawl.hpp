@@ -112,6 +112,7 @@ class Node {
   }
   std::string client_address() const { return sprawl_node_client_address(node_.get()); }
   std::string http_address() const { return sprawl_node_http_address(node_.get()); }
+  std::string peer_address() const { return sprawl_node_peer_address(node_.get()); }
   void Stop() { detail::Call(sprawl_node_stop, node_.get()); }
 
  private:

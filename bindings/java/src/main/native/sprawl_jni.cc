@@ -195,6 +195,11 @@ JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodeHttpAddress(JNIEnv* env, jcl
   return node == nullptr ? nullptr : env->NewStringUTF(node->http_address().c_str());
 }
 
+JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodePeerAddress(JNIEnv* env, jclass, jlong h) {
+  auto* node = Handle<sprawl::Node>(env, h, "the node");
+  return node == nullptr ? nullptr : env->NewStringUTF(node->peer_address().c_str());
+}
+
 JNIEXPORT void JNICALL Java_io_sprawl_Native_nodeStop(JNIEnv* env, jclass, jlong h) {
   auto* node = Handle<sprawl::Node>(env, h, "the node");
   if (node != nullptr) Guarded<int>(env, 0, [&] { return node->Stop(), 0; });

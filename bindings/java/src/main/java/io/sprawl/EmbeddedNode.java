@@ -14,11 +14,13 @@ public final class EmbeddedNode implements AutoCloseable {
   private long handle;
   private final String address;
   private final String httpAddress;
+  private final String peerAddress;
 
   private EmbeddedNode(long handle) {
     this.handle = handle;
     this.address = Native.nodeClientAddress(handle);
     this.httpAddress = Native.nodeHttpAddress(handle);
+    this.peerAddress = Native.nodePeerAddress(handle);
   }
 
   public static Builder builder() {
@@ -38,6 +40,14 @@ public final class EmbeddedNode implements AutoCloseable {
   /** The HTTP admin API, e.g. "http://127.0.0.1:41235". */
   public String httpAddress() {
     return httpAddress;
+  }
+
+  /**
+   * The peer port, e.g. "tcp://127.0.0.1:41236": another node built with {@code join} of it forms a
+   * cluster with this one.
+   */
+  public String peerAddress() {
+    return peerAddress;
   }
 
   /** Stops the node (requests in progress are answered, storage flushed) and frees it. */
@@ -80,6 +90,18 @@ public final class EmbeddedNode implements AutoCloseable {
 
     public Builder fsync(String policy) {
       settings.put("fsync", policy);
+      return this;
+    }
+
+    /** Peer addresses of nodes to join through ("host:port" or "tcp://host:port"). */
+    public Builder join(String... peers) {
+      settings.put("join", String.join(",", peers));
+      return this;
+    }
+
+    /** Rack or zone, for rack-aware placement. */
+    public Builder rack(String rack) {
+      settings.put("rack", rack);
       return this;
     }
 

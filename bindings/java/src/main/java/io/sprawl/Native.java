@@ -48,6 +48,8 @@ final class Native {
 
   static native String nodeHttpAddress(long node);
 
+  static native String nodePeerAddress(long node);
+
   static native void nodeStop(long node);
 
   static native void nodeDestroy(long node);
