@@ -3,11 +3,18 @@
 // JNI_OnLoad; core threads that complete publish futures attach themselves
 // once and detach at their own exit (a thread_local guard), and every
 // callback frees its local references with a local frame.
+//
+// Strings cross as standard UTF-8, the encoding the C ABI takes and returns,
+// converted by the JDK's own codec (String.getBytes(UTF_8) and
+// new String(bytes, UTF_8)). JNI's GetStringUTFChars/NewStringUTF are not
+// used: their modified UTF-8 writes a character outside the BMP as two
+// encoded surrogates, which the C ABI rightly refuses as invalid UTF-8.
 #include <jni.h>
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,12 +31,25 @@ jclass g_future = nullptr;  // java.util.concurrent.CompletableFuture
 jmethodID g_future_complete = nullptr;
 jmethodID g_future_fail = nullptr;
 jclass g_string = nullptr;
-jclass g_bytes = nullptr;  // byte[]
+jmethodID g_string_init = nullptr;       // String(byte[], Charset)
+jmethodID g_string_get_bytes = nullptr;  // String.getBytes(Charset)
+jobject g_utf8 = nullptr;                // StandardCharsets.UTF_8
+jclass g_bytes = nullptr;                // byte[]
 jclass g_object = nullptr;
 jclass g_integer = nullptr;
 jmethodID g_integer_of = nullptr;
 jclass g_long = nullptr;
 jmethodID g_long_of = nullptr;
+
+// A JNI call failed and left a Java exception pending (an OutOfMemoryError):
+// Guarded returns at once so that exception reaches the Java caller.
+struct JavaPending {};
+
+template <typename T>
+T NotNull(T ref) {
+  if (ref == nullptr) throw JavaPending{};
+  return ref;
+}
 
 jclass GlobalClass(JNIEnv* env, const char* name) {
   jclass local = env->FindClass(name);
@@ -39,14 +59,54 @@ jclass GlobalClass(JNIEnv* env, const char* name) {
   return global;
 }
 
+std::string Bytes(JNIEnv* env, jbyteArray a) {
+  std::string out(static_cast<size_t>(env->GetArrayLength(a)), '\0');
+  env->GetByteArrayRegion(a, 0, static_cast<jsize>(out.size()),
+                          reinterpret_cast<jbyte*>(out.data()));
+  return out;
+}
+
+// A new byte[] holding `bytes`; throws JavaPending when out of memory.
+jbyteArray ByteArray(JNIEnv* env, std::string_view bytes) {
+  jbyteArray a = NotNull(env->NewByteArray(static_cast<jsize>(bytes.size())));
+  env->SetByteArrayRegion(a, 0, static_cast<jsize>(bytes.size()),
+                          reinterpret_cast<const jbyte*>(bytes.data()));
+  return a;
+}
+
+// A Java String as standard UTF-8 (null: empty). An unpaired surrogate, which
+// no UTF-8 can carry, becomes '?' (the JDK encoder's replacement).
+std::string Utf8(JNIEnv* env, jstring s) {
+  if (s == nullptr) return std::string();
+  auto bytes =
+      static_cast<jbyteArray>(NotNull(env->CallObjectMethod(s, g_string_get_bytes, g_utf8)));
+  std::string out = Bytes(env, bytes);
+  env->DeleteLocalRef(bytes);
+  return out;
+}
+
+// A Java String decoded from UTF-8 (malformed input becomes U+FFFD); throws
+// JavaPending when out of memory.
+jstring JavaString(JNIEnv* env, std::string_view utf8) {
+  jbyteArray bytes = ByteArray(env, utf8);
+  auto s = static_cast<jstring>(env->NewObject(g_string, g_string_init, bytes, g_utf8));
+  env->DeleteLocalRef(bytes);
+  return NotNull(s);
+}
+
+// A SprawlException for `e`, or nullptr with a Java exception pending.
 jobject NewException(JNIEnv* env, const sprawl::Error& e) {
-  jstring code = env->NewStringUTF(e.name().c_str());
-  jstring message = env->NewStringUTF(e.message().c_str());
-  jobject ex = env->NewObject(g_exception, g_exception_init, code, static_cast<jint>(e.code()),
-                              message, static_cast<jboolean>(e.retriable()));
-  env->DeleteLocalRef(code);
-  env->DeleteLocalRef(message);
-  return ex;
+  try {
+    jstring code = JavaString(env, e.name());
+    jstring message = JavaString(env, e.message());
+    jobject ex = env->NewObject(g_exception, g_exception_init, code, static_cast<jint>(e.code()),
+                                message, static_cast<jboolean>(e.retriable()));
+    env->DeleteLocalRef(code);
+    env->DeleteLocalRef(message);
+    return ex;
+  } catch (const JavaPending&) {
+    return nullptr;
+  }
 }
 
 void Throw(JNIEnv* env, const sprawl::Error& e) {
@@ -54,8 +114,8 @@ void Throw(JNIEnv* env, const sprawl::Error& e) {
   if (ex != nullptr) env->Throw(static_cast<jthrowable>(ex));
 }
 
-void ThrowInvalid(JNIEnv* env, const std::string& message) {
-  Throw(env, sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT", message, false));
+sprawl::Error Invalid(const std::string& message) {
+  return sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT", message, false);
 }
 
 // Runs `body`, turning sprawl::Error into a pending SprawlException.
@@ -63,6 +123,8 @@ template <typename T, typename Body>
 T Guarded(JNIEnv* env, T fallback, Body&& body) {
   try {
     return body();
+  } catch (const JavaPending&) {
+    // The Java exception is already pending.
   } catch (const sprawl::Error& e) {
     Throw(env, e);
   } catch (const std::exception& e) {
@@ -80,28 +142,6 @@ T* Handle(JNIEnv* env, jlong handle, const char* what) {
   return reinterpret_cast<T*>(handle);
 }
 
-std::string String(JNIEnv* env, jstring s) {
-  if (s == nullptr) return std::string();
-  const char* chars = env->GetStringUTFChars(s, nullptr);
-  std::string out(chars);
-  env->ReleaseStringUTFChars(s, chars);
-  return out;
-}
-
-std::string Bytes(JNIEnv* env, jbyteArray a) {
-  std::string out(static_cast<size_t>(env->GetArrayLength(a)), '\0');
-  env->GetByteArrayRegion(a, 0, static_cast<jsize>(out.size()),
-                          reinterpret_cast<jbyte*>(out.data()));
-  return out;
-}
-
-jbyteArray ByteArray(JNIEnv* env, std::string_view bytes) {
-  jbyteArray a = env->NewByteArray(static_cast<jsize>(bytes.size()));
-  env->SetByteArrayRegion(a, 0, static_cast<jsize>(bytes.size()),
-                          reinterpret_cast<const jbyte*>(bytes.data()));
-  return a;
-}
-
 sprawl::Settings SettingsFrom(JNIEnv* env, jobjectArray flat) {
   sprawl::Settings out;
   if (flat == nullptr) return out;
@@ -109,7 +149,7 @@ sprawl::Settings SettingsFrom(JNIEnv* env, jobjectArray flat) {
   for (jsize i = 0; i + 1 < n; i += 2) {
     auto k = static_cast<jstring>(env->GetObjectArrayElement(flat, i));
     auto v = static_cast<jstring>(env->GetObjectArrayElement(flat, i + 1));
-    out[String(env, k)] = String(env, v);
+    out[Utf8(env, k)] = Utf8(env, v);
     env->DeleteLocalRef(k);
     env->DeleteLocalRef(v);
   }
@@ -142,6 +182,30 @@ class AttachedThread {
 
 thread_local AttachedThread t_attached;
 
+// Completes `future` with where the message landed or with its error. Runs on
+// a core thread; `topic` is the Java string the message was published to.
+void CompleteFuture(JNIEnv* env, jobject future, jobject topic, const sprawl::Error* error,
+                    sprawl::PublishAck ack) {
+  if (env->PushLocalFrame(8) != JNI_OK) {
+    env->ExceptionClear();
+    return;
+  }
+  jobject outcome = error == nullptr
+                        ? env->NewObject(g_ack, g_ack_init, topic, static_cast<jint>(ack.partition),
+                                         static_cast<jlong>(ack.offset))
+                        : NewException(env, *error);
+  if (outcome != nullptr) {
+    env->CallBooleanMethod(future, error == nullptr ? g_future_complete : g_future_fail, outcome);
+  } else {
+    // Out of memory building the outcome: the future fails with that error.
+    jthrowable pending = env->ExceptionOccurred();
+    env->ExceptionClear();
+    if (pending != nullptr) env->CallBooleanMethod(future, g_future_fail, pending);
+  }
+  if (env->ExceptionCheck()) env->ExceptionClear();  // a dependent stage threw
+  env->PopLocalFrame(nullptr);
+}
+
 }  // namespace
 
 extern "C" {
@@ -158,8 +222,9 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_object = GlobalClass(env, "java/lang/Object");
   g_integer = GlobalClass(env, "java/lang/Integer");
   g_long = GlobalClass(env, "java/lang/Long");
+  jclass charsets = GlobalClass(env, "java/nio/charset/StandardCharsets");
   if (!g_exception || !g_ack || !g_future || !g_string || !g_bytes || !g_object || !g_integer ||
-      !g_long) {
+      !g_long || !charsets) {
     return JNI_ERR;
   }
   g_exception_init =
@@ -169,15 +234,23 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_future_fail = env->GetMethodID(g_future, "completeExceptionally", "(Ljava/lang/Throwable;)Z");
   g_integer_of = env->GetStaticMethodID(g_integer, "valueOf", "(I)Ljava/lang/Integer;");
   g_long_of = env->GetStaticMethodID(g_long, "valueOf", "(J)Ljava/lang/Long;");
+  g_string_init = env->GetMethodID(g_string, "<init>", "([BLjava/nio/charset/Charset;)V");
+  g_string_get_bytes = env->GetMethodID(g_string, "getBytes", "(Ljava/nio/charset/Charset;)[B");
+  jfieldID utf8_field = env->GetStaticFieldID(charsets, "UTF_8", "Ljava/nio/charset/Charset;");
   if (!g_exception_init || !g_ack_init || !g_future_complete || !g_future_fail || !g_integer_of ||
-      !g_long_of) {
+      !g_long_of || !g_string_init || !g_string_get_bytes || !utf8_field) {
     return JNI_ERR;
   }
+  jobject utf8 = env->GetStaticObjectField(charsets, utf8_field);
+  if (utf8 == nullptr) return JNI_ERR;
+  g_utf8 = env->NewGlobalRef(utf8);
+  env->DeleteLocalRef(utf8);
+  env->DeleteGlobalRef(charsets);
   return JNI_VERSION_1_8;
 }
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_version(JNIEnv* env, jclass) {
-  return env->NewStringUTF(sprawl::Version().c_str());
+  return Guarded<jstring>(env, nullptr, [&] { return JavaString(env, sprawl::Version()); });
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_nodeStart(JNIEnv* env, jclass, jobjectArray s) {
@@ -187,17 +260,20 @@ JNIEXPORT jlong JNICALL Java_io_sprawl_Native_nodeStart(JNIEnv* env, jclass, job
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodeClientAddress(JNIEnv* env, jclass, jlong h) {
   auto* node = Handle<sprawl::Node>(env, h, "the node");
-  return node == nullptr ? nullptr : env->NewStringUTF(node->client_address().c_str());
+  if (node == nullptr) return nullptr;
+  return Guarded<jstring>(env, nullptr, [&] { return JavaString(env, node->client_address()); });
 }
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodeHttpAddress(JNIEnv* env, jclass, jlong h) {
   auto* node = Handle<sprawl::Node>(env, h, "the node");
-  return node == nullptr ? nullptr : env->NewStringUTF(node->http_address().c_str());
+  if (node == nullptr) return nullptr;
+  return Guarded<jstring>(env, nullptr, [&] { return JavaString(env, node->http_address()); });
 }
 
 JNIEXPORT jstring JNICALL Java_io_sprawl_Native_nodePeerAddress(JNIEnv* env, jclass, jlong h) {
   auto* node = Handle<sprawl::Node>(env, h, "the node");
-  return node == nullptr ? nullptr : env->NewStringUTF(node->peer_address().c_str());
+  if (node == nullptr) return nullptr;
+  return Guarded<jstring>(env, nullptr, [&] { return JavaString(env, node->peer_address()); });
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_nodeStop(JNIEnv* env, jclass, jlong h) {
@@ -219,23 +295,31 @@ JNIEXPORT jstring JNICALL Java_io_sprawl_Native_clientAdmin(JNIEnv* env, jclass,
                                                             jobjectArray s) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return nullptr;
-  const std::string o = String(env, op);
-  const std::string x = String(env, a);
-  const std::string y = String(env, b);
-  sprawl::Settings settings = SettingsFrom(env, s);
-  std::optional<std::string> result =
-      Guarded<std::optional<std::string>>(env, std::nullopt, [&]() -> std::optional<std::string> {
-        if (o == "createTopic") return client->CreateTopic(x, settings);
-        if (o == "alterTopic") return client->AlterTopic(x, settings);
-        if (o == "describeTopic") return client->DescribeTopic(x);
-        if (o == "listTopics") return client->ListTopics();
-        if (o == "deleteTopic") return client->DeleteTopic(x), std::string();
-        if (o == "listGroups") return client->ListGroups(x);
-        if (o == "describeGroup") return client->DescribeGroup(x, y);
-        throw sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT", "unknown call " + o,
-                            false);
-      });
-  return result ? env->NewStringUTF(result->c_str()) : nullptr;
+  return Guarded<jstring>(env, nullptr, [&]() -> jstring {
+    const std::string o = Utf8(env, op);
+    const std::string x = Utf8(env, a);
+    const std::string y = Utf8(env, b);
+    const sprawl::Settings settings = SettingsFrom(env, s);
+    std::string result;
+    if (o == "createTopic") {
+      result = client->CreateTopic(x, settings);
+    } else if (o == "alterTopic") {
+      result = client->AlterTopic(x, settings);
+    } else if (o == "describeTopic") {
+      result = client->DescribeTopic(x);
+    } else if (o == "listTopics") {
+      result = client->ListTopics();
+    } else if (o == "deleteTopic") {
+      client->DeleteTopic(x);
+    } else if (o == "listGroups") {
+      result = client->ListGroups(x);
+    } else if (o == "describeGroup") {
+      result = client->DescribeGroup(x, y);
+    } else {
+      throw Invalid("unknown call " + o);
+    }
+    return JavaString(env, result);
+  });
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublish(JNIEnv* env, jclass, jlong h,
@@ -245,52 +329,48 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublish(JNIEnv* env, jclass, 
                                                            jobject done) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return;
-  if (topic == nullptr || value == nullptr)
-    return ThrowInvalid(env, "topic and value are required");
-  sprawl::Record r;
-  r.topic = String(env, topic);
-  const std::string v = Bytes(env, value);
-  r.value = v;
-  std::string k;
-  if (key != nullptr) {
-    k = Bytes(env, key);
-    r.key = std::string_view(k);
-  }
-  std::vector<std::string> header_values;
-  const jsize n = names == nullptr ? 0 : env->GetArrayLength(names);
-  header_values.reserve(n);
-  for (jsize i = 0; i < n; ++i) {
-    auto name = static_cast<jstring>(env->GetObjectArrayElement(names, i));
-    auto bytes = static_cast<jbyteArray>(env->GetObjectArrayElement(values, i));
-    if (name == nullptr || bytes == nullptr) return ThrowInvalid(env, "a header is null");
-    header_values.push_back(Bytes(env, bytes));
-    r.headers.emplace_back(String(env, name), header_values.back());
-    env->DeleteLocalRef(name);
-    env->DeleteLocalRef(bytes);
-  }
-  r.partition = partition;
-  jobject future = env->NewGlobalRef(done);
-  jobject topic_ref = env->NewGlobalRef(topic);
   Guarded<int>(env, 0, [&] {
+    if (topic == nullptr || value == nullptr) throw Invalid("topic and value are required");
+    sprawl::Record r;
+    r.topic = Utf8(env, topic);
+    const std::string v = Bytes(env, value);
+    r.value = v;
+    std::string k;
+    if (key != nullptr) {
+      k = Bytes(env, key);
+      r.key = std::string_view(k);
+    }
+    const jsize n = names == nullptr ? 0 : env->GetArrayLength(names);
+    if (n > 0 && (values == nullptr || env->GetArrayLength(values) != n)) {
+      throw Invalid("every header needs a name and a value");
+    }
+    std::vector<std::string> header_values;
+    header_values.reserve(static_cast<size_t>(n));  // no reallocation: r.headers views them
+    for (jsize i = 0; i < n; ++i) {
+      auto name = static_cast<jstring>(env->GetObjectArrayElement(names, i));
+      auto bytes = static_cast<jbyteArray>(env->GetObjectArrayElement(values, i));
+      if (name == nullptr || bytes == nullptr) throw Invalid("a header name or value is null");
+      header_values.push_back(Bytes(env, bytes));
+      r.headers.emplace_back(Utf8(env, name), header_values.back());
+      env->DeleteLocalRef(name);
+      env->DeleteLocalRef(bytes);
+    }
+    r.partition = partition;
+    jobject future = NotNull(env->NewGlobalRef(done));
+    jobject topic_ref = env->NewGlobalRef(topic);
+    if (topic_ref == nullptr) {
+      env->DeleteGlobalRef(future);
+      throw JavaPending{};
+    }
     try {
-      client->PublishAsync(
-          r, [future, topic_ref](const sprawl::Error* error, sprawl::PublishAck ack) {
-            JNIEnv* cb = t_attached.env();
-            if (cb == nullptr) return;  // the JVM is going away
-            if (cb->PushLocalFrame(8) != JNI_OK) return;
-            if (error == nullptr) {
-              jobject result =
-                  cb->NewObject(g_ack, g_ack_init, topic_ref, static_cast<jint>(ack.partition),
-                                static_cast<jlong>(ack.offset));
-              cb->CallBooleanMethod(future, g_future_complete, result);
-            } else {
-              cb->CallBooleanMethod(future, g_future_fail, NewException(cb, *error));
-            }
-            if (cb->ExceptionCheck()) cb->ExceptionClear();  // a dependent stage threw
-            cb->PopLocalFrame(nullptr);
-            cb->DeleteGlobalRef(future);
-            cb->DeleteGlobalRef(topic_ref);
-          });
+      client->PublishAsync(r,
+                           [future, topic_ref](const sprawl::Error* error, sprawl::PublishAck ack) {
+                             JNIEnv* cb = t_attached.env();
+                             if (cb == nullptr) return;  // the JVM is going away
+                             CompleteFuture(cb, future, topic_ref, error, ack);
+                             cb->DeleteGlobalRef(future);
+                             cb->DeleteGlobalRef(topic_ref);
+                           });
     } catch (...) {
       env->DeleteGlobalRef(future);  // not queued: the callback never runs
       env->DeleteGlobalRef(topic_ref);
@@ -305,20 +385,20 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_clientPublishMany(JNIEnv* env, jcla
                                                                jobjectArray values) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return;
-  if (topic == nullptr || values == nullptr)
-    return ThrowInvalid(env, "topic and values are required");
-  sprawl::Record r;
-  r.topic = String(env, topic);
-  std::string k;
-  if (key != nullptr) {
-    k = Bytes(env, key);
-    r.key = std::string_view(k);
-  }
-  const jsize n = env->GetArrayLength(values);
   Guarded<int>(env, 0, [&] {
+    if (topic == nullptr || values == nullptr) throw Invalid("topic and values are required");
+    sprawl::Record r;
+    r.topic = Utf8(env, topic);
+    std::string k;
+    if (key != nullptr) {
+      k = Bytes(env, key);
+      r.key = std::string_view(k);
+    }
+    const jsize n = env->GetArrayLength(values);
     std::string value;
     for (jsize i = 0; i < n; ++i) {
       auto bytes = static_cast<jbyteArray>(env->GetObjectArrayElement(values, i));
+      if (bytes == nullptr) throw Invalid("a value is null");
       value.resize(static_cast<size_t>(env->GetArrayLength(bytes)));
       env->GetByteArrayRegion(bytes, 0, static_cast<jsize>(value.size()),
                               reinterpret_cast<jbyte*>(value.data()));
@@ -348,9 +428,10 @@ JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerOpen(JNIEnv* env, jclass, 
                                                            jobjectArray s) {
   auto* client = Handle<sprawl::Client>(env, h, "the client");
   if (client == nullptr) return 0;
-  sprawl::Settings settings = SettingsFrom(env, s);
-  return Guarded<jlong>(
-      env, 0, [&] { return reinterpret_cast<jlong>(new sprawl::Consumer(*client, settings)); });
+  return Guarded<jlong>(env, 0, [&] {
+    const sprawl::Settings settings = SettingsFrom(env, s);
+    return reinterpret_cast<jlong>(new sprawl::Consumer(*client, settings));
+  });
 }
 
 JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerReceive(JNIEnv* env, jclass, jlong h,
@@ -365,19 +446,17 @@ JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerReceive(JNIEnv* env, jclas
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerAck(JNIEnv* env, jclass, jlong h, jlong m) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
+  if (consumer == nullptr) return;
   auto* message = Handle<sprawl::Message>(env, m, "the message");
-  if (consumer != nullptr && message != nullptr) {
-    Guarded<int>(env, 0, [&] { return consumer->Ack(*message), 0; });
-  }
+  if (message != nullptr) Guarded<int>(env, 0, [&] { return consumer->Ack(*message), 0; });
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerNack(JNIEnv* env, jclass, jlong h, jlong m,
                                                           jint ms) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
+  if (consumer == nullptr) return;
   auto* message = Handle<sprawl::Message>(env, m, "the message");
-  if (consumer != nullptr && message != nullptr) {
-    Guarded<int>(env, 0, [&] { return consumer->Nack(*message, ms), 0; });
-  }
+  if (message != nullptr) Guarded<int>(env, 0, [&] { return consumer->Nack(*message, ms), 0; });
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerCommit(JNIEnv* env, jclass, jlong h) {
@@ -397,33 +476,36 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerDestroy(JNIEnv*, jclass, jl
 JNIEXPORT jobjectArray JNICALL Java_io_sprawl_Native_messageFields(JNIEnv* env, jclass, jlong h) {
   auto* m = Handle<sprawl::Message>(env, h, "the message");
   if (m == nullptr) return nullptr;
-  jobjectArray out = env->NewObjectArray(9, g_object, nullptr);
-  auto set = [&](jsize i, jobject o) {
-    env->SetObjectArrayElement(out, i, o);
-    env->DeleteLocalRef(o);
-  };
-  set(0, env->NewStringUTF(std::string(m->topic()).c_str()));
-  if (auto key = m->key()) set(1, ByteArray(env, *key));
-  set(2, ByteArray(env, m->value()));
-  auto headers = m->headers();
-  jobjectArray names = env->NewObjectArray(static_cast<jsize>(headers.size()), g_string, nullptr);
-  jobjectArray values = env->NewObjectArray(static_cast<jsize>(headers.size()), g_bytes, nullptr);
-  for (size_t i = 0; i < headers.size(); ++i) {
-    jstring name = env->NewStringUTF(std::string(headers[i].first).c_str());
-    jbyteArray value = ByteArray(env, headers[i].second);
-    env->SetObjectArrayElement(names, static_cast<jsize>(i), name);
-    env->SetObjectArrayElement(values, static_cast<jsize>(i), value);
-    env->DeleteLocalRef(name);
-    env->DeleteLocalRef(value);
-  }
-  set(3, names);
-  set(4, values);
-  set(5, env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->partition())));
-  set(6, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->offset())));
-  set(7, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->timestamp_ms())));
-  set(8,
-      env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->delivery_count())));
-  return out;
+  return Guarded<jobjectArray>(env, nullptr, [&] {
+    jobjectArray out = NotNull(env->NewObjectArray(9, g_object, nullptr));
+    auto set = [&](jsize i, jobject o) {
+      env->SetObjectArrayElement(out, i, NotNull(o));
+      env->DeleteLocalRef(o);
+    };
+    set(0, JavaString(env, m->topic()));
+    if (auto key = m->key()) set(1, ByteArray(env, *key));
+    set(2, ByteArray(env, m->value()));
+    const auto headers = m->headers();
+    const auto count = static_cast<jsize>(headers.size());
+    jobjectArray names = NotNull(env->NewObjectArray(count, g_string, nullptr));
+    jobjectArray values = NotNull(env->NewObjectArray(count, g_bytes, nullptr));
+    for (jsize i = 0; i < count; ++i) {
+      jstring name = JavaString(env, headers[static_cast<size_t>(i)].first);
+      jbyteArray value = ByteArray(env, headers[static_cast<size_t>(i)].second);
+      env->SetObjectArrayElement(names, i, name);
+      env->SetObjectArrayElement(values, i, value);
+      env->DeleteLocalRef(name);
+      env->DeleteLocalRef(value);
+    }
+    set(3, names);
+    set(4, values);
+    set(5, env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->partition())));
+    set(6, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->offset())));
+    set(7, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->timestamp_ms())));
+    set(8, env->CallStaticObjectMethod(g_integer, g_integer_of,
+                                       static_cast<jint>(m->delivery_count())));
+    return out;
+  });
 }
 
 JNIEXPORT void JNICALL Java_io_sprawl_Native_messageDestroy(JNIEnv*, jclass, jlong h) {

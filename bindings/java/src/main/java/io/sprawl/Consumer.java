@@ -9,18 +9,22 @@ import java.util.function.LongFunction;
 
 /**
  * A consumer-group member or an offset reader. One thread polls at a time;
- * {@link #close()} may come from any thread and ends a waiting poll.
+ * acks, nacks and {@link #close()} may come from any thread, and a close ends
+ * a waiting poll.
  */
 public final class Consumer implements AutoCloseable, Iterable<Message> {
-  private long handle;
+  private final SprawlClient client;
+  private long handle;  // written only by close, under the monitor and the write lock
   private final boolean grouped;
   private volatile boolean closed;
   // Calls hold it shared; destroying the native consumer takes it exclusively,
-  // so a poll on another thread never runs on a freed consumer.
+  // so a poll, ack or nack on another thread never runs on a freed consumer.
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
 
-  Consumer(long client, Settings settings, boolean grouped) {
-    this.handle = Native.consumerOpen(client, settings.flatten());
+  /** Opens the native consumer; the caller holds the client's lifecycle lock shared. */
+  Consumer(SprawlClient client, long clientHandle, Settings settings, boolean grouped) {
+    this.client = client;
+    this.handle = Native.consumerOpen(clientHandle, settings.flatten());
     this.grouped = grouped;
   }
 
@@ -114,22 +118,27 @@ public final class Consumer implements AutoCloseable, Iterable<Message> {
     }
   }
 
-  /** Sends pending acks and leaves the group. Idempotent; ends a waiting poll. */
+  /**
+   * Sends pending acks, leaves the group and frees the native consumer; ends a
+   * waiting poll. Idempotent: a close racing another returns once the
+   * consumer is freed. Throws the error of leaving the group, if any, after
+   * freeing it all the same.
+   */
   @Override
-  public void close() {
-    long h;
-    synchronized (this) {
-      if (closed) return;
-      closed = true;
-      h = handle;
-    }
-    Native.consumerClose(h);  // wakes a group poll waiting on another thread
-    lifecycle.writeLock().lock();
+  public synchronized void close() {
+    if (closed) return;
+    closed = true;  // from here no call starts; calls in progress finish
     try {
-      Native.consumerDestroy(handle);
-      handle = 0;
+      Native.consumerClose(handle);  // wakes a group poll waiting on another thread
     } finally {
-      lifecycle.writeLock().unlock();
+      lifecycle.writeLock().lock();
+      try {
+        Native.consumerDestroy(handle);
+        handle = 0;
+      } finally {
+        lifecycle.writeLock().unlock();
+      }
+      client.forget(this);
     }
   }
 }

@@ -88,6 +88,16 @@ public final class EmbeddedNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Memory storage: the most bytes a partition holds, the oldest batches
+     * dropped beyond it; disk storage: the recent bytes kept in memory for
+     * tail reads. At least 64 KiB (default 64 MiB).
+     */
+    public Builder memoryBytesPerPartition(long bytes) {
+      settings.put("memory_bytes_per_partition", bytes);
+      return this;
+    }
+
     public Builder fsync(String policy) {
       settings.put("fsync", policy);
       return this;

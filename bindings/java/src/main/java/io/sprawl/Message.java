@@ -6,17 +6,23 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongConsumer;
 
 /**
  * A received message. Group messages are settled with {@link #ack()} or
  * {@link #nack(Duration)}. The native message is freed by {@link #close()}
- * (after which ack and nack throw) or, at the latest, when the garbage
- * collector finds the Message unreachable.
+ * (after which ack and nack throw SprawlException CLOSED) or, at the latest,
+ * when the garbage collector finds the Message unreachable.
  */
 public final class Message implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
 
-  /** The native handle, shared with the cleaner so it is freed exactly once. */
+  /**
+   * The native handle, shared with the cleaner so it is freed exactly once.
+   * Its monitor is held while the handle is in use, so a close (or the
+   * cleaner) waits for an ack or nack in progress instead of freeing the
+   * message under it.
+   */
   private static final class Handle implements Runnable {
     private long value;
 
@@ -24,8 +30,9 @@ public final class Message implements AutoCloseable {
       this.value = value;
     }
 
-    synchronized long get() {
-      return value;
+    synchronized void use(LongConsumer call) {
+      if (value == 0) throw SprawlException.closed("the message");
+      call.accept(value);
     }
 
     @Override
@@ -105,20 +112,23 @@ public final class Message implements AutoCloseable {
     return headers;
   }
 
-  /** Settles the message: its group will not deliver it again. */
+  /**
+   * Settles the message: its group will not deliver it again. Any thread;
+   * SprawlException CLOSED once the message or its consumer is closed.
+   */
   public void ack() {
-    long h = handle.get();
-    if (h == 0) throw SprawlException.closed("the message");
-    consumer.ack(h);
+    handle.use(consumer::ack);
   }
 
-  /** Hands the message back for redelivery after {@code delay}. */
+  /**
+   * Hands the message back for redelivery after {@code delay}. Any thread;
+   * SprawlException CLOSED once the message or its consumer is closed.
+   */
   public void nack(Duration delay) {
-    long h = handle.get();
-    if (h == 0) throw SprawlException.closed("the message");
-    consumer.nack(h, delay);
+    handle.use(h -> consumer.nack(h, delay));
   }
 
+  /** Frees the native message (waiting for an ack or nack in progress). Idempotent. */
   @Override
   public void close() {
     cleanable.clean();

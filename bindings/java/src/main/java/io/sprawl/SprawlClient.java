@@ -2,8 +2,10 @@ package io.sprawl;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -23,8 +25,12 @@ import java.util.function.LongFunction;
 public final class SprawlClient implements AutoCloseable {
   private long handle;
   private volatile boolean closed;
+  // Calls hold it shared; close takes it exclusively to set `closed`, so no
+  // call (nor a consumer being opened) is in progress once it is set.
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-  private final List<Consumer> consumers = new ArrayList<>();  // closed before the client
+  // The open consumers, closed before the client; a consumer leaves the set
+  // when it closes. Guarded by its own monitor.
+  private final Set<Consumer> consumers = new LinkedHashSet<>();
 
   private SprawlClient(Settings settings) {
     this.handle = Native.clientOpen(settings.flatten());
@@ -99,8 +105,23 @@ public final class SprawlClient implements AutoCloseable {
 
   /** Publishes and waits for the acknowledgement; throws SprawlException. */
   public PublishAck publishSync(String topic, byte[] key, byte[] value) {
+    return publishSync(topic, key, value, Map.of(), -1);
+  }
+
+  /** Publishes with headers and waits for the acknowledgement; throws SprawlException. */
+  public PublishAck publishSync(String topic, byte[] key, byte[] value,
+      Map<String, byte[]> headers) {
+    return publishSync(topic, key, value, headers, -1);
+  }
+
+  /**
+   * Publishes with headers to {@code partition} (< 0 picks it by key) and
+   * waits for the acknowledgement; throws SprawlException.
+   */
+  public PublishAck publishSync(String topic, byte[] key, byte[] value,
+      Map<String, byte[]> headers, int partition) {
     try {
-      return publish(topic, key, value).join();
+      return publish(topic, key, value, headers, partition).join();
     } catch (CompletionException e) {
       if (e.getCause() instanceof SprawlException s) throw s;
       throw e;
@@ -145,11 +166,29 @@ public final class SprawlClient implements AutoCloseable {
   public Consumer subscribe(String topic, String group, Map<String, ?> settings) {
     Settings s = new Settings().put("topic", topic).put("group", group);
     settings.forEach(s::put);
-    Consumer consumer = withHandle(h -> new Consumer(h, s, group != null));
+    // Registered under the shared lock: close cannot snapshot the set between
+    // the native open and the registration, so no consumer outlives its client.
+    return withHandle(h -> {
+      Consumer consumer = new Consumer(this, h, s, group != null);
+      synchronized (consumers) {
+        consumers.add(consumer);
+      }
+      return consumer;
+    });
+  }
+
+  /** Called by a consumer once it is closed and freed. */
+  void forget(Consumer consumer) {
     synchronized (consumers) {
-      consumers.add(consumer);
+      consumers.remove(consumer);
     }
-    return consumer;
+  }
+
+  /** How many consumers of this client are open. */
+  int openConsumers() {
+    synchronized (consumers) {
+      return consumers.size();
+    }
   }
 
   private <T> T withHandle(LongFunction<T> call) {
@@ -164,26 +203,47 @@ public final class SprawlClient implements AutoCloseable {
 
   /**
    * Closes its consumers, flushes, fails what is left with CLOSED,
-   * disconnects and frees. Idempotent.
+   * disconnects and frees. Idempotent: a close racing another returns once
+   * the client is freed. An error closing a consumer is thrown after
+   * everything is freed.
    */
   @Override
-  public void close() {
+  public synchronized void close() {
     List<Consumer> open;
-    synchronized (consumers) {
-      open = new ArrayList<>(consumers);
-      consumers.clear();
-    }
-    for (Consumer c : open) c.close();
     lifecycle.writeLock().lock();
     try {
       if (closed) return;
-      closed = true;
+      closed = true;  // no call, and no subscribe, starts from here
+      synchronized (consumers) {
+        open = new ArrayList<>(consumers);
+      }
     } finally {
       lifecycle.writeLock().unlock();
     }
-    Native.clientClose(handle, -1);
+    RuntimeException failure = null;
+    for (Consumer c : open) {
+      try {
+        c.close();  // waits for a close already running on another thread
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    try {
+      Native.clientClose(handle, -1);
+    } catch (RuntimeException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
+    }
     Native.clientDestroy(handle);
     handle = 0;
+    if (failure != null) throw failure;
   }
 
   /** Client options; every one has a default. */
