@@ -99,17 +99,19 @@ Result<uint64_t> Client::ListOffset(const std::string& topic, uint32_t partition
   return r.offset();
 }
 
-Result<FetchResult> Client::Fetch(const std::string& topic, uint32_t partition, uint64_t offset,
-                                  std::chrono::milliseconds max_wait, uint32_t max_bytes) {
+pb::FetchRequest FetchRequestFor(const std::string& topic, uint32_t partition, uint64_t offset,
+                                 std::chrono::milliseconds max_wait, uint32_t max_bytes) {
   pb::FetchRequest request;
   request.set_topic(topic);
   request.set_partition(partition);
   request.set_offset(offset);
   request.set_max_bytes(max_bytes);
   request.set_max_wait_ms(static_cast<uint32_t>(max_wait.count()));
-  SPRAWL_ASSIGN_OR_RETURN(auto reply, connection_->Call(static_cast<uint16_t>(MessageType::kFetch),
-                                                        request.SerializeAsString(), {},
-                                                        config_.request_timeout + max_wait));
+  return request;
+}
+
+Result<FetchResult> DecodeFetchReply(const std::string& topic, uint32_t partition, uint64_t offset,
+                                     const transport::Reply& reply) {
   SPRAWL_RETURN_IF_ERROR(reply.status());
   pb::FetchResponse response;
   if (!response.ParseFromString(reply.body)) return DataCorruption("fetch reply does not decode");
@@ -122,6 +124,15 @@ Result<FetchResult> Client::Fetch(const std::string& topic, uint32_t partition, 
     for (auto& m : messages) out.messages.push_back(std::move(m));
   }
   return out;
+}
+
+Result<FetchResult> Client::Fetch(const std::string& topic, uint32_t partition, uint64_t offset,
+                                  std::chrono::milliseconds max_wait, uint32_t max_bytes) {
+  const pb::FetchRequest request = FetchRequestFor(topic, partition, offset, max_wait, max_bytes);
+  SPRAWL_ASSIGN_OR_RETURN(auto reply, connection_->Call(static_cast<uint16_t>(MessageType::kFetch),
+                                                        request.SerializeAsString(), {},
+                                                        config_.request_timeout + max_wait));
+  return DecodeFetchReply(topic, partition, offset, reply);
 }
 
 Result<pb::GroupDescription> Client::DescribeGroup(const std::string& topic,

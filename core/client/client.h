@@ -28,6 +28,13 @@ struct FetchResult {
   uint64_t high_watermark = 0;
 };
 
+// The FETCH request for `max_bytes` from `offset`, parked up to `max_wait`
+// when there is nothing new; and its reply decoded into messages.
+pb::FetchRequest FetchRequestFor(const std::string& topic, uint32_t partition, uint64_t offset,
+                                 std::chrono::milliseconds max_wait, uint32_t max_bytes);
+Result<FetchResult> DecodeFetchReply(const std::string& topic, uint32_t partition, uint64_t offset,
+                                     const transport::Reply& reply);
+
 // A connection to one node with the admin calls (topics, offsets, fetch).
 // Producers and consumers are built on a Client and share its connection.
 // Thread-safe; blocking calls must not run on the connection's I/O thread

@@ -102,10 +102,11 @@ void GroupConsumer::OnPush(const transport::Reply& push) {
 
 Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  if (queue_.empty()) {  // reading the clock only when there is a wait
-    received_cv_.wait_for(lock, timeout, [&] { return closed_ || !queue_.empty(); });
+  if (queue_.empty() && !closed_ && !interrupted_) {  // reading the clock only when there is a wait
+    received_cv_.wait_for(lock, timeout,
+                          [&] { return closed_ || interrupted_ || !queue_.empty(); });
   }
-  if (closed_) return Status(ErrorCode::kClosed, "the consumer is closed");
+  if (closed_ || interrupted_) return Status(ErrorCode::kClosed, "the consumer is closed");
   if (queue_.empty()) return std::optional<Message>();
   std::vector<Message>& front = queue_.front();
   Message m = std::move(front[queue_head_]);
@@ -249,6 +250,14 @@ Status GroupConsumer::Close() {
   std::unique_lock lock(mu_);
   settled_cv_.wait(lock, [&] { return settles_in_flight_ == 0; });
   return left;
+}
+
+void GroupConsumer::Interrupt() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  received_cv_.notify_all();
 }
 
 std::string GroupConsumer::member_id() const {

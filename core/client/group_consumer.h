@@ -57,6 +57,11 @@ class GroupConsumer {
   // to other members) and stops. Idempotent.
   Status Close();
 
+  // Makes Receive return CLOSED from now on and wakes one that waits,
+  // without leaving the group or stopping (Close still does both). For an
+  // owner whose connection is going away. Thread-safe; does not block.
+  void Interrupt();
+
   std::string member_id() const;
   std::vector<uint32_t> partitions() const;
 
@@ -85,6 +90,7 @@ class GroupConsumer {
   size_t settles_in_flight_ = 0;  // settle replies whose callback has not run
   std::condition_variable settled_cv_;
   bool closed_ = false;
+  bool interrupted_ = false;  // Receive returns CLOSED; the member stays
   bool rejoin_ = false;
   bool flush_now_ = false;  // enough acks wait to send them before the interval
   std::thread thread_;

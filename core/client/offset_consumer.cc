@@ -6,6 +6,8 @@
 namespace sprawl::client {
 namespace {
 
+Status ClosedReader() { return Status(ErrorCode::kClosed, "the consumer is closed"); }
+
 bool ParseInteger(std::string_view text, uint64_t* out) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return !text.empty() && error == std::errc() && end == text.data() + text.size();
@@ -71,11 +73,48 @@ Result<std::unique_ptr<OffsetConsumer>> OffsetConsumer::Open(Client& client,
   return reader;
 }
 
+Result<FetchResult> OffsetConsumer::Fetch(uint32_t partition, uint64_t offset,
+                                          std::chrono::milliseconds wait) {
+  // The request and decoding of Client::Fetch, but waiting here for the reply:
+  // Client::Fetch blocks until the node answers, and Close must not wait
+  // for a long poll to end.
+  const pb::FetchRequest request = FetchRequestFor(topic_, partition, offset, wait, 1u << 20);
+  auto signal = signal_;
+  auto slot = std::make_shared<std::optional<Result<transport::Reply>>>();
+  client_.connection().CallAsync(
+      static_cast<uint16_t>(protocol::MessageType::kFetch), request.SerializeAsString(), {},
+      [signal, slot](Result<transport::Reply> reply) {
+        {
+          std::lock_guard lock(signal->mu);
+          slot->emplace(std::move(reply));
+        }
+        signal->cv.notify_all();
+      },
+      client_.config().request_timeout + wait);
+  std::optional<Result<transport::Reply>> got;
+  {
+    std::unique_lock lock(signal->mu);
+    signal->cv.wait(lock, [&] { return signal->closed || slot->has_value(); });
+    if (signal->closed) return ClosedReader();  // the reply, when it comes, goes to `slot`
+    got = std::move(*slot);
+  }
+  SPRAWL_ASSIGN_OR_RETURN(transport::Reply reply, std::move(*got));
+  return DecodeFetchReply(topic_, partition, offset, reply);
+}
+
+void OffsetConsumer::Close() {
+  {
+    std::lock_guard lock(signal_->mu);
+    signal_->closed = true;
+  }
+  signal_->cv.notify_all();
+}
+
 Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
   const size_t n = partitions_.size();
   for (size_t k = 0; k < n && ready_.empty(); ++k) {
     const size_t i = (turn_ + k) % n;
-    SPRAWL_ASSIGN_OR_RETURN(auto fetched, client_.Fetch(topic_, partitions_[i], next_[i], wait));
+    SPRAWL_ASSIGN_OR_RETURN(auto fetched, Fetch(partitions_[i], next_[i], wait));
     next_[i] = fetched.next_offset;
     for (Message& m : fetched.messages) ready_.push_back(std::move(m));
   }
@@ -84,6 +123,10 @@ Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
 }
 
 Result<std::optional<Message>> OffsetConsumer::Receive(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(signal_->mu);
+    if (signal_->closed) return ClosedReader();
+  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (ready_.empty()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

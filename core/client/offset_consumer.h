@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +31,8 @@ struct StartPosition {
 // Reads a topic by offset (no group, no acks): the given partitions, or all
 // of them, from a start position, in offset order within each partition.
 // One partition long-polls the node; several take turns with short polls.
-// Not thread-safe: one reader per thread.
+// Not thread-safe: one reader per thread, except Close, which any thread may
+// call to end a Receive that waits.
 class OffsetConsumer {
  public:
   // Resolves each partition's start offset. NOT_FOUND for a missing topic
@@ -38,16 +41,33 @@ class OffsetConsumer {
                                                       std::vector<uint32_t> partitions,
                                                       const StartPosition& start);
 
-  // The next message, or nullopt when none came within `timeout`.
+  // The next message, or nullopt when none came within `timeout`. CLOSED
+  // after Close.
   Result<std::optional<Message>> Receive(std::chrono::milliseconds timeout);
+
+  // Makes Receive return CLOSED from now on and wakes one that waits for the
+  // node, at once. Thread-safe, idempotent, does not block.
+  void Close();
 
   // The offset the next read of `partition` starts at.
   uint64_t position(uint32_t partition) const;
 
  private:
+  // What Close and a waiting fetch share. A fetch's reply callback may run
+  // after the consumer is gone, so it holds this (and its reply slot) by
+  // shared_ptr.
+  struct Signal {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool closed = false;  // under mu
+  };
+
   OffsetConsumer(Client& client, std::string topic) : client_(client), topic_(std::move(topic)) {}
   // One fetch round over the partitions, each waiting up to `wait`.
   Status FetchRound(std::chrono::milliseconds wait);
+  // One fetch of `partition` from `offset`, waiting up to `wait` for records;
+  // CLOSED as soon as Close is called.
+  Result<FetchResult> Fetch(uint32_t partition, uint64_t offset, std::chrono::milliseconds wait);
 
   Client& client_;
   const std::string topic_;
@@ -55,6 +75,7 @@ class OffsetConsumer {
   std::vector<uint64_t> next_;
   size_t turn_ = 0;  // the partition fetched first next round, for fairness
   std::deque<Message> ready_;
+  const std::shared_ptr<Signal> signal_ = std::make_shared<Signal>();
 };
 
 }  // namespace sprawl::client

@@ -379,14 +379,13 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
   return Status::Ok();
 }
 
-void Producer::Close() {
+void Producer::Close(std::chrono::milliseconds grace) {
   {
     std::unique_lock lock(mu_);
     if (stopped_) return;
     closing_ = true;
     cv_.notify_one();
-    space_cv_.wait_for(lock, config_.delivery_timeout,
-                       [&] { return completed_records_ >= sent_records_; });
+    space_cv_.wait_for(lock, grace, [&] { return completed_records_ >= sent_records_; });
     stopped_ = true;
     cv_.notify_one();
   }

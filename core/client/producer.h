@@ -66,8 +66,8 @@ class Producer {
   ~Producer();
 
   // Queues a record; `done` runs once it is acknowledged or has failed.
-  // Waits while the buffer is full (failing with RESOURCE_EXHAUSTED after the
-  // delivery timeout). CLOSED after Close.
+  // Waits while the buffer is full (failing with RESOURCE_EXHAUSTED after
+  // max_block). CLOSED after Close.
   void Send(const std::string& topic, std::optional<std::string_view> key, std::string_view value,
             const Headers& headers, DeliveryCallback done,
             std::optional<uint32_t> partition = std::nullopt);
@@ -82,7 +82,11 @@ class Producer {
 
   // Flushes (up to the delivery timeout), then fails what is left with
   // CLOSED and stops. Idempotent.
-  void Close();
+  void Close() { Close(config_.delivery_timeout); }
+  // The same, waiting at most `grace` for records to complete. Requests
+  // already sent are still waited for until they are answered or time out:
+  // close the connection first to end them at once.
+  void Close(std::chrono::milliseconds grace);
 
  private:
   struct PendingRecord {

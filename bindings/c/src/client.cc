@@ -23,24 +23,57 @@ Result<protocol::pb::TopicConfig> TopicConfigFrom(const sprawl_config_t* config)
   return protocol::TopicConfigFromJson(json);
 }
 
-// Runs `body` with the client open (shared), or fails with CLOSED.
-template <typename Body>
-sprawl_status_t WithClient(sprawl_client_t* client, sprawl_error_t** err, Body&& body) {
+}  // namespace
+
+sprawl_status_t RunOnOpenClient(sprawl_client_t* client, sprawl_error_t** err,
+                                const std::function<Status(ClientState&)>& body) {
   if (client == nullptr) return NullArgument(err, "client");
   return Guard(err, [&]() -> Status {
-    std::shared_lock lock(client->lifecycle);
-    if (client->closed) return ClosedClient();
-    return body();
+    ClientState& state = *client->state;
+    if (state.closed) return ClosedClient();
+    return body(state);
   });
 }
 
-}  // namespace
+namespace {
 
-// Shared with publish.cc and consumer.cc.
-sprawl_status_t RunOnOpenClient(sprawl_client_t* client, sprawl_error_t** err,
-                                const std::function<Status()>& body) {
-  return WithClient(client, err, body);
+// sprawl_client_close: see sprawl.h. Consumers are woken before anything
+// waits, so a receive blocked on another thread never holds close up.
+Status CloseClient(ClientState& state, int timeout_ms) {
+  if (state.closed.exchange(true)) return Status::Ok();
+  {
+    std::lock_guard lock(state.consumers_mu);
+    for (sprawl_consumer* consumer : state.consumers) {
+      if (consumer->group) {
+        consumer->group->Interrupt();  // leaving needs the connection, which goes
+      } else {
+        consumer->offsets->Close();
+      }
+    }
+  }
+  // Publishes that saw the client open finish queueing first, so the flush
+  // covers them. Not held while flushing: a delivery callback that publishes
+  // gets CLOSED instead of a deadlock.
+  { std::unique_lock barrier(state.lifecycle); }
+  Status flushed = state.producer->Flush(timeout_ms < 0 ? state.delivery_timeout
+                                                        : std::chrono::milliseconds(timeout_ms));
+  // Past the timeout nothing more is waited for: closing the connection
+  // fails the requests still in flight with CLOSED, and the producer then
+  // fails what it still holds.
+  if (!flushed.ok()) state.client->connection().Close();
+  state.producer->Close(std::chrono::milliseconds(0));
+  state.client->connection().Close();
+  // Poll mode: callbacks still queued run at the caller's next poll; a poll
+  // waiting for one stops waiting.
+  {
+    std::lock_guard lock(state.poll_mu);
+    state.close_done = true;
+  }
+  state.poll_cv.notify_all();
+  return flushed;
 }
+
+}  // namespace
 
 }  // namespace sprawl::cabi
 
@@ -82,11 +115,13 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
     pc.max_block = std::chrono::milliseconds(
         GetUint(config, "max_block_ms", static_cast<uint64_t>(pc.delivery_timeout.count())));
     SPRAWL_ASSIGN_OR_RETURN(auto connected, sprawl::client::Client::Connect(cc));
+    auto state = std::make_shared<ClientState>();
+    state->client = std::move(connected);
+    state->producer = std::make_unique<sprawl::client::Producer>(*state->client, pc);
+    state->delivery_timeout = pc.delivery_timeout;
+    state->poll_mode = Get(config, "callback_mode").value_or("background") == "poll";
     auto handle = std::make_unique<sprawl_client_t>();
-    handle->client = std::move(connected);
-    handle->producer = std::make_unique<sprawl::client::Producer>(*handle->client, pc);
-    handle->delivery_timeout = pc.delivery_timeout;
-    handle->poll_mode = Get(config, "callback_mode").value_or("background") == "poll";
+    handle->state = std::move(state);
     *out = handle.release();
     return Status::Ok();
   });
@@ -94,32 +129,21 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
 
 sprawl_status_t sprawl_client_close(sprawl_client_t* client, int timeout_ms, sprawl_error_t** err) {
   if (client == nullptr) return NullArgument(err, "client");
-  return Guard(err, [&]() -> Status {
-    {
-      // Taken exclusively once: calls in progress finish first, later ones
-      // see `closed`. Not held while flushing, so a delivery callback that
-      // publishes gets CLOSED instead of a deadlock.
-      std::unique_lock lock(client->lifecycle);
-      if (client->closed) return Status::Ok();
-      client->closed = true;
-    }
-    Status flushed = client->producer->Flush(
-        timeout_ms < 0 ? client->delivery_timeout : std::chrono::milliseconds(timeout_ms));
-    client->producer->Close();  // fails what is left with CLOSED
-    client->client->connection().Close();
-    // Poll mode: callbacks still queued run at the caller's next poll.
-    return flushed;
-  });
+  return Guard(err, [&]() -> Status { return CloseClient(*client->state, timeout_ms); });
 }
 
 void sprawl_client_destroy(sprawl_client_t** client) {
   if (client == nullptr || *client == nullptr) return;
   (void)sprawl_client_close(*client, -1, nullptr);
-  // Callbacks never polled still own user data: release it.
+  // Callbacks never polled still own user data: release it (outside the
+  // lock, since free_user_data is the caller's code).
+  std::deque<std::function<void()>> unpolled;
   {
-    std::lock_guard lock((*client)->poll_mu);
-    (*client)->due.clear();
+    std::lock_guard lock((*client)->state->poll_mu);
+    unpolled.swap((*client)->state->due);
   }
+  unpolled.clear();
+  // Consumers still open keep the state (closed) until they are destroyed.
   delete *client;
   *client = nullptr;
 }
@@ -127,10 +151,10 @@ void sprawl_client_destroy(sprawl_client_t** client) {
 sprawl_status_t sprawl_topic_create(sprawl_client_t* client, const char* topic,
                                     const sprawl_config_t* config, char** json_out,
                                     sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(topic, "topic"));
     SPRAWL_ASSIGN_OR_RETURN(auto topic_config, TopicConfigFrom(config));
-    SPRAWL_ASSIGN_OR_RETURN(auto described, client->client->CreateTopic(name, topic_config));
+    SPRAWL_ASSIGN_OR_RETURN(auto described, state.client->CreateTopic(name, topic_config));
     ReturnString(json_out, sprawl::protocol::ToJson(described).dump());
     return Status::Ok();
   });
@@ -139,10 +163,10 @@ sprawl_status_t sprawl_topic_create(sprawl_client_t* client, const char* topic,
 sprawl_status_t sprawl_topic_alter(sprawl_client_t* client, const char* topic,
                                    const sprawl_config_t* config, char** json_out,
                                    sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(topic, "topic"));
     SPRAWL_ASSIGN_OR_RETURN(auto patch, TopicConfigFrom(config));
-    SPRAWL_ASSIGN_OR_RETURN(auto described, client->client->AlterTopic(name, patch));
+    SPRAWL_ASSIGN_OR_RETURN(auto described, state.client->AlterTopic(name, patch));
     ReturnString(json_out, sprawl::protocol::ToJson(described).dump());
     return Status::Ok();
   });
@@ -150,17 +174,17 @@ sprawl_status_t sprawl_topic_alter(sprawl_client_t* client, const char* topic,
 
 sprawl_status_t sprawl_topic_describe(sprawl_client_t* client, const char* topic, char** json_out,
                                       sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(topic, "topic"));
-    SPRAWL_ASSIGN_OR_RETURN(auto described, client->client->DescribeTopic(name));
+    SPRAWL_ASSIGN_OR_RETURN(auto described, state.client->DescribeTopic(name));
     ReturnString(json_out, sprawl::protocol::ToJson(described).dump());
     return Status::Ok();
   });
 }
 
 sprawl_status_t sprawl_topic_list(sprawl_client_t* client, char** json_out, sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
-    SPRAWL_ASSIGN_OR_RETURN(auto topics, client->client->ListTopics());
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
+    SPRAWL_ASSIGN_OR_RETURN(auto topics, state.client->ListTopics());
     nlohmann::json list = nlohmann::json::array();
     for (const auto& t : topics) list.push_back(sprawl::protocol::ToJson(t));
     ReturnString(json_out, list.dump());
@@ -170,20 +194,20 @@ sprawl_status_t sprawl_topic_list(sprawl_client_t* client, char** json_out, spra
 
 sprawl_status_t sprawl_topic_delete(sprawl_client_t* client, const char* topic,
                                     sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(topic, "topic"));
-    return client->client->DeleteTopic(name);
+    return state.client->DeleteTopic(name);
   });
 }
 
 sprawl_status_t sprawl_group_list(sprawl_client_t* client, const char* topic, char** json_out,
                                   sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     std::string name;
     if (topic != nullptr && topic[0] != '\0') {
       SPRAWL_ASSIGN_OR_RETURN(name, StringArgument(topic, "topic"));
     }
-    SPRAWL_ASSIGN_OR_RETURN(auto groups, client->client->ListGroups(name));
+    SPRAWL_ASSIGN_OR_RETURN(auto groups, state.client->ListGroups(name));
     nlohmann::json list = nlohmann::json::array();
     for (const auto& g : groups) list.push_back(sprawl::protocol::ToJson(g));
     ReturnString(json_out, list.dump());
@@ -193,10 +217,10 @@ sprawl_status_t sprawl_group_list(sprawl_client_t* client, const char* topic, ch
 
 sprawl_status_t sprawl_group_describe(sprawl_client_t* client, const char* topic, const char* group,
                                       char** json_out, sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string t, StringArgument(topic, "topic"));
     SPRAWL_ASSIGN_OR_RETURN(std::string g, StringArgument(group, "group"));
-    SPRAWL_ASSIGN_OR_RETURN(auto described, client->client->DescribeGroup(t, g));
+    SPRAWL_ASSIGN_OR_RETURN(auto described, state.client->DescribeGroup(t, g));
     ReturnString(json_out, sprawl::protocol::ToJson(described).dump());
     return Status::Ok();
   });

@@ -5,12 +5,14 @@
 namespace sprawl::cabi {
 namespace {
 
-// Runs `body` on an open consumer of an open client.
+// Runs `body` on an open consumer of an open client. Takes no lock: the
+// client's state lives as long as the consumer, and close wakes a receive.
 template <typename Body>
 sprawl_status_t WithConsumer(sprawl_consumer_t* consumer, sprawl_error_t** err, Body&& body) {
   if (consumer == nullptr) return NullArgument(err, "consumer");
-  return RunOnOpenClient(consumer->client, err, [&]() -> Status {
+  return Guard(err, [&]() -> Status {
     if (consumer->closed) return Status(ErrorCode::kClosed, "the consumer is closed");
+    if (consumer->client->closed) return ClosedClient();
     return body();
   });
 }
@@ -44,13 +46,13 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
                                      sprawl_consumer_t** out, sprawl_error_t** err) {
   if (out == nullptr) return NullArgument(err, "out");
   *out = nullptr;
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_RETURN_IF_ERROR(CheckScope(config, Scope::kConsumer));
     auto topic_setting = Get(config, "topic");
     if (!topic_setting) return sprawl::InvalidArgument("a consumer needs the 'topic' setting");
     SPRAWL_ASSIGN_OR_RETURN(std::string topic, StringArgument(topic_setting->c_str(), "topic"));
     auto handle = std::make_unique<sprawl_consumer_t>();
-    handle->client = client;
+    handle->client = client->state;
     const std::string start = Get(config, "start").value_or("earliest");
     if (auto group = Get(config, "group")) {
       if (Get(config, "partition")) {
@@ -72,7 +74,7 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
           GetUint(config, "session_timeout_ms", static_cast<uint64_t>(gc.session_timeout.count())));
       gc.client_name = Get(config, "client_name").value_or("sprawl-c");
       SPRAWL_ASSIGN_OR_RETURN(handle->group,
-                              sprawl::client::GroupConsumer::Join(*client->client, gc));
+                              sprawl::client::GroupConsumer::Join(*state.client, gc));
     } else {
       if (GetBool(config, "auto_ack", false)) {
         return sprawl::InvalidArgument("auto_ack needs a group: reads by offset are not acked");
@@ -83,9 +85,14 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
       }
       SPRAWL_ASSIGN_OR_RETURN(auto position, sprawl::client::StartPosition::Parse(start));
       SPRAWL_ASSIGN_OR_RETURN(handle->offsets, sprawl::client::OffsetConsumer::Open(
-                                                   *client->client, topic, partitions, position));
+                                                   *state.client, topic, partitions, position));
     }
-    client->consumers.fetch_add(1);
+    {
+      std::lock_guard lock(state.consumers_mu);
+      // Closed while joining: close did not see this consumer to wake it.
+      if (state.closed) return ClosedClient();
+      state.consumers.insert(handle.get());
+    }
     *out = handle.release();
     return Status::Ok();
   });
@@ -138,18 +145,30 @@ sprawl_status_t sprawl_consumer_close(sprawl_consumer_t* consumer, sprawl_error_
   if (consumer == nullptr) return NullArgument(err, "consumer");
   return Guard(err, [&]() -> Status {
     if (consumer->closed.exchange(true)) return Status::Ok();
-    consumer->client->consumers.fetch_sub(1);
+    // Both wake a receive that waits on another thread.
+    if (consumer->offsets) {
+      consumer->offsets->Close();
+      return Status::Ok();
+    }
     // Leaving the group needs the connection; a closed client already cut it.
-    std::shared_lock lock(consumer->client->lifecycle);
-    if (consumer->group && !consumer->client->closed) return consumer->group->Close();
-    return Status::Ok();
+    if (consumer->client->closed) {
+      consumer->group->Interrupt();
+      return Status::Ok();
+    }
+    return consumer->group->Close();
   });
 }
 
 void sprawl_consumer_destroy(sprawl_consumer_t** consumer) {
   if (consumer == nullptr || *consumer == nullptr) return;
   (void)sprawl_consumer_close(*consumer, nullptr);
-  delete *consumer;
+  {
+    // Before the free: a client closing now may be waking this consumer.
+    sprawl::cabi::ClientState& state = *(*consumer)->client;
+    std::lock_guard lock(state.consumers_mu);
+    state.consumers.erase(*consumer);
+  }
+  delete *consumer;  // the last consumer of a destroyed client frees its state
   *consumer = nullptr;
 }
 

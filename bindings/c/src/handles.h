@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 
@@ -37,28 +38,49 @@ struct sprawl_node {
   std::string peer_address;
 };
 
-struct sprawl_client {
-  std::unique_ptr<sprawl::client::Client> client;
-  std::unique_ptr<sprawl::client::Producer> producer;
-  // Calls in progress hold it shared; close takes it exclusively, so a client
-  // is never torn down under a call.
+namespace sprawl::cabi {
+
+// A client's connection, producer and delivery state. The client handle and
+// every consumer opened on it share it, so whichever is destroyed last frees
+// it: a consumer that outlives its client only sees CLOSED.
+struct ClientState {
+  std::unique_ptr<client::Client> client;
+  std::unique_ptr<client::Producer> producer;
+  // Set once, first thing in close; every call checks it.
+  std::atomic<bool> closed{false};
+  // Publishes hold it shared while they queue a record; close takes it
+  // exclusively once after setting `closed`, so every record queued before
+  // close is part of its flush and none is queued after. Nothing waits for a
+  // reply while holding it.
   std::shared_mutex lifecycle;
-  bool closed = false;  // under lifecycle
   std::chrono::milliseconds delivery_timeout{120'000};
   bool poll_mode = false;
   // Poll mode: delivery callbacks waiting for sprawl_client_poll.
   std::mutex poll_mu;
   std::condition_variable poll_cv;
   std::deque<std::function<void()>> due;
+  bool close_done = false;  // under poll_mu: a poll stops waiting
   // The first failure of a message published without a callback since the
   // last flush.
   std::mutex failure_mu;
-  std::optional<sprawl::Status> failure;
-  std::atomic<int> consumers{0};
+  std::optional<Status> failure;
+  // The consumers opened on the client and not destroyed yet: close wakes
+  // their receives. A consumer leaves the set (under the lock) before it is
+  // freed, so close never reaches a freed one.
+  std::mutex consumers_mu;
+  std::set<sprawl_consumer*> consumers;
+};
+
+}  // namespace sprawl::cabi
+
+struct sprawl_client {
+  std::shared_ptr<sprawl::cabi::ClientState> state;
 };
 
 struct sprawl_consumer {
-  sprawl_client* client = nullptr;
+  // First, so that it is released after the consumers below, which use the
+  // client's connection until they are gone.
+  std::shared_ptr<sprawl::cabi::ClientState> client;
   std::unique_ptr<sprawl::client::GroupConsumer> group;
   std::unique_ptr<sprawl::client::OffsetConsumer> offsets;
   std::atomic<bool> closed{false};  // close may come from another thread
@@ -99,9 +121,9 @@ sprawl_status_t Guard(sprawl_error_t** err, Body&& body) {
 // Copies `text` into a buffer for sprawl_free, when `out` is not NULL.
 void ReturnString(char** out, const std::string& text);
 
-// Runs `body` while holding the client open (shared with other calls), or
-// fails with CLOSED; catches exceptions like Guard.
+// Runs `body` with the client's state when the client is open, or fails
+// with CLOSED (INVALID_ARGUMENT for NULL); catches exceptions like Guard.
 sprawl_status_t RunOnOpenClient(sprawl_client_t* client, sprawl_error_t** err,
-                                const std::function<Status()>& body);
+                                const std::function<Status(ClientState&)>& body);
 
 }  // namespace sprawl::cabi

@@ -53,18 +53,38 @@ struct Callback {
   void* user_data;
   void (*free_user_data)(void*);
   ~Callback() {
-    if (free_user_data != nullptr) free_user_data(user_data);
+    if (free_user_data == nullptr) return;
+    try {
+      free_user_data(user_data);
+    } catch (...) {  // as in Report: nothing unwinds into a library thread
+    }
   }
 };
 
-void Report(const Callback& cb, const Result<client::PublishAck>& ack) {
+// Runs the caller's callback. It is C, but may be C++ that throws: nothing
+// may unwind into the producer's or the connection's thread, so an
+// exception ends here (sprawl.h says so).
+void Report(const Callback& cb, const Result<client::PublishAck>& ack) noexcept {
   if (cb.fn == nullptr) return;
-  if (ack.ok()) {
-    cb.fn(cb.user_data, nullptr, ack->partition, ack->offset);
-  } else {
-    sprawl_error_t error{ack.status()};
-    cb.fn(cb.user_data, &error, 0, 0);
+  try {
+    if (ack.ok()) {
+      cb.fn(cb.user_data, nullptr, ack->partition, ack->offset);
+    } else {
+      sprawl_error_t error{ack.status()};
+      cb.fn(cb.user_data, &error, 0, 0);
+    }
+  } catch (...) {
   }
+}
+
+// Queues a record with `send` unless the client is closed; see
+// ClientState::lifecycle.
+template <typename Send>
+Status Queue(ClientState& state, Send&& send) {
+  std::shared_lock lock(state.lifecycle);
+  if (state.closed) return ClosedClient();
+  send();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -82,16 +102,20 @@ sprawl_status_t sprawl_publish(sprawl_client_t* client, const char* topic, int32
                                const size_t* header_value_lens, size_t header_count, int timeout_ms,
                                uint32_t* partition_out, uint64_t* offset_out,
                                sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(
         Record r, RecordFrom(topic, partition, key, key_len, value, value_len, header_names,
                              header_values, header_value_lens, header_count));
     auto outcome = std::make_shared<std::promise<Result<sprawl::client::PublishAck>>>();
     auto done = outcome->get_future();
-    client->producer->Send(
-        r.topic, r.key, r.value, r.headers,
-        [outcome](Result<sprawl::client::PublishAck> ack) { outcome->set_value(std::move(ack)); },
-        r.partition);
+    SPRAWL_RETURN_IF_ERROR(Queue(state, [&] {
+      state.producer->Send(
+          r.topic, r.key, r.value, r.headers,
+          [outcome](Result<sprawl::client::PublishAck> ack) { outcome->set_value(std::move(ack)); },
+          r.partition);
+    }));
+    // Waits without the lifecycle lock: a close meanwhile fails the record
+    // with CLOSED (after its flush) and so ends the wait.
     if (timeout_ms >= 0 &&
         done.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
       return Status(sprawl::ErrorCode::kTimeout, "no acknowledgement within " +
@@ -115,63 +139,65 @@ sprawl_status_t sprawl_publish_async(sprawl_client_t* client, const char* topic,
                                      void (*free_user_data)(void*), sprawl_error_t** err) {
   // Owns user_data from here: on any failure below it is freed once.
   auto callback = std::make_shared<Callback>(fn, user_data, free_user_data);
-  return RunOnOpenClient(client, err, [&]() -> Status {
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_ASSIGN_OR_RETURN(
         Record r, RecordFrom(topic, partition, key, key_len, value, value_len, header_names,
                              header_values, header_value_lens, header_count));
-    client->producer->Send(
-        r.topic, r.key, r.value, r.headers,
-        [client, callback](Result<sprawl::client::PublishAck> ack) {
-          if (callback->fn == nullptr) {
-            if (!ack.ok()) {
-              std::lock_guard lock(client->failure_mu);
-              if (!client->failure) client->failure = ack.status();
+    // The producer is the state's, so its callbacks never outlive the state.
+    ClientState* s = &state;
+    return Queue(state, [&] {
+      state.producer->Send(
+          r.topic, r.key, r.value, r.headers,
+          [s, callback](Result<sprawl::client::PublishAck> ack) {
+            if (callback->fn == nullptr) {
+              if (!ack.ok()) {
+                std::lock_guard lock(s->failure_mu);
+                if (!s->failure) s->failure = ack.status();
+              }
+              return;
             }
-            return;
-          }
-          if (!client->poll_mode) return Report(*callback, ack);
-          {
-            std::lock_guard lock(client->poll_mu);
-            client->due.push_back([callback, ack] { Report(*callback, ack); });
-          }
-          client->poll_cv.notify_one();
-        },
-        r.partition);
-    return Status::Ok();
+            if (!s->poll_mode) return Report(*callback, ack);
+            {
+              std::lock_guard lock(s->poll_mu);
+              s->due.push_back([callback, ack] { Report(*callback, ack); });
+            }
+            s->poll_cv.notify_one();
+          },
+          r.partition);
+    });
   });
 }
 
 sprawl_status_t sprawl_client_flush(sprawl_client_t* client, int timeout_ms, sprawl_error_t** err) {
-  return RunOnOpenClient(client, err, [&]() -> Status {
-    SPRAWL_RETURN_IF_ERROR(client->producer->Flush(
-        timeout_ms < 0 ? client->delivery_timeout : std::chrono::milliseconds(timeout_ms)));
-    std::lock_guard lock(client->failure_mu);
-    std::optional<Status> failure = std::move(client->failure);
-    client->failure.reset();
+  // No lifecycle lock while waiting: a close meanwhile completes the records.
+  return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
+    SPRAWL_RETURN_IF_ERROR(state.producer->Flush(
+        timeout_ms < 0 ? state.delivery_timeout : std::chrono::milliseconds(timeout_ms)));
+    std::lock_guard lock(state.failure_mu);
+    std::optional<Status> failure = std::move(state.failure);
+    state.failure.reset();
     return failure.value_or(Status::Ok());
   });
 }
 
 int sprawl_client_poll(sprawl_client_t* client, int timeout_ms) {
-  if (client == nullptr || !client->poll_mode) return 0;
+  if (client == nullptr) return -1;
+  ClientState& state = *client->state;
+  if (!state.poll_mode) return 0;
   std::deque<std::function<void()>> batch;
   {
-    std::unique_lock lock(client->poll_mu);
-    auto ready = [&] { return !client->due.empty(); };
+    std::unique_lock lock(state.poll_mu);
+    auto ready = [&] { return !state.due.empty() || state.close_done; };
     if (timeout_ms < 0) {
-      client->poll_cv.wait(lock, ready);
+      state.poll_cv.wait(lock, ready);
     } else if (timeout_ms > 0) {
-      client->poll_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+      state.poll_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
     }
-    batch.swap(client->due);
+    batch.swap(state.due);
   }
   int ran = 0;
   for (auto& fn : batch) {
-    try {
-      fn();
-    } catch (...) {
-      // A callback's exception must not cross into C; it is the caller's bug.
-    }
+    fn();  // Report catches what the callback throws
     ++ran;
   }
   return ran;

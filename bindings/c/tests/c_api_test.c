@@ -1,11 +1,21 @@
-/* The C ABI from plain C99: an embedded node, topics, publish (sync, async,
- * poll mode), consumers by group and by offset, acks and nacks, and every
- * kind of bad input. Built with -std=c99 -Wall -Wextra -Werror -pedantic. */
+/* The C ABI from plain C99 (with POSIX threads and files): an embedded node
+ * in memory and on disk, topic and group admin, publish (sync, async, poll
+ * mode), consumers by group and by offset, acks, nacks with a delay, dead
+ * letters, closing from another thread, handles destroyed in any order, and
+ * every kind of bad input. Built with -std=c99 -Wall -Wextra -Werror
+ * -pedantic. */
+#define _XOPEN_SOURCE 700 /* pthreads, clock_gettime, mkdtemp, nftw */
+
 #include <sprawl/sprawl.h>
 
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int failures = 0;
 
@@ -44,8 +54,7 @@ static sprawl_config_t* config_of(const char* const* pairs) {
   return config;
 }
 
-static sprawl_client_t* open_client(const char* address, const char* mode) {
-  const char* pairs[] = {"server", address, "linger_ms", "1", "callback_mode", mode, NULL};
+static sprawl_client_t* open_client_with(const char* const* pairs) {
   sprawl_config_t* config = config_of(pairs);
   sprawl_client_t* client = NULL;
   sprawl_error_t* err = NULL;
@@ -55,6 +64,132 @@ static sprawl_client_t* open_client(const char* address, const char* mode) {
   }
   sprawl_config_destroy(&config);
   return client;
+}
+
+static sprawl_client_t* open_client(const char* address, const char* mode) {
+  const char* pairs[] = {"server", address, "linger_ms", "1", "callback_mode", mode, NULL};
+  return open_client_with(pairs);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How often `needle` occurs in `text`. */
+static int count_of(const char* text, const char* needle) {
+  int n = 0;
+  const char* at = text;
+  while (at != NULL && (at = strstr(at, needle)) != NULL) {
+    ++n;
+    at += strlen(needle);
+  }
+  return n;
+}
+
+/* ---- a flag another thread sets, waited for with a deadline ------------- */
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int set;
+} flag_t;
+
+static void flag_init(flag_t* f) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&f->cv, &attr);
+  pthread_condattr_destroy(&attr);
+  pthread_mutex_init(&f->mu, NULL);
+  f->set = 0;
+}
+
+static void flag_destroy(flag_t* f) {
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+}
+
+static void flag_raise(flag_t* f) {
+  pthread_mutex_lock(&f->mu);
+  f->set = 1;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* 1 once the flag is raised, 0 when timeout_ms passed first. */
+static int flag_wait(flag_t* f, int timeout_ms) {
+  struct timespec deadline;
+  int set;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += timeout_ms / 1000;
+  deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&f->mu);
+  while (!f->set) {
+    if (pthread_cond_timedwait(&f->cv, &f->mu, &deadline) == ETIMEDOUT) break;
+  }
+  set = f->set;
+  pthread_mutex_unlock(&f->mu);
+  return set;
+}
+
+/* A thread blocked in sprawl_consumer_receive(-1) or sprawl_client_poll(-1). */
+typedef struct {
+  sprawl_consumer_t* consumer; /* receive, or */
+  sprawl_client_t* client;     /* poll */
+  flag_t started;
+  flag_t done;
+  sprawl_status_t status; /* receive's; set before `done` */
+  int got_message;
+  int polled; /* poll's result */
+} blocked_call;
+
+static void* block_forever(void* arg) {
+  blocked_call* b = (blocked_call*)arg;
+  flag_raise(&b->started);
+  if (b->consumer != NULL) {
+    sprawl_message_t* m = NULL;
+    b->status = sprawl_consumer_receive(b->consumer, -1, &m, NULL);
+    b->got_message = m != NULL;
+    sprawl_message_destroy(&m);
+  } else {
+    b->polled = sprawl_client_poll(b->client, -1);
+  }
+  flag_raise(&b->done);
+  return NULL;
+}
+
+/* Starts `b` on a thread and checks that it blocks (nothing can arrive). */
+static void start_blocked(blocked_call* b, pthread_t* thread) {
+  flag_init(&b->started);
+  flag_init(&b->done);
+  b->status = SPRAWL_OK;
+  b->got_message = 0;
+  b->polled = -2;
+  if (pthread_create(thread, NULL, block_forever, b) != 0) {
+    fprintf(stderr, "pthread_create failed\n");
+    exit(1);
+  }
+  CHECK(flag_wait(&b->started, 10000));
+  CHECK(!flag_wait(&b->done, 300)); /* it waits: nothing is there to return */
+}
+
+/* Waits (bounded) for `b` to return after a close; a thread still blocked
+ * cannot be joined, so the run ends there. */
+static void join_blocked(blocked_call* b, pthread_t thread, const char* what) {
+  if (!flag_wait(&b->done, 5000)) {
+    fprintf(stderr, "%s: the blocked call did not return within 5 s of the close\n", what);
+    fflush(stderr);
+    _exit(1);
+  }
+  pthread_join(thread, NULL);
+  flag_destroy(&b->started);
+  flag_destroy(&b->done);
 }
 
 static sprawl_consumer_t* open_consumer(sprawl_client_t* client, const char* const* pairs) {
@@ -94,6 +229,7 @@ static void test_config_validation(void) {
 typedef struct {
   int calls;
   int failures;
+  int closed_or_timeout; /* failures with SPRAWL_CLOSED or SPRAWL_TIMEOUT */
   uint64_t last_offset;
   int freed;
 } delivery_state;
@@ -103,7 +239,12 @@ static void on_delivery(void* user_data, const sprawl_error_t* error, uint32_t p
   delivery_state* state = (delivery_state*)user_data;
   (void)partition;
   state->calls++;
-  if (error != NULL) state->failures++;
+  if (error != NULL) {
+    state->failures++;
+    if (sprawl_error_code(error) == SPRAWL_CLOSED || sprawl_error_code(error) == SPRAWL_TIMEOUT) {
+      state->closed_or_timeout++;
+    }
+  }
   state->last_offset = offset;
 }
 
@@ -161,11 +302,16 @@ static void test_round_trip(sprawl_client_t* client) {
   CHECK(reader == NULL);
 }
 
+/* File scope: its free_user_data may run after test_async_and_groups
+ * returns; main checks it once the client is destroyed. */
+static delivery_state async_state = {0, 0, 0, 0, 0};
+
 static void test_async_and_groups(sprawl_client_t* client) {
-  /* Static: free_user_data may run after this function returns. */
-  static delivery_state state = {0, 0, 0, 0};
+  delivery_state* state = &async_state;
   sprawl_consumer_t* member;
   sprawl_message_t* m = NULL;
+  sprawl_error_t* err = NULL;
+  char* json = NULL;
   int i, received = 0;
   const char* member_pairs[] = {"topic", "c-jobs", "group", "workers", NULL};
 
@@ -174,13 +320,13 @@ static void test_async_and_groups(sprawl_client_t* client) {
     char value[16];
     sprintf(value, "job-%d", i);
     OK(sprawl_publish_async(client, "c-jobs", -1, NULL, 0, value, strlen(value), NULL, NULL, NULL,
-                            0, i == 99 ? on_delivery : NULL, &state, i == 99 ? free_state : NULL,
+                            0, i == 99 ? on_delivery : NULL, state, i == 99 ? free_state : NULL,
                             &ok_err_));
   }
   OK(sprawl_client_flush(client, 30000, &ok_err_));
-  CHECK(state.calls == 1 && state.failures == 0 && state.last_offset == 99);
+  CHECK(state->calls == 1 && state->failures == 0 && state->last_offset == 99);
   /* free_user_data runs after the last call, possibly a moment later on
-   * the library's thread: test_poll_mode checks it once the client is gone. */
+   * the library's thread: main checks it once the client is destroyed. */
 
   member = open_consumer(client, member_pairs);
   while (received < 100) {
@@ -199,9 +345,49 @@ static void test_async_and_groups(sprawl_client_t* client) {
   /* The nacked message comes back with its delivery count raised. */
   OK(sprawl_consumer_receive(member, 10000, &m, &ok_err_));
   CHECK(m != NULL && sprawl_message_offset(m) == 7 && sprawl_message_delivery_count(m) == 2);
-  if (m != NULL) OK(sprawl_consumer_ack(member, m, &ok_err_));
+  if (m != NULL) {
+    CHECK(sprawl_consumer_nack(member, m, -1, &err) == SPRAWL_INVALID_ARGUMENT);
+    CHECK(strstr(sprawl_error_message(err), "negative") != NULL);
+    sprawl_error_destroy(&err);
+    OK(sprawl_consumer_ack(member, m, &ok_err_));
+  }
   sprawl_message_destroy(&m);
+  /* Settling needs a message. */
+  CHECK(sprawl_consumer_ack(member, NULL, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(strstr(sprawl_error_message(err), "NULL") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_consumer_nack(member, NULL, 0, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(strstr(sprawl_error_message(err), "NULL") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_consumer_ack(NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
   OK(sprawl_consumer_commit(member, &ok_err_));
+
+  /* The group as the admin calls see it: one member, everything acked. */
+  OK(sprawl_group_list(client, "c-jobs", &json, &ok_err_));
+  CHECK(json != NULL && json[0] == '[' && count_of(json, "\"group\":\"workers\"") == 1);
+  sprawl_free(json);
+  json = NULL;
+  OK(sprawl_group_list(client, NULL, &json, &ok_err_)); /* every topic */
+  CHECK(json != NULL && strstr(json, "\"topic\":\"c-jobs\"") != NULL);
+  sprawl_free(json);
+  json = NULL;
+  OK(sprawl_group_list(client, "c-orders", &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "workers") == NULL);
+  sprawl_free(json);
+  json = NULL;
+  OK(sprawl_group_describe(client, "c-jobs", "workers", &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "\"group\":\"workers\"") != NULL);
+  CHECK(json != NULL && count_of(json, "\"client_name\":\"sprawl-c\"") == 1);
+  CHECK(json != NULL && strstr(json, "\"ack_floor\":100") != NULL);
+  sprawl_free(json);
+  json = NULL;
+  CHECK(sprawl_group_describe(client, "c-jobs", "nobody", &json, &err) == SPRAWL_NOT_FOUND);
+  CHECK(json == NULL && strstr(sprawl_error_message(err), "nobody") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_group_describe(client, "missing", "workers", NULL, NULL) == SPRAWL_NOT_FOUND);
+  CHECK(sprawl_group_describe(client, "c-jobs", NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(sprawl_group_list(NULL, NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
+
   OK(sprawl_consumer_close(member, &ok_err_));
   OK(sprawl_consumer_close(member, &ok_err_)); /* idempotent */
   CHECK(sprawl_consumer_receive(member, 0, &m, NULL) == SPRAWL_CLOSED);
@@ -210,7 +396,7 @@ static void test_async_and_groups(sprawl_client_t* client) {
 
 static void test_poll_mode(const char* address) {
   sprawl_client_t* client = open_client(address, "poll");
-  delivery_state state = {0, 0, 0, 0};
+  delivery_state state = {0, 0, 0, 0, 0};
   int ran = 0, rounds = 0;
   OK(sprawl_publish_async(client, "c-jobs", -1, NULL, 0, "polled", 6, NULL, NULL, NULL, 0,
                           on_delivery, &state, free_state, &ok_err_));
@@ -247,7 +433,8 @@ static void test_errors(sprawl_client_t* client) {
   CHECK(sprawl_consumer_receive(NULL, 0, &m, NULL) == SPRAWL_INVALID_ARGUMENT);
   CHECK(sprawl_consumer_open(client, NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
   CHECK(sprawl_node_start(NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
-  CHECK(sprawl_client_poll(NULL, 0) == 0);
+  CHECK(sprawl_client_poll(NULL, 0) == -1);  /* not "nothing ran" */
+  CHECK(sprawl_client_poll(client, 0) == 0); /* background mode */
   CHECK(sprawl_message_topic(NULL) == NULL);
   CHECK(sprawl_error_code(NULL) == SPRAWL_INVALID_ARGUMENT);
   sprawl_message_destroy(NULL);
@@ -305,14 +492,373 @@ static void test_cluster_settings(const sprawl_node_t* first) {
   sprawl_config_destroy(&config);
 }
 
+static void test_topic_admin(sprawl_client_t* client) {
+  const char* grow_pairs[] = {"partitions", "3", NULL};
+  const char* shrink_pairs[] = {"partitions", "2", NULL};
+  sprawl_config_t* grow = config_of(grow_pairs);
+  sprawl_config_t* shrink = config_of(shrink_pairs);
+  sprawl_error_t* err = NULL;
+  char* json = NULL;
+
+  OK(sprawl_topic_create(client, "c-admin", NULL, NULL, &ok_err_));
+  OK(sprawl_topic_alter(client, "c-admin", grow, &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "\"partitions\":3") != NULL);
+  CHECK(json != NULL && count_of(json, "\"partition\":") == 3);
+  sprawl_free(json);
+  json = NULL;
+  /* Partitions only grow; a refused change leaves the topic as it was. */
+  CHECK(sprawl_topic_alter(client, "c-admin", shrink, &json, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(json == NULL && strstr(sprawl_error_message(err), "grow") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_topic_alter(client, "missing", grow, NULL, NULL) == SPRAWL_NOT_FOUND);
+  CHECK(sprawl_topic_alter(client, "c-\xff", grow, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
+  OK(sprawl_topic_describe(client, "c-admin", &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "\"name\":\"c-admin\"") != NULL);
+  CHECK(json != NULL && count_of(json, "\"partition\":") == 3);
+  sprawl_free(json);
+  json = NULL;
+
+  OK(sprawl_topic_list(client, &json, &ok_err_));
+  CHECK(json != NULL && json[0] == '[');
+  CHECK(json != NULL && count_of(json, "\"name\":\"c-admin\"") == 1);
+  CHECK(json != NULL && count_of(json, "\"name\":\"c-orders\"") == 1);
+  sprawl_free(json);
+  json = NULL;
+  OK(sprawl_topic_list(client, NULL, &ok_err_)); /* the JSON may be skipped */
+
+  OK(sprawl_topic_delete(client, "c-admin", &ok_err_));
+  CHECK(sprawl_topic_describe(client, "c-admin", NULL, NULL) == SPRAWL_NOT_FOUND);
+  CHECK(sprawl_topic_delete(client, "c-admin", &err) == SPRAWL_NOT_FOUND);
+  CHECK(strstr(sprawl_error_message(err), "c-admin") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_topic_delete(client, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(sprawl_topic_delete(client, "c-\xc3", NULL) == SPRAWL_INVALID_ARGUMENT);
+  OK(sprawl_topic_list(client, &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "c-admin") == NULL);
+  CHECK(json != NULL && count_of(json, "\"name\":\"c-orders\"") == 1);
+  sprawl_free(json);
+  CHECK(sprawl_topic_list(NULL, NULL, NULL) == SPRAWL_INVALID_ARGUMENT);
+  sprawl_config_destroy(&grow);
+  sprawl_config_destroy(&shrink);
+}
+
+/* A nack with a delay comes back no sooner; a nack on the last allowed
+ * delivery sends the message to the dead-letter topic instead. */
+static void test_nack_delay_and_dead_letter(sprawl_client_t* client) {
+  const char* topic_pairs[] = {"max_deliveries", "2", "dead_letter_topic", "c-retry-dlq", NULL};
+  const char* member_pairs[] = {"topic", "c-retry", "group", "fixers", NULL};
+  const char* dlq_pairs[] = {"topic", "c-retry-dlq", NULL};
+  sprawl_config_t* topic_config = config_of(topic_pairs);
+  sprawl_consumer_t* member;
+  sprawl_consumer_t* dlq;
+  sprawl_message_t* first = NULL;
+  sprawl_message_t* again = NULL;
+  sprawl_message_t* m = NULL;
+  char* json = NULL;
+  int64_t nacked_at;
+  const void* data;
+  size_t len, i;
+  int deliveries_header = 0, source_header = 0, reason_header = 0;
+
+  OK(sprawl_topic_create(client, "c-retry-dlq", NULL, NULL, &ok_err_));
+  OK(sprawl_topic_create(client, "c-retry", topic_config, NULL, &ok_err_));
+  sprawl_config_destroy(&topic_config);
+  OK(sprawl_publish(client, "c-retry", -1, NULL, 0, "poison", 6, NULL, NULL, NULL, 0, 10000, NULL,
+                    NULL, &ok_err_));
+  member = open_consumer(client, member_pairs);
+
+  OK(sprawl_consumer_receive(member, 10000, &first, &ok_err_));
+  CHECK(first != NULL && sprawl_message_delivery_count(first) == 1);
+  if (first == NULL) return;
+  nacked_at = now_ms();
+  OK(sprawl_consumer_nack(member, first, 400, &ok_err_));
+  OK(sprawl_consumer_receive(member, 10000, &again, &ok_err_));
+  CHECK(again != NULL);
+  if (again != NULL) {
+    CHECK(now_ms() - nacked_at >= 350); /* not before the delay (less the node's tick) */
+    CHECK(sprawl_message_offset(again) == sprawl_message_offset(first));
+    CHECK(sprawl_message_delivery_count(again) == 2);
+    /* The second of max_deliveries = 2: a nack now dead-letters it. */
+    OK(sprawl_consumer_nack(member, again, 0, &ok_err_));
+    OK(sprawl_consumer_commit(member, &ok_err_));
+  }
+  dlq = open_consumer(client, dlq_pairs);
+  OK(sprawl_consumer_receive(dlq, 10000, &m, &ok_err_));
+  CHECK(m != NULL);
+  if (m != NULL) {
+    sprawl_message_value(m, &data, &len);
+    CHECK(len == 6 && memcmp(data, "poison", 6) == 0);
+    for (i = 0; i < sprawl_message_header_count(m); ++i) {
+      const char* name;
+      CHECK(sprawl_message_header(m, i, &name, &data, &len) == 1);
+      if (strcmp(name, "sprawl-deliveries") == 0) {
+        deliveries_header = len == 1 && memcmp(data, "2", 1) == 0;
+      } else if (strcmp(name, "sprawl-source-topic") == 0) {
+        source_header = len == 7 && memcmp(data, "c-retry", 7) == 0;
+      } else if (strcmp(name, "sprawl-dead-letter-reason") == 0) {
+        reason_header = len >= 6 && memcmp(data, "nacked", 6) == 0;
+      }
+    }
+    CHECK(deliveries_header && source_header && reason_header);
+  }
+  sprawl_message_destroy(&m);
+  /* Dead-lettered, so not delivered again. */
+  OK(sprawl_consumer_receive(member, 500, &m, &ok_err_));
+  CHECK(m == NULL);
+  OK(sprawl_group_describe(client, "c-retry", "fixers", &json, &ok_err_));
+  CHECK(json != NULL && strstr(json, "\"dead_lettered\":1") != NULL);
+  sprawl_free(json);
+  sprawl_message_destroy(&first);
+  sprawl_message_destroy(&again);
+  sprawl_consumer_destroy(&dlq);
+  sprawl_consumer_destroy(&member);
+}
+
+/* Invalid UTF-8 in a topic or header name is refused before anything is
+ * queued; an async publish then frees its user data at once. */
+static void test_invalid_utf8_publish(sprawl_client_t* client) {
+  delivery_state state = {0, 0, 0, 0, 0};
+  sprawl_error_t* err = NULL;
+  const char* bad_names[] = {"ok", "h\xed\xa0\x80"}; /* a UTF-16 surrogate */
+  const void* values[] = {"a", "b"};
+  const size_t lens[] = {1, 1};
+  CHECK(sprawl_publish(client, "c-\xff", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0, 1000, NULL, NULL,
+                       &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(strstr(sprawl_error_message(err), "UTF-8") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_publish(client, "c-\xc0\xaf", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0, 1000, NULL,
+                       NULL, NULL) == SPRAWL_INVALID_ARGUMENT); /* overlong */
+  CHECK(sprawl_publish(client, "c-orders", -1, NULL, 0, "x", 1, bad_names, values, lens, 2, 1000,
+                       NULL, NULL, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(strstr(sprawl_error_message(err), "UTF-8") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_publish_async(client, "c-\xe2\x82", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0,
+                             on_delivery, &state, free_state, &err) == SPRAWL_INVALID_ARGUMENT);
+  CHECK(strstr(sprawl_error_message(err), "UTF-8") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(state.calls == 0 && state.freed == 1);
+}
+
+/* A consumer that outlives its client: every call returns CLOSED, close and
+ * destroy are safe, and a message outlives both. */
+static void test_consumer_outlives_client(const char* address) {
+  sprawl_client_t* client = open_client(address, "background");
+  const char* member_pairs[] = {"topic", "c-orders", "group", "orphans", NULL};
+  const char* reader_pairs[] = {"topic", "c-orders", "partition", "1", NULL};
+  sprawl_consumer_t* member = open_consumer(client, member_pairs);
+  sprawl_consumer_t* reader = open_consumer(client, reader_pairs);
+  sprawl_message_t* kept = NULL;
+  sprawl_message_t* m = NULL;
+  sprawl_error_t* err = NULL;
+
+  OK(sprawl_consumer_receive(member, 10000, &kept, &ok_err_));
+  CHECK(kept != NULL);
+  sprawl_client_destroy(&client);
+  CHECK(client == NULL);
+
+  CHECK(sprawl_consumer_receive(member, 0, &m, &err) == SPRAWL_CLOSED);
+  CHECK(m == NULL && strstr(sprawl_error_message(err), "closed") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(sprawl_consumer_receive(reader, -1, &m, NULL) == SPRAWL_CLOSED); /* does not wait */
+  CHECK(sprawl_consumer_ack(member, kept, NULL) == SPRAWL_CLOSED);
+  CHECK(sprawl_consumer_nack(member, kept, 0, NULL) == SPRAWL_CLOSED);
+  CHECK(sprawl_consumer_commit(member, NULL) == SPRAWL_CLOSED);
+  CHECK(sprawl_consumer_commit(reader, NULL) == SPRAWL_CLOSED);
+  OK(sprawl_consumer_close(member, &ok_err_));
+  CHECK(sprawl_consumer_receive(member, 0, &m, NULL) == SPRAWL_CLOSED);
+  sprawl_consumer_destroy(&member);
+  CHECK(member == NULL);
+  /* The reader is destroyed without a close, and last: it frees the
+   * client's state. */
+  sprawl_consumer_destroy(&reader);
+  CHECK(reader == NULL);
+  CHECK(kept != NULL && strcmp(sprawl_message_topic(kept), "c-orders") == 0);
+  sprawl_message_destroy(&kept);
+}
+
+/* A receive blocked forever on another thread returns CLOSED soon after
+ * its consumer, or its client, is closed. */
+static void check_close_wakes_receive(const char* address, const char* const* consumer_pairs,
+                                      int close_the_client, const char* what) {
+  sprawl_client_t* client = open_client(address, "background");
+  blocked_call b;
+  pthread_t thread;
+  memset(&b, 0, sizeof b);
+  b.consumer = open_consumer(client, consumer_pairs);
+  start_blocked(&b, &thread);
+  if (close_the_client) {
+    OK(sprawl_client_close(client, 1000, &ok_err_));
+  } else {
+    OK(sprawl_consumer_close(b.consumer, &ok_err_));
+  }
+  join_blocked(&b, thread, what);
+  if (b.status != SPRAWL_CLOSED || b.got_message) {
+    fprintf(stderr, "%s: receive returned %d (message: %d), not CLOSED\n", what, (int)b.status,
+            b.got_message);
+    ++failures;
+  }
+  sprawl_consumer_destroy(&b.consumer);
+  sprawl_client_destroy(&client);
+}
+
+static void test_close_wakes_blocked_calls(const char* address) {
+  const char* reader_pairs[] = {"topic", "c-idle", "partition", "0", NULL};
+  const char* member_pairs[] = {"topic", "c-idle", "group", "sleepers", NULL};
+  sprawl_client_t* admin = open_client(address, "background");
+  sprawl_client_t* polled;
+  blocked_call b;
+  pthread_t thread;
+  OK(sprawl_topic_create(admin, "c-idle", NULL, NULL, &ok_err_));
+  sprawl_client_destroy(&admin);
+  check_close_wakes_receive(address, reader_pairs, 0, "offset consumer, consumer closed");
+  check_close_wakes_receive(address, member_pairs, 0, "group consumer, consumer closed");
+  check_close_wakes_receive(address, reader_pairs, 1, "offset consumer, client closed");
+  check_close_wakes_receive(address, member_pairs, 1, "group consumer, client closed");
+
+  /* A poll waiting for a callback that will never come returns too. */
+  polled = open_client(address, "poll");
+  memset(&b, 0, sizeof b);
+  b.client = polled;
+  start_blocked(&b, &thread);
+  OK(sprawl_client_close(polled, 1000, &ok_err_));
+  join_blocked(&b, thread, "poll(-1), client closed");
+  CHECK(b.polled == 0);
+  sprawl_client_destroy(&polled);
+}
+
+/* Messages that cannot be delivered (the node is gone) fail with CLOSED or
+ * TIMEOUT when the client closes, and the close keeps to its timeout (well
+ * below the request and delivery timeouts). */
+static void test_close_with_undeliverable_messages(void) {
+  sprawl_node_t* node = NULL;
+  sprawl_client_t* client;
+  delivery_state state = {0, 0, 0, 0, 0};
+  sprawl_error_t* err = NULL;
+  int64_t started;
+  int i;
+  OK(sprawl_node_start(NULL, &node, &ok_err_));
+  if (node == NULL) return;
+  {
+    const char* pairs[] = {"server",
+                           sprawl_node_client_address(node),
+                           "linger_ms",
+                           "1",
+                           "request_timeout_ms",
+                           "500",
+                           "delivery_timeout_ms",
+                           "3000",
+                           NULL};
+    client = open_client_with(pairs);
+  }
+  OK(sprawl_topic_create(client, "c-doomed", NULL, NULL, &ok_err_));
+  OK(sprawl_publish(client, "c-doomed", -1, NULL, 0, "first", 5, NULL, NULL, NULL, 0, 10000, NULL,
+                    NULL, &ok_err_));
+  OK(sprawl_node_stop(node, &ok_err_));
+  for (i = 0; i < 5; ++i) {
+    OK(sprawl_publish_async(client, "c-doomed", -1, NULL, 0, "lost", 4, NULL, NULL, NULL, 0,
+                            on_delivery, &state, free_state, &ok_err_));
+  }
+  started = now_ms();
+  CHECK(sprawl_client_close(client, 100, &err) == SPRAWL_TIMEOUT);
+  CHECK(err != NULL && strstr(sprawl_error_message(err), "not acknowledged") != NULL);
+  sprawl_error_destroy(&err);
+  CHECK(now_ms() - started < 1000);
+  CHECK(state.calls == 5 && state.failures == 5 && state.closed_or_timeout == 5);
+  CHECK(sprawl_publish(client, "c-doomed", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0, 1000, NULL,
+                       NULL, NULL) == SPRAWL_CLOSED);
+  sprawl_client_destroy(&client);
+  CHECK(state.freed == 5);
+  sprawl_node_destroy(&node);
+}
+
+static int remove_entry(const char* path, const struct stat* st, int type, struct FTW* ftw) {
+  (void)st;
+  (void)type;
+  (void)ftw;
+  return remove(path);
+}
+
+/* A node on disk keeps topics and records across a stop and a restart. */
+static void test_disk_node_restart(void) {
+  char dir[] = "/tmp/sprawl-c-api-XXXXXX";
+  const char* names[] = {"n"};
+  const void* header_values[] = {"v"};
+  const size_t header_lens[] = {1};
+  sprawl_node_t* node = NULL;
+  sprawl_client_t* client;
+  sprawl_consumer_t* reader;
+  sprawl_config_t* config;
+  sprawl_message_t* m = NULL;
+  const char* reader_pairs[] = {"topic", "c-durable", NULL};
+  int round, i;
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    ++failures;
+    return;
+  }
+  {
+    const char* pairs[] = {"data_dir", dir, "fsync", "always", NULL};
+    config = config_of(pairs);
+  }
+  for (round = 0; round < 2; ++round) {
+    OK(sprawl_node_start(config, &node, &ok_err_));
+    if (node == NULL) break;
+    client = open_client(sprawl_node_client_address(node), "background");
+    if (round == 0) {
+      OK(sprawl_topic_create(client, "c-durable", NULL, NULL, &ok_err_));
+      for (i = 0; i < 3; ++i) {
+        char value[16];
+        uint64_t offset = 99;
+        sprintf(value, "kept-%d", i);
+        OK(sprawl_publish(client, "c-durable", -1, "k", 1, value, strlen(value), names,
+                          header_values, header_lens, 1, 10000, NULL, &offset, &ok_err_));
+        CHECK(offset == (uint64_t)i);
+      }
+    } else {
+      /* After the restart: the topic and its records are back. */
+      OK(sprawl_topic_describe(client, "c-durable", NULL, &ok_err_));
+      reader = open_consumer(client, reader_pairs);
+      for (i = 0; i < 3; ++i) {
+        char value[16];
+        const void* data;
+        size_t len;
+        const char* name;
+        sprintf(value, "kept-%d", i);
+        OK(sprawl_consumer_receive(reader, 10000, &m, &ok_err_));
+        CHECK(m != NULL);
+        if (m == NULL) break;
+        CHECK(sprawl_message_offset(m) == (uint64_t)i);
+        sprawl_message_value(m, &data, &len);
+        CHECK(len == strlen(value) && memcmp(data, value, len) == 0);
+        CHECK(sprawl_message_key(m, &data, &len) == 1 && len == 1 && memcmp(data, "k", 1) == 0);
+        CHECK(sprawl_message_header(m, 0, &name, &data, &len) == 1 && strcmp(name, "n") == 0);
+        sprawl_message_destroy(&m);
+      }
+      OK(sprawl_consumer_receive(reader, 200, &m, &ok_err_));
+      CHECK(m == NULL); /* exactly the three */
+      sprawl_consumer_destroy(&reader);
+    }
+    sprawl_client_destroy(&client);
+    OK(sprawl_node_stop(node, &ok_err_));
+    sprawl_node_destroy(&node);
+  }
+  sprawl_config_destroy(&config);
+  CHECK(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 int main(void) {
   sprawl_node_t* node = NULL;
   sprawl_client_t* client;
   const char* address;
-  CHECK(strcmp(sprawl_version_str(), "0.1.0") == 0);
-  CHECK(SPRAWL_VERSION_MAJOR == 0 && SPRAWL_VERSION_MINOR == 1);
+  char header_version[32];
+  /* Built together, the library and the header carry the same version. */
+  snprintf(header_version, sizeof header_version, "%d.%d.%d", SPRAWL_VERSION_MAJOR,
+           SPRAWL_VERSION_MINOR, SPRAWL_VERSION_PATCH);
+  CHECK(strcmp(sprawl_version_str(), header_version) == 0);
   test_config_validation();
   test_disk_node();
+  test_disk_node_restart();
+  test_close_with_undeliverable_messages();
   OK(sprawl_node_start(NULL, &node, &ok_err_));
   if (node == NULL) return 1;
   address = sprawl_node_client_address(node);
@@ -322,10 +868,17 @@ int main(void) {
   client = open_client(address, "background");
   test_round_trip(client);
   test_async_and_groups(client);
+  test_topic_admin(client);
+  test_nack_delay_and_dead_letter(client);
+  test_invalid_utf8_publish(client);
   test_poll_mode(address);
   test_errors(client);
   test_use_after_close(address);
+  test_consumer_outlives_client(address);
+  test_close_wakes_blocked_calls(address);
   sprawl_client_destroy(&client);
+  /* Every thread of the client is gone: its last free_user_data ran once. */
+  CHECK(async_state.freed == 1);
   OK(sprawl_node_stop(node, &ok_err_));
   OK(sprawl_node_stop(node, &ok_err_));
   sprawl_node_destroy(&node);

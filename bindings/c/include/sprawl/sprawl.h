@@ -18,10 +18,16 @@
  *   came from and live as long as it does.
  * - Callbacks are `(fn, user_data, free_user_data)`: free_user_data (may be
  *   NULL) runs once, after the last call of fn. Each callback's comment says
- *   which thread runs it.
+ *   which thread runs it, and sprawl_publish_async which runs free_user_data.
+ *   A callback must not throw (it may be C++): the library catches and
+ *   discards whatever escapes it.
  * - Thread-safety: a client (and its admin and publish calls) and a node may
  *   be used from any number of threads. A consumer and the messages it
- *   returns belong to one thread at a time.
+ *   returns belong to one thread at a time, except sprawl_consumer_close,
+ *   which any thread may call. A handle is destroyed by one thread, after
+ *   every other call on it has returned.
+ * - Lifetimes: a consumer may outlive its client (in any destroy order);
+ *   its calls then return SPRAWL_CLOSED. A message may outlive its consumer.
  */
 #ifndef SPRAWL_SPRAWL_H
 #define SPRAWL_SPRAWL_H
@@ -69,20 +75,30 @@ typedef enum sprawl_status {
 
 typedef struct sprawl_error sprawl_error_t;
 
+/* The getters below take an error from any call and may be used from any
+ * thread; the error is the caller's until sprawl_error_destroy. */
+
 /* The error's code. SPRAWL_INVALID_ARGUMENT for a NULL error. */
 SPRAWL_API sprawl_status_t sprawl_error_code(const sprawl_error_t* error);
-/* The code's name, e.g. "NOT_FOUND"; static storage. */
+/* The code's name, e.g. "NOT_FOUND"; static storage ("INVALID_ARGUMENT" for
+ * a NULL error). */
 SPRAWL_API const char* sprawl_error_code_name(const sprawl_error_t* error);
-/* What went wrong, for a person; lives as long as the error. */
+/* What went wrong, for a person; lives as long as the error ("no error" for
+ * NULL). */
 SPRAWL_API const char* sprawl_error_message(const sprawl_error_t* error);
 /* 1 when sending the same request again may succeed, else 0. */
 SPRAWL_API int sprawl_error_retriable(const sprawl_error_t* error);
+/* Frees an error returned through `err` and sets `*error` to NULL; NULL and
+ * a pointer to NULL are fine. Not for the `error` a delivery callback gets,
+ * which the library owns. */
 SPRAWL_API void sprawl_error_destroy(sprawl_error_t** error);
 
-/* Frees a buffer the library returned through a `char **`. NULL is fine. */
+/* Frees a buffer the library returned through a `char **`. NULL is fine; any
+ * thread. */
 SPRAWL_API void sprawl_free(void* buffer);
 
-/* "0.1.0": the library's version, which may be newer than the header's. */
+/* "0.1.0": the library's version, which may be newer than the header's
+ * SPRAWL_VERSION_* macros; static storage, any thread. */
 SPRAWL_API const char* sprawl_version_str(void);
 
 /* ---- configuration ----------------------------------------------------- */
@@ -92,12 +108,16 @@ SPRAWL_API const char* sprawl_version_str(void);
  * object built from a config keeps no reference to it. */
 typedef struct sprawl_config sprawl_config_t;
 
+/* An empty config, the caller's until sprawl_config_destroy; NULL when out of
+ * memory. */
 SPRAWL_API sprawl_config_t* sprawl_config_new(void);
 /* Sets `key` to `value` (both NUL-terminated UTF-8). INVALID_ARGUMENT naming
  * the key when no object knows it or the value does not parse for it; the
  * config is then unchanged. */
 SPRAWL_API sprawl_status_t sprawl_config_set(sprawl_config_t* config, const char* key,
                                              const char* value, sprawl_error_t** err);
+/* Frees the config and sets `*config` to NULL; NULL and a pointer to NULL are
+ * fine. Objects built from it are not affected. */
 SPRAWL_API void sprawl_config_destroy(sprawl_config_t** config);
 
 /* ---- embedded node ----------------------------------------------------- */
@@ -106,21 +126,28 @@ typedef struct sprawl_node sprawl_node_t;
 
 /* Starts a full node in this process (storage, broker, client port, HTTP
  * admin) from `config` (NULL = defaults: memory storage, free ports on
- * 127.0.0.1). IO_ERROR when a port is taken or the data directory cannot be
- * used. */
+ * 127.0.0.1); `*out` is the caller's until sprawl_node_destroy, NULL on
+ * failure. IO_ERROR when a port is taken or the data directory cannot be
+ * used, INVALID_ARGUMENT for a setting that does not fit (e.g. disk storage
+ * without data_dir). */
 SPRAWL_API sprawl_status_t sprawl_node_start(const sprawl_config_t* config, sprawl_node_t** out,
                                              sprawl_error_t** err);
-/* "tcp://127.0.0.1:<port>": where clients connect. NULL for a NULL node. */
+/* "tcp://127.0.0.1:<port>": where clients connect (the "server" setting).
+ * NULL for a NULL node. */
 SPRAWL_API const char* sprawl_node_client_address(const sprawl_node_t* node);
-/* "http://127.0.0.1:<port>": the HTTP admin API. */
+/* "http://127.0.0.1:<port>": the HTTP admin API. NULL for a NULL node. The
+ * address getters' strings live as long as the node. */
 SPRAWL_API const char* sprawl_node_http_address(const sprawl_node_t* node);
 /* "tcp://127.0.0.1:<port>": the peer port, which another node's "join"
  * setting names to form a cluster with this one. NULL for a NULL node. */
 SPRAWL_API const char* sprawl_node_peer_address(const sprawl_node_t* node);
 /* Stops accepting requests, answers those in progress and flushes storage.
- * Idempotent; blocks until done. The addresses stay readable. */
+ * Any thread; idempotent; blocks until done. The addresses stay readable.
+ * INVALID_ARGUMENT for a NULL node. */
 SPRAWL_API sprawl_status_t sprawl_node_stop(sprawl_node_t* node, sprawl_error_t** err);
-/* Stops the node if needed and frees it. */
+/* Stops the node if needed, frees it and sets `*node` to NULL; NULL and a
+ * pointer to NULL are fine. Requests of clients still connected to it then
+ * fail (TIMEOUT). */
 SPRAWL_API void sprawl_node_destroy(sprawl_node_t** node);
 
 /* ---- client ------------------------------------------------------------ */
@@ -128,43 +155,65 @@ SPRAWL_API void sprawl_node_destroy(sprawl_node_t** node);
 typedef struct sprawl_client sprawl_client_t;
 
 /* Connects to the node at the config's "server" (lazily: a node that is
- * down shows as TIMEOUT on the first request). INVALID_ARGUMENT for a bad
+ * down shows as TIMEOUT on the first request). `*out` is the caller's until
+ * sprawl_client_destroy, NULL on failure. INVALID_ARGUMENT for a bad
  * setting. */
 SPRAWL_API sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_t** out,
                                               sprawl_error_t** err);
-/* Flushes what was published (waiting up to timeout_ms; < 0 = the delivery
- * timeout), fails what is left with CLOSED and disconnects. Later calls,
- * and calls of consumers opened on it, return CLOSED (close consumers
- * first to leave their groups cleanly). Idempotent. Must not be called from
- * a callback. */
+/* First wakes every receive waiting on a consumer of this client (it returns
+ * CLOSED), then flushes what was published (waiting up to timeout_ms; < 0 =
+ * the delivery timeout; returns TIMEOUT when that is not enough). Messages
+ * still unacknowledged then fail with CLOSED at once: each callback runs
+ * (or is queued for the next poll) with its outcome, so a close lasts about
+ * timeout_ms at most. Then it disconnects and ends a sprawl_client_poll
+ * that waits.
+ * Later calls, and calls of consumers opened on it, return CLOSED; group
+ * members are not left cleanly (close consumers first for that). Any
+ * thread; idempotent (a second call returns OK at once). Must not be called
+ * from a callback. */
 SPRAWL_API sprawl_status_t sprawl_client_close(sprawl_client_t* client, int timeout_ms,
                                                sprawl_error_t** err);
-/* Closes the client if needed and frees it. Consumers opened on it must be
- * destroyed first. */
+/* Closes the client if needed (as sprawl_client_close with timeout -1),
+ * frees it and sets `*client` to NULL; NULL and a pointer to NULL are fine.
+ * Poll-mode callbacks never polled do not run; their free_user_data runs
+ * here. Consumers opened on it may still be used (they return CLOSED) and
+ * destroyed later. */
 SPRAWL_API void sprawl_client_destroy(sprawl_client_t** client);
 
 /* -- admin: descriptions come back as JSON (docs/http-api.md shapes) in
- *    buffers freed with sprawl_free; pass NULL to skip them. */
+ *    buffers freed with sprawl_free; pass NULL to skip them (`*json_out` is
+ *    left untouched on failure). Each waits for the node, up to the
+ *    client's request timeout (TIMEOUT); any thread; CLOSED once the client
+ *    is closed, INVALID_ARGUMENT for a NULL client or a NULL, empty or
+ *    invalid UTF-8 name. */
 
-/* Creates `topic` with the topic settings of `config` (NULL = defaults). */
+/* Creates `topic` with the topic settings of `config` (NULL = defaults) and
+ * returns its description. ALREADY_EXISTS when it exists. */
 SPRAWL_API sprawl_status_t sprawl_topic_create(sprawl_client_t* client, const char* topic,
                                                const sprawl_config_t* config, char** json_out,
                                                sprawl_error_t** err);
-/* Changes the given settings of `topic` (partitions only grow). */
+/* Changes the given settings of `topic` (partitions only grow: fewer is
+ * INVALID_ARGUMENT) and returns the new description. NOT_FOUND for a
+ * missing topic. */
 SPRAWL_API sprawl_status_t sprawl_topic_alter(sprawl_client_t* client, const char* topic,
                                               const sprawl_config_t* config, char** json_out,
                                               sprawl_error_t** err);
+/* The description of `topic`: settings and partitions. NOT_FOUND for a
+ * missing topic. */
 SPRAWL_API sprawl_status_t sprawl_topic_describe(sprawl_client_t* client, const char* topic,
                                                  char** json_out, sprawl_error_t** err);
 /* A JSON array of topic descriptions. */
 SPRAWL_API sprawl_status_t sprawl_topic_list(sprawl_client_t* client, char** json_out,
                                              sprawl_error_t** err);
-/* Deletes the topic with its records and groups. */
+/* Deletes the topic with its records and groups. NOT_FOUND for a missing
+ * topic. */
 SPRAWL_API sprawl_status_t sprawl_topic_delete(sprawl_client_t* client, const char* topic,
                                                sprawl_error_t** err);
 /* A JSON array of the groups of `topic` (NULL or "" = every topic). */
 SPRAWL_API sprawl_status_t sprawl_group_list(sprawl_client_t* client, const char* topic,
                                              char** json_out, sprawl_error_t** err);
+/* The description of `group` on `topic` (members, partitions, cursors).
+ * NOT_FOUND for a missing topic or group. */
 SPRAWL_API sprawl_status_t sprawl_group_describe(sprawl_client_t* client, const char* topic,
                                                  const char* group, char** json_out,
                                                  sprawl_error_t** err);
@@ -178,7 +227,10 @@ SPRAWL_API sprawl_status_t sprawl_group_describe(sprawl_client_t* client, const 
 
 /* Publishes one message and waits for its acknowledgement (up to
  * timeout_ms; < 0 = the client's delivery timeout). Fills the partition and
- * offset it was stored at (either pointer may be NULL). */
+ * offset it was stored at (either pointer may be NULL). Any thread.
+ * INVALID_ARGUMENT for a bad topic name or buffers, NOT_FOUND for a missing
+ * topic, TIMEOUT (the message may still be stored), CLOSED when the client
+ * is or gets closed first. */
 SPRAWL_API sprawl_status_t sprawl_publish(
     sprawl_client_t* client, const char* topic, int32_t partition, const void* key, size_t key_len,
     const void* value, size_t value_len, const char* const* header_names,
@@ -186,16 +238,22 @@ SPRAWL_API sprawl_status_t sprawl_publish(
     int timeout_ms, uint32_t* partition_out, uint64_t* offset_out, sprawl_error_t** err);
 
 /* Runs once per asynchronously published message: `error` is NULL on
- * success (owned by the library: do not destroy it), else why it failed.
- * Runs on a library thread (background mode) or inside sprawl_client_poll
- * (when the client's "callback_mode" is "poll"). Must not block; may
- * publish again. */
+ * success (owned by the library and valid during the call only: do not
+ * destroy it), else why it failed. In background mode it runs on a library
+ * thread, or on the thread of the call that failed the message at once
+ * (sprawl_publish_async when the buffer stays full, sprawl_client_close);
+ * in poll mode ("callback_mode" "poll") inside sprawl_client_poll. Must not
+ * block or throw; may publish again. */
 typedef void (*sprawl_delivery_fn)(void* user_data, const sprawl_error_t* error, uint32_t partition,
                                    uint64_t offset);
 
 /* Queues one message for a batch; `fn` (may be NULL) reports the outcome.
- * Waits only while the client's buffer is full. On a non-OK return the
- * message was not queued and `fn` will not run (free_user_data still runs). */
+ * Waits only while the client's buffer is full. Any thread. On a non-OK
+ * return (INVALID_ARGUMENT, CLOSED) the message was not queued and `fn` will
+ * not run. free_user_data runs exactly once, on the thread that drops the
+ * callback last: the library's thread after fn ran (background mode), the
+ * thread of sprawl_client_poll or sprawl_client_destroy (poll mode), or this
+ * call's thread before it returns non-OK. */
 SPRAWL_API sprawl_status_t sprawl_publish_async(
     sprawl_client_t* client, const char* topic, int32_t partition, const void* key, size_t key_len,
     const void* value, size_t value_len, const char* const* header_names,
@@ -205,13 +263,16 @@ SPRAWL_API sprawl_status_t sprawl_publish_async(
 /* Waits until every message published before the call is acknowledged or
  * has failed (its callback ran, or is queued for poll mode). TIMEOUT after
  * timeout_ms (< 0: wait up to the delivery timeout). The first failure among
- * messages published without a callback since the last flush is returned. */
+ * messages published without a callback since the last flush is returned.
+ * Any thread; a close meanwhile ends the wait. CLOSED on a closed client. */
 SPRAWL_API sprawl_status_t sprawl_client_flush(sprawl_client_t* client, int timeout_ms,
                                                sprawl_error_t** err);
 
 /* Poll mode: runs the delivery callbacks that are due on the calling
- * thread, waiting up to timeout_ms (0 = do not wait, < 0 = until one is due)
- * for the first. Returns how many ran (0 in background mode). */
+ * thread, waiting up to timeout_ms (0 = do not wait, < 0 = until one is due
+ * or the client is closed) for the first. Returns how many ran: 0 in
+ * background mode, -1 for a NULL client. Any thread; still runs the
+ * callbacks queued by close on a closed client. */
 SPRAWL_API int sprawl_client_poll(sprawl_client_t* client, int timeout_ms);
 
 /* ---- consumer ---------------------------------------------------------- */
@@ -221,53 +282,81 @@ typedef struct sprawl_message sprawl_message_t;
 
 /* Subscribes to the config's "topic": as a member of "group" (pushed
  * messages to ack or nack), or without one by offset ("partition" and
- * "start"). NOT_FOUND for a missing topic. */
+ * "start"). `*out` is the caller's until sprawl_consumer_destroy, NULL on
+ * failure; it may outlive the client. NOT_FOUND for a missing topic or
+ * partition, INVALID_ARGUMENT for settings that do not fit, CLOSED on a
+ * closed client. Any thread. */
 SPRAWL_API sprawl_status_t sprawl_consumer_open(sprawl_client_t* client,
                                                 const sprawl_config_t* config,
                                                 sprawl_consumer_t** out, sprawl_error_t** err);
 /* The next message, waiting up to timeout_ms (< 0 = forever, 0 = not at all);
- * `*out` is NULL when none came in time (and SPRAWL_OK is returned). */
+ * `*out` is NULL when none came in time (and SPRAWL_OK is returned), else the
+ * caller's until sprawl_message_destroy. CLOSED once the consumer or its
+ * client is closed, also for a receive already waiting then (closing wakes
+ * it at once). */
 SPRAWL_API sprawl_status_t sprawl_consumer_receive(sprawl_consumer_t* consumer, int timeout_ms,
                                                    sprawl_message_t** out, sprawl_error_t** err);
 /* Settles a group message: it is not delivered again. Acks are sent in
  * batches (every few milliseconds, or at once by sprawl_consumer_commit).
- * INVALID_ARGUMENT for a message read by offset or from another consumer. */
+ * The message stays the caller's. INVALID_ARGUMENT for a NULL message, one
+ * read by offset or one from another consumer; CLOSED once the consumer or
+ * its client is closed. */
 SPRAWL_API sprawl_status_t sprawl_consumer_ack(sprawl_consumer_t* consumer,
                                                const sprawl_message_t* message,
                                                sprawl_error_t** err);
 /* Hands a group message back for redelivery after delay_ms (or to the
- * dead-letter topic when it has used up its deliveries). */
+ * dead-letter topic when it has used up the topic's max_deliveries). Sent in
+ * batches like acks. Errors as sprawl_consumer_ack, and INVALID_ARGUMENT for
+ * a negative delay. */
 SPRAWL_API sprawl_status_t sprawl_consumer_nack(sprawl_consumer_t* consumer,
                                                 const sprawl_message_t* message, int delay_ms,
                                                 sprawl_error_t** err);
 /* Sends the acks and nacks given so far now and waits for the node to take
- * them. A no-op for an offset consumer. */
+ * them (each up to the request timeout). A no-op for an offset consumer.
+ * CLOSED once the consumer or its client is closed. */
 SPRAWL_API sprawl_status_t sprawl_consumer_commit(sprawl_consumer_t* consumer,
                                                   sprawl_error_t** err);
-/* Sends pending acks and leaves the group. Idempotent; later calls return
- * CLOSED. */
+/* Sends pending acks and leaves the group (on a closed client it only stops
+ * the consumer, returning OK), and wakes a receive waiting on another thread
+ * (it returns CLOSED). Any thread; idempotent; later calls of the consumer
+ * return CLOSED. */
 SPRAWL_API sprawl_status_t sprawl_consumer_close(sprawl_consumer_t* consumer, sprawl_error_t** err);
+/* Closes the consumer if needed, frees it and sets `*consumer` to NULL; NULL
+ * and a pointer to NULL are fine. Before or after its client's destroy. */
 SPRAWL_API void sprawl_consumer_destroy(sprawl_consumer_t** consumer);
 
 /* ---- messages ---------------------------------------------------------- */
 
-/* Views into the message: valid until it is destroyed (no copies). */
+/* The getters read a message on the thread that holds it; the views they
+ * return are valid until the message is destroyed (no copies). */
+
+/* The topic's name, NUL-terminated; NULL for a NULL message. */
 SPRAWL_API const char* sprawl_message_topic(const sprawl_message_t* message);
+/* The partition it was stored in; 0 for a NULL message. */
 SPRAWL_API uint32_t sprawl_message_partition(const sprawl_message_t* message);
+/* Its offset within the partition; 0 for a NULL message. */
 SPRAWL_API uint64_t sprawl_message_offset(const sprawl_message_t* message);
-/* Milliseconds since the Unix epoch, as the producer stamped it. */
+/* Milliseconds since the Unix epoch, as the producer stamped it; 0 for NULL. */
 SPRAWL_API int64_t sprawl_message_timestamp_ms(const sprawl_message_t* message);
-/* 1 on a first group delivery, more on redeliveries, 0 for reads by offset. */
+/* 1 on a first group delivery, more on redeliveries, 0 for reads by offset
+ * (and NULL). */
 SPRAWL_API uint32_t sprawl_message_delivery_count(const sprawl_message_t* message);
-/* Returns 1 and sets data/len when the message has a key, else 0. */
+/* Returns 1 and sets data/len when the message has a key (possibly empty),
+ * else 0 (also for NULL). data or len may be NULL. */
 SPRAWL_API int sprawl_message_key(const sprawl_message_t* message, const void** data, size_t* len);
+/* Sets data/len to the value (a NULL message reads as empty); either pointer
+ * may be NULL. */
 SPRAWL_API void sprawl_message_value(const sprawl_message_t* message, const void** data,
                                      size_t* len);
+/* How many headers the message has, in the order they were published; 0 for
+ * NULL. */
 SPRAWL_API size_t sprawl_message_header_count(const sprawl_message_t* message);
 /* Returns 1 and fills name (NUL-terminated), value and len for index < count,
- * else 0. */
+ * else 0 (also for NULL). Any of the three pointers may be NULL. */
 SPRAWL_API int sprawl_message_header(const sprawl_message_t* message, size_t index,
                                      const char** name, const void** value, size_t* len);
+/* Frees the message and sets `*message` to NULL; NULL and a pointer to NULL
+ * are fine. Settle it (ack or nack) before, if it is a group message. */
 SPRAWL_API void sprawl_message_destroy(sprawl_message_t** message);
 
 #ifdef __cplusplus

@@ -175,6 +175,9 @@ struct PublishAck {
 
 // The outcome of an asynchronous publish: an error (nullptr on success),
 // the partition and the offset. Runs on a library thread, or in Poll().
+// It should not throw: an exception cannot cross the C library, so one that
+// escapes the callback is caught and discarded there (the publish itself is
+// unaffected); catch and hand on in the callback what must be seen.
 using DeliveryCallback = std::function<void(const Error*, PublishAck)>;
 
 class Client;
@@ -268,7 +271,7 @@ class Client {
     if (done) {
       fn = &OnDelivery;
       user_data = new DeliveryCallback(std::move(done));
-      free_user_data = [](void* p) { delete static_cast<DeliveryCallback*>(p); };
+      free_user_data = [](void* p) noexcept { delete static_cast<DeliveryCallback*>(p); };
     }
     detail::Call(sprawl_publish_async, client_.get(), r.topic.c_str(), r.partition, KeyData(r),
                  KeyLength(r), static_cast<const void*>(r.value.data()), r.value.size(),
@@ -299,16 +302,21 @@ class Client {
     return r.key ? static_cast<const void*>(r.key->empty() ? "" : r.key->data()) : nullptr;
   }
   static size_t KeyLength(const Record& r) { return r.key ? r.key->size() : 0; }
+  // Called by the C library (extern "C" frames): nothing may unwind out.
   static void OnDelivery(void* user_data, const sprawl_error_t* error, uint32_t partition,
-                         uint64_t offset) {
-    auto& done = *static_cast<DeliveryCallback*>(user_data);
-    if (error == nullptr) {
-      done(nullptr, PublishAck{partition, offset});
-      return;
+                         uint64_t offset) noexcept {
+    try {
+      auto& done = *static_cast<DeliveryCallback*>(user_data);
+      if (error == nullptr) {
+        done(nullptr, PublishAck{partition, offset});
+        return;
+      }
+      Error e(sprawl_error_code(error), sprawl_error_code_name(error), sprawl_error_message(error),
+              sprawl_error_retriable(error) != 0);
+      done(&e, PublishAck{});
+    } catch (...) {
+      // Discarded, as DeliveryCallback says.
     }
-    Error e(sprawl_error_code(error), sprawl_error_code_name(error), sprawl_error_message(error),
-            sprawl_error_retriable(error) != 0);
-    done(&e, PublishAck{});
   }
 
   std::unique_ptr<sprawl_client_t, detail::Deleter<sprawl_client_t, sprawl_client_destroy>> client_;
