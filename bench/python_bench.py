@@ -1,20 +1,27 @@
-"""Python publish benchmark: the sprawl package against a running node.
+"""Python producer and consumer benchmark: the sprawl package against a running node.
 
-Publishes COUNT messages of SIZE bytes with the batching async producer
-(acks=leader, 256 KiB batches, 5 ms linger: the settings of `sprawlctl bench
-produce`) in two ways and prints msg/s for each:
-  - bulk: Client.publish_many in chunks of 10,000, then flush;
-  - async: Client.publish_async per message (a future each), then flush.
-Usage: python_bench.py ADDRESS TOPIC COUNT SIZE
+produce ADDRESS TOPIC COUNT SIZE
+    Publishes COUNT messages of SIZE bytes with the batching async producer
+    (acks=leader, 256 KiB batches, 5 ms linger: the settings of `sprawlctl
+    bench produce`) in two ways and prints msg/s for each:
+      - bulk: Client.publish_many in chunks of 10,000, then flush;
+      - async: Client.publish_async per message (a future each) for COUNT/4
+        messages, then flush.
+consume ADDRESS TOPIC COUNT
+    Joins a new consumer group on TOPIC (which holds at least COUNT messages)
+    and receives and acks COUNT messages from the topic's start, as `sprawlctl
+    bench consume` does (1,000 messages in flight); the time runs from
+    subscribing to leaving the group with every ack sent. Prints msg/s.
 """
 
+import os
 import sys
 import time
 
 import sprawl
 
 
-def run(address: str, topic: str, count: int, size: int) -> None:
+def produce(address: str, topic: str, count: int, size: int) -> None:
     payload = b"x" * size
     with sprawl.Client(address, acks="leader", linger=0.005, batch_bytes=256 << 10) as client:
         chunk = [payload] * 10_000
@@ -27,9 +34,9 @@ def run(address: str, topic: str, count: int, size: int) -> None:
         client.flush()
         seconds = time.perf_counter() - start
         print(f"python bulk (publish_many): {count} messages of {size} B in {seconds:.2f} s: "
-              f"{int(count / seconds)} msg/s")
+              f"{int(count / seconds)} msg/s", flush=True)
 
-        async_count = count // 4
+        async_count = max(1, count // 4)
         start = time.perf_counter()
         futures = [client.publish_async(topic, payload) for _ in range(async_count)]
         client.flush()
@@ -37,8 +44,41 @@ def run(address: str, topic: str, count: int, size: int) -> None:
         failed = sum(1 for f in futures if f.exception() is not None)
         print(f"python async (publish_async, a future each): {async_count} messages of {size} B "
               f"in {seconds:.2f} s: {int(async_count / seconds)} msg/s"
-              + (f" ({failed} failed)" if failed else ""))
+              + (f" ({failed} failed)" if failed else ""), flush=True)
+        if failed:
+            sys.exit(1)
+
+
+def consume(address: str, topic: str, count: int) -> None:
+    group = f"pybench-{os.getpid()}-{time.monotonic_ns()}"
+    with sprawl.Client(address) as client:
+        last = None
+        received = 0
+        start = time.perf_counter()
+        # 10 s without a message ends the run early, as in sprawlctl.
+        with client.subscribe(topic, group=group, max_in_flight=1000, timeout=10.0) as sub:
+            for last in sub:
+                last.ack()
+                received += 1
+                if received == count:
+                    break
+        seconds = time.perf_counter() - start
+        size = 0 if last is None else len(last.value)
+    print(f"python consume (group, acked): {received} messages of {size} B in {seconds:.2f} s: "
+          f"{int(received / seconds)} msg/s", flush=True)
+    if received < count:
+        print(f"python_bench: only {received} of {count} messages came", file=sys.stderr)
+        sys.exit(1)
+
+
+def main(argv: list) -> None:
+    if len(argv) == 5 and argv[0] == "produce":
+        produce(argv[1], argv[2], int(argv[3]), int(argv[4]))
+    elif len(argv) == 4 and argv[0] == "consume":
+        consume(argv[1], argv[2], int(argv[3]))
+    else:
+        sys.exit(__doc__)
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1:])

@@ -37,12 +37,22 @@ class Client:
     def publish_many(self, topic: str, values: List[_Buffer], key: Optional[bytes]) -> int: ...
     def drain(self, timeout_ms: int) -> int:
         """Runs the callbacks of completed publish_async calls (waiting up to
-        timeout_ms for one); returns how many ran."""
+        timeout_ms for one); returns how many ran, -1 once the client is
+        closed and none is left."""
+    def completions(self) -> Completions:
+        """The queue of publish outcomes, without the client."""
     def flush(self, timeout_ms: int) -> None: ...
     def close(self, timeout_ms: int) -> None: ...
 
+class Completions:
+    """The publish outcomes of one client, for the thread that completes its
+    futures; holding it does not keep the client alive."""
+    def drain(self, timeout_ms: int) -> int:
+        """As Client.drain."""
+
 class Message:
-    """Also a read-only buffer over the value: memoryview(message)."""
+    """Also a read-only buffer of bytes over the value: memoryview(message)."""
+    def __buffer__(self, flags: int, /) -> memoryview: ...
     @property
     def topic(self) -> str: ...
     @property

@@ -73,8 +73,9 @@ class AsyncSubscription:
 class AsyncClient:
     """The asyncio client: ``async with sprawl.AsyncClient(address) as c``.
 
-    Publishes complete through the core's callbacks (no thread per call);
-    admin calls and receives run in the loop's default executor."""
+    Publishes await the futures of ``Client.publish_async``, which the
+    client's completer thread completes (no thread per call); admin calls
+    and receives run in the loop's default executor."""
 
     def __init__(self, address: str, **options: Any) -> None:
         self._address = address

@@ -40,6 +40,15 @@ def _key(key: Union[str, Bytes, None]) -> Optional[bytes]:
     return key.encode() if isinstance(key, str) else bytes(key)
 
 
+def _complete(completions: "_sprawl.Completions") -> None:
+    """Runs a client's delivery callbacks until the client is closed or
+    collected. It holds the queue only, never the client, so a client
+    dropped without close() is still collected (its destructor closes it
+    and ends the queue)."""
+    while completions.drain(100) >= 0:
+        pass
+
+
 class Client:
     """A connection to a Sprawl node.
 
@@ -132,7 +141,8 @@ class Client:
     def publish(self, topic: str, value: Bytes, *, key: Union[str, Bytes, None] = None,
                 headers: HeadersArg = None, partition: Optional[int] = None,
                 timeout: Optional[float] = None) -> PublishAck:
-        """Publishes one message and waits for its acknowledgement."""
+        """Publishes one message and waits for its acknowledgement (up to
+        ``timeout`` seconds; None = the client's ``delivery_timeout``)."""
         p, o = self._native.publish(topic, value, _key(key), _headers(headers),
                                     -1 if partition is None else partition,
                                     milliseconds(timeout))
@@ -143,7 +153,9 @@ class Client:
                       partition: Optional[int] = None) -> "concurrent.futures.Future[PublishAck]":
         """Queues one message for a batch and returns a future of its ack.
 
-        The future completes on a core thread; ``flush()`` waits for all."""
+        The core queues the outcome and a thread of this client (started by
+        the first call) completes the future; ``flush()`` waits for all and
+        completes their futures before it returns."""
         future: "concurrent.futures.Future[PublishAck]" = concurrent.futures.Future()
 
         def done(error: Optional["_sprawl.NativeError"], p: int, o: int) -> None:
@@ -167,13 +179,10 @@ class Client:
         with self._lock:
             if self._completer is not None:
                 return
-            self._completer = threading.Thread(target=self._complete, name="sprawl-completions",
-                                               daemon=True)
+            self._completer = threading.Thread(target=_complete,
+                                               args=(self._native.completions(),),
+                                               name="sprawl-completions", daemon=True)
             self._completer.start()
-
-    def _complete(self) -> None:
-        while not self._closed:
-            self._native.drain(100)
 
     @wraps_native
     def publish_many(self, topic: str, values: Iterable[Bytes], *,
@@ -186,8 +195,9 @@ class Client:
     @wraps_native
     def flush(self, timeout: Optional[float] = None) -> None:
         """Waits until everything published so far is acknowledged (or has
-        failed: its future holds the error). Their futures are complete when
-        it returns."""
+        failed: its future holds the error), up to ``timeout`` seconds (None =
+        the client's ``delivery_timeout``). Their futures are complete when it
+        returns."""
         self._native.flush(milliseconds(timeout))
         self._native.drain(0)
 
@@ -230,8 +240,11 @@ class Client:
     @wraps_native
     def close(self, timeout: Optional[float] = None) -> None:
         """Closes subscriptions, flushes what was published (up to
-        ``timeout`` seconds, None = the request timeout) and disconnects.
-        Publishes still in flight then fail with ClosedError. Idempotent."""
+        ``timeout`` seconds; None = the client's ``delivery_timeout``, 120 s
+        by default) and disconnects. Publishes still in flight then fail with
+        ClosedError; their futures are complete when it returns. Idempotent.
+        A client collected without close() is closed the same way, with
+        the default timeout."""
         with self._lock:
             subs = list(self._subscriptions)
         for sub in subs:

@@ -1,7 +1,8 @@
 // sprawl._sprawl: the native half of the Python package, over the C ABI
-// through sprawl.hpp. Blocking calls release the GIL; callbacks from core
-// threads take it. Errors surface as NativeError(name, code, message,
-// retriable), which the Python half turns into typed exceptions.
+// through sprawl.hpp. Blocking calls, destructors included, release the GIL.
+// Core threads do not run Python: they queue publish outcomes, which a
+// Python thread runs (Completions). Errors surface as NativeError(name, code,
+// message, retriable), which the Python half turns into typed exceptions.
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -9,10 +10,13 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,75 +64,180 @@ struct Extras {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Whether this thread holds the GIL of a running interpreter: Python's
+// collector destroys native objects with it held.
+bool HoldsGil() { return Py_IsInitialized() && PyGILState_Check(); }
+
+bool Finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+// Runs fn (which must not touch Python) with the GIL released and returns
+// what it returns. Not an RAII guard on purpose: at interpreter exit Python
+// ends a daemon thread that takes the GIL back by unwinding its stack, and
+// that unwinding must not start inside a destructor (noexcept: it would
+// call std::terminate).
+template <typename Fn>
+auto WithoutGil(Fn&& fn) -> decltype(fn()) {
+  using Result = decltype(fn());
+  std::exception_ptr error;
+  PyThreadState* state = PyEval_SaveThread();
+  if constexpr (std::is_void_v<Result>) {
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    PyEval_RestoreThread(state);
+    if (error) std::rethrow_exception(error);
+  } else {
+    std::optional<Result> result;
+    try {
+      result.emplace(fn());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    PyEval_RestoreThread(state);
+    if (error) std::rethrow_exception(error);
+    return std::move(*result);
+  }
+}
+
+// For destructors, which block (a client flushes, a consumer leaves its
+// group, a node stops): releases the GIL if this thread holds it, so other
+// Python threads run meanwhile.
+template <typename Fn>
+void WithoutGilIfHeld(Fn&& fn) {
+  if (HoldsGil()) {
+    WithoutGil(std::forward<Fn>(fn));
+  } else {
+    fn();
+  }
+}
+
 // Completions of publish_async. Core threads queue them without the GIL;
-// drain() runs them in batches with the GIL taken once per batch (taking it
-// per message from a core thread would wait out the interpreter's switch
-// interval each time).
+// Drain() runs them on a Python thread with the GIL taken once per call
+// (taking it per message from a core thread would wait out the
+// interpreter's switch interval each time).
 class Completions {
  public:
   struct Done {
-    PyObject* fn;  // a strong reference, released by drain under the GIL
+    PyObject* fn = nullptr;  // a strong reference, released under the GIL
     std::optional<sprawl::Error> error;
-    uint32_t partition;
-    uint64_t offset;
+    uint32_t partition = 0;
+    uint64_t offset = 0;
   };
 
+  Completions() = default;
+  Completions(const Completions&) = delete;
+  Completions& operator=(const Completions&) = delete;
+
+  // Drops the callbacks that never ran. The last owner is Python (the client
+  // or the completer thread) once the core has released its callbacks.
+  ~Completions() {
+    if (queue_.empty()) return;
+    if (HoldsGil()) {
+      Discard();
+    } else if (Py_IsInitialized() && !Finalizing()) {
+      py::gil_scoped_acquire gil;
+      Discard();
+    }  // else the interpreter is gone and its objects with it
+  }
+
+  // Queues an outcome. Any thread, without the GIL.
   void Push(Done done) {
     {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(done));
     }
-    cv_.notify_one();
+    cv_.notify_all();
+  }
+
+  // Marks the client closed: a waiting Drain() wakes up, and Drain() returns
+  // -1 once nothing is left. Any thread.
+  void Close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
   }
 
   // Runs what has completed, first waiting up to timeout_ms for something.
-  // Returns how many callbacks ran. Called with the GIL held.
-  size_t Drain(int timeout_ms) {
-    std::vector<Done> batch;
-    std::unique_lock<std::mutex> draining;
-    {
-      py::gil_scoped_release nogil;
+  // Returns how many callbacks ran, or -1 if the client is closed and none
+  // is left. Called with the GIL held; a callback may drain again (a
+  // future's done-callback that flushes), which continues the same queue.
+  long Drain(int timeout_ms) {
+    std::unique_lock<std::recursive_mutex> draining = WithoutGil([&] {
       {
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
-                     [&] { return !queue_.empty(); });
+                     [&] { return !queue_.empty() || closed_; });
       }
       // One drainer at a time: a flush that drains after its wait returns
       // only once every completion queued before it has run.
-      draining = std::unique_lock(drain_mu_);
-      std::lock_guard lock(mu_);
-      batch.swap(queue_);
-    }
-    for (Done& d : batch) {
+      return std::unique_lock(drain_mu_);
+    });
+    long ran = 0;
+    for (;;) {
+      Done d;
+      {
+        std::lock_guard lock(mu_);
+        if (queue_.empty()) {
+          if (ran == 0 && closed_) return -1;
+          break;
+        }
+        d = std::move(queue_.front());
+        queue_.pop_front();
+      }
       py::object fn = py::reinterpret_steal<py::object>(d.fn);
       try {
         fn(d.error ? NativeError(*d.error) : py::none(), d.partition, d.offset);
       } catch (py::error_already_set& e) {
         e.discard_as_unraisable("sprawl delivery callback");
       }
+      ++ran;
     }
-    return batch.size();
+    return ran;
+  }
+
+  // Releases the queued callbacks without running them (the interpreter is
+  // shutting down). GIL held.
+  void Discard() {
+    std::deque<Done> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(queue_);
+    }
+    for (Done& d : dropped) Py_DECREF(d.fn);
   }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Done> queue_;
-  std::mutex drain_mu_;
+  std::deque<Done> queue_;  // guarded by mu_
+  bool closed_ = false;     // guarded by mu_
+  // Recursive: a callback run by Drain() may drain again on the same thread.
+  std::recursive_mutex drain_mu_;
 };
 
 class PyNode {
  public:
-  explicit PyNode(const sprawl::Settings& settings) {
-    py::gil_scoped_release nogil;
-    node_ = std::make_unique<sprawl::Node>(settings);
+  explicit PyNode(const sprawl::Settings& settings)
+      : node_(WithoutGil([&] { return std::make_unique<sprawl::Node>(settings); })) {}
+  // Stops the node if stop() was not called.
+  ~PyNode() {
+    WithoutGilIfHeld([&] { node_.reset(); });
   }
   std::string client_address() const { return node_->client_address(); }
   std::string http_address() const { return node_->http_address(); }
   std::string peer_address() const { return node_->peer_address(); }
   void stop() {
-    py::gil_scoped_release nogil;
-    node_->Stop();
+    WithoutGil([&] { node_->Stop(); });
   }
 
  private:
@@ -137,15 +246,29 @@ class PyNode {
 
 class PyClient {
  public:
-  explicit PyClient(const sprawl::Settings& settings) {
-    py::gil_scoped_release nogil;
-    client_ = std::make_unique<sprawl::Client>(settings);
+  explicit PyClient(const sprawl::Settings& settings)
+      : client_(WithoutGil([&] { return std::make_unique<sprawl::Client>(settings); })) {}
+  // A client collected without close(): closing flushes (up to the delivery
+  // timeout) and fails the rest, then the futures of what it settled
+  // complete here (or are released if the interpreter is shutting down).
+  ~PyClient() {
+    WithoutGilIfHeld([&] { client_.reset(); });
+    completions_->Close();
+    if (!HoldsGil()) return;  // ~Completions releases what is left
+    if (Finalizing()) {
+      completions_->Discard();
+      return;
+    }
+    try {
+      completions_->Drain(0);
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("sprawl.Client destructor");
+    }
   }
 
   template <typename Fn>
   auto Blocking(Fn fn) {
-    py::gil_scoped_release nogil;
-    return fn(*client_);
+    return WithoutGil([&] { return fn(*client_); });
   }
 
   std::pair<uint32_t, uint64_t> publish(const std::string& topic, const py::buffer& value,
@@ -156,8 +279,7 @@ class PyClient {
     Extras extras(key, headers);
     sprawl::Record r{topic, bytes.view(), std::nullopt, {}, partition};
     extras.Fill(&r);
-    py::gil_scoped_release nogil;
-    sprawl::PublishAck ack = client_->Publish(r, timeout_ms);
+    sprawl::PublishAck ack = WithoutGil([&] { return client_->Publish(r, timeout_ms); });
     return {ack.partition, ack.offset};
   }
 
@@ -171,20 +293,35 @@ class PyClient {
     PyObject* fn = done.release().ptr();
     std::shared_ptr<Completions> completions = completions_;
     try {
-      py::gil_scoped_release nogil;
-      client_->PublishAsync(r,
-                            [completions, fn](const sprawl::Error* error, sprawl::PublishAck ack) {
-                              std::optional<sprawl::Error> e;
-                              if (error != nullptr) e = *error;
-                              completions->Push({fn, std::move(e), ack.partition, ack.offset});
-                            });
+      WithoutGil([&] {
+        client_->PublishAsync(
+            r, [completions, fn](const sprawl::Error* error, sprawl::PublishAck ack) {
+              std::optional<sprawl::Error> e;
+              if (error != nullptr) e = *error;
+              completions->Push({fn, std::move(e), ack.partition, ack.offset});
+            });
+      });
     } catch (...) {
       Py_DECREF(fn);  // not queued: the callback never runs
       throw;
     }
   }
 
-  size_t drain(int timeout_ms) { return completions_->Drain(timeout_ms); }
+  long drain(int timeout_ms) { return completions_->Drain(timeout_ms); }
+
+  // The outcome queue alone, for the thread that completes futures: holding
+  // it instead of the client lets an unclosed client be collected.
+  std::shared_ptr<Completions> completions() const { return completions_; }
+
+  // Closes the client (flushing up to timeout_ms; < 0 = the delivery
+  // timeout); the completion queue ends after what the close settled.
+  void close(int timeout_ms) {
+    struct CloseQueue {
+      Completions& c;
+      ~CloseQueue() { c.Close(); }
+    } close_queue{*completions_};
+    WithoutGil([&] { client_->Close(timeout_ms); });
+  }
 
   // Queues every value (no callbacks: flush() reports the first failure).
   size_t publish_many(const std::string& topic, const py::list& values,
@@ -193,13 +330,14 @@ class PyClient {
     held.reserve(values.size());
     for (const py::handle& v : values) held.emplace_back(py::reinterpret_borrow<py::buffer>(v));
     Extras extras(key, {});
-    py::gil_scoped_release nogil;
-    sprawl::Record r{topic, {}, std::nullopt, {}, -1};
-    extras.Fill(&r);
-    for (const Bytes& b : held) {
-      r.value = b.view();
-      client_->PublishAsync(r);
-    }
+    WithoutGil([&] {
+      sprawl::Record r{topic, {}, std::nullopt, {}, -1};
+      extras.Fill(&r);
+      for (const Bytes& b : held) {
+        r.value = b.view();
+        client_->PublishAsync(r);
+      }
+    });
     return held.size();
   }
 
@@ -221,28 +359,25 @@ class PyMessage {
 
 class PyConsumer {
  public:
-  PyConsumer(PyClient& client, const sprawl::Settings& settings) {
-    py::gil_scoped_release nogil;
-    consumer_ = std::make_unique<sprawl::Consumer>(client.client(), settings);
+  PyConsumer(PyClient& client, const sprawl::Settings& settings)
+      : consumer_(WithoutGil(
+            [&] { return std::make_unique<sprawl::Consumer>(client.client(), settings); })) {}
+  // Leaves the group (a request to the node) if close() was not called.
+  ~PyConsumer() {
+    WithoutGilIfHeld([&] { consumer_.reset(); });
   }
   std::optional<PyMessage> receive(int timeout_ms) {
-    std::optional<sprawl::Message> m;
-    {
-      py::gil_scoped_release nogil;
-      m = consumer_->Receive(timeout_ms);
-    }
+    std::optional<sprawl::Message> m = WithoutGil([&] { return consumer_->Receive(timeout_ms); });
     if (!m) return std::nullopt;
     return PyMessage(std::move(*m));
   }
   void ack(const PyMessage& m) { consumer_->Ack(m.message()); }
   void nack(const PyMessage& m, int delay_ms) { consumer_->Nack(m.message(), delay_ms); }
   void commit() {
-    py::gil_scoped_release nogil;
-    consumer_->Commit();
+    WithoutGil([&] { consumer_->Commit(); });
   }
   void close() {
-    py::gil_scoped_release nogil;
-    consumer_->Close();
+    WithoutGil([&] { consumer_->Close(); });
   }
 
  private:
@@ -311,6 +446,7 @@ PYBIND11_MODULE(_sprawl, m) {
       .def("publish_async", &PyClient::publish_async)
       .def("publish_many", &PyClient::publish_many)
       .def("drain", &PyClient::drain)
+      .def("completions", &PyClient::completions)
       .def("flush",
            [](PyClient& c, int timeout_ms) {
              c.Blocking([&](sprawl::Client& cl) {
@@ -318,12 +454,10 @@ PYBIND11_MODULE(_sprawl, m) {
                return 0;
              });
            })
-      .def("close", [](PyClient& c, int timeout_ms) {
-        c.Blocking([&](sprawl::Client& cl) {
-          cl.Close(timeout_ms);
-          return 0;
-        });
-      });
+      .def("close", &PyClient::close);
+
+  py::class_<Completions, std::shared_ptr<Completions>>(m, "Completions")
+      .def("drain", &Completions::Drain);
 
   py::class_<PyMessage>(m, "Message", py::buffer_protocol())
       .def_buffer([](PyMessage& msg) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 
 import pytest
 import sprawl
@@ -137,12 +138,19 @@ def test_a_blocking_receive_releases_the_gil(client, topic):
     def ticker() -> None:
         while not stop.is_set():
             ticks.append(1)
-            stop.wait(0.01)
+            time.sleep(0.005)
 
-    t = threading.Thread(target=ticker)
-    t.start()
+    t = threading.Thread(target=ticker, daemon=True)
     with client.subscribe(topic, start="latest") as sub:
-        assert sub.receive(timeout=0.5) is None
+        t.start()
+        while not ticks:
+            time.sleep(0.001)
+        # One native call that waits a whole second without returning to
+        # Python: the other thread can only tick if it released the GIL.
+        before, start = len(ticks), time.monotonic()
+        assert sub._native.receive(1000) is None
+        waited, ticked = time.monotonic() - start, len(ticks) - before
     stop.set()
     t.join()
-    assert len(ticks) >= 10, "another thread ran while receive waited"
+    assert waited >= 0.9
+    assert ticked >= 50, f"another thread ran {ticked} times while receive waited {waited:.2f} s"
