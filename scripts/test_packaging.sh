@@ -4,9 +4,9 @@
 #   - Python: `pip install .` into a fresh virtual environment (the build
 #     backend and pybind11 come from the package index; the native build
 #     reuses build/python-* and ccache);
-#   - Node.js: `npm install` in the checkout, whose install script builds the
-#     addon with cmake-js (into build/node-addon), then `require` and `import`
-#     of the package;
+#   - Node.js: the `npm pack` tarball installed into a fresh project
+#     (build/packaging-npm), whose install script builds the addon with
+#     cmake-js, then `require('sprawl')` and `import ... from 'sprawl'` there;
 #   - Java: the jar of the Maven build, without java.library.path, loads the
 #     native libraries it carries.
 set -euo pipefail
@@ -38,13 +38,30 @@ with tempfile.TemporaryDirectory() as data:
 print(f"packaging: sprawl {sprawl.__version__} installed and round-tripped through an embedded node")
 PY
 
-echo "packaging: npm install in $root (cmake-js builds the addon)"
+# Node.js: the `npm pack` tarball installed into a fresh project, as a user
+# installs it. Its install script builds the addon with cmake-js in Node-API
+# mode (headers from the node-api-headers package: nothing is downloaded);
+# the project sits at one path under build/ and ccache's base directory is
+# that project, so a later run compiles from the cache.
+npm_project="$root/build/packaging-npm"
+rm -rf "$npm_project"
+mkdir -p "$npm_project"
+tarball="$(cd "$root" && npm pack --silent --pack-destination "$npm_project" | tail -n 1)"
+printf '{ "name": "sprawl-packaging-check", "version": "1.0.0", "private": true }\n' \
+  >"$npm_project/package.json"
+echo "packaging: npm install $tarball into a fresh project (cmake-js builds the addon)"
 start=$(date +%s)
-(cd "$root" && npm install --no-audit --no-fund --loglevel=error)
+(cd "$npm_project" && CCACHE_BASEDIR="$npm_project" \
+  npm install --no-audit --no-fund --loglevel=error "./$tarball")
 echo "packaging: npm install took $(( $(date +%s) - start )) s"
-cd "$(mktemp -d)"
+cd "$npm_project"
 env -u SPRAWL_NODE_ADDON node -e '
-const sprawl = require(process.argv[1]);
+const sprawl = require("sprawl");
+const where = require.resolve("sprawl");
+if (!where.startsWith(require("path").join(process.cwd(), "node_modules", "sprawl") + "/")) {
+  console.error(`require("sprawl") found ${where}, not the installed package`);
+  process.exit(1);
+}
 (async () => {
   const node = await sprawl.Node.start();
   const client = new sprawl.Client(node.address);
@@ -56,14 +73,26 @@ const sprawl = require(process.argv[1]);
   await msg.ack();
   await client.close();
   await node.stop();
-  console.log(`packaging: sprawl ${sprawl.version} from npm install round-tripped through an embedded node`);
+  console.log(`packaging: require("sprawl") ${sprawl.version} from the tarball round-tripped through an embedded node`);
 })().catch((e) => { console.error(e); process.exit(1); });
-' "$root"
-env -u SPRAWL_NODE_ADDON node --input-type=module -e "
-import { Client, Node } from '$root/bindings/node/index.mjs';
-if (typeof Client !== 'function' || typeof Node.start !== 'function') process.exit(1);
-console.log('packaging: the ES module entry imports');
-"
+'
+cat >"$npm_project/esm-check.mjs" <<'MJS'
+import { Client, Node, SprawlError, version } from 'sprawl';
+import sprawl from 'sprawl';
+
+if (typeof Client !== 'function' || typeof SprawlError !== 'function' || sprawl.Client !== Client) {
+  process.exit(1);
+}
+const node = await Node.start();
+const client = new Client(node.address);
+await client.createTopic('esm');
+const ack = await client.publish('esm', 'from import');
+await client.close();
+await node.stop();
+if (ack.offset !== 0) process.exit(1);
+console.log(`packaging: import { Client } from 'sprawl' ${version} works`);
+MJS
+env -u SPRAWL_NODE_ADDON node "$npm_project/esm-check.mjs"
 
 
 # Java: the jar alone (no java.library.path) extracts its native libraries.

@@ -21,6 +21,12 @@ export interface ClientOptions {
   acks?: 'none' | 'leader' | 'all';
   lingerMs?: number;
   batchBytes?: number;
+  /**
+   * Bytes of messages buffered and not yet acknowledged (default 64 MiB).
+   * Publishes beyond it wait, in order, for acknowledgements to free space:
+   * their Promises settle later, and the event loop never blocks.
+   */
+  bufferBytes?: number;
   idempotent?: boolean;
   requestTimeoutMs?: number;
   deliveryTimeoutMs?: number;
@@ -97,7 +103,10 @@ export declare class Client {
   listGroups(topic?: string): Promise<Description[]>;
   describeGroup(topic: string, group: string): Promise<Description>;
   publish(topic: string, value: Bytes, options?: PublishOptions): Promise<PublishAck>;
-  /** Queues many messages at once; flush() reports the first failure. */
+  /**
+   * Queues many messages at once; resolves with their count once all are
+   * queued (later while the buffer is full). flush() reports the first failure.
+   */
   publishMany(topic: string, values: Bytes[], options?: { key?: Bytes | null }): Promise<number>;
   flush(timeoutMs?: number): Promise<void>;
   subscribe(topic: string, options?: SubscribeOptions): Subscription;

@@ -10,6 +10,7 @@ const native = require(process.env.SPRAWL_NODE_ADDON ||
   path.join(__dirname, '..', '..', 'build', 'node-addon', 'node', 'sprawl.node'));
 
 const DEFAULT_ADDRESS = 'tcp://127.0.0.1:7400';
+const DEFAULT_DELIVERY_TIMEOUT_MS = 120000;  // the C ABI's delivery_timeout_ms default
 
 /** An error Sprawl reported: `code` is the name from docs/errors.md. */
 class SprawlError extends Error {
@@ -168,13 +169,62 @@ class Subscription extends EventEmitter {
   }
 }
 
-/** A connection to a Sprawl node. */
+// A first-in first-out queue with O(1) shift, for the publishes that wait for
+// buffer space (there may be many: a burst of publish() calls).
+class Fifo {
+  constructor() {
+    this._items = [];
+    this._head = 0;
+  }
+
+  get length() { return this._items.length - this._head; }
+
+  push(item) { this._items.push(item); }
+
+  peek() { return this._items[this._head]; }
+
+  shift() {
+    const item = this._items[this._head];
+    this._items[this._head++] = undefined;
+    if (this._head >= 1024 && this._head * 2 >= this._items.length) {
+      this._items = this._items.slice(this._head);
+      this._head = 0;
+    }
+    return item;
+  }
+}
+
+function copyBuffer(b) { return b === null ? null : Buffer.from(b); }
+
+// Copies buffers into one allocation (views into it), so that a caller may
+// reuse its buffers while the copies wait.
+function copyBuffers(buffers) {
+  const joined = Buffer.concat(buffers);
+  let offset = 0;
+  return buffers.map((b) => {
+    const view = joined.subarray(offset, offset + b.length);
+    offset += b.length;
+    return view;
+  });
+}
+
+/**
+ * A connection to a Sprawl node. Publishing never blocks the event loop: the
+ * native client never waits for buffer space (max_block_ms=0). A publish that
+ * finds the buffer full waits here, with every publish after it, and they are
+ * handed over in order as acknowledgements free space: the caller sees a
+ * Promise that settles later (backpressure). One fails with TIMEOUT only if it
+ * waited longer than the delivery timeout.
+ */
 class Client {
   constructor(address = DEFAULT_ADDRESS, options = {}) {
     this._pending = new Map();
     this._nextId = 1;
     this._subscriptions = new Set();
     this._closed = false;
+    this._backlog = new Fifo();  // publishes waiting for buffer space, in order
+    this._drainWaiters = new Set();
+    this._deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
     const onOutcomes = () => this._takeOutcomes();
     try {
       this._native = new native.Client(settings({
@@ -182,6 +232,8 @@ class Client {
         acks: options.acks ?? 'all',
         linger_ms: options.lingerMs,
         batch_bytes: options.batchBytes,
+        buffer_bytes: options.bufferBytes,
+        max_block_ms: 0,
         idempotent: options.idempotent,
         request_timeout_ms: options.requestTimeoutMs,
         delivery_timeout_ms: options.deliveryTimeoutMs,
@@ -191,6 +243,7 @@ class Client {
     }
   }
 
+  // Runs on the main thread when outcomes are ready or buffer space was freed.
   _takeOutcomes() {
     for (const [id, error, partition, offset] of this._native.takeOutcomes()) {
       const pending = this._pending.get(id);
@@ -199,10 +252,96 @@ class Client {
       if (error) pending.reject(fromNative(error));
       else pending.resolve({ topic: pending.topic, partition, offset });
     }
+    this._drain();
   }
 
   _check() {
     if (this._closed) throw new SprawlError('CLOSED', 10, 'the client is closed', false);
+  }
+
+  // Puts a publish behind the ones waiting for buffer space.
+  _wait(entry) {
+    if (this._backlog.length === 0) this._native.hold(true);
+    this._backlog.push(entry);
+  }
+
+  // Hands waiting publishes to the native client in order until the buffer is
+  // full again (the next completion calls this again) or none is left.
+  _drain() {
+    const backlog = this._backlog;
+    if (backlog.length === 0) return;
+    while (backlog.length > 0) {
+      const entry = backlog.peek();
+      if (Date.now() >= entry.deadline) {
+        backlog.shift();
+        this._fail(entry, new SprawlError('TIMEOUT', 11, entry.values
+          ? `${entry.queuedBefore + entry.next} of ${entry.queuedBefore + entry.values.length} ` +
+            "messages were queued; the client's buffer " +
+            'stayed full for the delivery timeout (the server is not keeping up)'
+          : "the client's buffer stayed full for the delivery timeout (the server is not keeping up)",
+        true));
+        continue;
+      }
+      if (!this._handOver(entry)) return;
+      backlog.shift();
+    }
+    this._backlogEmpty();
+  }
+
+  // False when the buffer is still full; true once the entry is queued or failed.
+  _handOver(entry) {
+    if (entry.values) {
+      const reached = this._native.publishMany(entry.topic, entry.values, entry.key, entry.next);
+      if (typeof reached !== 'number') {
+        entry.reject(fromNative(reached));
+        return true;
+      }
+      entry.next = reached;
+      if (reached < entry.values.length) return false;
+      entry.resolve(entry.values.length);
+      return true;
+    }
+    const error = this._native.publish(entry.id, entry.topic, entry.value, entry.key, entry.headers,
+      entry.partition);
+    if (error === false) return false;
+    if (error) this._fail(entry, fromNative(error));
+    return true;
+  }
+
+  _fail(entry, error) {
+    if (entry.values) {
+      entry.reject(error);
+      return;
+    }
+    const pending = this._pending.get(entry.id);
+    if (!pending) return;
+    this._pending.delete(entry.id);
+    pending.reject(error);
+  }
+
+  _backlogEmpty() {
+    this._native.hold(false);
+    for (const waiter of this._drainWaiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+    this._drainWaiters.clear();
+  }
+
+  // Resolves once no publish waits for buffer space; TIMEOUT at `deadline`.
+  _backlogDrained(deadline) {
+    if (this._backlog.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, timer: null };
+      if (deadline !== Infinity) {
+        waiter.timer = setTimeout(() => {
+          this._drainWaiters.delete(waiter);
+          reject(new SprawlError('TIMEOUT', 11,
+            `${this._backlog.length} publishes still wait for buffer space`, true));
+        }, Math.max(0, deadline - Date.now()));
+      }
+      this._drainWaiters.add(waiter);
+    });
   }
 
   async createTopic(name, options = {}) {
@@ -230,7 +369,8 @@ class Client {
 
   /**
    * Publishes one message; resolves with {topic, partition, offset} once it
-   * is acknowledged. Batched with other publishes (no thread waits on it).
+   * is acknowledged. Batched with other publishes (no thread waits on it);
+   * while the buffer is full it waits, in order, behind earlier publishes.
    */
   publish(topic, value, options = {}) {
     try {
@@ -239,10 +379,19 @@ class Client {
       const key = options.key == null ? null : toBuffer(options.key, 'key');
       const headers = Object.entries(options.headers || {}).map(([k, v]) => [k, toBuffer(v, `header '${k}'`)]);
       const bytes = toBuffer(value, 'value');
+      const partition = options.partition ?? -1;
       const id = this._nextId++;
       const promise = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, topic }));
-      const error = this._native.publish(id, topic, bytes, key, headers, options.partition ?? -1);
-      if (error) {
+      const error = this._backlog.length > 0 ? false
+        : this._native.publish(id, topic, bytes, key, headers, partition);
+      if (error === false) {
+        // The buffer is full, or publishes ahead of this one wait: wait behind them.
+        this._wait({
+          id, topic, partition, value: copyBuffer(bytes), key: copyBuffer(key),
+          headers: headers.map(([k, v]) => [k, copyBuffer(v)]),
+          deadline: Date.now() + this._deliveryTimeoutMs,
+        });
+      } else if (error) {
         this._pending.delete(id);
         return Promise.reject(fromNative(error));
       }
@@ -254,22 +403,34 @@ class Client {
 
   /**
    * Queues many messages in one call (the fast path for bulk loads); resolves
-   * with how many were queued. flush() waits for their acks and rejects with
-   * the first failure.
+   * with how many were queued, once all were (later when the buffer is full).
+   * flush() waits for their acks and rejects with the first failure.
    */
   async publishMany(topic, values, options = {}) {
     this._check();
+    if (typeof topic !== 'string') throw new TypeError('topic must be a string');
     const key = options.key == null ? null : toBuffer(options.key, 'key');
     const buffers = values.map((v) => toBuffer(v, 'value'));
-    const error = this._native.publishMany(topic, buffers, key);
-    if (error) throw fromNative(error);
-    return buffers.length;
+    let start = 0;
+    if (this._backlog.length === 0) {
+      start = this._native.publishMany(topic, buffers, key, 0);
+      if (typeof start !== 'number') throw fromNative(start);
+      if (start === buffers.length) return start;
+    }
+    const rest = copyBuffers(start === 0 ? buffers : buffers.slice(start));
+    const queued = await new Promise((resolve, reject) => this._wait({
+      topic, values: rest, key: copyBuffer(key), queuedBefore: start, next: 0, resolve, reject,
+      deadline: Date.now() + this._deliveryTimeoutMs,
+    }));
+    return start + queued;
   }
 
   /** Waits until everything published so far is acknowledged. */
   async flush(timeoutMs = -1) {
     this._check();
-    await call(this._native.flush(timeoutMs));
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    await this._backlogDrained(deadline);
+    await call(this._native.flush(deadline === Infinity ? -1 : Math.max(0, deadline - Date.now())));
   }
 
   /**
@@ -293,13 +454,26 @@ class Client {
     return sub;
   }
 
-  /** Closes subscriptions, flushes publishes and disconnects. Idempotent. */
+  /**
+   * Closes subscriptions, hands over and flushes publishes (up to timeoutMs
+   * in all) and disconnects; what could not be delivered is rejected with
+   * CLOSED. Idempotent.
+   */
   async close(timeoutMs = -1) {
     if (this._closed) return;
     this._closed = true;
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     await Promise.all([...this._subscriptions].map((s) => s.close()));
     try {
-      await call(this._native.close(timeoutMs));
+      try {
+        await this._backlogDrained(deadline);
+      } catch {
+        // Out of time: what still waits is rejected below.
+      }
+      const closed = new SprawlError('CLOSED', 10, 'the client closed before the message was sent', false);
+      while (this._backlog.length > 0) this._fail(this._backlog.shift(), closed);
+      this._backlogEmpty();
+      await call(this._native.close(deadline === Infinity ? -1 : Math.max(0, deadline - Date.now())));
     } finally {
       this._takeOutcomes();
       for (const pending of this._pending.values()) {

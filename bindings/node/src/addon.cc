@@ -3,9 +3,13 @@
 // (Napi::AsyncWorker) and settle Promises; publish outcomes come back from
 // core threads through one ThreadSafeFunction per client, referenced only
 // while publishes are outstanding so that it never keeps the process alive.
+// Publishing never waits: the client runs with max_block_ms=0, a publish
+// refused for a full buffer says so, and the JavaScript half retries it in
+// order once a completion frees space.
 #include <napi.h>
 
-#include <deque>
+#include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -98,6 +102,103 @@ struct Outcome {
   uint64_t offset;
 };
 
+// The client runs with max_block_ms=0: a record that does not fit in the
+// producer's buffer is refused at once, and its callback runs with
+// RESOURCE_EXHAUSTED on the calling thread before the publish call returns.
+// While a publish call is in the C ABI the main thread points this at the
+// attempt, so that callback marks the attempt instead of reporting an
+// outcome; library threads never see it set.
+struct Attempt {
+  bool refused = false;
+};
+thread_local Attempt* current_attempt = nullptr;
+
+class AttemptScope {
+ public:
+  explicit AttemptScope(Attempt* attempt) { current_attempt = attempt; }
+  ~AttemptScope() { current_attempt = nullptr; }
+  AttemptScope(const AttemptScope&) = delete;
+  AttemptScope& operator=(const AttemptScope&) = delete;
+};
+
+// True when a delivery callback reports the refusal of the record being
+// published on this thread right now (the buffer is full).
+bool RefusedForSpace(sprawl_status_t code) {
+  if (current_attempt == nullptr || code != SPRAWL_RESOURCE_EXHAUSTED) return false;
+  current_attempt->refused = true;
+  return true;
+}
+
+// What core threads hand to the main thread: publish outcomes, the first
+// failure among bulk records, and "buffer space was freed" for publishes
+// waiting in the JavaScript half. One ThreadSafeFunction call at a time is
+// queued; it drains everything that arrived since the last.
+struct Shared {
+  std::mutex mu;
+  std::vector<Outcome> outcomes;              // guarded by mu
+  std::optional<sprawl::Error> bulk_failure;  // guarded by mu; flush reports it
+  bool call_queued = false;                   // guarded by mu
+  // Records that completed. A completion frees buffer space before its
+  // callback runs (Producer::OnReply), so a refused publish may be retried
+  // once the count moves.
+  std::atomic<uint64_t> completed{0};
+  // Set after a refusal: the next completion wakes the main thread.
+  std::atomic<bool> space_wanted{false};
+  Napi::ThreadSafeFunction tsfn;
+
+  // Queues one call of the JavaScript half unless one is queued. Any thread.
+  void Wake() {
+    {
+      std::lock_guard lock(mu);
+      if (call_queued) return;
+      call_queued = true;
+    }
+    // "Outcomes are ready": the JavaScript half calls takeOutcomes().
+    tsfn.NonBlockingCall([](Napi::Env, Napi::Function js) { js.Call({}); });
+  }
+
+  // A record completed: `outcome` for a publish() record, `bulk_error` for a
+  // failed publishMany() record (both null: a stored publishMany() record).
+  // Core threads; the bulk success path takes no lock.
+  void Complete(Outcome* outcome, const sprawl::Error* bulk_error) {
+    completed.fetch_add(1);
+    const bool wake = space_wanted.load() && space_wanted.exchange(false);
+    if (outcome == nullptr && bulk_error == nullptr && !wake) return;
+    bool call = false;
+    {
+      std::lock_guard lock(mu);
+      if (outcome != nullptr) outcomes.push_back(std::move(*outcome));
+      if (bulk_error != nullptr && !bulk_failure) bulk_failure = *bulk_error;
+      if (outcome != nullptr || wake) {
+        call = !call_queued;
+        call_queued = true;
+      }
+    }
+    if (call) tsfn.NonBlockingCall([](Napi::Env, Napi::Function js) { js.Call({}); });
+  }
+
+  // After a refusal on the main thread: arranges a wake-up once space frees.
+  // `before` is the completion count read before the attempt; if it moved, a
+  // completion may have freed space without seeing space_wanted, so wake now.
+  void WaitForSpace(uint64_t before) {
+    space_wanted.store(true);
+    if (completed.load() != before) Wake();
+  }
+};
+
+// The delivery callback of publishMany() records: no allocation per record.
+void OnBulkDelivery(void* user_data, const sprawl_error_t* error, uint32_t, uint64_t) {
+  auto* shared = static_cast<Shared*>(user_data);
+  if (error == nullptr) {
+    shared->Complete(nullptr, nullptr);
+    return;
+  }
+  if (RefusedForSpace(sprawl_error_code(error))) return;
+  const sprawl::Error e(sprawl_error_code(error), sprawl_error_code_name(error),
+                        sprawl_error_message(error), sprawl_error_retriable(error) != 0);
+  shared->Complete(nullptr, &e);
+}
+
 class Client : public Napi::ObjectWrap<Client> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -105,34 +206,34 @@ class Client : public Napi::ObjectWrap<Client> {
         env, "Client",
         {InstanceMethod("admin", &Client::Admin), InstanceMethod("publish", &Client::Publish),
          InstanceMethod("takeOutcomes", &Client::TakeOutcomes),
-         InstanceMethod("publishMany", &Client::PublishMany),
+         InstanceMethod("publishMany", &Client::PublishMany), InstanceMethod("hold", &Client::Hold),
          InstanceMethod("flush", &Client::Flush), InstanceMethod("close", &Client::Close)});
   }
 
-  // new Client(settings, onOutcomes): onOutcomes([[id, error|null, partition, offset], ...])
+  // new Client(settings, onOutcomes): onOutcomes() runs on the main thread when
+  // outcomes are ready for takeOutcomes() or buffer space was freed.
   explicit Client(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client>(info) {
     Napi::Env env = info.Env();
+    shared_ = std::make_shared<Shared>();
     try {
-      client_ = std::make_shared<sprawl::Client>(SettingsFrom(info[0]));
+      // The deleter keeps `shared` alive until the native client is gone:
+      // bulk callbacks hold it by a plain pointer, and none runs after that.
+      std::shared_ptr<Shared> shared = shared_;
+      client_ = std::shared_ptr<sprawl::Client>(new sprawl::Client(SettingsFrom(info[0])),
+                                                [shared](sprawl::Client* c) { delete c; });
     } catch (const sprawl::Error& e) {
       Napi::Error error = Napi::Error::New(env, e.message());
       error.Set("native", ErrorObject(env, e));
       throw error;
     }
-    outcomes_ = std::make_shared<Queue>();
-    tsfn_ =
+    shared_->tsfn =
         Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sprawl-publish", 0, 1);
-    tsfn_.Unref(env);
+    shared_->tsfn.Unref(env);
   }
 
   std::shared_ptr<sprawl::Client> client() const { return client_; }
 
  private:
-  struct Queue {
-    std::mutex mu;
-    std::vector<Outcome> items;
-  };
-
   // admin(op, ...args) -> Promise<string|undefined>
   Napi::Value Admin(const Napi::CallbackInfo& info) {
     const std::string op = info[0].ToString();
@@ -172,8 +273,10 @@ class Client : public Napi::ObjectWrap<Client> {
         });
   }
 
-  // publish(id, topic, value, key|null, headers [[name, Buffer]], partition): queues
-  // one record; its outcome comes back through onOutcomes with `id`.
+  // publish(id, topic, value, key|null, headers [[name, Buffer]], partition):
+  // queues one record, whose outcome comes back through onOutcomes with `id`.
+  // Returns undefined when queued, false when the buffer is full (nothing was
+  // queued; onOutcomes runs once space frees), or an error object.
   Napi::Value Publish(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
@@ -199,72 +302,93 @@ class Client : public Napi::ObjectWrap<Client> {
       }
     }
     r.partition = info[5].As<Napi::Number>().Int32Value();
-    auto outcomes = outcomes_;
-    auto tsfn = tsfn_;
+    auto shared = shared_;
+    Attempt attempt;
+    const uint64_t before = shared_->completed.load();
     try {
-      client_->PublishAsync(
-          r, [outcomes, tsfn, id](const sprawl::Error* error, sprawl::PublishAck ack) mutable {
-            bool first;
-            {
-              std::lock_guard lock(outcomes->mu);
-              first = outcomes->items.empty();
-              outcomes->items.push_back(Outcome{id, error ? std::optional(*error) : std::nullopt,
-                                                ack.partition, ack.offset});
-            }
-            // One call drains everything queued since: outcomes reach JavaScript
-            // in batches, not one event-loop turn each.
-            if (first)
-              tsfn.NonBlockingCall(outcomes.get(), [](Napi::Env, Napi::Function js, Queue*) {
-                js.Call({});  // "outcomes are ready": the JavaScript half calls takeOutcomes()
-              });
-          });
+      AttemptScope scope(&attempt);
+      client_->PublishAsync(r, [shared, id](const sprawl::Error* error, sprawl::PublishAck ack) {
+        if (error != nullptr && RefusedForSpace(error->code())) return;
+        Outcome outcome{id, error ? std::optional(*error) : std::nullopt, ack.partition,
+                        ack.offset};
+        shared->Complete(&outcome, nullptr);
+      });
     } catch (const sprawl::Error& e) {
       return ErrorObject(env, e);
     }
-    if (outstanding_++ == 0) tsfn_.Ref(env);
+    if (attempt.refused) {
+      shared_->WaitForSpace(before);
+      return Napi::Boolean::New(env, false);
+    }
+    ++outstanding_;
+    UpdateRef(env);
     return env.Undefined();
   }
 
-  // publishMany(topic, [Buffer...], key|null) -> error object or undefined:
-  // queues every value without a callback each (flush reports the first
-  // failure), the fast path for bulk loads.
+  // publishMany(topic, [Buffer...], key|null, start) -> the index of the first
+  // value not queued, or an error object. Queues values from `start` on with
+  // no JavaScript callback each (flush reports the first failure), the fast
+  // path for bulk loads; stops where the buffer is full (onOutcomes runs once
+  // space frees), so a return below values.length means "retry from there".
   Napi::Value PublishMany(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    sprawl::Record r;
-    r.topic = info[0].ToString();
+    const std::string topic = info[0].ToString();
     Napi::Array values = info[1].As<Napi::Array>();
     std::string key;
-    if (info[2].IsBuffer()) {
+    const bool has_key = info[2].IsBuffer();
+    if (has_key) {
       Napi::Buffer<char> k = info[2].As<Napi::Buffer<char>>();
       key.assign(k.Data(), k.Length());
-      r.key = std::string_view(key);
     }
+    // An empty key is still a key: give it a non-NULL pointer.
+    const void* key_data = has_key ? static_cast<const void*>(key.c_str()) : nullptr;
+    const uint32_t count = values.Length();
+    uint32_t i = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+    Attempt attempt;
     try {
-      for (uint32_t i = 0; i < values.Length(); ++i) {
+      AttemptScope scope(&attempt);
+      for (; i < count; ++i) {
         Napi::Value v = values.Get(i);
         if (!v.IsBuffer()) throw Napi::TypeError::New(env, "publishMany takes Buffers");
         Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
-        r.value = std::string_view(b.Data(), b.Length());
-        client_->PublishAsync(r);
+        const uint64_t before = shared_->completed.load();
+        sprawl::detail::Call(
+            sprawl_publish_async, client_->get(), topic.c_str(), int32_t{-1}, key_data, key.size(),
+            static_cast<const void*>(b.Data()), b.Length(),
+            static_cast<const char* const*>(nullptr), static_cast<const void* const*>(nullptr),
+            static_cast<const size_t*>(nullptr), size_t{0}, &OnBulkDelivery,
+            static_cast<void*>(shared_.get()), static_cast<void (*)(void*)>(nullptr));
+        if (attempt.refused) {
+          shared_->WaitForSpace(before);
+          break;
+        }
       }
     } catch (const sprawl::Error& e) {
       return ErrorObject(env, e);
     }
-    return env.Undefined();
+    return Napi::Number::New(env, i);
+  }
+
+  // hold(waiting): the JavaScript half has publishes waiting for buffer space
+  // (true) or none any more (false); while it has, the process stays alive.
+  Napi::Value Hold(const Napi::CallbackInfo& info) {
+    holding_ = info[0].ToBoolean();
+    UpdateRef(info.Env());
+    return info.Env().Undefined();
   }
 
   // takeOutcomes() -> [[id, error|null, partition, offset], ...]: what has
-  // completed since the last call. The thread-safe function holds the
-  // process only while publishes are outstanding.
+  // completed since the last call.
   Napi::Value TakeOutcomes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<Outcome> items;
     {
-      std::lock_guard lock(outcomes_->mu);
-      items.swap(outcomes_->items);
+      std::lock_guard lock(shared_->mu);
+      items.swap(shared_->outcomes);
+      shared_->call_queued = false;
     }
     outstanding_ -= std::min<uint32_t>(outstanding_, static_cast<uint32_t>(items.size()));
-    if (outstanding_ == 0 && !items.empty()) tsfn_.Unref(env);
+    UpdateRef(env);
     Napi::Array batch = Napi::Array::New(env, items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       const Outcome& o = items[i];
@@ -278,11 +402,24 @@ class Client : public Napi::ObjectWrap<Client> {
     return batch;
   }
 
+  // Waits for everything queued so far, then rejects with the first failure
+  // among publishMany() records since the last flush.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     auto client = client_;
+    auto shared = shared_;
     const int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
     return Task::Run(
-        info.Env(), [client, timeout] { client->Flush(timeout); }, nullptr);
+        info.Env(),
+        [client, shared, timeout] {
+          client->Flush(timeout);
+          std::optional<sprawl::Error> failure;
+          {
+            std::lock_guard lock(shared->mu);
+            failure.swap(shared->bulk_failure);
+          }
+          if (failure) throw *failure;
+        },
+        nullptr);
   }
 
   // Flushes and closes; the thread-safe function is released afterwards, so
@@ -290,22 +427,35 @@ class Client : public Napi::ObjectWrap<Client> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     auto client = client_;
     const int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-    Napi::ThreadSafeFunction tsfn = tsfn_;
     return Task::Run(
         info.Env(), [client, timeout] { client->Close(timeout); },
-        [this, tsfn](Napi::Env env) mutable -> Napi::Value {
+        [this](Napi::Env env) -> Napi::Value {
           if (!released_) {
             released_ = true;
-            tsfn.Release();
+            shared_->tsfn.Release();
           }
           return env.Undefined();
         });
   }
 
+  // The thread-safe function holds the process only while publish() records
+  // are outstanding or publishes wait for buffer space.
+  void UpdateRef(Napi::Env env) {
+    const bool want = outstanding_ > 0 || holding_;
+    if (released_ || want == referenced_) return;
+    referenced_ = want;
+    if (want) {
+      shared_->tsfn.Ref(env);
+    } else {
+      shared_->tsfn.Unref(env);
+    }
+  }
+
+  std::shared_ptr<Shared> shared_;
   std::shared_ptr<sprawl::Client> client_;
-  std::shared_ptr<Queue> outcomes_;
-  Napi::ThreadSafeFunction tsfn_;
   uint32_t outstanding_ = 0;  // main thread only
+  bool holding_ = false;      // main thread only
+  bool referenced_ = false;   // main thread only
   bool released_ = false;     // main thread only
 };
 

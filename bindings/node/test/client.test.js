@@ -65,7 +65,7 @@ test('a group delivers everything once, acks settle, a nack redelivers with a hi
   assert.equal(again.length, 0);
 });
 
-test('messages that are never acked go to the dead-letter topic', async () => {
+test('messages nacked max_deliveries times go to the dead-letter topic', async () => {
   const topic = unique('work');
   const dlq = unique('dlq');
   await client.createTopic(dlq);
@@ -84,6 +84,42 @@ test('messages that are never acked go to the dead-letter topic', async () => {
   assert.equal(dead.headers.origin.toString(), 'node-test');
 });
 
+test('messages received and never acked come back after the ack timeout, then go to the dead-letter topic', async () => {
+  const topic = unique('unacked');
+  const dlq = unique('dlq');
+  await client.createTopic(dlq);
+  await client.createTopic(topic, { maxDeliveries: 2, deadLetterTopic: dlq, ackTimeoutMs: 200 });
+  const published = Date.now();
+  const ack = await client.publish(topic, 'forgotten', { headers: { origin: 'node-test' } });
+  const sub = client.subscribe(topic, { group: 'w' });
+  const dead = client.subscribe(dlq, { start: 'earliest' });
+  try {
+    const first = await sub.receive(10000);
+    assert.ok(first);
+    assert.deepEqual([first.value.toString(), first.deliveryCount], ['forgotten', 1]);
+    // Neither acked nor nacked: the ack timeout hands it out again.
+    const second = await sub.receive(10000);
+    assert.ok(second, 'redelivered after the ack timeout');
+    assert.ok(Date.now() - published >= 200, 'not redelivered before the ack timeout');
+    assert.deepEqual([second.offset, second.value.toString(), second.deliveryCount], [ack.offset, 'forgotten', 2]);
+    // Not acked again: the second ack timeout dead-letters it.
+    const letter = await dead.receive(10000);
+    assert.ok(letter, 'dead-lettered after max_deliveries');
+    assert.equal(letter.value.toString(), 'forgotten');
+    assert.equal(letter.headers.origin.toString(), 'node-test');
+    assert.match(letter.headers['sprawl-dead-letter-reason'].toString(), /not acknowledged within 200 ms on delivery 2 of 2/);
+    assert.equal(letter.headers['sprawl-deliveries'].toString(), '2');
+    assert.equal(letter.headers['sprawl-group'].toString(), 'w');
+    assert.equal(letter.headers['sprawl-source-topic'].toString(), topic);
+    assert.equal(letter.headers['sprawl-source-offset'].toString(), String(ack.offset));
+    // No third delivery.
+    assert.equal(await sub.receive(600), null);
+  } finally {
+    await dead.close();
+    await sub.close();
+  }
+});
+
 test('publishMany queues a bulk load that flush completes', async () => {
   const topic = unique('bulk');
   await client.createTopic(topic);
@@ -92,6 +128,99 @@ test('publishMany queues a bulk load that flush completes', async () => {
   await client.flush(30000);
   assert.equal((await client.describeTopic(topic)).partitions[0].high_watermark, 5000);
   await assert.rejects(client.publishMany(topic, [42]), TypeError);
+});
+
+// Reads a one-partition topic from the start until `count` messages arrived.
+async function readAll(topic, count) {
+  const values = [];
+  const sub = client.subscribe(topic, { start: 'earliest', timeoutMs: 10000 });
+  for await (const m of sub) {
+    values.push(m.value.toString());
+    if (values.length === count) break;
+  }
+  return values;
+}
+
+test('a full buffer slows publishes down in order and never blocks the event loop', async () => {
+  const topic = unique('full');
+  await client.createTopic(topic, { partitions: 1 });
+  // 4 KiB of buffer for ~580 KiB of messages published in one go.
+  const small = new sprawl.Client(node.address, { bufferBytes: 4096, lingerMs: 1 });
+  let ticks = 0;
+  const ticker = setInterval(() => { ticks += 1; }, 1);
+  try {
+    const count = 5000;
+    const reused = Buffer.alloc(100);
+    const promises = [];
+    for (let i = 0; i < count; i++) {
+      // One buffer for every message: what waits for space is a copy.
+      reused.fill(0).write(String(i));
+      promises.push(small.publish(topic, reused));
+    }
+    assert.ok(small._backlog.length > 0, 'the buffer filled up and publishes waited for space');
+    const ticksAtStart = ticks;
+    const acks = await Promise.all(promises);
+    assert.ok(ticks - ticksAtStart >= 3, `the event loop ran ${ticks - ticksAtStart} timer ticks while publishes waited`);
+    assert.deepEqual(acks.map((a) => a.offset), [...Array(count).keys()]);
+    const values = await readAll(topic, count);
+    assert.equal(values.length, count);
+    values.forEach((v, i) => assert.equal(v.replace(/\0+$/, ''), String(i)));
+  } finally {
+    clearInterval(ticker);
+    await small.close();
+  }
+});
+
+test('publish and publishMany behind a full buffer keep their order', async () => {
+  const topic = unique('fullmix');
+  await client.createTopic(topic, { partitions: 1 });
+  const small = new sprawl.Client(node.address, { bufferBytes: 2048, lingerMs: 1 });
+  let ticks = 0;
+  const ticker = setInterval(() => { ticks += 1; }, 1);
+  try {
+    const singles = [];
+    for (let i = 0; i < 1000; i++) singles.push(small.publish(topic, String(i)));
+    const bulk = small.publishMany(topic, [...Array(2000).keys()].map((i) => String(1000 + i)));
+    for (let i = 3000; i < 4000; i++) singles.push(small.publish(topic, String(i)));
+    const bulkTicks = ticks;
+    assert.equal(await bulk, 2000);
+    const acks = await Promise.all(singles);
+    assert.ok(ticks - bulkTicks >= 3, 'the event loop kept running');
+    await small.flush(30000);
+    assert.deepEqual(acks.map((a) => a.offset), [...Array(1000).keys(), ...[...Array(1000).keys()].map((i) => 3000 + i)]);
+    assert.deepEqual(await readAll(topic, 4000), [...Array(4000).keys()].map(String));
+    // A bulk load alone, far larger than the buffer: one awaited call, then flush.
+    const more = [...Array(5000).keys()].map((i) => String(4000 + i));
+    assert.equal(await small.publishMany(topic, more), 5000);
+    await small.flush(30000);
+    assert.equal((await client.describeTopic(topic)).partitions[0].high_watermark, 9000);
+  } finally {
+    clearInterval(ticker);
+    await small.close();
+  }
+});
+
+test('publishes waiting for buffer space settle with TIMEOUT after the delivery timeout when the node is unreachable', async () => {
+  const c = new sprawl.Client('tcp://127.0.0.1:1', { bufferBytes: 1024, requestTimeoutMs: 200, deliveryTimeoutMs: 600 });
+  const started = Date.now();
+  const settled = [];
+  await Promise.all([...Array(1000).keys()].map((i) => c.publish('t', `m${i}`).then(
+    () => assert.fail('nothing can be acknowledged'),
+    (e) => settled.push({ e, ms: Date.now() - started }))));
+  assert.equal(settled.length, 1000);
+  let waited = 0;
+  for (const { e, ms } of settled) {
+    assert.ok(e instanceof sprawl.SprawlError, String(e));
+    assert.equal(e.code, 'TIMEOUT', e.message);
+    assert.equal(e.retriable, true);
+    if (/stayed full for the delivery timeout/.test(e.message)) {
+      waited += 1;
+      assert.ok(ms >= 600, `a waiting publish failed after ${ms} ms, before the delivery timeout`);
+    }
+  }
+  assert.ok(waited > 0, 'some publishes waited for buffer space until the delivery timeout');
+  assert.equal(c._backlog.length, 0);
+  await c.close(100);
 });
 
 test('the EventEmitter form', async () => {

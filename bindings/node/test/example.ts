@@ -4,10 +4,15 @@ import { Client, Message, Node, SprawlError } from '../index';
 
 async function main(): Promise<void> {
   const node = await Node.start({ storage: 'memory' });
-  const client = new Client(node.address, { acks: 'all', lingerMs: 2 });
+  const peer = await Node.start({ join: node.peerAddress, rack: 'rack-2' });
+  await peer.stop();
+  const client = new Client(node.address, { acks: 'all', lingerMs: 2, bufferBytes: 8 << 20 });
   await client.createTopic('orders', { partitions: 4, maxDeliveries: 5 });
   const ack = await client.publish('orders', Buffer.from('hello'), { key: 'user-1', headers: { trace: 'abc' } });
   const offset: number = ack.offset;
+  const queued: number = await client.publishMany('orders', ['a', Buffer.from('b')]);
+  await client.flush(5000);
+  void queued;
   for await (const msg of client.subscribe('orders', { group: 'billing', timeoutMs: 1000 })) {
     const value: Buffer = msg.value;
     await msg.ack();

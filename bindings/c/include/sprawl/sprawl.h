@@ -248,7 +248,10 @@ typedef void (*sprawl_delivery_fn)(void* user_data, const sprawl_error_t* error,
                                    uint64_t offset);
 
 /* Queues one message for a batch; `fn` (may be NULL) reports the outcome.
- * Waits only while the client's buffer is full. Any thread. On a non-OK
+ * Waits only while the client's buffer is full, up to "max_block_ms"; with
+ * "max_block_ms" 0 it never waits, and in background mode `fn` then runs
+ * with RESOURCE_EXHAUSTED on this thread before the call returns (an event
+ * loop can hold the message back and send it again later). Any thread. On a non-OK
  * return (INVALID_ARGUMENT, CLOSED) the message was not queued and `fn` will
  * not run. free_user_data runs exactly once, on the thread that drops the
  * callback last: the library's thread after fn ran (background mode), the
