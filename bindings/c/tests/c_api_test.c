@@ -317,8 +317,8 @@ static void test_async_and_groups(sprawl_client_t* client) {
 
   OK(sprawl_topic_create(client, "c-jobs", NULL, NULL, &ok_err_));
   for (i = 0; i < 100; ++i) {
-    char value[16];
-    sprintf(value, "job-%d", i);
+    char value[32];
+    snprintf(value, sizeof value, "job-%d", i);
     OK(sprawl_publish_async(client, "c-jobs", -1, NULL, 0, value, strlen(value), NULL, NULL, NULL,
                             0, i == 99 ? on_delivery : NULL, state, i == 99 ? free_state : NULL,
                             &ok_err_));
@@ -807,9 +807,9 @@ static void test_disk_node_restart(void) {
     if (round == 0) {
       OK(sprawl_topic_create(client, "c-durable", NULL, NULL, &ok_err_));
       for (i = 0; i < 3; ++i) {
-        char value[16];
+        char value[32];
         uint64_t offset = 99;
-        sprintf(value, "kept-%d", i);
+        snprintf(value, sizeof value, "kept-%d", i);
         OK(sprawl_publish(client, "c-durable", -1, "k", 1, value, strlen(value), names,
                           header_values, header_lens, 1, 10000, NULL, &offset, &ok_err_));
         CHECK(offset == (uint64_t)i);
@@ -819,11 +819,11 @@ static void test_disk_node_restart(void) {
       OK(sprawl_topic_describe(client, "c-durable", NULL, &ok_err_));
       reader = open_consumer(client, reader_pairs);
       for (i = 0; i < 3; ++i) {
-        char value[16];
+        char value[32];
         const void* data;
         size_t len;
         const char* name;
-        sprintf(value, "kept-%d", i);
+        snprintf(value, sizeof value, "kept-%d", i);
         OK(sprawl_consumer_receive(reader, 10000, &m, &ok_err_));
         CHECK(m != NULL);
         if (m == NULL) break;
