@@ -9,7 +9,7 @@ CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
 
 .PHONY: all bootstrap node-deps build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
-        lint format bench bench-storage bench-broker fuzz clean
+        lint format bench bench-storage bench-broker bench-bindings fuzz clean
 
 all: build
 
@@ -26,7 +26,7 @@ build: bootstrap node-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 
-release: bootstrap
+release: bootstrap node-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
@@ -66,7 +66,7 @@ lint: bootstrap
 format:
 	clang-format -i $(CXX_SOURCES)
 
-bench: bench-storage bench-broker
+bench: bench-storage bench-broker bench-bindings
 
 bench-storage: release
 	build/release/bench/storage_bench $(BENCH_ARGS)
@@ -74,6 +74,11 @@ bench-storage: release
 # sprawlctl bench against a fresh release server (bench/broker_bench.sh).
 bench-broker: release
 	bench/broker_bench.sh $(BROKER_BENCH_ARGS)
+
+# The C++ client and the Python, Node.js and Java bindings on one release
+# server (bench/bindings_bench.sh).
+bench-bindings: release
+	bench/bindings_bench.sh
 
 fuzz: bootstrap
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) fuzz/run_fuzzers.sh
