@@ -21,9 +21,10 @@ Event::Kind EventFor(MemberState state) {
   return Event::Kind::kUpdated;
 }
 
-bool Probeable(const Member& m) {
-  return m.state == MemberState::kAlive || m.state == MemberState::kSuspect;
+bool Probeable(MemberState state) {
+  return state == MemberState::kAlive || state == MemberState::kSuspect;
 }
+bool Probeable(const Member& m) { return Probeable(m.state); }
 
 }  // namespace
 
@@ -72,6 +73,7 @@ Membership::Membership(NodeMeta self, MembershipConfig config, uint64_t seed)
   Member m;
   m.meta = std::move(self);
   members_[self_id_] = std::move(m);
+  ++counts_[static_cast<size_t>(MemberState::kAlive)];
 }
 
 void Membership::Join(const std::vector<std::string>& seeds, int64_t now_ms) {
@@ -143,16 +145,11 @@ void Membership::Send(const std::string& to, Message message) {
 }
 
 size_t Membership::ClusterSize() const {
-  size_t n = 0;
-  for (const auto& [id, m] : members_) n += Probeable(m) ? 1 : 0;
-  return n;
+  return counts_[static_cast<size_t>(MemberState::kAlive)] +
+         counts_[static_cast<size_t>(MemberState::kSuspect)];
 }
 
-size_t Membership::count(MemberState state) const {
-  size_t n = 0;
-  for (const auto& [id, m] : members_) n += m.state == state ? 1 : 0;
-  return n;
-}
+size_t Membership::count(MemberState state) const { return counts_[static_cast<size_t>(state)]; }
 
 size_t Membership::RetransmitLimit() const {
   const double n = static_cast<double>(ClusterSize());
@@ -200,6 +197,8 @@ std::vector<Update> Membership::FullState() const {
 void Membership::SetState(Member& member, MemberState state, uint64_t incarnation, int64_t now_ms) {
   member.incarnation = incarnation;
   if (member.state == state) return;
+  --counts_[static_cast<size_t>(member.state)];
+  ++counts_[static_cast<size_t>(state)];
   member.state = state;
   member.state_since_ms = now_ms;
   events_.push_back({EventFor(state), member});
@@ -241,13 +240,18 @@ void Membership::Apply(const Update& u, int64_t now_ms) {
   }
   auto it = members_.find(id);
   if (it == members_.end()) {
+    // News of the death or leave of a member this node does not know (it
+    // never did, or forgot it after the retention) is not kept: a tombstone
+    // made now would restart the retention, and members that gossip it back
+    // and forth in push-pull would never forget (memberlist ignores it too).
+    if (!Probeable(u.state)) return;
     Member m;
     m.meta = u.meta;
     m.state = u.state;
     m.incarnation = u.incarnation;
     m.state_since_ms = now_ms;
     Member& stored = members_[id] = m;
-    if (!Probeable(stored)) return;  // a tombstone: only to reject older news
+    ++counts_[static_cast<size_t>(m.state)];
     events_.push_back({Event::Kind::kJoined, stored});
     if (u.state == MemberState::kSuspect) {
       suspicions_[id] = {now_ms, {u.from}};
@@ -424,13 +428,19 @@ void Membership::Tick(int64_t now_ms) {
       for (const std::string& peer : RandomAlive(1, "")) PushPull(members_[peer].meta.peer_address);
     }
   }
-  std::erase_if(members_, [&](const auto& entry) {
-    const Member& m = entry.second;
-    const bool forget = entry.first != self_id_ && !Probeable(m) &&
-                        now_ms - m.state_since_ms > config_.dead_retention_ms;
-    if (forget) last_heard_ms_.erase(entry.first);
-    return forget;
-  });
+  if (now_ms >= next_forget_ms_) {  // a walk over every member: once a second is enough
+    next_forget_ms_ = now_ms + 1000;
+    std::erase_if(members_, [&](const auto& entry) {
+      const Member& m = entry.second;
+      const bool forget = entry.first != self_id_ && !Probeable(m) &&
+                          now_ms - m.state_since_ms > config_.dead_retention_ms;
+      if (forget) {
+        last_heard_ms_.erase(entry.first);
+        --counts_[static_cast<size_t>(m.state)];
+      }
+      return forget;
+    });
+  }
 }
 
 void Membership::Receive(const Message& message, int64_t now_ms) {

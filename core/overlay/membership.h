@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,7 +26,7 @@ struct MembershipConfig {
   // min = suspicion_mult * log10(max(n, 10)) * probe_interval; independent
   // confirmations shorten it towards min (Lifeguard).
   double suspicion_mult = 2.0;
-  double suspicion_max_factor = 4.0;
+  double suspicion_max_factor = 6.0;
   int suspicion_confirmations = 3;  // K: confirmations that bring it to min
   int retransmit_mult = 4;          // λ: updates are sent λ·log10(n+1) times
   int max_local_health = 8;         // Lifeguard's local health multiplier cap
@@ -144,6 +145,8 @@ class Membership {
   MembershipConfig config_;
   std::mt19937_64 rng_;
   std::map<std::string, Member> members_;
+  std::array<size_t, 4> counts_{};  // members_ by state, kept with every change
+  int64_t next_forget_ms_ = 0;
   std::map<std::string, Suspicion> suspicions_;
   std::vector<Queued> queue_;
   std::vector<std::string> probe_order_;
