@@ -6,6 +6,11 @@ CTEST_JOBS ?= $(JOBS)
 DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 15
 CXX_SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+# ccache keys relative to the checkout, so a fresh clone in another folder
+# (CI's) compiles from the cache that earlier builds filled.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+export CCACHE_MAXSIZE ?= 20G
 
 
 .PHONY: all bootstrap node-deps build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
