@@ -43,7 +43,14 @@ run: release
 # Every test suite: formatting, the C++, C and Python tests (debug; ASan+UBSan
 # and TSan for the native ones), the packaging test (pip install . into a
 # fresh virtual environment) and a bounded fuzzing pass over every decoder.
-test: bootstrap lint test-unit test-sanitizers test-packaging fuzz
+# Each stage is timed and the times are printed at the end (scripts/run_stages.sh);
+# the budgets, in seconds on a 2-core machine with ccache warm, keep the whole
+# run under 25 minutes: a stage over its budget is flagged in the table.
+TEST_STAGES = lint test-unit test-asan test-tsan test-packaging fuzz
+export STAGE_BUDGETS ?= lint=60 test-unit=420 test-asan=300 test-tsan=300 test-packaging=240 fuzz=150
+
+test: bootstrap
+	@scripts/run_stages.sh $(TEST_STAGES)
 
 test-unit: build
 	ctest --preset dev -j $(CTEST_JOBS)
