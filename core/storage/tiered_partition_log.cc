@@ -385,7 +385,16 @@ Status TieredPartitionLog::SetCommitIndex(uint64_t commit_index) {
   if (on_disk()) {
     // Durable with the next sync; a lost update only makes recovery resume
     // from an older commit index, which Raft tolerates.
-    engine_->writer().Submit({CommitStateOp()}, [](const Status&) {});
+    engine_->writer().Submit({CommitStateOp()}, [this, commit_index](const Status& s) {
+      // The caller has its answer already; a failed write also fails the
+      // store's writer, so every later write reports it.
+      if (!s.ok()) {
+        log::Error("commit index write failed", {{"topic", key_.topic},
+                                                 {"partition", key_.partition},
+                                                 {"commit_index", commit_index},
+                                                 {"error", s.ToString()}});
+      }
+    });
   }
   return Status::Ok();
 }
@@ -537,8 +546,15 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
     const std::string begin = keys::Offset(id_, old_first);
     const std::string end = keys::Offset(id_, new_first);
     rocksdb::Slice begin_slice(begin), end_slice(end);
-    (void)engine_->db()->CompactRange(rocksdb::CompactRangeOptions(), engine_->log_cf(),
-                                      &begin_slice, &end_slice);
+    const rocksdb::Status compacted = engine_->db()->CompactRange(
+        rocksdb::CompactRangeOptions(), engine_->log_cf(), &begin_slice, &end_slice);
+    if (!compacted.ok()) {
+      // The deletion is durable; only the reclaiming of its space waits for
+      // RocksDB's own compactions.
+      log::Warn(
+          "compaction after retention failed",
+          {{"topic", key_.topic}, {"partition", key_.partition}, {"error", compacted.ToString()}});
+    }
   }
   metrics_.retention_deleted_records.Increment(outcome.records_deleted);
   metrics_.retention_deleted_bytes.Increment(outcome.bytes_deleted);
