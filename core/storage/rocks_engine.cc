@@ -1,6 +1,8 @@
 #include "core/storage/rocks_engine.h"
 
 #include <fcntl.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <unistd.h>
@@ -150,9 +152,14 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
       {"state", rocksdb::ColumnFamilyOptions()},
   };
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
+  rocksdb::Options db_options = DbOptions();
+  if (options.file_system) {
+    engine->env_ = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = engine->env_.get();
+  }
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s =
-      rocksdb::DB::Open(DbOptions(), (dir / "rocksdb").string(), families, &engine->handles_, &raw);
+      rocksdb::DB::Open(db_options, (dir / "rocksdb").string(), families, &engine->handles_, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return IoError("data directory " + dir.string() +
