@@ -62,6 +62,14 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
   }
   const uint32_t count = view->record_count();
   const int64_t max_ts = view->max_timestamp_ms();
+  if (on_disk()) {
+    // A failed store takes no offsets: the log stays where the disk is.
+    Status failed = engine_->writer().failure();
+    if (!failed.ok()) {
+      done(failed.WithContext("append to " + key_.ToString() + " refused"));
+      return;
+    }
+  }
 
   std::unique_lock lock(mu_);
   if (term < last_term_) {
@@ -138,6 +146,19 @@ Result<ReadResult> TieredPartitionLog::Read(uint64_t offset, const ReadLimits& l
                               std::to_string(next_) + ")");
     }
     end = std::min(next_, limits.end_offset);
+    if (on_disk()) {
+      // After a failed write, batches past what reached RocksDB may never
+      // be stored: they are not served.
+      Status failed = engine_->writer().failure();
+      const uint64_t written = written_next_.load();
+      if (!failed.ok() && end > written) {
+        if (offset >= written && offset < end) {
+          return failed.WithContext("offset " + std::to_string(offset) + " of " + key_.ToString() +
+                                    " was not written to disk");
+        }
+        end = written;
+      }
+    }
     ReadResult result;
     result.next_offset = offset;
     if (offset >= end) return result;
