@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/storage/store.h"
@@ -59,6 +61,7 @@ class StoreFaultTest : public ::testing::TestWithParam<const char*> {
     o.fsync = *FsyncPolicy::Parse(GetParam());
     o.segment_bytes = 4096;
     o.memory_tier_bytes_per_partition = 64 << 10;
+    o.writer_queue_bytes = 1 << 20;
     o.file_system = fs_;
     return o;
   }
@@ -223,6 +226,54 @@ TEST_P(StoreFaultTest, FailedReadOnOpenFailsTheOpenAndCutsNothing) {
   EXPECT_NE(refused.status().message().find("injected read fault"), std::string::npos)
       << refused.status().ToString();
   ReopenAndCheckNothingAcknowledgedIsLost();
+  ExpectServing();
+}
+
+// Appends in flight when the disk fails: the acknowledged ones are exactly a
+// prefix of the log (the writer's order is the offset order), and all of them
+// are there after a reopen. The batches overflow the writer's queue bound, so
+// they go out in several write groups; the fault is armed once the first
+// group is written.
+TEST_P(StoreFaultTest, AppendsInFlightWhenAWriteFailsLoseNothingAcknowledged) {
+  Open();
+  constexpr int kBatches = 400;
+  auto prefix = [](int i) { return "b" + std::to_string(i) + std::string(4000, 'x'); };
+  const Op op = std::string(GetParam()) == "always" ? Op::kSync : Op::kWrite;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  std::vector<uint64_t> acked_offsets;
+  size_t failed = 0;
+  for (int i = 0; i < kBatches; ++i) {
+    log_->AppendAsync(MakeBatch(2, prefix(i)), 1, [&, i](Result<AppendInfo> r) {
+      if (i == 0) fs_->Fail(op, FaultInjectionFs::kWal);
+      std::lock_guard lock(mu);
+      if (r.ok()) {
+        acked_offsets.push_back(r->base_offset);
+      } else {
+        EXPECT_EQ(r.status().code(), ErrorCode::kIoError) << r.status().ToString();
+        EXPECT_FALSE(r.status().retriable());
+        ++failed;
+      }
+      ++done;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == kBatches; }));
+  }
+  ASSERT_FALSE(acked_offsets.empty());
+  ASSERT_GT(failed, 0u) << "the fault never fired";
+  for (size_t i = 0; i < acked_offsets.size(); ++i) {
+    ASSERT_EQ(acked_offsets[i], 2 * i) << "acknowledgements are not a prefix of the log";
+    for (auto& v : Values(2, prefix(static_cast<int>(i)))) acked_.push_back(v);
+  }
+  fs_->ClearAll();
+  Open();
+  const std::vector<std::string> stored = ReadValues(*log_, 0);
+  ASSERT_GE(stored.size(), acked_.size());
+  EXPECT_EQ(std::vector<std::string>(stored.begin(), stored.begin() + acked_.size()), acked_);
   ExpectServing();
 }
 
