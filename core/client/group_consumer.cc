@@ -4,6 +4,8 @@
 #include <future>
 #include <unordered_set>
 
+#include "core/util/logging.h"
+
 namespace sprawl::client {
 
 using protocol::MessageType;
@@ -27,7 +29,14 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Join(Client& client,
   return consumer;
 }
 
-GroupConsumer::~GroupConsumer() { (void)Close(); }
+GroupConsumer::~GroupConsumer() {
+  // A destructor cannot return the outcome; Close() is the way to see it.
+  const Status closed = Close();
+  if (!closed.ok()) {
+    log::Warn("group consumer closed with an error",
+              {{"topic", config_.topic}, {"group", config_.group}, {"error", closed.ToString()}});
+  }
+}
 
 Status GroupConsumer::JoinNow() {
   pb::JoinGroupRequest request;
@@ -191,6 +200,7 @@ void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
 
 void GroupConsumer::Run() {
   const auto heartbeat_every = config_.session_timeout / 3;
+  bool join_failed = false;  // the last rejoin failed
   auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
   std::unique_lock lock(mu_);
   while (!closed_) {
@@ -198,7 +208,9 @@ void GroupConsumer::Run() {
     if (closed_) break;
     SendSettles(lock);
     const bool rejoin = rejoin_;
-    if (!rejoin && std::chrono::steady_clock::now() < next_heartbeat) continue;
+    // A rejoin goes out at once, except after a failed one: that is retried
+    // at the heartbeat pace rather than every settle interval.
+    if ((!rejoin || join_failed) && std::chrono::steady_clock::now() < next_heartbeat) continue;
     next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
     pb::HeartbeatRequest request;
     request.set_topic(config_.topic);
@@ -223,7 +235,17 @@ void GroupConsumer::Run() {
         queue_head_ = 0;
         rejoin_ = false;
       }
-      (void)JoinNow();
+      const Status joined = JoinNow();
+      join_failed = !joined.ok();
+      if (join_failed) {
+        // Without a member id no deliveries come: keep asking until a join
+        // succeeds (the node may be restarting or the network cut).
+        log::Warn(
+            "group rejoin failed; retrying",
+            {{"topic", config_.topic}, {"group", config_.group}, {"error", joined.ToString()}});
+        std::lock_guard relock(mu_);
+        rejoin_ = true;
+      }
     }
     lock.lock();
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct NodeConfig {
   // Publishes in progress (appended, not yet acknowledged) before further
   // publishes get RETRY_AFTER. Below the storage writer's 64 MiB queue.
   uint64_t max_pending_publish_bytes = 32u << 20;
+  // The file system the store's RocksDB works through; null = the operating
+  // system's. Tests inject disk faults through it.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 
   // INVALID_ARGUMENT naming the field for a value a node cannot start with.
   Status Validate() const;

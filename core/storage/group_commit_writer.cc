@@ -103,6 +103,11 @@ uint64_t GroupCommitWriter::queued_bytes() const {
   return queued_bytes_;
 }
 
+Status GroupCommitWriter::failure() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
 void GroupCommitWriter::Run() {
   const bool always = fsync_.kind == FsyncPolicy::Kind::kAlways;
   std::unique_lock lock(mu_);
@@ -121,29 +126,36 @@ void GroupCommitWriter::Run() {
     if (status.ok()) {
       bool wrote = false;
       status = WriteGroup(group, /*sync=*/always, &wrote);
-      if (wrote && !always) unsynced_.store(true);
+      if (wrote && !always) unsynced_writes_.fetch_add(1);
     }
-    if (status.ok() && force_sync && unsynced_.exchange(false)) {
-      status = Sync();
-    }
+    if (status.ok() && force_sync) status = SyncUpTo(unsynced_writes_.load());
+    // Recorded before any callback runs, so a caller that learns of the
+    // failure and submits again is refused rather than queued behind it.
+    lock.lock();
+    RecordFailureLocked(status);
+    lock.unlock();
     for (auto& r : group) r.done(status);
 
     lock.lock();
-    RecordFailureLocked(status);
     metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
     space_cv_.notify_all();
   }
-  const bool sync_on_exit = failed_.ok() && unsynced_.exchange(false);
+  const bool sync_on_exit = failed_.ok();
   lock.unlock();
-  if (sync_on_exit) (void)Sync();
+  if (sync_on_exit) {
+    // SyncUpTo logs and counts a failure; nobody is left to tell, and what it
+    // could not sync was acknowledged under a policy that allows losing it.
+    const Status synced = SyncUpTo(unsynced_writes_.load());
+    if (!synced.ok()) log::Error("final WAL sync on close failed", {{"error", synced.ToString()}});
+  }
 }
 
 void GroupCommitWriter::SyncPeriodically() {
   std::unique_lock lock(mu_);
   while (!sync_cv_.wait_for(lock, fsync_.interval, [&] { return stopping_; })) {
-    if (!unsynced_.exchange(false)) continue;
+    if (!failed_.ok()) continue;
     lock.unlock();
-    const Status status = Sync();
+    const Status status = SyncUpTo(unsynced_writes_.load());
     lock.lock();
     RecordFailureLocked(status);
   }
@@ -152,8 +164,9 @@ void GroupCommitWriter::SyncPeriodically() {
 void GroupCommitWriter::RecordFailureLocked(const Status& status) {
   if (status.ok() || !failed_.ok()) return;
   // Later writes fail with this error until the store is reopened, so
-  // retrying them unchanged cannot succeed.
-  failed_ = Status(status.code(), status.message() + " (the store must be reopened)", false);
+  // retrying them unchanged cannot succeed: not retriable.
+  failed_ = Status(status.code(), status.message(), false);
+  metrics_.failed.Set(1);
 }
 
 Status GroupCommitWriter::WriteGroup(std::deque<Request>& group, bool sync, bool* wrote) {
@@ -190,8 +203,16 @@ Status GroupCommitWriter::WriteGroup(std::deque<Request>& group, bool sync, bool
   metrics_.disk_write_seconds.Observe(SecondsSince(start));
   if (!s.ok()) {
     metrics_.disk_write_errors.Increment();
-    log::Error("storage write failed", {{"error", s.ToString()}});
-    return IoError("RocksDB write failed: " + s.ToString());
+    log::Error("storage write failed", {{"error", s.ToString()}, {"synced", sync}});
+    // RocksDB stops accepting writes after a failed WAL write, and the write
+    // may be partly in the WAL: only a reopen knows what is on disk.
+    return Status(ErrorCode::kIoError,
+                  std::string(sync ? "writing and syncing" : "writing") +
+                      " the store's write-ahead log failed (" + s.ToString() +
+                      "); the write may or may not be on disk. The store refuses writes until it "
+                      "is reopened (restart the node once the disk is healthy); reopening "
+                      "recovers what is on disk",
+                  false);
   }
   if (sync) metrics_.fsyncs.Increment();
   *wrote = true;
@@ -201,15 +222,29 @@ Status GroupCommitWriter::WriteGroup(std::deque<Request>& group, bool sync, bool
   return Status::Ok();
 }
 
-Status GroupCommitWriter::Sync() {
+Status GroupCommitWriter::SyncUpTo(uint64_t target) {
+  std::lock_guard lock(sync_mu_);
+  if (!sync_failed_.ok()) return sync_failed_;
+  if (synced_writes_ >= target) return Status::Ok();
+  // Everything written before this point is covered by the sync below.
+  const uint64_t covered = unsynced_writes_.load();
   const auto start = std::chrono::steady_clock::now();
   const rocksdb::Status s = db_->SyncWAL();
   metrics_.fsync_seconds.Observe(SecondsSince(start));
   if (!s.ok()) {
     metrics_.disk_write_errors.Increment();
     log::Error("storage WAL sync failed", {{"error", s.ToString()}});
-    return IoError("RocksDB WAL sync failed: " + s.ToString());
+    sync_failed_ = Status(
+        ErrorCode::kIoError,
+        "syncing the store's write-ahead log to disk failed (" + s.ToString() +
+            "); writes since the last successful sync may not be on disk, and a second sync "
+            "cannot tell (the OS may have dropped what it could not write). The store refuses "
+            "writes until it is reopened (restart the node once the disk is healthy); reopening "
+            "recovers what is on disk",
+        false);
+    return sync_failed_;
   }
+  synced_writes_ = covered;
   metrics_.fsyncs.Increment();
   return Status::Ok();
 }

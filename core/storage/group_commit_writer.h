@@ -55,8 +55,9 @@ class GroupCommitWriter {
   // Queues `ops`, applied atomically after every earlier submission. `done`
   // runs on the writer thread, in submission order, once the ops are written
   // (and synced under fsync=always). Waits while the queue holds more than its
-  // byte bound. After a failed write every later submission fails with the
-  // same error: the store must be reopened.
+  // byte bound. After a failed write or sync the writer is failed: that
+  // submission and every later one fail with IO_ERROR, not retriable, naming
+  // the cause, until the store is reopened (see failure()).
   void Submit(std::vector<WriteOp> ops, WriteDone done);
 
   // Submit and wait for the outcome.
@@ -68,6 +69,12 @@ class GroupCommitWriter {
 
   // Bytes queued and not yet written.
   uint64_t queued_bytes() const;
+
+  // OK, or the error that failed the writer. A failed sync is never retried:
+  // the OS may have dropped the pages it could not write and report the next
+  // sync as a success (the PostgreSQL fsync lesson), so only reopening the
+  // store, which recovers from what is really on disk, clears it.
+  Status failure() const;
 
  private:
   struct Request {
@@ -84,7 +91,10 @@ class GroupCommitWriter {
   void RecordFailureLocked(const Status& status);
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
   Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
-  Status Sync();
+  // Syncs the WAL unless every write up to `target` (a count of unsynced
+  // writes) is synced already; waits for a sync in progress first, so it
+  // never reports a sync that has not completed. A failure is sticky.
+  Status SyncUpTo(uint64_t target);
 
   rocksdb::DB* db_;
   const FsyncPolicy fsync_;
@@ -101,9 +111,14 @@ class GroupCommitWriter {
   uint64_t queued_bytes_ = 0;
   bool stopping_ = false;
   Status failed_;
-  // Written to the WAL and not yet synced; set by the writer, cleared by
-  // whichever thread syncs.
-  std::atomic<bool> unsynced_{false};
+  // Writes issued without a sync (interval and never policies); raised by
+  // the writer thread after each.
+  std::atomic<uint64_t> unsynced_writes_{0};
+  // Serialises WAL syncs between the writer thread (Flush, close) and the
+  // interval syncer, and guards the two fields below.
+  std::mutex sync_mu_;
+  uint64_t synced_writes_ = 0;  // unsynced_writes_ covered by the last good sync
+  Status sync_failed_;          // sticky
   std::thread thread_;
   std::thread sync_thread_;  // interval policy only
 };

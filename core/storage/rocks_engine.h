@@ -46,6 +46,8 @@ class RocksEngine {
  private:
   RocksEngine() = default;
 
+  // The Env over options.file_system, when one is injected; outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, log, index, state
   std::unique_ptr<GroupCommitWriter> writer_;

@@ -39,6 +39,9 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
       writer_queue_bytes(r.GetGauge("sprawl_storage_writer_queue_bytes",
                                     "Bytes waiting for the group-commit writer.")),
       partitions(r.GetGauge("sprawl_storage_partitions", "Partitions open in the store.")),
+      failed(r.GetGauge("sprawl_storage_failed",
+                        "1 when a disk write or sync failed and the store refuses writes until "
+                        "it is reopened.")),
       disk_write_seconds(
           r.GetHistogram("sprawl_storage_disk_write_seconds", "Time of one RocksDB write group.")),
       fsync_seconds(r.GetHistogram("sprawl_storage_fsync_seconds", "Time of one WAL sync.")) {}

@@ -26,6 +26,7 @@ struct StorageMetrics {
   metrics::Counter& fsyncs;
   metrics::Gauge& writer_queue_bytes;
   metrics::Gauge& partitions;
+  metrics::Gauge& failed;  // 1 once a write or sync failed: writes refused until reopened
   metrics::Histogram& disk_write_seconds;
   metrics::Histogram& fsync_seconds;
 };

@@ -167,6 +167,11 @@ Result<RetentionOutcome> Store::ApplyRetention() {
   return total;
 }
 
+Status Store::failure() const {
+  if (!engine_) return Status::Ok();
+  return engine_->writer().failure();
+}
+
 Status Store::Flush() {
   if (!engine_) return Status::Ok();
   return engine_->writer().Flush();

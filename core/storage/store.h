@@ -51,6 +51,10 @@ class Store {
   // Waits until everything appended so far is on stable storage.
   Status Flush();
 
+  // OK, or why the store refuses writes: a disk write or WAL sync failed
+  // (IO_ERROR, not retriable). Only reopening the store clears it.
+  Status failure() const;
+
   // Small durable records of the layers above (topic configs, group
   // cursors), under caller-chosen keys kept apart from the partitions' own
   // state ("x/" + key in the state family). In memory mode they live only as

@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/util/result.h"
+
+namespace rocksdb {
+class FileSystem;
+}  // namespace rocksdb
 
 namespace sprawl::storage {
 
@@ -41,6 +46,10 @@ struct StoreOptions {
   // Bound on bytes queued for the disk writer; appends wait beyond it.
   uint64_t writer_queue_bytes = 64ull << 20;
   bool create_if_missing = true;
+  // The file system RocksDB works through; null means the operating system's.
+  // Tests inject faults through it (tests/support/fault_injection_fs.h). The
+  // store marker is always written through the operating system.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 
   // INVALID_ARGUMENT naming the first field out of range.
   Status Validate() const;

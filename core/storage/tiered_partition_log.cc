@@ -62,6 +62,14 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
   }
   const uint32_t count = view->record_count();
   const int64_t max_ts = view->max_timestamp_ms();
+  if (on_disk()) {
+    // A failed store takes no offsets: the log stays where the disk is.
+    Status failed = engine_->writer().failure();
+    if (!failed.ok()) {
+      done(failed.WithContext("append to " + key_.ToString() + " refused"));
+      return;
+    }
+  }
 
   std::unique_lock lock(mu_);
   if (term < last_term_) {
@@ -138,6 +146,19 @@ Result<ReadResult> TieredPartitionLog::Read(uint64_t offset, const ReadLimits& l
                               std::to_string(next_) + ")");
     }
     end = std::min(next_, limits.end_offset);
+    if (on_disk()) {
+      // After a failed write, batches past what reached RocksDB may never
+      // be stored: they are not served.
+      Status failed = engine_->writer().failure();
+      const uint64_t written = written_next_.load();
+      if (!failed.ok() && end > written) {
+        if (offset >= written && offset < end) {
+          return failed.WithContext("offset " + std::to_string(offset) + " of " + key_.ToString() +
+                                    " was not written to disk");
+        }
+        end = written;
+      }
+    }
     ReadResult result;
     result.next_offset = offset;
     if (offset >= end) return result;
@@ -385,7 +406,16 @@ Status TieredPartitionLog::SetCommitIndex(uint64_t commit_index) {
   if (on_disk()) {
     // Durable with the next sync; a lost update only makes recovery resume
     // from an older commit index, which Raft tolerates.
-    engine_->writer().Submit({CommitStateOp()}, [](const Status&) {});
+    engine_->writer().Submit({CommitStateOp()}, [this, commit_index](const Status& s) {
+      // The caller has its answer already; a failed write also fails the
+      // store's writer, so every later write reports it.
+      if (!s.ok()) {
+        log::Error("commit index write failed", {{"topic", key_.topic},
+                                                 {"partition", key_.partition},
+                                                 {"commit_index", commit_index},
+                                                 {"error", s.ToString()}});
+      }
+    });
   }
   return Status::Ok();
 }
@@ -537,8 +567,15 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
     const std::string begin = keys::Offset(id_, old_first);
     const std::string end = keys::Offset(id_, new_first);
     rocksdb::Slice begin_slice(begin), end_slice(end);
-    (void)engine_->db()->CompactRange(rocksdb::CompactRangeOptions(), engine_->log_cf(),
-                                      &begin_slice, &end_slice);
+    const rocksdb::Status compacted = engine_->db()->CompactRange(
+        rocksdb::CompactRangeOptions(), engine_->log_cf(), &begin_slice, &end_slice);
+    if (!compacted.ok()) {
+      // The deletion is durable; only the reclaiming of its space waits for
+      // RocksDB's own compactions.
+      log::Warn(
+          "compaction after retention failed",
+          {{"topic", key_.topic}, {"partition", key_.partition}, {"error", compacted.ToString()}});
+    }
   }
   metrics_.retention_deleted_records.Increment(outcome.records_deleted);
   metrics_.retention_deleted_bytes.Increment(outcome.bytes_deleted);

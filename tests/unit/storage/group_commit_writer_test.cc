@@ -8,6 +8,7 @@
 
 #include "core/storage/rocks_engine.h"
 #include "storage_test_util.h"
+#include "tests/support/fault_injection_fs.h"
 
 namespace sprawl::storage {
 namespace {
@@ -128,6 +129,58 @@ TEST(GroupCommitWriterIntervalTest, IdleWritesAreSyncedWithinTheInterval) {
     std::this_thread::yield();
   }
   EXPECT_GT(metrics.fsyncs.Value(), before);
+}
+
+// A failed write fails its own submission and everything queued behind it,
+// in order, with one non-retriable error; later submissions and Flush are
+// refused without touching the disk again.
+TEST(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneError) {
+  using sprawl::testing::FaultInjectionFs;
+  TempDir dir;
+  metrics::Registry registry;
+  StorageMetrics metrics(registry);
+  auto fs = std::make_shared<FaultInjectionFs>();
+  StoreOptions o;
+  o.data_dir = dir.Sub("data");
+  o.fsync = *FsyncPolicy::Parse("never");
+  o.file_system = fs;
+  auto engine = RocksEngine::Open(o, metrics);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  GroupCommitWriter& w = (*engine)->writer();
+  ASSERT_TRUE(w.SubmitAndWait({WriteOp::Put((*engine)->state_cf(), "ok", "1")}).ok());
+
+  fs->Fail(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal);
+  std::mutex mu;
+  std::vector<std::pair<int, Status>> outcomes;
+  for (int i = 0; i < 50; ++i) {
+    w.Submit({WriteOp::Put((*engine)->state_cf(), "k" + std::to_string(i), "v")},
+             [&, i](const Status& s) {
+               std::lock_guard lock(mu);
+               outcomes.emplace_back(i, s);
+             });
+  }
+  const Status flushed = w.Flush();
+  ASSERT_FALSE(flushed.ok());
+  ASSERT_EQ(outcomes.size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(outcomes[i].first, i);
+    EXPECT_EQ(outcomes[i].second.code(), ErrorCode::kIoError);
+    EXPECT_FALSE(outcomes[i].second.retriable());
+    EXPECT_EQ(outcomes[i].second.message(), flushed.message());
+  }
+  EXPECT_EQ(w.failure().message(), flushed.message());
+  EXPECT_EQ(metrics.failed.Value(), 1);
+  EXPECT_GE(metrics.disk_write_errors.Value(), 1u);
+
+  fs->ClearAll();
+  const uint64_t writes = fs->calls(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal);
+  const uint64_t syncs = fs->calls(FaultInjectionFs::Op::kSync, FaultInjectionFs::kWal);
+  EXPECT_EQ(w.SubmitAndWait({WriteOp::Put((*engine)->state_cf(), "later", "v")}).message(),
+            flushed.message());
+  EXPECT_EQ(w.Flush().message(), flushed.message());
+  EXPECT_EQ(fs->calls(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal), writes);
+  EXPECT_EQ(fs->calls(FaultInjectionFs::Op::kSync, FaultInjectionFs::kWal), syncs);
+  EXPECT_EQ(w.queued_bytes(), 0u);
 }
 
 }  // namespace
