@@ -117,6 +117,7 @@ void GroupCommitWriter::Run() {
     std::deque<Request> group;
     group.swap(queue_);
     queued_bytes_ = 0;
+    periodic_sync_queued_ = false;
     metrics_.writer_queue_bytes.Set(0);
     Status status = failed_;
     lock.unlock();
@@ -153,11 +154,14 @@ void GroupCommitWriter::Run() {
 void GroupCommitWriter::SyncPeriodically() {
   std::unique_lock lock(mu_);
   while (!sync_cv_.wait_for(lock, fsync_.interval, [&] { return stopping_; })) {
-    if (!failed_.ok()) continue;
-    lock.unlock();
-    const Status status = SyncUpTo(unsynced_writes_.load());
-    lock.lock();
-    RecordFailureLocked(status);
+    if (!failed_.ok() || periodic_sync_queued_) continue;
+    // The sync itself runs on the writer thread, between write groups: only
+    // that thread knows, without a race, whether its last write failed, and
+    // RocksDB must never be asked to sync a WAL after a failed write (its
+    // WritableFileWriter asserts on it). A failure is recorded by the writer.
+    periodic_sync_queued_ = true;
+    queue_.push_back(Request{{}, [](const Status&) {}, 0, true});
+    work_cv_.notify_one();
   }
 }
 

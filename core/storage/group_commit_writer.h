@@ -92,8 +92,9 @@ class GroupCommitWriter {
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
   Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
   // Syncs the WAL unless every write up to `target` (a count of unsynced
-  // writes) is synced already; waits for a sync in progress first, so it
-  // never reports a sync that has not completed. A failure is sticky.
+  // writes) is synced already. Writer thread only (the interval syncer
+  // queues a request), so no sync ever follows a failed write. A failure is
+  // sticky.
   Status SyncUpTo(uint64_t target);
 
   rocksdb::DB* db_;
@@ -110,12 +111,12 @@ class GroupCommitWriter {
   std::deque<Request> queue_;
   uint64_t queued_bytes_ = 0;
   bool stopping_ = false;
+  bool periodic_sync_queued_ = false;  // the interval syncer's request is in queue_
   Status failed_;
   // Writes issued without a sync (interval and never policies); raised by
   // the writer thread after each.
   std::atomic<uint64_t> unsynced_writes_{0};
-  // Serialises WAL syncs between the writer thread (Flush, close) and the
-  // interval syncer, and guards the two fields below.
+  // Guards the two fields below.
   std::mutex sync_mu_;
   uint64_t synced_writes_ = 0;  // unsynced_writes_ covered by the last good sync
   Status sync_failed_;          // sticky
