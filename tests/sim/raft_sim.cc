@@ -70,7 +70,7 @@ void RestoreApp(const std::string& data, std::map<int, uint64_t>* last) {
 }  // namespace
 
 RaftSim::RaftSim(uint64_t seed, RaftSimOptions options)
-    : seed_(seed), opt_(options), rng_(seed * 0x9e3779b97f4a7c15ULL + 17) {}
+    : opt_(options), rng_(seed * 0x9e3779b97f4a7c15ULL + 17) {}
 
 RaftSim::~RaftSim() = default;
 
@@ -506,7 +506,11 @@ RaftSimReport RaftSim::Run() {
       }
     }
     if (now_ % 25 == 0) StepClients();
-    if (!calm_) Chaos();
+    if (!calm_ && opt_.faults) {
+      Chaos();
+    } else if (!calm_ && report_.leader_crashes == 0 && now_ >= leader_crash_at_) {
+      if (Node* l = Leader()) Crash(*l);  // the one fault of a quiet run
+    }
     if (crashed_leader_at_) {
       Node* l = Leader();
       if (l && l->raft->term() > crashed_leader_term_) {

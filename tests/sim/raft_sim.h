@@ -23,6 +23,9 @@ struct RaftSimOptions {
   bool membership_changes = true;
   bool transfers = true;
   bool snapshots = true;
+  // false: a quiet run on a clean network whose one fault is a leader crash
+  // (for the failover figure with the default timings).
+  bool faults = true;
 };
 
 // What a run saw, for the liveness figures and the "every seed crashes a
@@ -82,7 +85,6 @@ class RaftSim {
   int64_t Rand(int64_t lo, int64_t hi);  // [lo, hi]
   bool Chance(double p);
 
-  uint64_t seed_;
   RaftSimOptions opt_;
   std::mt19937_64 rng_;
   int64_t now_ = 0;
