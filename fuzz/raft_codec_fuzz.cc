@@ -1,5 +1,6 @@
-// libFuzzer target for the Raft wire codec (core/replication/codec.h): every
-// Raft message from a peer goes through DecodeMessage. A message that decodes
+// libFuzzer target for the Raft wire codecs (core/replication/codec.h and
+// the per-peer batch of multi_raft.h): every Raft message from a peer goes
+// through DecodeBatch and DecodeMessage. A message that decodes
 // must encode to bytes that decode to an equal message; the membership
 // decoder must survive the entries' data; and a Raft node, as follower and
 // as leader, must survive receiving the message.
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "core/replication/codec.h"
+#include "core/replication/multi_raft.h"
 #include "core/replication/raft.h"
 #include "fuzz/fuzz_support.h"
 
@@ -37,6 +39,11 @@ Raft NewNode() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sprawl::fuzz::ExactBuffer input(std::string_view(reinterpret_cast<const char*>(data), size));
+  // The same bytes as a multi-group batch: a batch that decodes re-encodes to itself.
+  if (auto batch = DecodeBatch(input.view()); batch.ok()) {
+    auto again = DecodeBatch(EncodeBatch(*batch));
+    FUZZ_CHECK(again.ok() && *again == *batch);
+  }
   auto decoded = DecodeMessage(input.view());
   if (!decoded.ok()) {
     FUZZ_CHECK(decoded.status().code() == sprawl::ErrorCode::kInvalidArgument ||
