@@ -14,7 +14,7 @@ export CCACHE_MAXSIZE ?= 20G
 
 
 .PHONY: all bootstrap node-deps build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
-        lint format bench bench-storage bench-broker bench-bindings fuzz clean
+        lint format bench bench-storage bench-broker bench-bindings fuzz sim-long clean
 
 all: build
 
@@ -70,6 +70,13 @@ test-sanitizers: test-asan test-tsan
 
 test-packaging: bootstrap
 	scripts/test_packaging.sh
+
+# The Raft simulator over 100,000 seeds (50,000 per group size) in the
+# release build; a failing seed prints the command that reruns it.
+sim-long: bootstrap
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target raft_sim_tests
+	SPRAWL_RAFT_SIM_RUNS=50000 build/release/tests/raft_sim_tests
 
 lint: bootstrap
 	@echo "clang-format check of $(words $(CXX_SOURCES)) files"

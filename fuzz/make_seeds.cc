@@ -17,6 +17,7 @@
 #include "core/overlay/codec.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
+#include "core/replication/codec.h"
 #include "core/storage/batch_format.h"
 #include "core/storage/compression.h"
 #include "core/storage/keys.h"
@@ -249,6 +250,52 @@ void WriteOverlaySeeds(SeedWriter& seeds) {
   }
 }
 
+// raft_codec_fuzz: an append with entries (one a membership change), its
+// rejection with a backtracking hint, a vote request and a snapshot.
+void WriteRaftSeeds(SeedWriter& seeds) {
+  using namespace replication;
+  Message append;
+  append.type = MessageType::kAppend;
+  append.from = 2;
+  append.to = 1;
+  append.term = 3;
+  append.index = 2;
+  append.log_term = 1;
+  append.commit = 2;
+  append.entries = {{3, 3, EntryType::kNoop, ""},
+                    {3, 4, EntryType::kConfChange, EncodeConfState({{1, 2, 3}, {4}})},
+                    {3, 5, EntryType::kNormal, "payload"}};
+  Message reject;
+  reject.type = MessageType::kAppendResponse;
+  reject.from = 2;
+  reject.to = 1;
+  reject.term = 2;
+  reject.index = 2;
+  reject.reject = true;
+  reject.reject_hint = 1;
+  reject.log_term = 1;
+  Message vote;
+  vote.type = MessageType::kPreVote;
+  vote.from = 3;
+  vote.to = 1;
+  vote.term = 4;
+  vote.index = 9;
+  vote.log_term = 3;
+  Message snapshot;
+  snapshot.type = MessageType::kSnapshot;
+  snapshot.from = 2;
+  snapshot.to = 1;
+  snapshot.term = 3;
+  snapshot.snapshot = Snapshot{10, 3, {{1, 2, 3}, {}}, "image"};
+  for (const auto& [name, message] :
+       {std::pair{"append", append}, std::pair{"reject", reject}, std::pair{"prevote", vote},
+        std::pair{"snapshot", snapshot}}) {
+    const std::string encoded = EncodeMessage(message);
+    seeds.Write("raft_codec_fuzz", name, static_cast<uint8_t>(encoded[0]),
+                std::string_view(encoded).substr(1));
+  }
+}
+
 }  // namespace sprawl::fuzz
 
 int main(int argc, char** argv) {
@@ -262,5 +309,6 @@ int main(int argc, char** argv) {
   sprawl::fuzz::WriteTransportSeeds(seeds);
   sprawl::fuzz::WriteCursorSeeds(seeds);
   sprawl::fuzz::WriteOverlaySeeds(seeds);
+  sprawl::fuzz::WriteRaftSeeds(seeds);
   return seeds.ok() ? 0 : 1;
 }

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/replication/raft.h"
+#include "core/util/result.h"
+
+namespace sprawl::replication {
+
+using GroupId = uint64_t;
+
+// A heartbeat of one group inside a coalesced batch. `quiesce` tells the
+// follower that the group is idle: it stops its election timer until the
+// group wakes (any other message, or the leader's node reported down).
+struct HeartbeatItem {
+  GroupId group = 0;
+  uint64_t term = 0;
+  uint64_t commit = 0;
+  bool quiesce = false;
+  friend bool operator==(const HeartbeatItem&, const HeartbeatItem&) = default;
+};
+
+struct HeartbeatAck {
+  GroupId group = 0;
+  uint64_t term = 0;
+  friend bool operator==(const HeartbeatAck&, const HeartbeatAck&) = default;
+};
+
+struct GroupMessage {
+  GroupId group = 0;
+  Message message;
+  friend bool operator==(const GroupMessage&, const GroupMessage&) = default;
+};
+
+// Everything one node sends another in one loop turn, for every group the
+// two share: heartbeats and their answers coalesced to a few bytes each,
+// other messages whole.
+struct PeerBatch {
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  std::vector<HeartbeatItem> heartbeats;
+  std::vector<HeartbeatAck> acks;
+  std::vector<GroupMessage> messages;
+  friend bool operator==(const PeerBatch&, const PeerBatch&) = default;
+};
+
+inline constexpr size_t kMaxGroupsPerBatch = 1'000'000;
+std::string EncodeBatch(const PeerBatch& batch);
+// INVALID_ARGUMENT for anything malformed (each message as DecodeMessage
+// checks it, and its from/to must match the batch's); UNSUPPORTED_VERSION
+// for another version.
+Result<PeerBatch> DecodeBatch(std::string_view bytes);
+
+struct MultiRaftOptions {
+  bool quiesce = true;  // idle groups stop ticking and heartbeating
+};
+
+// Every Raft group of one node, driven by one tick and one Ready cycle:
+//  - one timer structure: Tick() ticks only the awake groups;
+//  - idle groups quiesce: a leader whose followers all hold its whole
+//    committed log sends one quiescing heartbeat and stops ticking; so do
+//    its followers, until any message, proposal or OnNodeDown wakes them;
+//  - outgoing messages are batched per peer per turn (Advance), with the
+//    heartbeats of all groups two nodes share coalesced into that batch.
+// Single-threaded, like Raft itself.
+class MultiRaft {
+ public:
+  MultiRaft(NodeId self, MultiRaftOptions options);
+
+  // INVALID_ARGUMENT if the group exists or `config.id` is not this node.
+  Status AddGroup(GroupId id, RaftConfig config, PersistedState state);
+  Raft* group(GroupId id);
+  size_t groups() const { return groups_.size(); }
+  size_t awake() const { return awake_.size(); }
+
+  void Tick();
+  void Receive(const PeerBatch& batch);
+  Result<uint64_t> Propose(GroupId id, std::string data);
+  // The membership layer declared `node` dead: groups it led wake up, so
+  // their followers' election timers run again.
+  void OnNodeDown(NodeId node);
+
+  struct GroupReady {
+    GroupId group;
+    Ready ready;
+  };
+  // The Readies of every group that has one; persist them all (one write),
+  // then call Advance. Precondition: the previous Advance was called.
+  std::vector<GroupReady> GetReadies();
+  // Acknowledges the last GetReadies and returns this turn's messages, one
+  // batch per peer.
+  std::vector<PeerBatch> Advance();
+
+  // Counters for the load figures.
+  uint64_t batches_sent() const { return batches_sent_; }
+  uint64_t heartbeats_sent() const { return heartbeats_sent_; }
+
+ private:
+  struct Group {
+    std::unique_ptr<Raft> raft;
+    bool readied = false;
+  };
+  void Wake(GroupId id);
+  bool CanQuiesce(const Raft& r) const;
+  PeerBatch& BatchFor(NodeId to);
+
+  NodeId self_;
+  MultiRaftOptions options_;
+  std::map<GroupId, Group> groups_;
+  std::set<GroupId> awake_;  // the timer structure: groups that tick
+  std::set<GroupId> dirty_;  // touched since the last GetReadies: may have a Ready
+  std::vector<GroupId> readied_;
+  std::map<NodeId, PeerBatch> out_;
+  uint64_t batches_sent_ = 0;
+  uint64_t heartbeats_sent_ = 0;
+};
+
+}  // namespace sprawl::replication
