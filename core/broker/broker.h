@@ -11,9 +11,10 @@
 
 #include "core/broker/batch_slicer.h"
 #include "core/broker/broker_metrics.h"
+#include "core/broker/broker_options.h"
 #include "core/broker/group_coordinator.h"
-#include "core/broker/producer_table.h"
-#include "core/broker/sync_waiter.h"
+#include "core/broker/parked_fetches.h"
+#include "core/broker/publish_pipeline.h"
 #include "core/broker/topic_registry.h"
 #include "core/protocol/messages.h"
 #include "core/storage/store.h"
@@ -23,37 +24,16 @@ namespace sprawl::broker {
 
 namespace pb = protocol::pb;
 
-struct BrokerOptions {
-  // Bytes appended and not yet acknowledged before publishes get RETRY_AFTER.
-  // Below the storage writer's queue bound, so an append never waits for it.
-  uint64_t max_pending_publish_bytes = 32u << 20;
-  // The smallest RETRY_AFTER hint; it grows with the backlog.
-  uint32_t retry_after_ms = 5;
-  // Longest long poll a fetch may ask for.
-  uint32_t max_fetch_wait_ms = 30'000;
-  // Fetches parked at once; more get RETRY_AFTER.
-  size_t max_parked_fetches = 10'000;
-  // Largest fetch reply.
-  uint32_t max_fetch_bytes = 16u << 20;
-};
-
-// Record batches shared with the storage tiers, sent without copying.
-using Batches = std::vector<storage::BatchBytes>;
-
-struct FetchReply {
-  pb::FetchResponse response;
-  Batches batches;
-};
-
-// The single-node broker: topics, publish with acks and idempotence, fetch by
-// offset with long polling. Every method runs on the node's event loop
-// thread; storage completions come back through `post`. Time-driven work
-// (long-poll deadlines) runs in Tick, which the loop calls at NextDeadline.
-// The term of every append is kSingleNodeTerm until partitions are Raft groups.
+// The single-node broker: topics, publish with acks and idempotence (through
+// the PublishPipeline), fetch by offset with long polling, consumer groups.
+// Every method runs on the node's event loop thread; storage completions come
+// back through `post`. Time-driven work (long-poll deadlines) runs in Tick,
+// which the loop calls at NextDeadline. The term of every append is
+// kSingleNodeTerm until partitions are Raft groups.
 class Broker {
  public:
   using Post = std::function<void(std::function<void()>)>;
-  static constexpr uint64_t kSingleNodeTerm = 1;
+  static constexpr uint64_t kSingleNodeTerm = PublishPipeline::kSingleNodeTerm;
 
   // `store`, `clock` and `registry` must outlive the broker. `post` runs a
   // function on the loop thread (from any thread).
@@ -61,7 +41,8 @@ class Broker {
          BrokerOptions options = {});
   ~Broker();
 
-  // Loads the stored topics and rebuilds producer state from the logs' tails.
+  // Loads the stored topics, commits what was recovered (one node) and
+  // rebuilds producer state and groups from the committed logs.
   Status Open();
 
   Result<pb::TopicDescription> CreateTopic(const pb::CreateTopicRequest& request);
@@ -72,9 +53,10 @@ class Broker {
 
   // Appends each batch (batches[i] for request.batches(i)) and calls `done`
   // once every batch has its result at the requested ack level (for ACK_NONE
-  // as soon as they are queued). A request-wide error (unknown topic, a
+  // as soon as they are appended). A request-wide error (unknown topic, a
   // batch count mismatch) fails the whole request and stores nothing;
-  // otherwise each result says what happened to its batch.
+  // otherwise each result says what happened to its batch. A batch whose
+  // topic is deleted before it commits fails with NOT_FOUND.
   void Publish(const pb::PublishRequest& request, std::vector<std::string> batches,
                std::function<void(Result<pb::PublishResponse>)> done);
 
@@ -107,34 +89,23 @@ class Broker {
   int64_t NextDeadlineNanos() const;
 
   // Whether publishes are waiting for their acks (shutdown waits for none).
-  bool PublishesInProgress() const { return publishes_in_progress_ > 0; }
+  bool PublishesInProgress() const { return pipeline_.InProgress(); }
 
   const TopicRegistry& topics() const { return topics_; }
 
  private:
-  struct PublishCall;
   struct Group {
     std::unique_ptr<GroupCoordinator> coordinator;
     std::set<uint32_t> dirty;  // partitions whose cursor changed since the last checkpoint
   };
   using GroupId = std::pair<std::string, std::string>;  // (topic, group)
-  struct ParkedFetch {
-    pb::FetchRequest request;
-    int64_t deadline_nanos;
-    std::function<void(Result<FetchReply>)> done;
-  };
   using PartitionId = std::pair<std::string, uint32_t>;
 
-  // Appends one batch; fills `call->results[index]` now or when durable.
-  void PublishOne(const std::shared_ptr<PublishCall>& call, size_t index, const Topic& topic,
-                  uint32_t partition, std::string batch);
-  void FinishBatch(const std::shared_ptr<PublishCall>& call, size_t index);
-  // A batch of `partition` became durable up to `next_offset`.
-  void OnCommitted(const std::string& topic, uint32_t partition, storage::PartitionLog* log,
-                   uint64_t next_offset);
+  // The commit index of `partition` moved: groups and parked fetches may go on.
+  void OnCommitted(const std::string& topic, uint32_t partition);
   Result<FetchReply> ReadCommitted(const pb::FetchRequest& request) const;
-  Status RebuildProducers(const Topic& topic);
-  uint32_t RetryAfterHintMs() const;
+  // Serves every partition of `topic` in the publish pipeline.
+  Status ServePartitions(const Topic& topic);
 
   // Groups.
   Status LoadGroups();
@@ -144,6 +115,8 @@ class Broker {
   Result<DeliveryCursor> StartCursor(const Topic& topic, uint32_t partition, bool latest) const;
   // Pushes what the group's members may receive now.
   void Pump(Group& group);
+  // Publishes each letter to the dead letter topic through the pipeline; a
+  // letter refused for capacity is tried again on a later tick.
   void MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters);
   void CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset);
   void TickGroups();
@@ -159,15 +132,13 @@ class Broker {
   BrokerMetrics metrics_;
   SliceResumeCache slice_resume_;  // group deliveries' positions in large batches
   TopicRegistry topics_;
-  SyncWaiter sync_waiter_;
-  bool sync_on_all_;  // acks=all needs an extra sync under this fsync policy
-  uint64_t pending_publish_bytes_ = 0;
-  size_t publishes_in_progress_ = 0;
-  std::map<PartitionId, ProducerTable> producers_;
-  std::map<PartitionId, std::vector<ParkedFetch>> parked_;
-  size_t parked_count_ = 0;
+  PublishPipeline pipeline_;
+  ParkedFetches parked_;
   std::map<GroupId, Group> groups_;
   DeliverySink deliver_;
+  // Dead letters the pipeline refused for capacity, tried again on a tick.
+  std::vector<std::pair<GroupId, PartitionDeadLetter>> deferred_letters_;
+  int64_t deferred_letters_at_ms_ = 0;
   int64_t last_checkpoint_ms_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };

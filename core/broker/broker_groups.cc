@@ -21,6 +21,8 @@ constexpr uint32_t kMinSessionTimeoutMs = 100;
 constexpr uint32_t kMaxSessionTimeoutMs = 600'000;
 constexpr uint32_t kDefaultMaxInFlight = 100;
 constexpr uint32_t kMaxInFlightLimit = 100'000;
+// How long a dead letter refused for capacity waits before it is tried again.
+constexpr int64_t kDeadLetterRetryMs = 50;
 
 std::string GroupKey(const std::string& topic, const std::string& group) {
   return std::string(kGroupPrefix) + topic + "/" + group;
@@ -70,7 +72,7 @@ CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
 
 Result<DeliveryCursor> Broker::StartCursor(const Topic& topic, uint32_t partition,
                                            bool latest) const {
-  storage::PartitionLog* log = topic.partitions[partition];
+  storage::PartitionLog* log = topic.partitions[partition].get();
   return DeliveryCursor(latest ? log->CommitIndex() : log->FirstOffset(),
                         CursorConfigOf(topic.config));
 }
@@ -101,7 +103,7 @@ Status Broker::LoadGroups() {
     }
     std::vector<DeliveryCursor> cursors;
     for (uint32_t p = 0; p < (*topic)->partitions.size(); ++p) {
-      storage::PartitionLog* log = (*topic)->partitions[p];
+      storage::PartitionLog* log = (*topic)->partitions[p].get();
       auto it = saved.find(p);
       if (it == saved.end()) {
         SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(**topic, p, latest));
@@ -261,15 +263,13 @@ void Broker::Pump(Group& group) {
   auto topic = topics_.Find(g.topic());
   if (!topic.ok()) return;
   std::vector<uint64_t> high_watermarks;
-  for (storage::PartitionLog* log : (*topic)->partitions) {
-    high_watermarks.push_back(log->CommitIndex());
-  }
+  for (const auto& log : (*topic)->partitions) high_watermarks.push_back(log->CommitIndex());
   std::vector<PartitionDeadLetter> letters;
   const int64_t now = NowMs();
   const int64_t ttl = (*topic)->config.message_ttl_ms;
   const int64_t wall_now = clock_.WallMillis();
   for (Push& push : g.Plan(high_watermarks, now, &letters)) {
-    storage::PartitionLog* log = (*topic)->partitions[push.partition];
+    storage::PartitionLog* log = (*topic)->partitions[push.partition].get();
     DeliveryCursor& cursor = g.cursors()[push.partition];
     group.dirty.insert(push.partition);
     pb::DeliverPush out;
@@ -361,7 +361,7 @@ void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLette
       CompleteDeadLetter(id, partition, offset);
       continue;
     }
-    storage::PartitionLog* log = (*topic)->partitions[partition];
+    storage::PartitionLog* log = (*topic)->partitions[partition].get();
     storage::ReadLimits limits;
     limits.max_records = 1;
     limits.end_offset = log->CommitIndex();
@@ -406,25 +406,25 @@ void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLette
       CompleteDeadLetter(id, partition, offset);
       continue;
     }
-    storage::PartitionLog* target_log = target.partitions[target_partition];
-    const std::string target_name = target.name;
-    target_log->AppendAsync(
-        std::move(*batch), kSingleNodeTerm,
-        [this, id, partition, offset, target_log, target_partition,
-         target_name](Result<storage::AppendInfo> info) {
-          post_([this, id, partition, offset, target_log, target_partition, target_name,
-                 info = std::move(info)] {
-            if (!info.ok()) {
-              // Not settled: it is dead-lettered again on the next restart.
-              log::Error("dead letter append failed",
-                         {{"topic", id.first}, {"error", info.status().ToString()}});
-              return;
-            }
-            OnCommitted(target_name, target_partition, target_log, info->last_offset + 1);
-            metrics_.dead_lettered.Increment();
-            CompleteDeadLetter(id, partition, offset);
-          });
-        });
+    // The normal publish path: the letter counts once committed, under the
+    // same bound on bytes in flight as any publish.
+    PartitionDeadLetter retry = pl;
+    pipeline_.Append(target, target_partition, std::move(*batch),
+                     [this, id, partition, offset, retry](Result<storage::AppendInfo> info) {
+                       if (info.ok()) {
+                         metrics_.dead_lettered.Increment();
+                         return CompleteDeadLetter(id, partition, offset);
+                       }
+                       if (info.status().code() == ErrorCode::kRetryAfter) {
+                         if (deferred_letters_.empty())
+                           deferred_letters_at_ms_ = NowMs() + kDeadLetterRetryMs;
+                         deferred_letters_.emplace_back(id, retry);
+                         return;
+                       }
+                       // Not settled: it is dead-lettered again on the next restart.
+                       log::Error("dead letter append failed",
+                                  {{"topic", id.first}, {"error", info.status().ToString()}});
+                     });
   }
 }
 
@@ -439,6 +439,14 @@ void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t 
 
 void Broker::TickGroups() {
   const int64_t now = NowMs();
+  if (!deferred_letters_.empty() && now >= deferred_letters_at_ms_) {
+    std::map<GroupId, std::vector<PartitionDeadLetter>> again;
+    for (auto& [id, letter] : deferred_letters_) again[id].push_back(std::move(letter));
+    deferred_letters_.clear();
+    for (auto& [id, letters] : again) {
+      if (groups_.count(id) > 0) MoveToDeadLetters(id, std::move(letters));
+    }
+  }
   for (auto& [id, group] : groups_) {
     std::vector<PartitionDeadLetter> letters;
     if (group.coordinator->Tick(now, &letters)) metrics_.rebalances.Increment();

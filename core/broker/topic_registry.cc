@@ -46,8 +46,9 @@ Status TopicRegistry::OpenPartitions(Topic& topic) {
   const storage::RetentionPolicy retention = RetentionOf(topic.config);
   for (uint32_t p = static_cast<uint32_t>(topic.partitions.size()); p < topic.config.partitions;
        ++p) {
-    SPRAWL_ASSIGN_OR_RETURN(storage::PartitionLog * log, store_.OpenPartition({topic.name, p}));
-    topic.partitions.push_back(log);
+    SPRAWL_RETURN_IF_ERROR(store_.OpenPartition({topic.name, p}).status());
+    SPRAWL_ASSIGN_OR_RETURN(auto log, store_.SharePartition({topic.name, p}));
+    topic.partitions.push_back(std::move(log));
   }
   for (uint32_t p = 0; p < topic.config.partitions; ++p) {
     SPRAWL_RETURN_IF_ERROR(store_.SetRetention({topic.name, p}, retention));
@@ -131,7 +132,7 @@ Result<storage::PartitionLog*> TopicRegistry::Partition(std::string_view topic,
                     std::to_string(partition) + " (it has " + std::to_string(t->partitions.size()) +
                     ")");
   }
-  return t->partitions[partition];
+  return t->partitions[partition].get();
 }
 
 std::vector<const Topic*> TopicRegistry::List() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,11 +11,13 @@
 
 namespace sprawl::broker {
 
-// A topic and the logs of its partitions (index = partition number).
+// A topic and the logs of its partitions (index = partition number). The
+// logs are shares: work in flight that holds one (an append's completion)
+// keeps the object alive after the topic is deleted.
 struct Topic {
   std::string name;
   TopicConfig config;
-  std::vector<storage::PartitionLog*> partitions;
+  std::vector<std::shared_ptr<storage::PartitionLog>> partitions;
 };
 
 // The node's topics: their configurations, stored as records of the store
@@ -40,7 +43,8 @@ class TopicRegistry {
 
   // NOT_FOUND when absent.
   Result<const Topic*> Find(std::string_view name) const;
-  // NOT_FOUND for an unknown topic or partition.
+  // NOT_FOUND for an unknown topic or partition. The pointer is valid until
+  // the topic is deleted.
   Result<storage::PartitionLog*> Partition(std::string_view topic, uint32_t partition) const;
   std::vector<const Topic*> List() const;
 
