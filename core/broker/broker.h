@@ -2,18 +2,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
-#include <random>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "core/broker/batch_slicer.h"
 #include "core/broker/broker_metrics.h"
 #include "core/broker/broker_options.h"
-#include "core/broker/group_coordinator.h"
-#include "core/broker/parked_fetches.h"
+#include "core/broker/fetch_handler.h"
+#include "core/broker/group_manager.h"
 #include "core/broker/publish_pipeline.h"
 #include "core/broker/topic_registry.h"
 #include "core/protocol/messages.h"
@@ -24,10 +19,12 @@ namespace sprawl::broker {
 
 namespace pb = protocol::pb;
 
-// The single-node broker: topics, publish with acks and idempotence (through
-// the PublishPipeline), fetch by offset with long polling, consumer groups.
-// Every method runs on the node's event loop thread; storage completions come
-// back through `post`. Time-driven work (long-poll deadlines) runs in Tick,
+// The single-node broker: administers topics and wires the parts that serve
+// them, each with one job: the PublishPipeline (publish with acks and
+// idempotence), the FetchHandler (fetch by offset, long polls) and the
+// GroupManager (consumer groups, deliveries, dead letters). Every method runs
+// on the node's event loop thread; storage completions come back through
+// `post`. Time-driven work (long-poll deadlines) runs in Tick,
 // which the loop calls at NextDeadline. The term of every append is
 // kSingleNodeTerm until partitions are Raft groups.
 class Broker {
@@ -66,11 +63,10 @@ class Broker {
 
   Result<pb::ListOffsetsResponse> ListOffsets(const pb::ListOffsetsRequest& request) const;
 
-  // Consumer groups (broker_groups.cc). A member is bound to the connection
-  // it joined from: deliveries go there through the sink.
-  using DeliverySink =
-      std::function<void(const std::string& connection, pb::DeliverPush push, Batches batches)>;
-  void SetDeliverySink(DeliverySink sink) { deliver_ = std::move(sink); }
+  // Consumer groups (GroupManager). A member is bound to the connection it
+  // joined from: deliveries go there through the sink.
+  using DeliverySink = GroupManager::DeliverySink;
+  void SetDeliverySink(DeliverySink sink) { groups_.SetDeliverySink(std::move(sink)); }
   Result<pb::JoinGroupResponse> JoinGroup(const pb::JoinGroupRequest& request,
                                           const std::string& connection);
   Result<pb::HeartbeatResponse> Heartbeat(const pb::HeartbeatRequest& request,
@@ -94,53 +90,18 @@ class Broker {
   const TopicRegistry& topics() const { return topics_; }
 
  private:
-  struct Group {
-    std::unique_ptr<GroupCoordinator> coordinator;
-    std::set<uint32_t> dirty;  // partitions whose cursor changed since the last checkpoint
-  };
-  using GroupId = std::pair<std::string, std::string>;  // (topic, group)
-  using PartitionId = std::pair<std::string, uint32_t>;
-
   // The commit index of `partition` moved: groups and parked fetches may go on.
   void OnCommitted(const std::string& topic, uint32_t partition);
-  Result<FetchReply> ReadCommitted(const pb::FetchRequest& request) const;
   // Serves every partition of `topic` in the publish pipeline.
   Status ServePartitions(const Topic& topic);
 
-  // Groups.
-  Status LoadGroups();
-  Result<Group*> FindGroup(const std::string& topic, const std::string& group);
-  Result<const Group*> FindGroup(const std::string& topic, const std::string& group) const;
-  CursorConfig CursorConfigOf(const TopicConfig& config) const;
-  Result<DeliveryCursor> StartCursor(const Topic& topic, uint32_t partition, bool latest) const;
-  // Pushes what the group's members may receive now.
-  void Pump(Group& group);
-  // Publishes each letter to the dead letter topic through the pipeline; a
-  // letter refused for capacity is tried again on a later tick.
-  void MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters);
-  void CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset);
-  void TickGroups();
-  pb::GroupDescription DescribeGroupState(const Group& group) const;
-  void OnTopicAltered(const Topic& topic);
-  void DropGroupsOf(const std::string& topic);
-  int64_t NowMs() const { return clock_.MonotonicNanos() / 1'000'000; }
-
-  storage::Store& store_;
-  const Clock& clock_;
   Post post_;
   BrokerOptions options_;
   BrokerMetrics metrics_;
-  SliceResumeCache slice_resume_;  // group deliveries' positions in large batches
   TopicRegistry topics_;
   PublishPipeline pipeline_;
-  ParkedFetches parked_;
-  std::map<GroupId, Group> groups_;
-  DeliverySink deliver_;
-  // Dead letters the pipeline refused for capacity, tried again on a tick.
-  std::vector<std::pair<GroupId, PartitionDeadLetter>> deferred_letters_;
-  int64_t deferred_letters_at_ms_ = 0;
-  int64_t last_checkpoint_ms_ = 0;
-  std::mt19937_64 rng_{std::random_device{}()};
+  FetchHandler fetches_;
+  GroupManager groups_;
 };
 
 }  // namespace sprawl::broker

@@ -1,15 +1,17 @@
-// Consumer groups of the broker: joining, pushing deliveries within credits,
-// settling, redelivery and dead letters, and cursor checkpoints.
+#include "core/broker/group_manager.h"
+
 #include <algorithm>
+#include <limits>
 
 #include "core/broker/batch_slicer.h"
-#include "core/broker/broker.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
 #include "core/util/logging.h"
 
 namespace sprawl::broker {
 namespace {
+
+namespace pb = protocol::pb;
 
 // "group/<topic>/<group>": that the group exists and where a new one starts.
 // "cursor/<topic>/<group>/<partition>": a partition's cursor checkpoint.
@@ -62,7 +64,17 @@ std::optional<storage::RecordInput> FindRecord(const std::string& batch, uint64_
 
 }  // namespace
 
-CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
+GroupManager::GroupManager(storage::Store& store, const TopicRegistry& topics,
+                           PublishPipeline& pipeline, const Clock& clock, BrokerMetrics& metrics,
+                           Post post)
+    : store_(store),
+      topics_(topics),
+      pipeline_(pipeline),
+      clock_(clock),
+      metrics_(metrics),
+      post_(std::move(post)) {}
+
+CursorConfig GroupManager::CursorConfigOf(const TopicConfig& config) const {
   CursorConfig c;
   c.ack_timeout_ms = config.ack_timeout_ms;
   c.max_deliveries = config.max_deliveries;
@@ -70,14 +82,14 @@ CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
   return c;
 }
 
-Result<DeliveryCursor> Broker::StartCursor(const Topic& topic, uint32_t partition,
-                                           bool latest) const {
+Result<DeliveryCursor> GroupManager::StartCursor(const Topic& topic, uint32_t partition,
+                                                 bool latest) const {
   storage::PartitionLog* log = topic.partitions[partition].get();
   return DeliveryCursor(latest ? log->CommitIndex() : log->FirstOffset(),
                         CursorConfigOf(topic.config));
 }
 
-Status Broker::LoadGroups() {
+Status GroupManager::Load() {
   SPRAWL_ASSIGN_OR_RETURN(auto groups, store_.ScanRecords(kGroupPrefix));
   for (const auto& [key, value] : groups) {
     const std::string rest = key.substr(kGroupPrefix.size());
@@ -126,7 +138,8 @@ Status Broker::LoadGroups() {
   return Status::Ok();
 }
 
-Result<Broker::Group*> Broker::FindGroup(const std::string& topic, const std::string& group) {
+Result<GroupManager::Group*> GroupManager::FindGroup(const std::string& topic,
+                                                     const std::string& group) {
   auto it = groups_.find({topic, group});
   if (it == groups_.end()) {
     return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
@@ -134,8 +147,8 @@ Result<Broker::Group*> Broker::FindGroup(const std::string& topic, const std::st
   return &it->second;
 }
 
-Result<const Broker::Group*> Broker::FindGroup(const std::string& topic,
-                                               const std::string& group) const {
+Result<const GroupManager::Group*> GroupManager::FindGroup(const std::string& topic,
+                                                           const std::string& group) const {
   auto it = groups_.find({topic, group});
   if (it == groups_.end()) {
     return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
@@ -143,8 +156,8 @@ Result<const Broker::Group*> Broker::FindGroup(const std::string& topic,
   return &it->second;
 }
 
-Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& request,
-                                                const std::string& connection) {
+Result<pb::JoinGroupResponse> GroupManager::JoinGroup(const pb::JoinGroupRequest& request,
+                                                      const std::string& connection) {
   SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
   SPRAWL_RETURN_IF_ERROR(ValidateGroupName(request.group()));
   const uint32_t session =
@@ -196,8 +209,8 @@ Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& requ
   return out;
 }
 
-Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,
-                                                const std::string& connection) {
+Result<pb::HeartbeatResponse> GroupManager::Heartbeat(const pb::HeartbeatRequest& request,
+                                                      const std::string& connection) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   SPRAWL_ASSIGN_OR_RETURN(const GroupMember* member,
                           group->coordinator->Heartbeat(request.member_id(), connection, NowMs()));
@@ -207,7 +220,7 @@ Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& requ
   return out;
 }
 
-Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
+Status GroupManager::LeaveGroup(const pb::LeaveGroupRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   std::vector<PartitionDeadLetter> letters;
   SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs(), &letters));
@@ -220,7 +233,7 @@ Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
   return Status::Ok();
 }
 
-Result<pb::SettleResponse> Broker::Settle(const pb::SettleRequest& request) {
+Result<pb::SettleResponse> GroupManager::Settle(const pb::SettleRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   GroupCoordinator& g = *group->coordinator;
   if (g.members().find(request.member_id()) == g.members().end()) {
@@ -258,7 +271,7 @@ Result<pb::SettleResponse> Broker::Settle(const pb::SettleRequest& request) {
   return out;
 }
 
-void Broker::Pump(Group& group) {
+void GroupManager::Pump(Group& group) {
   GroupCoordinator& g = *group.coordinator;
   auto topic = topics_.Find(g.topic());
   if (!topic.ok()) return;
@@ -344,7 +357,7 @@ void Broker::Pump(Group& group) {
   if (!letters.empty()) MoveToDeadLetters({g.topic(), g.group()}, std::move(letters));
 }
 
-void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters) {
+void GroupManager::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters) {
   auto topic = topics_.Find(id.first);
   if (!topic.ok()) return;
   const std::string& dlq_name = (*topic)->config.dead_letter_topic;
@@ -428,7 +441,7 @@ void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLette
   }
 }
 
-void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset) {
+void GroupManager::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset) {
   auto it = groups_.find(id);
   if (it == groups_.end()) return;
   auto& cursors = it->second.coordinator->cursors();
@@ -437,7 +450,7 @@ void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t 
   it->second.dirty.insert(partition);
 }
 
-void Broker::TickGroups() {
+void GroupManager::Tick() {
   const int64_t now = NowMs();
   if (!deferred_letters_.empty() && now >= deferred_letters_at_ms_) {
     std::map<GroupId, std::vector<PartitionDeadLetter>> again;
@@ -456,11 +469,11 @@ void Broker::TickGroups() {
   }
   if (now - last_checkpoint_ms_ >= kCheckpointIntervalMs) {
     last_checkpoint_ms_ = now;
-    CheckpointGroups();
+    Checkpoint();
   }
 }
 
-void Broker::CheckpointGroups() {
+void GroupManager::Checkpoint() {
   for (auto& [id, group] : groups_) {
     for (uint32_t p : group.dirty) {
       const auto& cursors = group.coordinator->cursors();
@@ -476,7 +489,7 @@ void Broker::CheckpointGroups() {
   }
 }
 
-pb::GroupDescription Broker::DescribeGroupState(const Group& group) const {
+pb::GroupDescription GroupManager::DescribeGroupState(const Group& group) const {
   const GroupCoordinator& g = *group.coordinator;
   pb::GroupDescription d;
   d.set_topic(g.topic());
@@ -509,12 +522,13 @@ pb::GroupDescription Broker::DescribeGroupState(const Group& group) const {
   return d;
 }
 
-Result<pb::GroupDescription> Broker::DescribeGroup(const pb::DescribeGroupRequest& request) const {
+Result<pb::GroupDescription> GroupManager::DescribeGroup(
+    const pb::DescribeGroupRequest& request) const {
   SPRAWL_ASSIGN_OR_RETURN(const Group* group, FindGroup(request.topic(), request.group()));
   return DescribeGroupState(*group);
 }
 
-pb::ListGroupsResponse Broker::ListGroups(const pb::ListGroupsRequest& request) const {
+pb::ListGroupsResponse GroupManager::ListGroups(const pb::ListGroupsRequest& request) const {
   pb::ListGroupsResponse out;
   for (const auto& [id, group] : groups_) {
     if (request.topic().empty() || request.topic() == id.first) {
@@ -524,31 +538,46 @@ pb::ListGroupsResponse Broker::ListGroups(const pb::ListGroupsRequest& request) 
   return out;
 }
 
-Result<pb::GroupDescription> Broker::ResetGroupOffsets(
-    const pb::ResetGroupOffsetsRequest& request) {
-  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
+Result<pb::GroupDescription> GroupManager::ResetOffsets(
+    const std::string& topic, const std::string& group,
+    const std::function<Result<uint64_t>(uint32_t partition)>& target) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * found, FindGroup(topic, group));
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* t, topics_.Find(topic));
   std::vector<uint64_t> targets;
-  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
-    pb::ListOffsetsRequest list;
-    list.set_topic(request.topic());
-    list.set_partition(p);
-    list.set_spec(request.spec());
-    list.set_timestamp_ms(request.timestamp_ms());
-    list.set_offset(request.offset());
-    SPRAWL_ASSIGN_OR_RETURN(auto offset, ListOffsets(list));
-    targets.push_back(offset.offset());
+  for (uint32_t p = 0; p < t->partitions.size(); ++p) {
+    SPRAWL_ASSIGN_OR_RETURN(uint64_t offset, target(p));
+    targets.push_back(offset);
   }
-  auto& cursors = group->coordinator->cursors();
+  auto& cursors = found->coordinator->cursors();
   for (uint32_t p = 0; p < targets.size() && p < cursors.size(); ++p) {
     cursors[p].Reset(targets[p]);
-    group->dirty.insert(p);
+    found->dirty.insert(p);
   }
-  Pump(*group);
-  return DescribeGroupState(*group);
+  Pump(*found);
+  return DescribeGroupState(*found);
 }
 
-void Broker::OnTopicAltered(const Topic& topic) {
+void GroupManager::OnCommitted(const std::string& topic) {
+  for (auto& [id, group] : groups_) {
+    if (id.first == topic) Pump(group);
+  }
+}
+
+int64_t GroupManager::NextDeadlineNanos() const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  const int64_t now_ms = NowMs();
+  bool dirty = false;
+  for (const auto& [id, group] : groups_) {
+    const int64_t ms = group.coordinator->NextDeadline(now_ms);
+    if (ms != std::numeric_limits<int64_t>::max()) next = std::min(next, ms * 1'000'000);
+    dirty = dirty || !group.dirty.empty();
+  }
+  if (dirty) next = std::min(next, (last_checkpoint_ms_ + kCheckpointIntervalMs) * 1'000'000);
+  if (!deferred_letters_.empty()) next = std::min(next, deferred_letters_at_ms_ * 1'000'000);
+  return next;
+}
+
+void GroupManager::OnTopicAltered(const Topic& topic) {
   for (auto& [id, group] : groups_) {
     if (id.first != topic.name) continue;
     auto& cursors = group.coordinator->cursors();
@@ -567,7 +596,7 @@ void Broker::OnTopicAltered(const Topic& topic) {
   }
 }
 
-void Broker::DropGroupsOf(const std::string& topic) {
+void GroupManager::DropTopic(const std::string& topic) {
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (it->first.first != topic) {
       ++it;
