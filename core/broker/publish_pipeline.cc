@@ -135,7 +135,8 @@ void PublishPipeline::DropTopic(const std::string& topic) {
     Partition& part = *it->second;
     part.dropped = true;
     for (auto& [end, proposal] : part.proposals) {
-      for (AppendDone& waiter : proposal.waiters) orphaned.push_back(std::move(waiter));
+      for (AppendDone& waiter : proposal.on_append) orphaned.push_back(std::move(waiter));
+      for (AppendDone& waiter : proposal.on_commit) orphaned.push_back(std::move(waiter));
     }
     part.proposals.clear();
     it = partitions_.erase(it);
@@ -259,7 +260,7 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
           return fail(Internal("producer " + std::to_string(producer.producer_id) +
                                " has a batch in flight that the partition does not know"));
         }
-        proposal->second.waiters.push_back([acknowledge](Result<storage::AppendInfo> info) {
+        proposal->second.on_commit.push_back([acknowledge](Result<storage::AppendInfo> info) {
           acknowledge(true, std::move(info));
         });
         return;
@@ -268,7 +269,9 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
         break;
     }
   }
-  Propose(part, std::move(batch), producer, count,
+  // ACK_LEADER is answered once the leader appended the batch, ACK_ALL once it
+  // is committed; on one node both happen together.
+  Propose(part, std::move(batch), producer, count, call->ack_all,
           [acknowledge](Result<storage::AppendInfo> info) { acknowledge(false, std::move(info)); });
 }
 
@@ -284,11 +287,13 @@ void PublishPipeline::Append(const Topic& topic, uint32_t partition, std::string
   auto view = storage::RecordBatchView::Parse(batch);
   if (!view.ok()) return done(view.status());
   const uint32_t count = view->record_count();
-  Propose(found->second, std::move(batch), view->producer(), count, std::move(done));
+  Propose(found->second, std::move(batch), view->producer(), count, /*wait_for_commit=*/true,
+          std::move(done));
 }
 
 void PublishPipeline::Propose(const std::shared_ptr<Partition>& part, std::string batch,
-                              storage::ProducerStamp producer, uint32_t count, AppendDone done) {
+                              storage::ProducerStamp producer, uint32_t count, bool wait_for_commit,
+                              AppendDone done) {
   auto ticket = std::make_shared<Ticket>();
   ticket->bytes = batch.size();
   ticket->done = std::move(done);
@@ -316,7 +321,9 @@ void PublishPipeline::Propose(const std::shared_ptr<Partition>& part, std::strin
   }
   Proposal& proposal = part->proposals[ticket->end_offset];
   proposal.info = info;
-  if (ticket->done) proposal.waiters.push_back(std::move(ticket->done));
+  if (ticket->done) {
+    (wait_for_commit ? proposal.on_commit : proposal.on_append).push_back(std::move(ticket->done));
+  }
   ticket->done = nullptr;
 }
 
@@ -335,7 +342,8 @@ void PublishPipeline::OnAppended(const std::shared_ptr<Partition>& part,
   if (!info.ok()) {
     auto it = part->proposals.find(ticket->end_offset);
     if (it == part->proposals.end()) return;
-    std::vector<AppendDone> waiters = std::move(it->second.waiters);
+    std::vector<AppendDone> waiters = std::move(it->second.on_append);
+    for (AppendDone& w : it->second.on_commit) waiters.push_back(std::move(w));
     part->producers.Abort(it->second.info.base_offset);
     part->proposals.erase(it);
     log::Error("append failed", {{"topic", part->topic},
@@ -347,6 +355,12 @@ void PublishPipeline::OnAppended(const std::shared_ptr<Partition>& part,
   metrics_.published_batches.Increment();
   metrics_.published_records.Increment(info->last_offset - info->base_offset + 1);
   metrics_.published_bytes.Increment(ticket->bytes);
+  auto proposal = part->proposals.find(ticket->end_offset);
+  if (proposal != part->proposals.end()) {
+    std::vector<AppendDone> appended = std::move(proposal->second.on_append);
+    proposal->second.on_append.clear();
+    for (AppendDone& waiter : appended) waiter(*info);
+  }
   // One node: durable under the fsync policy is committed.
   Commit(*part, info->last_offset + 1);
 }
@@ -364,7 +378,9 @@ void PublishPipeline::Commit(Partition& part, uint64_t commit_index) {
   std::vector<std::pair<storage::AppendInfo, std::vector<AppendDone>>> committed;
   while (!part.proposals.empty() && part.proposals.begin()->first <= commit_index) {
     auto it = part.proposals.begin();
-    committed.emplace_back(it->second.info, std::move(it->second.waiters));
+    std::vector<AppendDone> waiters = std::move(it->second.on_append);
+    for (AppendDone& w : it->second.on_commit) waiters.push_back(std::move(w));
+    committed.emplace_back(it->second.info, std::move(waiters));
     part.proposals.erase(it);
   }
   for (auto& [info, waiters] : committed) {

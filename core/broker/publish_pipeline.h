@@ -69,10 +69,13 @@ class PublishPipeline {
  private:
   struct PublishCall;
   struct Ticket;
-  // A batch appended and not yet committed, and who waits for its outcome.
+  // A batch appended and not yet committed, and who waits for its outcome:
+  // on the local append (ACK_NONE and ACK_LEADER) or on its commit (ACK_ALL,
+  // retries, dead letters).
   struct Proposal {
     storage::AppendInfo info;
-    std::vector<AppendDone> waiters;
+    std::vector<AppendDone> on_append;
+    std::vector<AppendDone> on_commit;
   };
   struct Partition {
     std::string topic;
@@ -86,10 +89,11 @@ class PublishPipeline {
 
   void PublishOne(const std::shared_ptr<PublishCall>& call, size_t index, const Topic& topic,
                   uint32_t partition, std::string batch);
-  // Proposes `batch`; `done` runs once it is committed or failed (or never
-  // when `done` is empty: ACK_NONE).
+  // Proposes `batch`; `done` runs once it is appended locally (or committed,
+  // with `wait_for_commit`), or failed.
   void Propose(const std::shared_ptr<Partition>& part, std::string batch,
-               storage::ProducerStamp producer, uint32_t count, AppendDone done);
+               storage::ProducerStamp producer, uint32_t count, bool wait_for_commit,
+               AppendDone done);
   void OnAppended(const std::shared_ptr<Partition>& part, const std::shared_ptr<Ticket>& ticket,
                   Result<storage::AppendInfo> info);
   // Moves the commit index to `commit_index` and resolves what it covers.
