@@ -135,6 +135,18 @@ TEST_P(PublishDurabilityTest, RecordsRecoveredAfterACrashAreCommitted) {
   latest.set_topic("orders");
   latest.set_spec(pb::OFFSET_LATEST);
   EXPECT_EQ(broker_->ListOffsets(latest)->offset(), 2u);
+  // A group sees the recovered records as backlog.
+  pb::JoinGroupRequest join;
+  join.set_topic("orders");
+  join.set_group("readers");
+  join.set_start(pb::OFFSET_EARLIEST);
+  ASSERT_TRUE(broker_->JoinGroup(join, "conn-1").ok());
+  pb::DescribeGroupRequest describe;
+  describe.set_topic("orders");
+  describe.set_group("readers");
+  auto group = broker_->DescribeGroup(describe);
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->partitions(0).lag(), 2u);
   // The producer's retry of the recovered batch is a duplicate, not a second copy.
   auto retry = Publish("orders", 0, Batch(2, "a", {7, 0}));
   ASSERT_TRUE(retry.ok());
