@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/util/logging.h"
+
 namespace sprawl::broker {
 
 Broker::Broker(storage::Store& store, const Clock& clock, metrics::Registry& registry, Post post,
@@ -32,25 +34,107 @@ Status Broker::ServePartitions(const Topic& topic) {
   return Status::Ok();
 }
 
-Result<pb::TopicDescription> Broker::CreateTopic(const pb::CreateTopicRequest& request) {
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Create(request.name(), request.config()));
-  SPRAWL_RETURN_IF_ERROR(ServePartitions(*topic));
-  return TopicRegistry::Describe(*topic);
+Status Broker::CheckNotInFlight(std::string_view topic) const {
+  auto it = admin_in_flight_.find(topic);
+  if (it == admin_in_flight_.end()) return Status::Ok();
+  return Status(ErrorCode::kRetryAfter, "topic '" + std::string(topic) + "' is being " +
+                                            it->second.what + "; retry once that completes");
 }
 
-Result<pb::TopicDescription> Broker::AlterTopic(const pb::AlterTopicRequest& request) {
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Alter(request.name(), request.config()));
-  SPRAWL_RETURN_IF_ERROR(ServePartitions(*topic));
-  groups_.OnTopicAltered(*topic);
-  return TopicRegistry::Describe(*topic);
+bool Broker::BeingDeleted(std::string_view topic) const {
+  auto it = admin_in_flight_.find(topic);
+  return it != admin_in_flight_.end() && std::string_view(it->second.what) == "deleted";
 }
 
-Status Broker::DeleteTopic(const pb::DeleteTopicRequest& request) {
-  SPRAWL_RETURN_IF_ERROR(topics_.Delete(request.name()));
-  groups_.DropTopic(request.name());
-  pipeline_.DropTopic(request.name());
-  fetches_.DropTopic(request.name());
-  return Status::Ok();
+void Broker::Administer(const std::string& topic, AdminInFlight op, std::function<Status()> work,
+                        std::function<void(Status)> then) {
+  admin_in_flight_[topic] = std::move(op);
+  admin_.Submit([this, alive = std::weak_ptr<bool>(alive_), topic, work = std::move(work),
+                 then = std::move(then)] {
+    Status status = work();
+    post_([this, alive, topic, status = std::move(status), then] {
+      if (alive.expired()) return;
+      admin_in_flight_.erase(topic);
+      then(status);
+    });
+  });
+}
+
+void Broker::CreateTopic(const pb::CreateTopicRequest& request, TopicDone done) {
+  if (Status s = CheckNotInFlight(request.name()); !s.ok()) return done(s);
+  auto checked = topics_.CheckCreate(request.name(), request.config());
+  if (!checked.ok()) return done(checked.status());
+  // The dead letter topic must not vanish while this one is being created.
+  if (Status s = CheckNotInFlight(checked->config.dead_letter_topic); !s.ok()) return done(s);
+  auto topic = std::make_shared<Topic>(std::move(*checked));
+  Administer(
+      topic->name, {"created", topic->config.dead_letter_topic},
+      [this, topic] { return topics_.WriteTopic(*topic); },
+      [this, topic, done = std::move(done)](Status written) {
+        if (!written.ok()) return done(written);
+        const Topic* installed = topics_.Install(std::move(*topic));
+        if (Status s = ServePartitions(*installed); !s.ok()) return done(s);
+        done(TopicRegistry::Describe(*installed));
+      });
+}
+
+void Broker::AlterTopic(const pb::AlterTopicRequest& request, TopicDone done) {
+  if (Status s = CheckNotInFlight(request.name()); !s.ok()) return done(s);
+  auto checked = topics_.CheckAlter(request.name(), request.config());
+  if (!checked.ok()) return done(checked.status());
+  if (Status s = CheckNotInFlight(checked->config.dead_letter_topic); !s.ok()) return done(s);
+  auto topic = std::make_shared<Topic>(std::move(*checked));
+  Administer(
+      topic->name, {"altered", topic->config.dead_letter_topic},
+      [this, topic] { return topics_.WriteTopic(*topic); },
+      [this, topic, done = std::move(done)](Status written) {
+        if (!written.ok()) return done(written);
+        const Topic* installed = topics_.Install(std::move(*topic));
+        if (Status s = ServePartitions(*installed); !s.ok()) return done(s);
+        groups_.OnTopicAltered(*installed);
+        done(TopicRegistry::Describe(*installed));
+      });
+}
+
+void Broker::DeleteTopic(const pb::DeleteTopicRequest& request, std::function<void(Status)> done) {
+  const std::string& name = request.name();
+  if (Status s = CheckNotInFlight(name); !s.ok()) return done(s);
+  if (Status s = topics_.CheckDelete(name); !s.ok()) return done(s);
+  for (const auto& [other, op] : admin_in_flight_) {
+    if (op.dead_letter_topic == name) {
+      return done(Status(ErrorCode::kRetryAfter, "topic '" + other + "' naming '" + name +
+                                                     "' as its dead letter topic is being " +
+                                                     op.what + "; retry once that completes"));
+    }
+  }
+  const auto partitions = static_cast<uint32_t>((*topics_.Find(name))->partitions.size());
+  // The topic stops serving now: publishes, fetches and groups in flight get
+  // NOT_FOUND, and the groups go before any of their checkpoints could be
+  // queued behind the deletion of their records.
+  std::function<void()> drop_group_records = groups_.DropTopic(name);
+  pipeline_.DropTopic(name);
+  fetches_.DropTopic(name);
+  Administer(
+      name, {"deleted", ""},
+      [this, name, partitions, drop_group_records]() -> Status {
+        SPRAWL_RETURN_IF_ERROR(topics_.DropTopic(name, partitions));
+        drop_group_records();
+        return Status::Ok();
+      },
+      [this, name, done = std::move(done)](Status dropped) {
+        if (dropped.ok()) {
+          topics_.Erase(name);
+          return done(Status::Ok());
+        }
+        // The topic stays; it serves again (its groups come back on restart).
+        log::Error("topic not deleted", {{"topic", name}, {"error", dropped.ToString()}});
+        if (auto topic = topics_.Find(name); topic.ok()) {
+          if (Status s = ServePartitions(**topic); !s.ok()) {
+            log::Error("topic not served again", {{"topic", name}, {"error", s.ToString()}});
+          }
+        }
+        done(dropped);
+      });
 }
 
 Result<pb::TopicDescription> Broker::DescribeTopic(const pb::DescribeTopicRequest& request) const {
@@ -68,6 +152,9 @@ void Broker::Publish(const pb::PublishRequest& request, std::vector<std::string>
                      std::function<void(Result<pb::PublishResponse>)> done) {
   auto topic = topics_.Find(request.topic());
   if (!topic.ok()) return done(topic.status());
+  if (BeingDeleted(request.topic())) {
+    return done(NotFound("topic '" + request.topic() + "' is being deleted"));
+  }
   if (request.batches_size() == 0) return done(InvalidArgument("a publish request needs a batch"));
   if (static_cast<size_t>(request.batches_size()) != batches.size()) {
     return done(InvalidArgument("the request lists " + std::to_string(request.batches_size()) +
@@ -82,6 +169,9 @@ void Broker::OnCommitted(const std::string& topic, uint32_t partition) {
 }
 
 void Broker::Fetch(const pb::FetchRequest& request, std::function<void(Result<FetchReply>)> done) {
+  if (BeingDeleted(request.topic())) {
+    return done(NotFound("topic '" + request.topic() + "' is being deleted"));
+  }
   fetches_.Fetch(request, std::move(done));
 }
 
@@ -91,6 +181,9 @@ Result<pb::ListOffsetsResponse> Broker::ListOffsets(const pb::ListOffsetsRequest
 
 Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& request,
                                                 const std::string& connection) {
+  if (BeingDeleted(request.topic())) {
+    return NotFound("topic '" + request.topic() + "' is being deleted");
+  }
   return groups_.JoinGroup(request, connection);
 }
 

@@ -2,9 +2,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/broker/admin_executor.h"
 #include "core/broker/broker_metrics.h"
 #include "core/broker/broker_options.h"
 #include "core/broker/fetch_handler.h"
@@ -24,7 +28,8 @@ namespace pb = protocol::pb;
 // idempotence), the FetchHandler (fetch by offset, long polls) and the
 // GroupManager (consumer groups, deliveries, dead letters). Every method runs
 // on the node's event loop thread; storage completions come back through
-// `post`. Time-driven work (long-poll deadlines) runs in Tick,
+// `post`; so does the disk work of topic administration, which runs on the
+// broker's admin worker thread. Time-driven work (long-poll deadlines) runs in Tick,
 // which the loop calls at NextDeadline. The term of every append is
 // kSingleNodeTerm until partitions are Raft groups.
 class Broker {
@@ -42,9 +47,17 @@ class Broker {
   // rebuilds producer state and groups from the committed logs.
   Status Open();
 
-  Result<pb::TopicDescription> CreateTopic(const pb::CreateTopicRequest& request);
-  Result<pb::TopicDescription> AlterTopic(const pb::AlterTopicRequest& request);
-  Status DeleteTopic(const pb::DeleteTopicRequest& request);
+  // Topic administration. The request is checked on the loop (bad input
+  // changes nothing and `done` runs at once); the disk work (topic record,
+  // partitions) then runs on the admin worker thread in the order the calls
+  // were made, and `done` runs on the loop once the change is visible. While
+  // an operation on a topic is in flight, another one on the same topic (or
+  // deleting the dead letter topic it names) gets RETRY_AFTER, and publishes
+  // to and joins of a topic being deleted get NOT_FOUND.
+  using TopicDone = std::function<void(Result<pb::TopicDescription>)>;
+  void CreateTopic(const pb::CreateTopicRequest& request, TopicDone done);
+  void AlterTopic(const pb::AlterTopicRequest& request, TopicDone done);
+  void DeleteTopic(const pb::DeleteTopicRequest& request, std::function<void(Status)> done);
   Result<pb::TopicDescription> DescribeTopic(const pb::DescribeTopicRequest& request) const;
   pb::ListTopicsResponse ListTopics() const;
 
@@ -89,7 +102,24 @@ class Broker {
 
   const TopicRegistry& topics() const { return topics_; }
 
+  // Queues `work` on the admin worker thread, behind the administration
+  // already queued: tests hold the worker with it.
+  void RunOnAdminWorkerForTesting(std::function<void()> work) { admin_.Submit(std::move(work)); }
+
  private:
+  // An administrative operation whose disk work is in flight.
+  struct AdminInFlight {
+    const char* what;               // "created", "altered", "deleted"
+    std::string dead_letter_topic;  // the one the new config names, if any
+  };
+  // RETRY_AFTER when an operation on `topic` is in flight.
+  Status CheckNotInFlight(std::string_view topic) const;
+  bool BeingDeleted(std::string_view topic) const;
+  // Runs `work` on the admin worker, then `then` with its status on the loop;
+  // `topic` counts as in flight until then.
+  void Administer(const std::string& topic, AdminInFlight op, std::function<Status()> work,
+                  std::function<void(Status)> then);
+
   // The commit index of `partition` moved: groups and parked fetches may go on.
   void OnCommitted(const std::string& topic, uint32_t partition);
   // Serves every partition of `topic` in the publish pipeline.
@@ -102,6 +132,11 @@ class Broker {
   PublishPipeline pipeline_;
   FetchHandler fetches_;
   GroupManager groups_;
+  std::map<std::string, AdminInFlight, std::less<>> admin_in_flight_;
+  // Completions posted by the admin worker check it: the broker may be gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Last: destroyed first, so queued disk work finishes while the rest exists.
+  AdminExecutor admin_;
 };
 
 }  // namespace sprawl::broker

@@ -596,20 +596,25 @@ void GroupManager::OnTopicAltered(const Topic& topic) {
   }
 }
 
-void GroupManager::DropTopic(const std::string& topic) {
+std::function<void()> GroupManager::DropTopic(const std::string& topic) {
+  std::vector<std::string> dropped;
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (it->first.first != topic) {
       ++it;
       continue;
     }
-    Status a = store_.DeleteRecord(GroupKey(it->first.first, it->first.second));
-    Status b = store_.DeleteRecords(std::string(kCursorPrefix) + it->first.first + "/" +
-                                    it->first.second + "/");
-    if (!a.ok() || !b.ok()) {
-      log::Error("group records not deleted", {{"topic", topic}, {"group", it->first.second}});
-    }
+    dropped.push_back(it->first.second);
     it = groups_.erase(it);
   }
+  return [&store = store_, topic, dropped = std::move(dropped)] {
+    for (const std::string& group : dropped) {
+      Status a = store.DeleteRecord(GroupKey(topic, group));
+      Status b = store.DeleteRecords(std::string(kCursorPrefix) + topic + "/" + group + "/");
+      if (!a.ok() || !b.ok()) {
+        log::Error("group records not deleted", {{"topic", topic}, {"group", group}});
+      }
+    }
+  };
 }
 
 }  // namespace sprawl::broker

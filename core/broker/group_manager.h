@@ -63,8 +63,10 @@ class GroupManager {
   void OnCommitted(const std::string& topic);
   // A topic's config or partition count changed.
   void OnTopicAltered(const Topic& topic);
-  // A topic was deleted: its groups and their records go.
-  void DropTopic(const std::string& topic);
+  // A topic is being deleted: its groups go from memory now, so that no
+  // later checkpoint writes their records again. Returns the disk work that
+  // deletes their records, for a worker thread (it touches only the store).
+  std::function<void()> DropTopic(const std::string& topic);
 
   // Runs what is due: sessions, ack deadlines, deferred dead letters, checkpoints.
   void Tick();

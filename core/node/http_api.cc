@@ -84,9 +84,10 @@ admin::Router HttpApi::Routes() {
     create.set_name((*body)["name"].get<std::string>());
     *create.mutable_config() = *config;
     OnLoop(std::move(respond), [this, create](Responder respond) {
-      auto created = broker_.CreateTopic(create);
-      respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
-                           : ErrorResponse(created.status()));
+      broker_.CreateTopic(create, [respond](Result<pb::TopicDescription> created) {
+        respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
+                             : ErrorResponse(created.status()));
+      });
     });
   });
   router.Add("GET", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
@@ -106,16 +107,18 @@ admin::Router HttpApi::Routes() {
     alter.set_name(request.params["topic"]);
     *alter.mutable_config() = *config;
     OnLoop(std::move(respond), [this, alter](Responder respond) {
-      auto d = broker_.AlterTopic(alter);
-      respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      broker_.AlterTopic(alter, [respond](Result<pb::TopicDescription> d) {
+        respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      });
     });
   });
   router.Add("DELETE", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
     pb::DeleteTopicRequest del;
     del.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, del](Responder respond) {
-      Status s = broker_.DeleteTopic(del);
-      respond(s.ok() ? JsonResponse({{"deleted", del.name()}}) : ErrorResponse(s));
+      broker_.DeleteTopic(del, [respond, name = del.name()](Status s) {
+        respond(s.ok() ? JsonResponse({{"deleted", name}}) : ErrorResponse(s));
+      });
     });
   });
   router.Add("GET", "/v1/topics/{topic}/partitions",

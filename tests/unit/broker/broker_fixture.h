@@ -38,8 +38,30 @@ class BrokerTest : public ::testing::TestWithParam<storage::StorageMode> {
     pb::CreateTopicRequest request;
     request.set_name(name);
     request.mutable_config()->set_partitions(partitions);
-    auto created = broker_->CreateTopic(request);
+    auto created = CreateTopicNow(request);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+
+  // Topic administration, running the loop until the callback fires.
+  Result<pb::TopicDescription> CreateTopicNow(const pb::CreateTopicRequest& request) {
+    std::optional<Result<pb::TopicDescription>> reply;
+    broker_->CreateTopic(request,
+                         [&](Result<pb::TopicDescription> r) { reply.emplace(std::move(r)); });
+    loop_.RunUntil([&] { return reply.has_value(); });
+    return reply ? std::move(*reply) : Result<pb::TopicDescription>(Timeout("no reply"));
+  }
+  Result<pb::TopicDescription> AlterTopicNow(const pb::AlterTopicRequest& request) {
+    std::optional<Result<pb::TopicDescription>> reply;
+    broker_->AlterTopic(request,
+                        [&](Result<pb::TopicDescription> r) { reply.emplace(std::move(r)); });
+    loop_.RunUntil([&] { return reply.has_value(); });
+    return reply ? std::move(*reply) : Result<pb::TopicDescription>(Timeout("no reply"));
+  }
+  Status DeleteTopicNow(const pb::DeleteTopicRequest& request) {
+    std::optional<Status> reply;
+    broker_->DeleteTopic(request, [&](Status s) { reply.emplace(std::move(s)); });
+    loop_.RunUntil([&] { return reply.has_value(); });
+    return reply ? std::move(*reply) : Timeout("no reply");
   }
 
   // Publishes and runs the loop until the reply arrives.

@@ -21,7 +21,7 @@ TEST_P(DeadLetterTest, ALetterRefusedForCapacityIsPublishedOnceTheNodeHasRoom) {
   jobs.mutable_config()->set_max_deliveries(1);
   jobs.mutable_config()->set_ack_timeout_ms(1000);
   jobs.mutable_config()->set_dead_letter_topic("jobs.dlq");
-  ASSERT_TRUE(broker_->CreateTopic(jobs).ok());
+  ASSERT_TRUE(CreateTopicNow(jobs).ok());
   CreateTopic("other", 1);
   ASSERT_TRUE(Publish("jobs", 0, Batch(1, "job")).ok());
 

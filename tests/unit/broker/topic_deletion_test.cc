@@ -31,7 +31,7 @@ class TopicDeletionTest : public testing::BrokerTest {
   Status Delete(const std::string& topic) {
     pb::DeleteTopicRequest request;
     request.set_name(topic);
-    return broker_->DeleteTopic(request);
+    return DeleteTopicNow(request);
   }
 };
 
@@ -110,7 +110,7 @@ TEST_P(TopicDeletionTest, TopicsDeletedDuringRetentionPassesAreSafe) {
     pb::CreateTopicRequest create;
     create.set_name("short-lived");
     create.mutable_config()->set_retention_ms(1);
-    ASSERT_TRUE(broker_->CreateTopic(create).ok());
+    ASSERT_TRUE(CreateTopicNow(create).ok());
     for (int i = 0; i < 4; ++i) ASSERT_TRUE(Publish("short-lived", 0, Batch(2, "x")).ok());
     clock_.Advance(std::chrono::milliseconds(10));
     const int seen = passes.load();
