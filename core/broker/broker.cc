@@ -16,7 +16,8 @@ Broker::Broker(storage::Store& store, const Clock& clock, metrics::Registry& reg
           store, clock, metrics_, post_, options_,
           [this](const std::string& topic, uint32_t partition) { OnCommitted(topic, partition); }),
       fetches_(topics_, clock, metrics_, options_),
-      groups_(store, topics_, pipeline_, clock, metrics_, post_) {}
+      groups_(store, topics_, pipeline_, clock, metrics_, post_,
+              [this](const std::string& topic) { return !BeingDeleted(topic); }) {}
 
 Broker::~Broker() = default;
 
@@ -179,12 +180,9 @@ Result<pb::ListOffsetsResponse> Broker::ListOffsets(const pb::ListOffsetsRequest
   return fetches_.ListOffsets(request);
 }
 
-Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& request,
-                                                const std::string& connection) {
-  if (BeingDeleted(request.topic())) {
-    return NotFound("topic '" + request.topic() + "' is being deleted");
-  }
-  return groups_.JoinGroup(request, connection);
+void Broker::JoinGroup(const pb::JoinGroupRequest& request, const std::string& connection,
+                       GroupManager::JoinDone done) {
+  groups_.JoinGroup(request, connection, std::move(done));
 }
 
 Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,

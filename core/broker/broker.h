@@ -80,8 +80,10 @@ class Broker {
   // joined from: deliveries go there through the sink.
   using DeliverySink = GroupManager::DeliverySink;
   void SetDeliverySink(DeliverySink sink) { groups_.SetDeliverySink(std::move(sink)); }
-  Result<pb::JoinGroupResponse> JoinGroup(const pb::JoinGroupRequest& request,
-                                          const std::string& connection);
+  // `done` runs on the loop; a new group's record is written first, off the
+  // loop.
+  void JoinGroup(const pb::JoinGroupRequest& request, const std::string& connection,
+                 GroupManager::JoinDone done);
   Result<pb::HeartbeatResponse> Heartbeat(const pb::HeartbeatRequest& request,
                                           const std::string& connection);
   Status LeaveGroup(const pb::LeaveGroupRequest& request);

@@ -66,13 +66,14 @@ std::optional<storage::RecordInput> FindRecord(const std::string& batch, uint64_
 
 GroupManager::GroupManager(storage::Store& store, const TopicRegistry& topics,
                            PublishPipeline& pipeline, const Clock& clock, BrokerMetrics& metrics,
-                           Post post)
+                           Post post, Serving serving)
     : store_(store),
       topics_(topics),
       pipeline_(pipeline),
       clock_(clock),
       metrics_(metrics),
-      post_(std::move(post)) {}
+      post_(std::move(post)),
+      serving_(std::move(serving)) {}
 
 CursorConfig GroupManager::CursorConfigOf(const TopicConfig& config) const {
   CursorConfig c;
@@ -156,44 +157,83 @@ Result<const GroupManager::Group*> GroupManager::FindGroup(const std::string& to
   return &it->second;
 }
 
-Result<pb::JoinGroupResponse> GroupManager::JoinGroup(const pb::JoinGroupRequest& request,
-                                                      const std::string& connection) {
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
-  SPRAWL_RETURN_IF_ERROR(ValidateGroupName(request.group()));
+void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::string& connection,
+                             JoinDone done) {
+  auto topic = topics_.Find(request.topic());
+  if (!topic.ok()) return done(topic.status());
+  if (!serving_(request.topic())) {
+    return done(NotFound("topic '" + request.topic() + "' is being deleted"));
+  }
+  if (Status s = ValidateGroupName(request.group()); !s.ok()) return done(s);
   const uint32_t session =
       request.session_timeout_ms() == 0 ? kDefaultSessionTimeoutMs : request.session_timeout_ms();
   if (session < kMinSessionTimeoutMs || session > kMaxSessionTimeoutMs) {
-    return InvalidArgument(
+    return done(InvalidArgument(
         "session_timeout_ms must be between " + std::to_string(kMinSessionTimeoutMs) + " and " +
-        std::to_string(kMaxSessionTimeoutMs) + ", got " + std::to_string(session));
+        std::to_string(kMaxSessionTimeoutMs) + ", got " + std::to_string(session)));
   }
   const uint32_t credits =
       request.max_in_flight() == 0 ? kDefaultMaxInFlight : request.max_in_flight();
   if (credits > kMaxInFlightLimit) {
-    return InvalidArgument("max_in_flight must be at most " + std::to_string(kMaxInFlightLimit) +
-                           ", got " + std::to_string(credits));
+    return done(InvalidArgument("max_in_flight must be at most " +
+                                std::to_string(kMaxInFlightLimit) + ", got " +
+                                std::to_string(credits)));
   }
   if (request.start() != pb::OFFSET_EARLIEST && request.start() != pb::OFFSET_LATEST) {
-    return InvalidArgument("a group starts at EARLIEST or LATEST");
+    return done(InvalidArgument("a group starts at EARLIEST or LATEST"));
   }
   const GroupId id{request.topic(), request.group()};
-  auto it = groups_.find(id);
-  if (it == groups_.end()) {
-    const bool latest = request.start() == pb::OFFSET_LATEST;
-    std::vector<DeliveryCursor> cursors;
-    for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
-      SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
-      cursors.push_back(std::move(cursor));
-    }
-    SPRAWL_RETURN_IF_ERROR(
-        store_.PutRecord(GroupKey(id.first, id.second), latest ? "latest" : "earliest"));
-    Group group;
-    group.coordinator =
-        std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
-    for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
-    it = groups_.emplace(id, std::move(group)).first;
-    log::Info("group created", {{"topic", id.first}, {"group", id.second}});
+  if (groups_.count(id) > 0) return done(Join(id, request, connection, session, credits));
+  if (auto pending = creating_.find(id); pending != creating_.end()) {
+    pending->second.push_back(
+        [this, request, connection, done] { JoinGroup(request, connection, done); });
+    return;
   }
+  creating_[id];
+  const bool latest = request.start() == pb::OFFSET_LATEST;
+  store_.PutRecordAsync(
+      GroupKey(id.first, id.second), latest ? "latest" : "earliest",
+      [this, alive = std::weak_ptr<bool>(alive_), id, request, connection, session, credits,
+       done](const Status& written) {
+        post_([this, alive, id, request, connection, session, credits, done, written] {
+          if (alive.expired()) return;
+          std::vector<std::function<void()>> waiting = std::move(creating_[id]);
+          creating_.erase(id);
+          if (!written.ok()) {
+            done(written);
+          } else if (Status s = CreateGroup(id, request.start() == pb::OFFSET_LATEST); !s.ok()) {
+            done(s);
+          } else {
+            done(Join(id, request, connection, session, credits));
+          }
+          for (auto& retry : waiting) retry();
+        });
+      });
+}
+
+Status GroupManager::CreateGroup(const GroupId& id, bool latest) {
+  // Checked again: the topic may have changed while the record was written.
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(id.first));
+  if (!serving_(id.first)) return NotFound("topic '" + id.first + "' is being deleted");
+  if (groups_.count(id) > 0) return Status::Ok();
+  std::vector<DeliveryCursor> cursors;
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
+    SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
+    cursors.push_back(std::move(cursor));
+  }
+  Group group;
+  group.coordinator =
+      std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
+  groups_.emplace(id, std::move(group));
+  log::Info("group created", {{"topic", id.first}, {"group", id.second}});
+  return Status::Ok();
+}
+
+pb::JoinGroupResponse GroupManager::Join(const GroupId& id, const pb::JoinGroupRequest& request,
+                                         const std::string& connection, uint32_t session,
+                                         uint32_t credits) {
+  auto it = groups_.find(id);
   const GroupMember& member = it->second.coordinator->Join(
       request.member_id(), request.client_name(), connection, session, credits, NowMs());
   metrics_.rebalances.Increment();
@@ -597,23 +637,15 @@ void GroupManager::OnTopicAltered(const Topic& topic) {
 }
 
 std::function<void()> GroupManager::DropTopic(const std::string& topic) {
-  std::vector<std::string> dropped;
   for (auto it = groups_.begin(); it != groups_.end();) {
-    if (it->first.first != topic) {
-      ++it;
-      continue;
-    }
-    dropped.push_back(it->first.second);
-    it = groups_.erase(it);
+    it = it->first.first == topic ? groups_.erase(it) : std::next(it);
   }
-  return [&store = store_, topic, dropped = std::move(dropped)] {
-    for (const std::string& group : dropped) {
-      Status a = store.DeleteRecord(GroupKey(topic, group));
-      Status b = store.DeleteRecords(std::string(kCursorPrefix) + topic + "/" + group + "/");
-      if (!a.ok() || !b.ok()) {
-        log::Error("group records not deleted", {{"topic", topic}, {"group", group}});
-      }
-    }
+  // By prefix: a group whose record is still being written goes too (its
+  // write was queued before this deletion).
+  return [&store = store_, topic] {
+    Status a = store.DeleteRecords(std::string(kGroupPrefix) + topic + "/");
+    Status b = store.DeleteRecords(std::string(kCursorPrefix) + topic + "/");
+    if (!a.ok() || !b.ok()) log::Error("group records not deleted", {{"topic", topic}});
   };
 }
 

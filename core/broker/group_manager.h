@@ -33,17 +33,24 @@ class GroupManager {
   using DeliverySink = std::function<void(const std::string& connection,
                                           protocol::pb::DeliverPush push, Batches batches)>;
 
+  // Whether a topic serves groups (false while it is being deleted).
+  using Serving = std::function<bool(const std::string& topic)>;
+
   // Every reference must outlive the manager.
   GroupManager(storage::Store& store, const TopicRegistry& topics, PublishPipeline& pipeline,
-               const Clock& clock, BrokerMetrics& metrics, Post post);
+               const Clock& clock, BrokerMetrics& metrics, Post post, Serving serving);
 
   // Loads the stored groups; cursors past a partition's commit index start
   // over at it.
   Status Load();
 
   void SetDeliverySink(DeliverySink sink) { deliver_ = std::move(sink); }
-  Result<protocol::pb::JoinGroupResponse> JoinGroup(const protocol::pb::JoinGroupRequest& request,
-                                                    const std::string& connection);
+  // Joins (or rejoins) a member; `done` runs on the loop. A new group's
+  // record is written first, without the loop waiting for it: joins of the
+  // same group meanwhile wait for that write and then join the group.
+  using JoinDone = std::function<void(Result<protocol::pb::JoinGroupResponse>)>;
+  void JoinGroup(const protocol::pb::JoinGroupRequest& request, const std::string& connection,
+                 JoinDone done);
   Result<protocol::pb::HeartbeatResponse> Heartbeat(const protocol::pb::HeartbeatRequest& request,
                                                     const std::string& connection);
   Status LeaveGroup(const protocol::pb::LeaveGroupRequest& request);
@@ -84,6 +91,13 @@ class GroupManager {
   Result<const Group*> FindGroup(const std::string& topic, const std::string& group) const;
   CursorConfig CursorConfigOf(const TopicConfig& config) const;
   Result<DeliveryCursor> StartCursor(const Topic& topic, uint32_t partition, bool latest) const;
+  // A new group in memory, once its record is written (OK when it exists).
+  Status CreateGroup(const GroupId& id, bool latest);
+  // Joins a member to the existing group `id`.
+  protocol::pb::JoinGroupResponse Join(const GroupId& id,
+                                       const protocol::pb::JoinGroupRequest& request,
+                                       const std::string& connection, uint32_t session,
+                                       uint32_t credits);
   // Pushes what the group's members may receive now.
   void Pump(Group& group);
   // Publishes each letter to the dead letter topic through the pipeline; a
@@ -99,6 +113,11 @@ class GroupManager {
   const Clock& clock_;
   BrokerMetrics& metrics_;
   Post post_;
+  Serving serving_;
+  // Groups whose record is being written: the joins waiting for it.
+  std::map<GroupId, std::vector<std::function<void()>>> creating_;
+  // Completions from the storage writer check it: the manager may be gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   SliceResumeCache slice_resume_;  // group deliveries' positions in large batches
   std::map<GroupId, Group> groups_;
   DeliverySink deliver_;

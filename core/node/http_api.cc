@@ -309,21 +309,25 @@ void HttpApi::Consume(HttpRequest request, Responder respond) {
     bool joined =
         !member.empty() &&
         broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member).ok();
-    if (!joined) {
-      // The connection is named after the member, whose id the join
-      // assigns: join with the bare prefix, then renew under the full name.
-      auto j = broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix));
-      if (!j.ok()) return respond(ErrorResponse(j.status()));
-      member = j->member_id();
-      beat.set_member_id(member);
-      (void)broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member);
-    }
-    const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
-    rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
-      json out = json::array();
-      for (const auto& m : messages) out.push_back(client::MessageToJson(m));
-      respond(JsonResponse({{"member", member}, {"messages", out}}));
-    });
+    auto poll = [this, take, wait_ms, respond](const std::string& member) {
+      const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
+      rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
+        json out = json::array();
+        for (const auto& m : messages) out.push_back(client::MessageToJson(m));
+        respond(JsonResponse({{"member", member}, {"messages", out}}));
+      });
+    };
+    if (joined) return poll(member);
+    // The connection is named after the member, whose id the join assigns:
+    // join with the bare prefix, then renew under the full name.
+    broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix),
+                      [this, beat, respond, poll](Result<pb::JoinGroupResponse> j) mutable {
+                        if (!j.ok()) return respond(ErrorResponse(j.status()));
+                        beat.set_member_id(j->member_id());
+                        (void)broker_.Heartbeat(
+                            beat, std::string(RestMembers::kConnectionPrefix) + j->member_id());
+                        poll(j->member_id());
+                      });
   });
 }
 

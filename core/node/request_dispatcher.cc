@@ -128,7 +128,9 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
     case MessageType::kJoinGroup: {
       auto request = ParseBody<pb::JoinGroupRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return ReplyWith(reply, broker_.JoinGroup(*request, connection));
+      return broker_.JoinGroup(*request, connection, [reply](Result<pb::JoinGroupResponse> joined) {
+        ReplyWith(reply, std::move(joined));
+      });
     }
     case MessageType::kHeartbeat: {
       auto request = ParseBody<pb::HeartbeatRequest>(body, type);

@@ -64,6 +64,15 @@ class BrokerTest : public ::testing::TestWithParam<storage::StorageMode> {
     return reply ? std::move(*reply) : Timeout("no reply");
   }
 
+  Result<pb::JoinGroupResponse> JoinGroupNow(const pb::JoinGroupRequest& request,
+                                             const std::string& connection) {
+    std::optional<Result<pb::JoinGroupResponse>> reply;
+    broker_->JoinGroup(request, connection,
+                       [&](Result<pb::JoinGroupResponse> r) { reply.emplace(std::move(r)); });
+    loop_.RunUntil([&] { return reply.has_value(); });
+    return reply ? std::move(*reply) : Result<pb::JoinGroupResponse>(Timeout("no reply"));
+  }
+
   // Publishes and runs the loop until the reply arrives.
   Result<pb::PublishResponse> Publish(const std::string& topic, uint32_t partition,
                                       std::string batch, pb::AckLevel acks = pb::ACK_LEADER) {

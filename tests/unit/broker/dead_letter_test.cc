@@ -31,7 +31,7 @@ TEST_P(DeadLetterTest, ALetterRefusedForCapacityIsPublishedOnceTheNodeHasRoom) {
   join.set_topic("jobs");
   join.set_group("workers");
   join.set_start(pb::OFFSET_EARLIEST);
-  auto joined = broker_->JoinGroup(join, "conn-1");
+  auto joined = JoinGroupNow(join, "conn-1");
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   loop_.RunUntil([&] { return pushes == 1; });
 

@@ -140,7 +140,7 @@ TEST_P(PublishDurabilityTest, RecordsRecoveredAfterACrashAreCommitted) {
   join.set_topic("orders");
   join.set_group("readers");
   join.set_start(pb::OFFSET_EARLIEST);
-  ASSERT_TRUE(broker_->JoinGroup(join, "conn-1").ok());
+  ASSERT_TRUE(JoinGroupNow(join, "conn-1").ok());
   pb::DescribeGroupRequest describe;
   describe.set_topic("orders");
   describe.set_group("readers");

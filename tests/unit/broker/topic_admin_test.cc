@@ -128,7 +128,7 @@ TEST_P(TopicAdminTest, ATopicBeingDeletedServesNothingAndIsCreatedAfreshOnceGone
   pb::JoinGroupRequest join;
   join.set_topic("orders");
   join.set_group("workers");
-  EXPECT_EQ(broker_->JoinGroup(join, "conn-1").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(JoinGroupNow(join, "conn-1").status().code(), ErrorCode::kNotFound);
   std::optional<Result<pb::TopicDescription>> early;
   broker_->CreateTopic(Create("orders"),
                        [&](Result<pb::TopicDescription> r) { early.emplace(std::move(r)); });

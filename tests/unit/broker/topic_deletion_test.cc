@@ -69,7 +69,7 @@ TEST_P(TopicDeletionTest, ConsumersOfADeletedTopicAreToldAndTheBrokerGoesOn) {
   join.set_start(pb::OFFSET_EARLIEST);
   int pushes = 0;
   broker_->SetDeliverySink([&](const std::string&, pb::DeliverPush, Batches) { ++pushes; });
-  auto joined = broker_->JoinGroup(join, "conn-1");
+  auto joined = JoinGroupNow(join, "conn-1");
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   loop_.RunUntil([&] { return pushes > 0; });
   pb::FetchRequest parked;
