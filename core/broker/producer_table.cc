@@ -1,5 +1,7 @@
 #include "core/broker/producer_table.h"
 
+#include <algorithm>
+
 namespace sprawl::broker {
 
 SequenceCheck ProducerTable::Check(uint64_t producer_id, uint32_t base_sequence,
@@ -11,11 +13,20 @@ SequenceCheck ProducerTable::Check(uint64_t producer_id, uint32_t base_sequence,
     return check;
   }
   const Producer& p = it->second;
-  check.expected_sequence = p.next_sequence;
-  if (base_sequence == p.next_sequence) return check;
-  if (base_sequence > p.next_sequence) {
+  check.expected_sequence =
+      p.pending.empty() ? p.next_sequence : p.pending.back().base_sequence + p.pending.back().count;
+  if (base_sequence == check.expected_sequence) return check;
+  if (base_sequence > check.expected_sequence) {
     check.verdict = SequenceVerdict::kOutOfOrder;
     return check;
+  }
+  for (const Batch& b : p.pending) {
+    if (b.base_sequence == base_sequence && b.count == count) {
+      check.verdict = SequenceVerdict::kInFlight;
+      check.base_offset = b.base_offset;
+      check.last_offset = b.last_offset;
+      return check;
+    }
   }
   check.verdict = SequenceVerdict::kDuplicate;
   for (const Batch& b : p.recent) {
@@ -27,25 +38,68 @@ SequenceCheck ProducerTable::Check(uint64_t producer_id, uint32_t base_sequence,
   return check;
 }
 
-void ProducerTable::Record(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
-                           uint64_t base_offset, uint64_t last_offset) {
+ProducerTable::Producer& ProducerTable::Touch(uint64_t producer_id) {
   auto it = producers_.find(producer_id);
   if (it == producers_.end()) {
     if (producers_.size() >= max_producers_) EvictOldest();
     it = producers_.emplace(producer_id, Producer{}).first;
   }
-  Producer& p = it->second;
+  it->second.last_seen = ++tick_;
+  return it->second;
+}
+
+void ProducerTable::Propose(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
+                            uint64_t base_offset, uint64_t last_offset) {
+  Producer& p = Touch(producer_id);
+  p.pending.push_back({base_sequence, count, base_offset, last_offset});
+  proposed_.push_back({producer_id, base_offset, last_offset});
+}
+
+void ProducerTable::Commit(uint64_t commit_index) {
+  while (!proposed_.empty() && proposed_.front().last_offset < commit_index) {
+    const Proposed done = proposed_.front();
+    proposed_.pop_front();
+    auto it = producers_.find(done.producer_id);
+    if (it == producers_.end()) continue;
+    Producer& p = it->second;
+    auto batch = std::find_if(p.pending.begin(), p.pending.end(),
+                              [&](const Batch& b) { return b.base_offset == done.base_offset; });
+    if (batch == p.pending.end()) continue;
+    p.next_sequence = batch->base_sequence + batch->count;
+    p.recent.push_back(*batch);
+    if (p.recent.size() > kRecentBatches) p.recent.pop_front();
+    p.pending.erase(batch);
+  }
+}
+
+void ProducerTable::Abort(uint64_t base_offset) {
+  auto proposed = std::find_if(proposed_.begin(), proposed_.end(),
+                               [&](const Proposed& x) { return x.base_offset == base_offset; });
+  if (proposed == proposed_.end()) return;
+  auto it = producers_.find(proposed->producer_id);
+  proposed_.erase(proposed);
+  if (it == producers_.end()) return;
+  auto& pending = it->second.pending;
+  pending.erase(std::remove_if(pending.begin(), pending.end(),
+                               [&](const Batch& b) { return b.base_offset == base_offset; }),
+                pending.end());
+}
+
+void ProducerTable::Record(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
+                           uint64_t base_offset, uint64_t last_offset) {
+  Producer& p = Touch(producer_id);
   p.next_sequence = base_sequence + count;
-  p.last_seen = ++tick_;
   p.recent.push_back({base_sequence, count, base_offset, last_offset});
   if (p.recent.size() > kRecentBatches) p.recent.pop_front();
 }
 
 void ProducerTable::EvictOldest() {
-  // Linear, but only when the table is full of distinct producers.
-  auto oldest = producers_.begin();
+  // Linear, but only when the table is full of distinct producers. A producer
+  // with batches in flight stays: its retries must find them.
+  auto oldest = producers_.end();
   for (auto it = producers_.begin(); it != producers_.end(); ++it) {
-    if (it->second.last_seen < oldest->second.last_seen) oldest = it;
+    if (!it->second.pending.empty()) continue;
+    if (oldest == producers_.end() || it->second.last_seen < oldest->second.last_seen) oldest = it;
   }
   if (oldest != producers_.end()) producers_.erase(oldest);
 }

@@ -42,12 +42,13 @@ Status TopicRegistry::Load() {
   return Status::Ok();
 }
 
-Status TopicRegistry::OpenPartitions(Topic& topic) {
+Status TopicRegistry::OpenPartitions(Topic& topic) const {
   const storage::RetentionPolicy retention = RetentionOf(topic.config);
   for (uint32_t p = static_cast<uint32_t>(topic.partitions.size()); p < topic.config.partitions;
        ++p) {
-    SPRAWL_ASSIGN_OR_RETURN(storage::PartitionLog * log, store_.OpenPartition({topic.name, p}));
-    topic.partitions.push_back(log);
+    SPRAWL_RETURN_IF_ERROR(store_.OpenPartition({topic.name, p}).status());
+    SPRAWL_ASSIGN_OR_RETURN(auto log, store_.SharePartition({topic.name, p}));
+    topic.partitions.push_back(std::move(log));
   }
   for (uint32_t p = 0; p < topic.config.partitions; ++p) {
     SPRAWL_RETURN_IF_ERROR(store_.SetRetention({topic.name, p}, retention));
@@ -55,12 +56,12 @@ Status TopicRegistry::OpenPartitions(Topic& topic) {
   return Status::Ok();
 }
 
-Status TopicRegistry::Persist(const Topic& topic) {
+Status TopicRegistry::Persist(const Topic& topic) const {
   return store_.PutRecord(TopicRecordKey(topic.name), EncodeTopicConfig(topic.config));
 }
 
-Result<const Topic*> TopicRegistry::Create(std::string_view name,
-                                           const protocol::pb::TopicConfig& asked) {
+Result<Topic> TopicRegistry::CheckCreate(std::string_view name,
+                                         const protocol::pb::TopicConfig& asked) const {
   SPRAWL_ASSIGN_OR_RETURN(TopicConfig config, ConfigForCreate(name, asked));
   if (topics_.find(name) != topics_.end()) {
     return AlreadyExists("topic '" + std::string(name) + "' already exists");
@@ -70,18 +71,11 @@ Result<const Topic*> TopicRegistry::Create(std::string_view name,
     return InvalidArgument("dead letter topic '" + config.dead_letter_topic +
                            "' does not exist; create it first");
   }
-  Topic topic{std::string(name), std::move(config), {}};
-  // The record first: partitions without a record are dropped on the next
-  // load, so a crash in between leaves no half-created topic behind.
-  SPRAWL_RETURN_IF_ERROR(Persist(topic));
-  SPRAWL_RETURN_IF_ERROR(OpenPartitions(topic));
-  auto [it, inserted] = topics_.emplace(topic.name, std::move(topic));
-  log::Info("topic created", {{"topic", it->first}, {"partitions", it->second.config.partitions}});
-  return &it->second;
+  return Topic{std::string(name), std::move(config), {}};
 }
 
-Result<const Topic*> TopicRegistry::Alter(std::string_view name,
-                                          const protocol::pb::TopicConfig& patch) {
+Result<Topic> TopicRegistry::CheckAlter(std::string_view name,
+                                        const protocol::pb::TopicConfig& patch) const {
   auto it = topics_.find(name);
   if (it == topics_.end()) return NotFound("topic '" + std::string(name) + "' does not exist");
   SPRAWL_ASSIGN_OR_RETURN(TopicConfig config, ConfigForAlter(name, it->second.config, patch));
@@ -92,29 +86,53 @@ Result<const Topic*> TopicRegistry::Alter(std::string_view name,
   }
   Topic altered = it->second;
   altered.config = std::move(config);
-  SPRAWL_RETURN_IF_ERROR(Persist(altered));
-  SPRAWL_RETURN_IF_ERROR(OpenPartitions(altered));
-  it->second = std::move(altered);
-  log::Info("topic altered", {{"topic", it->first}, {"partitions", it->second.config.partitions}});
-  return &it->second;
+  return altered;
 }
 
-Status TopicRegistry::Delete(std::string_view name) {
-  auto it = topics_.find(name);
-  if (it == topics_.end()) return NotFound("topic '" + std::string(name) + "' does not exist");
+Status TopicRegistry::CheckDelete(std::string_view name) const {
+  if (topics_.find(name) == topics_.end()) {
+    return NotFound("topic '" + std::string(name) + "' does not exist");
+  }
   for (const auto& [other, topic] : topics_) {
     if (other != name && topic.config.dead_letter_topic == name) {
       return InvalidArgument("topic '" + std::string(name) + "' is the dead letter topic of '" +
                              other + "'; change that topic first");
     }
   }
+  return Status::Ok();
+}
+
+Status TopicRegistry::WriteTopic(Topic& topic) const {
+  SPRAWL_RETURN_IF_ERROR(Persist(topic));
+  return OpenPartitions(topic);
+}
+
+Status TopicRegistry::DropTopic(const std::string& name, uint32_t partitions) const {
   SPRAWL_RETURN_IF_ERROR(store_.DeleteRecord(TopicRecordKey(name)));
-  for (uint32_t p = 0; p < it->second.partitions.size(); ++p) {
-    SPRAWL_RETURN_IF_ERROR(store_.DropPartition({it->second.name, p}));
+  for (uint32_t p = 0; p < partitions; ++p) {
+    SPRAWL_RETURN_IF_ERROR(store_.DropPartition({name, p}));
   }
+  return Status::Ok();
+}
+
+const Topic* TopicRegistry::Install(Topic topic) {
+  auto it = topics_.find(topic.name);
+  const bool created = it == topics_.end();
+  if (created) {
+    it = topics_.emplace(topic.name, std::move(topic)).first;
+  } else {
+    it->second = std::move(topic);
+  }
+  log::Info(created ? "topic created" : "topic altered",
+            {{"topic", it->first}, {"partitions", it->second.config.partitions}});
+  return &it->second;
+}
+
+void TopicRegistry::Erase(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return;
   log::Info("topic deleted", {{"topic", it->first}});
   topics_.erase(it);
-  return Status::Ok();
 }
 
 Result<const Topic*> TopicRegistry::Find(std::string_view name) const {
@@ -131,7 +149,7 @@ Result<storage::PartitionLog*> TopicRegistry::Partition(std::string_view topic,
                     std::to_string(partition) + " (it has " + std::to_string(t->partitions.size()) +
                     ")");
   }
-  return t->partitions[partition];
+  return t->partitions[partition].get();
 }
 
 std::vector<const Topic*> TopicRegistry::List() const {

@@ -84,9 +84,10 @@ admin::Router HttpApi::Routes() {
     create.set_name((*body)["name"].get<std::string>());
     *create.mutable_config() = *config;
     OnLoop(std::move(respond), [this, create](Responder respond) {
-      auto created = broker_.CreateTopic(create);
-      respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
-                           : ErrorResponse(created.status()));
+      broker_.CreateTopic(create, [respond](Result<pb::TopicDescription> created) {
+        respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
+                             : ErrorResponse(created.status()));
+      });
     });
   });
   router.Add("GET", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
@@ -106,16 +107,18 @@ admin::Router HttpApi::Routes() {
     alter.set_name(request.params["topic"]);
     *alter.mutable_config() = *config;
     OnLoop(std::move(respond), [this, alter](Responder respond) {
-      auto d = broker_.AlterTopic(alter);
-      respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      broker_.AlterTopic(alter, [respond](Result<pb::TopicDescription> d) {
+        respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
+      });
     });
   });
   router.Add("DELETE", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
     pb::DeleteTopicRequest del;
     del.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, del](Responder respond) {
-      Status s = broker_.DeleteTopic(del);
-      respond(s.ok() ? JsonResponse({{"deleted", del.name()}}) : ErrorResponse(s));
+      broker_.DeleteTopic(del, [respond, name = del.name()](Status s) {
+        respond(s.ok() ? JsonResponse({{"deleted", name}}) : ErrorResponse(s));
+      });
     });
   });
   router.Add("GET", "/v1/topics/{topic}/partitions",
@@ -306,21 +309,25 @@ void HttpApi::Consume(HttpRequest request, Responder respond) {
     bool joined =
         !member.empty() &&
         broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member).ok();
-    if (!joined) {
-      // The connection is named after the member, whose id the join
-      // assigns: join with the bare prefix, then renew under the full name.
-      auto j = broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix));
-      if (!j.ok()) return respond(ErrorResponse(j.status()));
-      member = j->member_id();
-      beat.set_member_id(member);
-      (void)broker_.Heartbeat(beat, std::string(RestMembers::kConnectionPrefix) + member);
-    }
-    const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
-    rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
-      json out = json::array();
-      for (const auto& m : messages) out.push_back(client::MessageToJson(m));
-      respond(JsonResponse({{"member", member}, {"messages", out}}));
-    });
+    auto poll = [this, take, wait_ms, respond](const std::string& member) {
+      const int64_t deadline = SystemClock::Instance().MonotonicNanos() + wait_ms * 1'000'000;
+      rest_.Poll(member, take, deadline, [respond, member](std::vector<client::Message> messages) {
+        json out = json::array();
+        for (const auto& m : messages) out.push_back(client::MessageToJson(m));
+        respond(JsonResponse({{"member", member}, {"messages", out}}));
+      });
+    };
+    if (joined) return poll(member);
+    // The connection is named after the member, whose id the join assigns:
+    // join with the bare prefix, then renew under the full name.
+    broker_.JoinGroup(join, std::string(RestMembers::kConnectionPrefix),
+                      [this, beat, respond, poll](Result<pb::JoinGroupResponse> j) mutable {
+                        if (!j.ok()) return respond(ErrorResponse(j.status()));
+                        beat.set_member_id(j->member_id());
+                        (void)broker_.Heartbeat(
+                            beat, std::string(RestMembers::kConnectionPrefix) + j->member_id());
+                        poll(j->member_id());
+                      });
   });
 }
 

@@ -64,27 +64,30 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
     case MessageType::kCreateTopic: {
       auto request = ParseBody<pb::CreateTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      auto created = broker_.CreateTopic(*request);
-      if (!created.ok()) return reply(created.status());
-      pb::CreateTopicResponse out;
-      *out.mutable_topic() = std::move(*created);
-      return reply(Encode(out));
+      return broker_.CreateTopic(*request, [reply](Result<pb::TopicDescription> created) {
+        if (!created.ok()) return reply(created.status());
+        pb::CreateTopicResponse out;
+        *out.mutable_topic() = std::move(*created);
+        reply(Encode(out));
+      });
     }
     case MessageType::kAlterTopic: {
       auto request = ParseBody<pb::AlterTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      auto altered = broker_.AlterTopic(*request);
-      if (!altered.ok()) return reply(altered.status());
-      pb::AlterTopicResponse out;
-      *out.mutable_topic() = std::move(*altered);
-      return reply(Encode(out));
+      return broker_.AlterTopic(*request, [reply](Result<pb::TopicDescription> altered) {
+        if (!altered.ok()) return reply(altered.status());
+        pb::AlterTopicResponse out;
+        *out.mutable_topic() = std::move(*altered);
+        reply(Encode(out));
+      });
     }
     case MessageType::kDeleteTopic: {
       auto request = ParseBody<pb::DeleteTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      Status deleted = broker_.DeleteTopic(*request);
-      if (!deleted.ok()) return reply(deleted);
-      return reply(Encode(pb::DeleteTopicResponse()));
+      return broker_.DeleteTopic(*request, [reply](Status deleted) {
+        if (!deleted.ok()) return reply(deleted);
+        reply(Encode(pb::DeleteTopicResponse()));
+      });
     }
     case MessageType::kDescribeTopic: {
       auto request = ParseBody<pb::DescribeTopicRequest>(body, type);
@@ -125,7 +128,9 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
     case MessageType::kJoinGroup: {
       auto request = ParseBody<pb::JoinGroupRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return ReplyWith(reply, broker_.JoinGroup(*request, connection));
+      return broker_.JoinGroup(*request, connection, [reply](Result<pb::JoinGroupResponse> joined) {
+        ReplyWith(reply, std::move(joined));
+      });
     }
     case MessageType::kHeartbeat: {
       auto request = ParseBody<pb::HeartbeatRequest>(body, type);

@@ -112,6 +112,13 @@ Result<PartitionLog*> Store::GetPartition(const PartitionKey& key) const {
   return it->second.log.get();
 }
 
+Result<std::shared_ptr<PartitionLog>> Store::SharePartition(const PartitionKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
+  return std::shared_ptr<PartitionLog>(it->second.log);
+}
+
 std::vector<PartitionKey> Store::Partitions() const {
   std::lock_guard lock(mu_);
   std::vector<PartitionKey> out;
@@ -124,6 +131,8 @@ Status Store::DropPartition(const PartitionKey& key) {
   std::lock_guard lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
+  // A retention pass holding a share of the log writes nothing after this.
+  it->second.log->MarkDropped();
   if (engine_) {
     const uint32_t id = it->second.log->disk_id();
     // Written in one batch after every earlier append of this partition.
@@ -151,10 +160,11 @@ Status Store::SetRetention(const PartitionKey& key, const RetentionPolicy& polic
 }
 
 Result<RetentionOutcome> Store::ApplyRetention() {
-  std::vector<std::pair<PartitionLog*, RetentionPolicy>> work;
+  // Shares: a partition dropped meanwhile stays alive until its pass is over.
+  std::vector<std::pair<std::shared_ptr<PartitionLog>, RetentionPolicy>> work;
   {
     std::lock_guard lock(mu_);
-    for (auto& [key, entry] : partitions_) work.emplace_back(entry.log.get(), entry.retention);
+    for (auto& [key, entry] : partitions_) work.emplace_back(entry.log, entry.retention);
   }
   RetentionOutcome total;
   const int64_t now = clock_.WallMillis();

@@ -38,9 +38,13 @@ class Store {
   Result<PartitionLog*> OpenPartition(const PartitionKey& key);
   // The log of an existing partition; NOT_FOUND otherwise.
   Result<PartitionLog*> GetPartition(const PartitionKey& key) const;
+  // A share of an existing partition's log (NOT_FOUND otherwise). It keeps the
+  // object alive past DropPartition, for work that completes later (an append
+  // in flight, a retention pass); a dropped log changes nothing on disk.
+  Result<std::shared_ptr<PartitionLog>> SharePartition(const PartitionKey& key) const;
   std::vector<PartitionKey> Partitions() const;
-  // Deletes the partition and all its data. Callers must have stopped using
-  // its log. NOT_FOUND when absent.
+  // Deletes the partition and all its data. Raw pointers to its log become
+  // invalid; shares keep a log that no longer writes. NOT_FOUND when absent.
   Status DropPartition(const PartitionKey& key);
 
   // Sets the retention policy of a partition (none by default).
@@ -81,7 +85,7 @@ class Store {
   Status LoadPartitions();
 
   struct Entry {
-    std::unique_ptr<TieredPartitionLog> log;
+    std::shared_ptr<TieredPartitionLog> log;
     RetentionPolicy retention;
   };
 

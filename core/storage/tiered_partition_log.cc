@@ -401,7 +401,7 @@ Status TieredPartitionLog::SetCommitIndex(uint64_t commit_index) {
                            key_.ToString() + " is beyond the end of the log (" +
                            std::to_string(next_) + ")");
   }
-  if (commit_index == commit_) return Status::Ok();
+  if (commit_index == commit_ || dropped_) return Status::Ok();
   commit_ = commit_index;
   if (on_disk()) {
     // Durable with the next sync; a lost update only makes recovery resume
@@ -525,6 +525,7 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
     return policy.max_age_ms && max_ts < now_ms - *policy.max_age_ms;
   };
   std::unique_lock lock(mu_);
+  if (dropped_) return outcome;
   const uint64_t old_first = first_;
   if (!on_disk()) {
     while (!memory_.empty()) {
@@ -586,6 +587,11 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
                                             {"bytes", outcome.bytes_deleted}});
   }
   return outcome;
+}
+
+void TieredPartitionLog::MarkDropped() {
+  std::lock_guard lock(mu_);
+  dropped_ = true;
 }
 
 Status TieredPartitionLog::Flush() {

@@ -49,6 +49,10 @@ class TieredPartitionLog final : public PartitionLog {
   Status Flush() override;
   PartitionStats Stats() const override;
 
+  // The store dropped this partition: later retention passes and commit index
+  // updates change nothing (a share of the log may outlive the drop).
+  void MarkDropped();
+
   // The partition's numeric id in the disk tier (0 in memory mode).
   uint32_t disk_id() const { return id_; }
 
@@ -86,6 +90,7 @@ class TieredPartitionLog final : public PartitionLog {
   uint64_t commit_ = 0;
   uint64_t last_term_ = 0;
   uint64_t prev_term_ = 0;  // term of offset first_ - 1
+  bool dropped_ = false;
   MemoryTier memory_;
   SegmentIndex segments_;
   std::optional<PartitionSnapshot> memory_snapshot_;  // memory mode only

@@ -4,91 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include "broker_test_util.h"
+#include "broker_fixture.h"
 
 namespace sprawl::broker {
 namespace {
 
 using testing::Batch;
-using testing::PostQueue;
-using testing::ScratchDir;
-
-class BrokerTest : public ::testing::TestWithParam<storage::StorageMode> {
- protected:
-  void SetUp() override { Open(); }
-
-  void Open(BrokerOptions options = {}) {
-    broker_.reset();
-    store_.reset();
-    storage::StoreOptions o;
-    o.mode = GetParam();
-    o.data_dir = dir_.Sub("data");
-    auto store = storage::Store::Open(o, registry_, clock_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    broker_ = std::make_unique<Broker>(*store_, clock_, registry_, loop_.Poster(), options);
-    ASSERT_TRUE(broker_->Open().ok());
-  }
-
-  bool disk() const { return GetParam() == storage::StorageMode::kDisk; }
-
-  void CreateTopic(const std::string& name, uint32_t partitions) {
-    pb::CreateTopicRequest request;
-    request.set_name(name);
-    request.mutable_config()->set_partitions(partitions);
-    auto created = broker_->CreateTopic(request);
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-  }
-
-  // Publishes and runs the loop until the reply arrives.
-  Result<pb::PublishResponse> Publish(const std::string& topic, uint32_t partition,
-                                      std::string batch, pb::AckLevel acks = pb::ACK_LEADER) {
-    pb::PublishRequest request;
-    request.set_topic(topic);
-    request.set_acks(acks);
-    request.add_batches()->set_partition(partition);
-    std::vector<std::string> batches;
-    batches.push_back(std::move(batch));
-    std::optional<Result<pb::PublishResponse>> reply;
-    broker_->Publish(request, std::move(batches),
-                     [&](Result<pb::PublishResponse> r) { reply.emplace(std::move(r)); });
-    loop_.RunUntil([&] { return reply.has_value(); });
-    return std::move(*reply);
-  }
-
-  Result<FetchReply> Fetch(const std::string& topic, uint32_t partition, uint64_t offset) {
-    pb::FetchRequest request;
-    request.set_topic(topic);
-    request.set_partition(partition);
-    request.set_offset(offset);
-    std::optional<Result<FetchReply>> reply;
-    broker_->Fetch(request, [&](Result<FetchReply> r) { reply.emplace(std::move(r)); });
-    loop_.RunUntil([&] { return reply.has_value(); });
-    return std::move(*reply);
-  }
-
-  // Values of the records at and after `from` in a fetch reply.
-  static std::vector<std::string> Values(const FetchReply& reply, uint64_t from) {
-    std::vector<std::string> out;
-    for (const auto& bytes : reply.batches) {
-      auto view = storage::RecordBatchView::Parse(*bytes);
-      EXPECT_TRUE(view.ok());
-      auto records = view->Records();
-      storage::RecordView record;
-      while (records->Next(&record)) {
-        if (record.offset >= from) out.emplace_back(record.value);
-      }
-    }
-    return out;
-  }
-
-  ScratchDir dir_;
-  ManualClock clock_;
-  metrics::Registry registry_;
-  PostQueue loop_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<Broker> broker_;
-};
+using testing::BrokerTest;
 
 TEST_P(BrokerTest, TopicsAreCreatedDescribedAlteredAndDeleted) {
   CreateTopic("orders", 3);
@@ -105,7 +27,7 @@ TEST_P(BrokerTest, TopicsAreCreatedDescribedAlteredAndDeleted) {
   alter.set_name("orders");
   alter.mutable_config()->set_partitions(5);
   alter.mutable_config()->set_max_deliveries(4);
-  auto altered = broker_->AlterTopic(alter);
+  auto altered = AlterTopicNow(alter);
   ASSERT_TRUE(altered.ok()) << altered.status().ToString();
   EXPECT_EQ(altered->partitions_size(), 5);
   EXPECT_EQ(altered->config().max_deliveries(), 4u);
@@ -113,43 +35,43 @@ TEST_P(BrokerTest, TopicsAreCreatedDescribedAlteredAndDeleted) {
 
   pb::DeleteTopicRequest del;
   del.set_name("orders");
-  ASSERT_TRUE(broker_->DeleteTopic(del).ok());
+  ASSERT_TRUE(DeleteTopicNow(del).ok());
   EXPECT_EQ(broker_->ListTopics().topics_size(), 0);
-  EXPECT_EQ(broker_->DeleteTopic(del).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(DeleteTopicNow(del).code(), ErrorCode::kNotFound);
 }
 
 TEST_P(BrokerTest, BadTopicRequestsAreClearErrorsAndChangeNothing) {
   CreateTopic("orders", 2);
   pb::CreateTopicRequest dup;
   dup.set_name("orders");
-  EXPECT_EQ(broker_->CreateTopic(dup).status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(CreateTopicNow(dup).status().code(), ErrorCode::kAlreadyExists);
 
   pb::CreateTopicRequest bad_name;
   bad_name.set_name("no spaces");
-  EXPECT_EQ(broker_->CreateTopic(bad_name).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CreateTopicNow(bad_name).status().code(), ErrorCode::kInvalidArgument);
 
   pb::CreateTopicRequest too_many;
   too_many.set_name("big");
   too_many.mutable_config()->set_partitions(5000);
-  auto r = broker_->CreateTopic(too_many);
+  auto r = CreateTopicNow(too_many);
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("partitions"), std::string::npos);
 
   pb::CreateTopicRequest missing_dlq;
   missing_dlq.set_name("jobs");
   missing_dlq.mutable_config()->set_dead_letter_topic("jobs.dlq");
-  EXPECT_EQ(broker_->CreateTopic(missing_dlq).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CreateTopicNow(missing_dlq).status().code(), ErrorCode::kInvalidArgument);
 
   pb::AlterTopicRequest shrink;
   shrink.set_name("orders");
   shrink.mutable_config()->set_partitions(1);
-  EXPECT_EQ(broker_->AlterTopic(shrink).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(AlterTopicNow(shrink).status().code(), ErrorCode::kInvalidArgument);
 
   CreateTopic("jobs.dlq", 1);
-  ASSERT_TRUE(broker_->CreateTopic(missing_dlq).ok());
+  ASSERT_TRUE(CreateTopicNow(missing_dlq).ok());
   pb::DeleteTopicRequest del_dlq;
   del_dlq.set_name("jobs.dlq");
-  EXPECT_EQ(broker_->DeleteTopic(del_dlq).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(DeleteTopicNow(del_dlq).code(), ErrorCode::kInvalidArgument);
 
   EXPECT_EQ(broker_->ListTopics().topics_size(), 3);
   EXPECT_EQ(broker_->topics().Find("orders").value()->config.partitions, 2u);
@@ -195,7 +117,7 @@ TEST_P(BrokerTest, PublishErrorsAreReportedPerBatchOrPerRequest) {
   pb::AlterTopicRequest small;
   small.set_name("orders");
   small.mutable_config()->set_max_message_bytes(8);
-  ASSERT_TRUE(broker_->AlterTopic(small).ok());
+  ASSERT_TRUE(AlterTopicNow(small).ok());
   auto large = Publish("orders", 0, Batch(1, "a-value-longer-than-eight-bytes"));
   ASSERT_TRUE(large.ok());
   EXPECT_EQ(large->results(0).error().code(), static_cast<uint32_t>(ErrorCode::kMessageTooLarge));

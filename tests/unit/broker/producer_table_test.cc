@@ -64,5 +64,44 @@ TEST(ProducerTableTest, ProducersAreIndependent) {
   EXPECT_EQ(table.Check(2, 0, 10).base_offset.value_or(0), 10u);
 }
 
+TEST(ProducerTableTest, AProposedBatchCountsOnlyOnceCommitted) {
+  ProducerTable table;
+  table.Record(7, 0, 2, 0, 1);
+  table.Propose(7, 2, 3, 2, 4);
+  // The next batch follows the proposed one; its retry waits for it.
+  EXPECT_EQ(table.Check(7, 5, 1).verdict, SequenceVerdict::kAppend);
+  const SequenceCheck retry = table.Check(7, 2, 3);
+  EXPECT_EQ(retry.verdict, SequenceVerdict::kInFlight);
+  EXPECT_EQ(retry.base_offset.value_or(0), 2u);
+  EXPECT_EQ(retry.last_offset.value_or(0), 4u);
+  table.Commit(4);  // offset 4 is not committed yet
+  EXPECT_EQ(table.Check(7, 2, 3).verdict, SequenceVerdict::kInFlight);
+  table.Commit(5);
+  EXPECT_EQ(table.in_flight(), 0u);
+  const SequenceCheck committed = table.Check(7, 2, 3);
+  EXPECT_EQ(committed.verdict, SequenceVerdict::kDuplicate);
+  EXPECT_EQ(committed.base_offset.value_or(0), 2u);
+}
+
+TEST(ProducerTableTest, AnAbortedBatchLeavesNoTrace) {
+  ProducerTable table;
+  table.Record(7, 0, 2, 0, 1);
+  table.Propose(7, 2, 3, 2, 4);
+  table.Abort(2);
+  EXPECT_EQ(table.in_flight(), 0u);
+  const SequenceCheck retry = table.Check(7, 2, 3);
+  EXPECT_EQ(retry.verdict, SequenceVerdict::kAppend) << "the retry of a failed batch is appended";
+  EXPECT_EQ(table.Check(7, 5, 1).verdict, SequenceVerdict::kOutOfOrder);
+  table.Commit(100);  // nothing was committed for the aborted batch
+  EXPECT_EQ(table.Check(7, 2, 3).verdict, SequenceVerdict::kAppend);
+}
+
+TEST(ProducerTableTest, AProducerWithBatchesInFlightIsNotForgotten) {
+  ProducerTable table(1);
+  table.Propose(1, 0, 1, 0, 0);
+  table.Record(2, 0, 1, 1, 1);
+  EXPECT_EQ(table.Check(1, 0, 1).verdict, SequenceVerdict::kInFlight);
+}
+
 }  // namespace
 }  // namespace sprawl::broker

@@ -1,15 +1,17 @@
-// Consumer groups of the broker: joining, pushing deliveries within credits,
-// settling, redelivery and dead letters, and cursor checkpoints.
+#include "core/broker/group_manager.h"
+
 #include <algorithm>
+#include <limits>
 
 #include "core/broker/batch_slicer.h"
-#include "core/broker/broker.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
 #include "core/util/logging.h"
 
 namespace sprawl::broker {
 namespace {
+
+namespace pb = protocol::pb;
 
 // "group/<topic>/<group>": that the group exists and where a new one starts.
 // "cursor/<topic>/<group>/<partition>": a partition's cursor checkpoint.
@@ -21,6 +23,8 @@ constexpr uint32_t kMinSessionTimeoutMs = 100;
 constexpr uint32_t kMaxSessionTimeoutMs = 600'000;
 constexpr uint32_t kDefaultMaxInFlight = 100;
 constexpr uint32_t kMaxInFlightLimit = 100'000;
+// How long a dead letter refused for capacity waits before it is tried again.
+constexpr int64_t kDeadLetterRetryMs = 50;
 
 std::string GroupKey(const std::string& topic, const std::string& group) {
   return std::string(kGroupPrefix) + topic + "/" + group;
@@ -60,7 +64,18 @@ std::optional<storage::RecordInput> FindRecord(const std::string& batch, uint64_
 
 }  // namespace
 
-CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
+GroupManager::GroupManager(storage::Store& store, const TopicRegistry& topics,
+                           PublishPipeline& pipeline, const Clock& clock, BrokerMetrics& metrics,
+                           Post post, Serving serving)
+    : store_(store),
+      topics_(topics),
+      pipeline_(pipeline),
+      clock_(clock),
+      metrics_(metrics),
+      post_(std::move(post)),
+      serving_(std::move(serving)) {}
+
+CursorConfig GroupManager::CursorConfigOf(const TopicConfig& config) const {
   CursorConfig c;
   c.ack_timeout_ms = config.ack_timeout_ms;
   c.max_deliveries = config.max_deliveries;
@@ -68,14 +83,14 @@ CursorConfig Broker::CursorConfigOf(const TopicConfig& config) const {
   return c;
 }
 
-Result<DeliveryCursor> Broker::StartCursor(const Topic& topic, uint32_t partition,
-                                           bool latest) const {
-  storage::PartitionLog* log = topic.partitions[partition];
+Result<DeliveryCursor> GroupManager::StartCursor(const Topic& topic, uint32_t partition,
+                                                 bool latest) const {
+  storage::PartitionLog* log = topic.partitions[partition].get();
   return DeliveryCursor(latest ? log->CommitIndex() : log->FirstOffset(),
                         CursorConfigOf(topic.config));
 }
 
-Status Broker::LoadGroups() {
+Status GroupManager::Load() {
   SPRAWL_ASSIGN_OR_RETURN(auto groups, store_.ScanRecords(kGroupPrefix));
   for (const auto& [key, value] : groups) {
     const std::string rest = key.substr(kGroupPrefix.size());
@@ -101,7 +116,7 @@ Status Broker::LoadGroups() {
     }
     std::vector<DeliveryCursor> cursors;
     for (uint32_t p = 0; p < (*topic)->partitions.size(); ++p) {
-      storage::PartitionLog* log = (*topic)->partitions[p];
+      storage::PartitionLog* log = (*topic)->partitions[p].get();
       auto it = saved.find(p);
       if (it == saved.end()) {
         SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(**topic, p, latest));
@@ -124,7 +139,8 @@ Status Broker::LoadGroups() {
   return Status::Ok();
 }
 
-Result<Broker::Group*> Broker::FindGroup(const std::string& topic, const std::string& group) {
+Result<GroupManager::Group*> GroupManager::FindGroup(const std::string& topic,
+                                                     const std::string& group) {
   auto it = groups_.find({topic, group});
   if (it == groups_.end()) {
     return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
@@ -132,8 +148,8 @@ Result<Broker::Group*> Broker::FindGroup(const std::string& topic, const std::st
   return &it->second;
 }
 
-Result<const Broker::Group*> Broker::FindGroup(const std::string& topic,
-                                               const std::string& group) const {
+Result<const GroupManager::Group*> GroupManager::FindGroup(const std::string& topic,
+                                                           const std::string& group) const {
   auto it = groups_.find({topic, group});
   if (it == groups_.end()) {
     return NotFound("group '" + group + "' of topic '" + topic + "' does not exist");
@@ -141,44 +157,83 @@ Result<const Broker::Group*> Broker::FindGroup(const std::string& topic,
   return &it->second;
 }
 
-Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& request,
-                                                const std::string& connection) {
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
-  SPRAWL_RETURN_IF_ERROR(ValidateGroupName(request.group()));
+void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::string& connection,
+                             JoinDone done) {
+  auto topic = topics_.Find(request.topic());
+  if (!topic.ok()) return done(topic.status());
+  if (!serving_(request.topic())) {
+    return done(NotFound("topic '" + request.topic() + "' is being deleted"));
+  }
+  if (Status s = ValidateGroupName(request.group()); !s.ok()) return done(s);
   const uint32_t session =
       request.session_timeout_ms() == 0 ? kDefaultSessionTimeoutMs : request.session_timeout_ms();
   if (session < kMinSessionTimeoutMs || session > kMaxSessionTimeoutMs) {
-    return InvalidArgument(
+    return done(InvalidArgument(
         "session_timeout_ms must be between " + std::to_string(kMinSessionTimeoutMs) + " and " +
-        std::to_string(kMaxSessionTimeoutMs) + ", got " + std::to_string(session));
+        std::to_string(kMaxSessionTimeoutMs) + ", got " + std::to_string(session)));
   }
   const uint32_t credits =
       request.max_in_flight() == 0 ? kDefaultMaxInFlight : request.max_in_flight();
   if (credits > kMaxInFlightLimit) {
-    return InvalidArgument("max_in_flight must be at most " + std::to_string(kMaxInFlightLimit) +
-                           ", got " + std::to_string(credits));
+    return done(InvalidArgument("max_in_flight must be at most " +
+                                std::to_string(kMaxInFlightLimit) + ", got " +
+                                std::to_string(credits)));
   }
   if (request.start() != pb::OFFSET_EARLIEST && request.start() != pb::OFFSET_LATEST) {
-    return InvalidArgument("a group starts at EARLIEST or LATEST");
+    return done(InvalidArgument("a group starts at EARLIEST or LATEST"));
   }
   const GroupId id{request.topic(), request.group()};
-  auto it = groups_.find(id);
-  if (it == groups_.end()) {
-    const bool latest = request.start() == pb::OFFSET_LATEST;
-    std::vector<DeliveryCursor> cursors;
-    for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
-      SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
-      cursors.push_back(std::move(cursor));
-    }
-    SPRAWL_RETURN_IF_ERROR(
-        store_.PutRecord(GroupKey(id.first, id.second), latest ? "latest" : "earliest"));
-    Group group;
-    group.coordinator =
-        std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
-    for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
-    it = groups_.emplace(id, std::move(group)).first;
-    log::Info("group created", {{"topic", id.first}, {"group", id.second}});
+  if (groups_.count(id) > 0) return done(Join(id, request, connection, session, credits));
+  if (auto pending = creating_.find(id); pending != creating_.end()) {
+    pending->second.push_back(
+        [this, request, connection, done] { JoinGroup(request, connection, done); });
+    return;
   }
+  creating_[id];
+  const bool latest = request.start() == pb::OFFSET_LATEST;
+  store_.PutRecordAsync(
+      GroupKey(id.first, id.second), latest ? "latest" : "earliest",
+      [this, alive = std::weak_ptr<bool>(alive_), id, request, connection, session, credits,
+       done](const Status& written) {
+        post_([this, alive, id, request, connection, session, credits, done, written] {
+          if (alive.expired()) return;
+          std::vector<std::function<void()>> waiting = std::move(creating_[id]);
+          creating_.erase(id);
+          if (!written.ok()) {
+            done(written);
+          } else if (Status s = CreateGroup(id, request.start() == pb::OFFSET_LATEST); !s.ok()) {
+            done(s);
+          } else {
+            done(Join(id, request, connection, session, credits));
+          }
+          for (auto& retry : waiting) retry();
+        });
+      });
+}
+
+Status GroupManager::CreateGroup(const GroupId& id, bool latest) {
+  // Checked again: the topic may have changed while the record was written.
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(id.first));
+  if (!serving_(id.first)) return NotFound("topic '" + id.first + "' is being deleted");
+  if (groups_.count(id) > 0) return Status::Ok();
+  std::vector<DeliveryCursor> cursors;
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
+    SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
+    cursors.push_back(std::move(cursor));
+  }
+  Group group;
+  group.coordinator =
+      std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
+  groups_.emplace(id, std::move(group));
+  log::Info("group created", {{"topic", id.first}, {"group", id.second}});
+  return Status::Ok();
+}
+
+pb::JoinGroupResponse GroupManager::Join(const GroupId& id, const pb::JoinGroupRequest& request,
+                                         const std::string& connection, uint32_t session,
+                                         uint32_t credits) {
+  auto it = groups_.find(id);
   const GroupMember& member = it->second.coordinator->Join(
       request.member_id(), request.client_name(), connection, session, credits, NowMs());
   metrics_.rebalances.Increment();
@@ -194,8 +249,8 @@ Result<pb::JoinGroupResponse> Broker::JoinGroup(const pb::JoinGroupRequest& requ
   return out;
 }
 
-Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,
-                                                const std::string& connection) {
+Result<pb::HeartbeatResponse> GroupManager::Heartbeat(const pb::HeartbeatRequest& request,
+                                                      const std::string& connection) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   SPRAWL_ASSIGN_OR_RETURN(const GroupMember* member,
                           group->coordinator->Heartbeat(request.member_id(), connection, NowMs()));
@@ -205,7 +260,7 @@ Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& requ
   return out;
 }
 
-Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
+Status GroupManager::LeaveGroup(const pb::LeaveGroupRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   std::vector<PartitionDeadLetter> letters;
   SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs(), &letters));
@@ -218,7 +273,7 @@ Status Broker::LeaveGroup(const pb::LeaveGroupRequest& request) {
   return Status::Ok();
 }
 
-Result<pb::SettleResponse> Broker::Settle(const pb::SettleRequest& request) {
+Result<pb::SettleResponse> GroupManager::Settle(const pb::SettleRequest& request) {
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   GroupCoordinator& g = *group->coordinator;
   if (g.members().find(request.member_id()) == g.members().end()) {
@@ -256,20 +311,18 @@ Result<pb::SettleResponse> Broker::Settle(const pb::SettleRequest& request) {
   return out;
 }
 
-void Broker::Pump(Group& group) {
+void GroupManager::Pump(Group& group) {
   GroupCoordinator& g = *group.coordinator;
   auto topic = topics_.Find(g.topic());
   if (!topic.ok()) return;
   std::vector<uint64_t> high_watermarks;
-  for (storage::PartitionLog* log : (*topic)->partitions) {
-    high_watermarks.push_back(log->CommitIndex());
-  }
+  for (const auto& log : (*topic)->partitions) high_watermarks.push_back(log->CommitIndex());
   std::vector<PartitionDeadLetter> letters;
   const int64_t now = NowMs();
   const int64_t ttl = (*topic)->config.message_ttl_ms;
   const int64_t wall_now = clock_.WallMillis();
   for (Push& push : g.Plan(high_watermarks, now, &letters)) {
-    storage::PartitionLog* log = (*topic)->partitions[push.partition];
+    storage::PartitionLog* log = (*topic)->partitions[push.partition].get();
     DeliveryCursor& cursor = g.cursors()[push.partition];
     group.dirty.insert(push.partition);
     pb::DeliverPush out;
@@ -344,7 +397,7 @@ void Broker::Pump(Group& group) {
   if (!letters.empty()) MoveToDeadLetters({g.topic(), g.group()}, std::move(letters));
 }
 
-void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters) {
+void GroupManager::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLetter> letters) {
   auto topic = topics_.Find(id.first);
   if (!topic.ok()) return;
   const std::string& dlq_name = (*topic)->config.dead_letter_topic;
@@ -361,7 +414,7 @@ void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLette
       CompleteDeadLetter(id, partition, offset);
       continue;
     }
-    storage::PartitionLog* log = (*topic)->partitions[partition];
+    storage::PartitionLog* log = (*topic)->partitions[partition].get();
     storage::ReadLimits limits;
     limits.max_records = 1;
     limits.end_offset = log->CommitIndex();
@@ -406,29 +459,29 @@ void Broker::MoveToDeadLetters(const GroupId& id, std::vector<PartitionDeadLette
       CompleteDeadLetter(id, partition, offset);
       continue;
     }
-    storage::PartitionLog* target_log = target.partitions[target_partition];
-    const std::string target_name = target.name;
-    target_log->AppendAsync(
-        std::move(*batch), kSingleNodeTerm,
-        [this, id, partition, offset, target_log, target_partition,
-         target_name](Result<storage::AppendInfo> info) {
-          post_([this, id, partition, offset, target_log, target_partition, target_name,
-                 info = std::move(info)] {
-            if (!info.ok()) {
-              // Not settled: it is dead-lettered again on the next restart.
-              log::Error("dead letter append failed",
-                         {{"topic", id.first}, {"error", info.status().ToString()}});
-              return;
-            }
-            OnCommitted(target_name, target_partition, target_log, info->last_offset + 1);
-            metrics_.dead_lettered.Increment();
-            CompleteDeadLetter(id, partition, offset);
-          });
-        });
+    // The normal publish path: the letter counts once committed, under the
+    // same bound on bytes in flight as any publish.
+    PartitionDeadLetter retry = pl;
+    pipeline_.Append(target, target_partition, std::move(*batch),
+                     [this, id, partition, offset, retry](Result<storage::AppendInfo> info) {
+                       if (info.ok()) {
+                         metrics_.dead_lettered.Increment();
+                         return CompleteDeadLetter(id, partition, offset);
+                       }
+                       if (info.status().code() == ErrorCode::kRetryAfter) {
+                         if (deferred_letters_.empty())
+                           deferred_letters_at_ms_ = NowMs() + kDeadLetterRetryMs;
+                         deferred_letters_.emplace_back(id, retry);
+                         return;
+                       }
+                       // Not settled: it is dead-lettered again on the next restart.
+                       log::Error("dead letter append failed",
+                                  {{"topic", id.first}, {"error", info.status().ToString()}});
+                     });
   }
 }
 
-void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset) {
+void GroupManager::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t offset) {
   auto it = groups_.find(id);
   if (it == groups_.end()) return;
   auto& cursors = it->second.coordinator->cursors();
@@ -437,8 +490,16 @@ void Broker::CompleteDeadLetter(const GroupId& id, uint32_t partition, uint64_t 
   it->second.dirty.insert(partition);
 }
 
-void Broker::TickGroups() {
+void GroupManager::Tick() {
   const int64_t now = NowMs();
+  if (!deferred_letters_.empty() && now >= deferred_letters_at_ms_) {
+    std::map<GroupId, std::vector<PartitionDeadLetter>> again;
+    for (auto& [id, letter] : deferred_letters_) again[id].push_back(std::move(letter));
+    deferred_letters_.clear();
+    for (auto& [id, letters] : again) {
+      if (groups_.count(id) > 0) MoveToDeadLetters(id, std::move(letters));
+    }
+  }
   for (auto& [id, group] : groups_) {
     std::vector<PartitionDeadLetter> letters;
     if (group.coordinator->Tick(now, &letters)) metrics_.rebalances.Increment();
@@ -448,11 +509,11 @@ void Broker::TickGroups() {
   }
   if (now - last_checkpoint_ms_ >= kCheckpointIntervalMs) {
     last_checkpoint_ms_ = now;
-    CheckpointGroups();
+    Checkpoint();
   }
 }
 
-void Broker::CheckpointGroups() {
+void GroupManager::Checkpoint() {
   for (auto& [id, group] : groups_) {
     for (uint32_t p : group.dirty) {
       const auto& cursors = group.coordinator->cursors();
@@ -468,7 +529,7 @@ void Broker::CheckpointGroups() {
   }
 }
 
-pb::GroupDescription Broker::DescribeGroupState(const Group& group) const {
+pb::GroupDescription GroupManager::DescribeGroupState(const Group& group) const {
   const GroupCoordinator& g = *group.coordinator;
   pb::GroupDescription d;
   d.set_topic(g.topic());
@@ -501,12 +562,13 @@ pb::GroupDescription Broker::DescribeGroupState(const Group& group) const {
   return d;
 }
 
-Result<pb::GroupDescription> Broker::DescribeGroup(const pb::DescribeGroupRequest& request) const {
+Result<pb::GroupDescription> GroupManager::DescribeGroup(
+    const pb::DescribeGroupRequest& request) const {
   SPRAWL_ASSIGN_OR_RETURN(const Group* group, FindGroup(request.topic(), request.group()));
   return DescribeGroupState(*group);
 }
 
-pb::ListGroupsResponse Broker::ListGroups(const pb::ListGroupsRequest& request) const {
+pb::ListGroupsResponse GroupManager::ListGroups(const pb::ListGroupsRequest& request) const {
   pb::ListGroupsResponse out;
   for (const auto& [id, group] : groups_) {
     if (request.topic().empty() || request.topic() == id.first) {
@@ -516,31 +578,46 @@ pb::ListGroupsResponse Broker::ListGroups(const pb::ListGroupsRequest& request) 
   return out;
 }
 
-Result<pb::GroupDescription> Broker::ResetGroupOffsets(
-    const pb::ResetGroupOffsetsRequest& request) {
-  SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
-  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(request.topic()));
+Result<pb::GroupDescription> GroupManager::ResetOffsets(
+    const std::string& topic, const std::string& group,
+    const std::function<Result<uint64_t>(uint32_t partition)>& target) {
+  SPRAWL_ASSIGN_OR_RETURN(Group * found, FindGroup(topic, group));
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* t, topics_.Find(topic));
   std::vector<uint64_t> targets;
-  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
-    pb::ListOffsetsRequest list;
-    list.set_topic(request.topic());
-    list.set_partition(p);
-    list.set_spec(request.spec());
-    list.set_timestamp_ms(request.timestamp_ms());
-    list.set_offset(request.offset());
-    SPRAWL_ASSIGN_OR_RETURN(auto offset, ListOffsets(list));
-    targets.push_back(offset.offset());
+  for (uint32_t p = 0; p < t->partitions.size(); ++p) {
+    SPRAWL_ASSIGN_OR_RETURN(uint64_t offset, target(p));
+    targets.push_back(offset);
   }
-  auto& cursors = group->coordinator->cursors();
+  auto& cursors = found->coordinator->cursors();
   for (uint32_t p = 0; p < targets.size() && p < cursors.size(); ++p) {
     cursors[p].Reset(targets[p]);
-    group->dirty.insert(p);
+    found->dirty.insert(p);
   }
-  Pump(*group);
-  return DescribeGroupState(*group);
+  Pump(*found);
+  return DescribeGroupState(*found);
 }
 
-void Broker::OnTopicAltered(const Topic& topic) {
+void GroupManager::OnCommitted(const std::string& topic) {
+  for (auto& [id, group] : groups_) {
+    if (id.first == topic) Pump(group);
+  }
+}
+
+int64_t GroupManager::NextDeadlineNanos() const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  const int64_t now_ms = NowMs();
+  bool dirty = false;
+  for (const auto& [id, group] : groups_) {
+    const int64_t ms = group.coordinator->NextDeadline(now_ms);
+    if (ms != std::numeric_limits<int64_t>::max()) next = std::min(next, ms * 1'000'000);
+    dirty = dirty || !group.dirty.empty();
+  }
+  if (dirty) next = std::min(next, (last_checkpoint_ms_ + kCheckpointIntervalMs) * 1'000'000);
+  if (!deferred_letters_.empty()) next = std::min(next, deferred_letters_at_ms_ * 1'000'000);
+  return next;
+}
+
+void GroupManager::OnTopicAltered(const Topic& topic) {
   for (auto& [id, group] : groups_) {
     if (id.first != topic.name) continue;
     auto& cursors = group.coordinator->cursors();
@@ -559,20 +636,17 @@ void Broker::OnTopicAltered(const Topic& topic) {
   }
 }
 
-void Broker::DropGroupsOf(const std::string& topic) {
+std::function<void()> GroupManager::DropTopic(const std::string& topic) {
   for (auto it = groups_.begin(); it != groups_.end();) {
-    if (it->first.first != topic) {
-      ++it;
-      continue;
-    }
-    Status a = store_.DeleteRecord(GroupKey(it->first.first, it->first.second));
-    Status b = store_.DeleteRecords(std::string(kCursorPrefix) + it->first.first + "/" +
-                                    it->first.second + "/");
-    if (!a.ok() || !b.ok()) {
-      log::Error("group records not deleted", {{"topic", topic}, {"group", it->first.second}});
-    }
-    it = groups_.erase(it);
+    it = it->first.first == topic ? groups_.erase(it) : std::next(it);
   }
+  // By prefix: a group whose record is still being written goes too (its
+  // write was queued before this deletion).
+  return [&store = store_, topic] {
+    Status a = store.DeleteRecords(std::string(kGroupPrefix) + topic + "/");
+    Status b = store.DeleteRecords(std::string(kCursorPrefix) + topic + "/");
+    if (!a.ok() || !b.ok()) log::Error("group records not deleted", {{"topic", topic}});
+  };
 }
 
 }  // namespace sprawl::broker
