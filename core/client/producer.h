@@ -32,7 +32,8 @@ struct ProducerConfig {
   // RESOURCE_EXHAUSTED (retriable); 0 = never wait, for callers that must not
   // block (an event loop). Kafka's max.block.ms.
   std::chrono::milliseconds max_block{120'000};
-  pb::AckLevel acks = pb::ACK_LEADER;
+  // `all`, every binding's default too (docs/configuration.md says why).
+  pb::AckLevel acks = pb::ACK_ALL;
   // Stamps batches with a producer id and sequence so retries are stored once.
   bool idempotent = true;
   // A record not acknowledged within this fails with TIMEOUT.

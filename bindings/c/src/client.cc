@@ -16,7 +16,7 @@ Result<protocol::pb::TopicConfig> TopicConfigFrom(const sprawl_config_t* config)
       if (key == "dead_letter_topic") {
         json[key] = value;
       } else {
-        json[key] = static_cast<int64_t>(GetUint(config, key, 0));
+        json[key] = GetUint(config, key, 0);
       }
     }
   }
@@ -101,9 +101,7 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
       pc.acks = *v == "none"     ? sprawl::client::pb::ACK_NONE
                 : *v == "leader" ? sprawl::client::pb::ACK_LEADER
                                  : sprawl::client::pb::ACK_ALL;
-    } else {
-      pc.acks = sprawl::client::pb::ACK_ALL;  // the product's default (DESIGN.md)
-    }
+    }  // else the producer's default, `all` (docs/configuration.md says why)
     pc.linger = std::chrono::milliseconds(
         GetUint(config, "linger_ms", static_cast<uint64_t>(pc.linger.count())));
     pc.batch_bytes = GetUint(config, "batch_bytes", pc.batch_bytes);
@@ -120,6 +118,7 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
     state->producer = std::make_unique<sprawl::client::Producer>(*state->client, pc);
     state->delivery_timeout = pc.delivery_timeout;
     state->poll_mode = Get(config, "callback_mode").value_or("background") == "poll";
+    state->offsets_known = pc.acks != sprawl::client::pb::ACK_NONE;
     auto handle = std::make_unique<sprawl_client_t>();
     handle->state = std::move(state);
     *out = handle.release();

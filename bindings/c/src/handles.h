@@ -56,6 +56,8 @@ struct ClientState {
   std::chrono::milliseconds delivery_timeout{120'000};
   bool poll_mode = false;
   // Poll mode: delivery callbacks waiting for sprawl_client_poll.
+  // False with acks "none": the node sends no offsets, so none is reported.
+  bool offsets_known = true;
   std::mutex poll_mu;
   std::condition_variable poll_cv;
   std::deque<std::function<void()>> due;

@@ -77,6 +77,14 @@ void Report(const Callback& cb, const Result<client::PublishAck>& ack) noexcept 
   }
 }
 
+// The ack as the caller sees it: with acks "none" the node never said
+// where the record went, so the offset is SPRAWL_OFFSET_UNKNOWN rather than
+// a guess.
+Result<client::PublishAck> AsReported(const ClientState& state, Result<client::PublishAck> ack) {
+  if (ack.ok() && !state.offsets_known) ack->offset = SPRAWL_OFFSET_UNKNOWN;
+  return ack;
+}
+
 // Queues a record with `send` unless the client is closed; see
 // ClientState::lifecycle.
 template <typename Send>
@@ -122,7 +130,7 @@ sprawl_status_t sprawl_publish(sprawl_client_t* client, const char* topic, int32
                                                      std::to_string(timeout_ms) +
                                                      " ms; the message may still be stored");
     }
-    Result<sprawl::client::PublishAck> ack = done.get();
+    Result<sprawl::client::PublishAck> ack = AsReported(state, done.get());
     if (!ack.ok()) return ack.status();
     if (partition_out != nullptr) *partition_out = ack->partition;
     if (offset_out != nullptr) *offset_out = ack->offset;
@@ -148,7 +156,8 @@ sprawl_status_t sprawl_publish_async(sprawl_client_t* client, const char* topic,
     return Queue(state, [&] {
       state.producer->Send(
           r.topic, r.key, r.value, r.headers,
-          [s, callback](Result<sprawl::client::PublishAck> ack) {
+          [s, callback](Result<sprawl::client::PublishAck> reported) {
+            Result<sprawl::client::PublishAck> ack = AsReported(*s, std::move(reported));
             if (callback->fn == nullptr) {
               if (!ack.ok()) {
                 std::lock_guard lock(s->failure_mu);
