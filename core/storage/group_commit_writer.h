@@ -16,6 +16,7 @@
 #include "core/storage/storage_metrics.h"
 #include "core/storage/store_options.h"
 #include "core/util/clock.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::storage {
 
@@ -81,7 +82,7 @@ class GroupCommitWriter {
   // The interval policy's timer: syncs the WAL when anything was written.
   void SyncPeriodically();
   // Makes `status`, if an error, the sticky error of every later submission.
-  void RecordFailureLocked(const Status& status);
+  void RecordFailureLocked(const Status& status) REQUIRES(mu_);
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
   Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
   Status Sync();
@@ -93,14 +94,14 @@ class GroupCommitWriter {
 
   // Guards the queue and the sticky error; the one lock between callers and
   // the writer thread.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable work_cv_;   // writer waits for requests
   std::condition_variable space_cv_;  // submitters wait for queue space
   std::condition_variable sync_cv_;   // the interval syncer waits for its timer or stop
-  std::deque<Request> queue_;
-  uint64_t queued_bytes_ = 0;
-  bool stopping_ = false;
-  Status failed_;
+  std::deque<Request> queue_ GUARDED_BY(mu_);
+  uint64_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Status failed_ GUARDED_BY(mu_);
   // Written to the WAL and not yet synced; set by the writer, cleared by
   // whichever thread syncs.
   std::atomic<bool> unsynced_{false};

@@ -29,11 +29,12 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, metrics:
             {{"mode", options.mode == StorageMode::kDisk ? "disk" : "memory"},
              {"data_dir", options.mode == StorageMode::kDisk ? options.data_dir : ""},
              {"fsync", options.fsync.ToString()},
-             {"partitions", store->partitions_.size()}});
+             {"partitions", store->Partitions().size()}});
   return store;
 }
 
 Status Store::LoadPartitions() {
+  MutexLock lock(mu_);  // uncontended (Open runs it before the store is shared)
   SPRAWL_ASSIGN_OR_RETURN(auto next_id, engine_->GetState(std::string(keys::kNextPartitionId)));
   if (next_id) {
     SPRAWL_ASSIGN_OR_RETURN(next_id_, state_codec::DecodePartitionId(*next_id));
@@ -80,7 +81,7 @@ Status Store::ValidateTopicName(std::string_view topic) {
 
 Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
   SPRAWL_RETURN_IF_ERROR(ValidateTopicName(key.topic));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it != partitions_.end()) return it->second.log.get();
   if (!engine_) {
@@ -106,14 +107,14 @@ Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
 }
 
 Result<PartitionLog*> Store::GetPartition(const PartitionKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   return it->second.log.get();
 }
 
 std::vector<PartitionKey> Store::Partitions() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<PartitionKey> out;
   out.reserve(partitions_.size());
   for (const auto& [key, entry] : partitions_) out.push_back(key);
@@ -121,7 +122,7 @@ std::vector<PartitionKey> Store::Partitions() const {
 }
 
 Status Store::DropPartition(const PartitionKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   if (engine_) {
@@ -143,7 +144,7 @@ Status Store::SetRetention(const PartitionKey& key, const RetentionPolicy& polic
   if (policy.max_age_ms && *policy.max_age_ms <= 0) {
     return InvalidArgument("retention age must be positive");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   it->second.retention = policy;
@@ -153,7 +154,7 @@ Status Store::SetRetention(const PartitionKey& key, const RetentionPolicy& polic
 Result<RetentionOutcome> Store::ApplyRetention() {
   std::vector<std::pair<PartitionLog*, RetentionPolicy>> work;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [key, entry] : partitions_) work.emplace_back(entry.log.get(), entry.retention);
   }
   RetentionOutcome total;
@@ -191,7 +192,7 @@ std::string PrefixEnd(std::string prefix) {
 
 Status Store::PutRecord(std::string_view key, std::string value) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     memory_records_[std::string(key)] = std::move(value);
     return Status::Ok();
   }
@@ -203,7 +204,7 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
                            std::function<void(Status)> done) {
   if (!engine_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       memory_records_[std::string(key)] = std::move(value);
     }
     done(Status::Ok());
@@ -215,7 +216,7 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
 
 Status Store::DeleteRecord(std::string_view key) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = memory_records_.find(key);
     if (it != memory_records_.end()) memory_records_.erase(it);
     return Status::Ok();
@@ -225,7 +226,7 @@ Status Store::DeleteRecord(std::string_view key) {
 
 Status Store::DeleteRecords(std::string_view prefix) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = memory_records_.lower_bound(prefix);
     while (it != memory_records_.end() && it->first.starts_with(prefix)) {
       it = memory_records_.erase(it);
@@ -241,7 +242,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
     std::string_view prefix) const {
   std::vector<std::pair<std::string, std::string>> out;
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = memory_records_.lower_bound(prefix);
          it != memory_records_.end() && it->first.starts_with(prefix); ++it) {
       out.emplace_back(it->first, it->second);

@@ -42,7 +42,7 @@ namespace {
 Status CloseClient(ClientState& state, int timeout_ms) {
   if (state.closed.exchange(true)) return Status::Ok();
   {
-    std::lock_guard lock(state.consumers_mu);
+    sprawl::MutexLock lock(state.consumers_mu);
     for (sprawl_consumer* consumer : state.consumers) {
       if (consumer->group) {
         consumer->group->Interrupt();  // leaving needs the connection, which goes
@@ -54,7 +54,7 @@ Status CloseClient(ClientState& state, int timeout_ms) {
   // Publishes that saw the client open finish queueing first, so the flush
   // covers them. Not held while flushing: a delivery callback that publishes
   // gets CLOSED instead of a deadlock.
-  { std::unique_lock barrier(state.lifecycle); }
+  { sprawl::WriterLock barrier(state.lifecycle); }
   Status flushed = state.producer->Flush(timeout_ms < 0 ? state.delivery_timeout
                                                         : std::chrono::milliseconds(timeout_ms));
   // Past the timeout nothing more is waited for: closing the connection
@@ -66,7 +66,7 @@ Status CloseClient(ClientState& state, int timeout_ms) {
   // Poll mode: callbacks still queued run at the caller's next poll; a poll
   // waiting for one stops waiting.
   {
-    std::lock_guard lock(state.poll_mu);
+    sprawl::MutexLock lock(state.poll_mu);
     state.close_done = true;
   }
   state.poll_cv.notify_all();
@@ -138,7 +138,7 @@ void sprawl_client_destroy(sprawl_client_t** client) {
   // lock, since free_user_data is the caller's code).
   std::deque<std::function<void()>> unpolled;
   {
-    std::lock_guard lock((*client)->state->poll_mu);
+    sprawl::MutexLock lock((*client)->state->poll_mu);
     unpolled.swap((*client)->state->due);
   }
   unpolled.clear();
