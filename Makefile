@@ -78,9 +78,15 @@ sim-long: bootstrap
 	cmake --build --preset release -j $(JOBS) --target raft_sim_tests
 	SPRAWL_RAFT_SIM_RUNS=50000 build/release/tests/raft_sim_tests
 
-lint: bootstrap
+# clang-format on every file; clang-tidy (.clang-tidy) on the C++ files this
+# checkout changed since the main line (scripts/lint_tidy.sh), with the dev
+# build's compilation database and generated protobuf headers.
+lint: bootstrap node-deps
 	@echo "clang-format check of $(words $(CXX_SOURCES)) files"
 	@clang-format --dry-run --Werror $(CXX_SOURCES)
+	@cmake --preset dev >/dev/null
+	@cmake --build build/dev --target sprawl_protocol >/dev/null
+	@scripts/lint_tidy.sh
 
 format:
 	clang-format -i $(CXX_SOURCES)

@@ -14,7 +14,8 @@ export declare class SprawlError extends Error {
 export interface PublishAck {
   topic: string;
   partition: number;
-  offset: number;
+  /** null with acks 'none': the node does not reply, so it is not known. */
+  offset: number | null;
 }
 
 export interface ClientOptions {

@@ -66,7 +66,9 @@ function topicSettings(options) {
   const out = {};
   for (const [k, v] of Object.entries(options || {})) {
     if (!(k in TOPIC_SETTINGS)) {
-      throw new TypeError(`unknown topic option '${k}'; known: ${Object.keys(TOPIC_SETTINGS).join(', ')}`);
+      // The error the core gives for a bad value, so one check covers both.
+      throw new SprawlError('INVALID_ARGUMENT', 1,
+        `unknown topic option '${k}'; known: ${Object.keys(TOPIC_SETTINGS).join(', ')}`, false);
     }
     if (v !== undefined) out[TOPIC_SETTINGS[k]] = String(v);
   }
@@ -369,8 +371,9 @@ class Client {
 
   /**
    * Publishes one message; resolves with {topic, partition, offset} once it
-   * is acknowledged. Batched with other publishes (no thread waits on it);
-   * while the buffer is full it waits, in order, behind earlier publishes.
+   * is acknowledged (offset null with acks 'none': the node sends none).
+   * Batched with other publishes (no thread waits on it); while the buffer
+   * is full it waits, in order, behind earlier publishes.
    */
   publish(topic, value, options = {}) {
     try {

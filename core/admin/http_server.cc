@@ -20,6 +20,7 @@
 #include "core/admin/http_server_metrics.h"
 #include "core/admin/request_target.h"
 #include "core/util/logging.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::admin {
 
@@ -66,8 +67,8 @@ bool IsHttpParseError(const beast::error_code& ec) {
 // never posts to a stopped or destroyed io_context.
 struct Liveness {
   explicit Liveness(asio::io_context::executor_type e) : executor(std::move(e)) {}
-  std::mutex mu;
-  bool alive = true;  // guarded by mu
+  Mutex mu;
+  bool alive GUARDED_BY(mu) = true;
   const asio::io_context::executor_type executor;
 };
 
@@ -317,7 +318,7 @@ class ResponseSlot {
 
  private:
   void Deliver(HttpResponse response) {
-    std::lock_guard lock(liveness_->mu);
+    MutexLock lock(liveness_->mu);
     if (!liveness_->alive) return;
     asio::post(liveness_->executor,
                [session = session_, id = request_id_, response = std::move(response)]() mutable {
@@ -491,7 +492,7 @@ void HttpServer::Stop() {
   if (core_ == nullptr || stopped_) return;
   stopped_ = true;
   {
-    std::lock_guard lock(core_->liveness->mu);
+    MutexLock lock(core_->liveness->mu);
     core_->liveness->alive = false;
   }
   core_->ioc.stop();

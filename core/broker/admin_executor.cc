@@ -6,7 +6,7 @@ AdminExecutor::AdminExecutor() : thread_([this] { Run(); }) {}
 
 AdminExecutor::~AdminExecutor() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -15,7 +15,7 @@ AdminExecutor::~AdminExecutor() {
 
 void AdminExecutor::Submit(std::function<void()> work) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(work));
   }
   cv_.notify_all();
@@ -25,8 +25,8 @@ void AdminExecutor::Run() {
   for (;;) {
     std::function<void()> work;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      UniqueLock lock(mu_);
+      cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left to run
       work = std::move(queue_.front());
       queue_.pop_front();

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/util/thread_annotations.h"
+
 namespace sprawl::broker {
 
 // One worker thread for the broker's administrative disk work (topic records,
@@ -26,11 +28,11 @@ class AdminExecutor {
  private:
   void Run();
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  std::thread thread_;                       // last: starts once the rest exists
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the rest exists
 };
 
 }  // namespace sprawl::broker

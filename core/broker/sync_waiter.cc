@@ -6,7 +6,7 @@ SyncWaiter::SyncWaiter(storage::Store& store) : store_(store), thread_([this] { 
 
 SyncWaiter::~SyncWaiter() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_one();
@@ -15,16 +15,16 @@ SyncWaiter::~SyncWaiter() {
 
 void SyncWaiter::AfterSync(std::function<void(Status)> done) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(done));
   }
   cv_.notify_one();
 }
 
 void SyncWaiter::Run() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping with nothing left
     std::vector<std::function<void(Status)>> batch;
     batch.swap(queue_);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/storage/store.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::broker {
 
@@ -28,10 +29,10 @@ class SyncWaiter {
   void Run();
 
   storage::Store& store_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::function<void(Status)>> queue_;
-  bool stopping_ = false;
+  std::vector<std::function<void(Status)>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

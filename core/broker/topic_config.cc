@@ -1,5 +1,8 @@
 #include "core/broker/topic_config.h"
 
+#include <google/protobuf/message.h>
+#include <google/protobuf/unknown_field_set.h>
+
 #include "core/storage/store.h"
 
 namespace sprawl::broker {
@@ -40,6 +43,17 @@ Status Validate(std::string_view topic, const TopicConfig& c) {
   return Status::Ok();
 }
 
+// A field this build does not know (sent by a newer client, or a mistyped
+// field number) would otherwise be dropped without a word: refuse it.
+Status CheckKnownFields(std::string_view topic, const protocol::pb::TopicConfig& p) {
+  const google::protobuf::UnknownFieldSet& unknown = p.GetReflection()->GetUnknownFields(p);
+  if (unknown.empty()) return Status::Ok();
+  return InvalidArgument(
+      "topic '" + std::string(topic) + "': unknown config field number " +
+      std::to_string(unknown.field(0).number()) + " (this broker knows fields 1 to " +
+      std::to_string(protocol::pb::TopicConfig::descriptor()->field_count()) + ")");
+}
+
 void ApplyPresent(const protocol::pb::TopicConfig& p, TopicConfig* c) {
   if (p.has_partitions()) c->partitions = p.partitions();
   if (p.has_retention_ms()) c->retention_ms = p.retention_ms();
@@ -56,6 +70,7 @@ void ApplyPresent(const protocol::pb::TopicConfig& p, TopicConfig* c) {
 Result<TopicConfig> ConfigForCreate(std::string_view topic,
                                     const protocol::pb::TopicConfig& asked) {
   SPRAWL_RETURN_IF_ERROR(storage::Store::ValidateTopicName(topic));
+  SPRAWL_RETURN_IF_ERROR(CheckKnownFields(topic, asked));
   TopicConfig config;
   ApplyPresent(asked, &config);
   SPRAWL_RETURN_IF_ERROR(Validate(topic, config));
@@ -64,6 +79,7 @@ Result<TopicConfig> ConfigForCreate(std::string_view topic,
 
 Result<TopicConfig> ConfigForAlter(std::string_view topic, const TopicConfig& current,
                                    const protocol::pb::TopicConfig& patch) {
+  SPRAWL_RETURN_IF_ERROR(CheckKnownFields(topic, patch));
   TopicConfig config = current;
   ApplyPresent(patch, &config);
   if (config.partitions < current.partitions) {

@@ -31,11 +31,13 @@ struct TopicConfig {
 };
 
 // The configuration a create request asks for: absent fields take their
-// defaults. INVALID_ARGUMENT, naming the field, for any value out of range.
+// defaults. INVALID_ARGUMENT, naming the field, for any value out of range
+// or a field this build does not know (by its field number).
 Result<TopicConfig> ConfigForCreate(std::string_view topic, const protocol::pb::TopicConfig& asked);
 
 // `current` with the fields present in `patch` changed. Partitions may only
-// grow. INVALID_ARGUMENT for a value out of range; nothing changes then.
+// grow. INVALID_ARGUMENT for a value out of range or an unknown field;
+// nothing changes then.
 Result<TopicConfig> ConfigForAlter(std::string_view topic, const TopicConfig& current,
                                    const protocol::pb::TopicConfig& patch);
 

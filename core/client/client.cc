@@ -18,7 +18,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientConfig& config) {
 void Client::RoutePushes(
     const std::string& topic, const std::string& group,
     std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler) {
-  std::lock_guard lock(routes_mu_);
+  MutexLock lock(routes_mu_);
   if (handler) {
     routes_[{topic, group}] = std::move(handler);
   } else {
@@ -32,7 +32,7 @@ void Client::OnPush(const transport::Reply& push) {
   if (!deliver.ParseFromString(push.body)) return;
   std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler;
   {
-    std::lock_guard lock(routes_mu_);
+    MutexLock lock(routes_mu_);
     auto it = routes_.find({deliver.topic(), deliver.group()});
     if (it == routes_.end()) return;
     handler = it->second;

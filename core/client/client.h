@@ -12,6 +12,7 @@
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
 #include "core/transport/client_connection.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::client {
 
@@ -89,10 +90,10 @@ class Client {
 
   ClientConfig config_;
   std::unique_ptr<transport::ClientConnection> connection_;
-  std::mutex routes_mu_;
+  Mutex routes_mu_;
   std::map<std::pair<std::string, std::string>,
            std::function<void(const transport::Reply&, const pb::DeliverPush&)>>
-      routes_;
+      routes_ GUARDED_BY(routes_mu_);
 };
 
 template <typename Response>

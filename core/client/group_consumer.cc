@@ -43,7 +43,7 @@ Status GroupConsumer::JoinNow() {
   request.set_topic(config_.topic);
   request.set_group(config_.group);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     request.set_member_id(member_id_);
   }
   request.set_session_timeout_ms(static_cast<uint32_t>(config_.session_timeout.count()));
@@ -63,7 +63,7 @@ Status GroupConsumer::JoinNow() {
           status = DataCorruption("the join reply does not decode");
         }
         if (status.ok()) {
-          std::lock_guard lock(mu_);
+          MutexLock lock(mu_);
           member_id_ = joined.member_id();
           partitions_.assign(joined.partitions().begin(), joined.partitions().end());
         }
@@ -101,7 +101,7 @@ void GroupConsumer::OnPush(const transport::Reply& push) {
   }
   if (messages.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closed_ || deliver.member_id() != member_id_) return;
     // One move per push under the lock: Receive contends for it per message.
     queue_.push_back(std::move(messages));
@@ -110,10 +110,11 @@ void GroupConsumer::OnPush(const transport::Reply& push) {
 }
 
 Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   if (queue_.empty() && !closed_ && !interrupted_) {  // reading the clock only when there is a wait
-    received_cv_.wait_for(lock, timeout,
-                          [&] { return closed_ || interrupted_ || !queue_.empty(); });
+    received_cv_.wait_for(lock.native(), timeout, [&]() REQUIRES(mu_) {
+      return closed_ || interrupted_ || !queue_.empty();
+    });
   }
   if (closed_ || interrupted_) return Status(ErrorCode::kClosed, "the consumer is closed");
   if (queue_.empty()) return std::optional<Message>();
@@ -128,7 +129,7 @@ Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds 
 }
 
 void GroupConsumer::Ack(const Message& message) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   QueueAck(message.partition, message.offset);
 }
 
@@ -144,24 +145,24 @@ void GroupConsumer::QueueAck(uint32_t partition, uint64_t offset) {
 }
 
 void GroupConsumer::Nack(const Message& message, std::chrono::milliseconds delay) {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   // One delay per settle request: send what is queued with another delay first.
   if (!nacks_.empty() && nack_delay_ms_ != static_cast<uint32_t>(delay.count())) {
-    SendSettles(lock);
+    SendSettles();
   }
   nack_delay_ms_ = static_cast<uint32_t>(delay.count());
   nacks_.emplace_back(message.partition, message.offset);
 }
 
 Status GroupConsumer::Commit() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   if (closed_) return Status(ErrorCode::kClosed, "the consumer is closed");
-  SendSettles(lock);
-  settled_cv_.wait(lock, [&] { return settles_in_flight_ == 0; });
+  SendSettles();
+  settled_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return settles_in_flight_ == 0; });
   return Status::Ok();
 }
 
-void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
+void GroupConsumer::SendSettles() {
   flush_now_ = false;
   if (acks_.empty() && nacks_.empty()) return;
   pb::SettleRequest request;
@@ -182,12 +183,12 @@ void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
   acks_.clear();
   nacks_.clear();
   ++settles_in_flight_;
-  lock.unlock();
+  MutexUnlock unlocked(mu_);  // its callback takes the lock
   client_.connection().CallAsync(
       static_cast<uint16_t>(MessageType::kSettle), request.SerializeAsString(), {},
       [this](Result<transport::Reply> reply) {
         // Everything under the lock: Close waits for this callback.
-        std::lock_guard relock(mu_);
+        MutexLock relock(mu_);
         if (reply.ok() && reply->status().code() == ErrorCode::kUnknownMember) {
           rejoin_ = true;
           work_cv_.notify_one();
@@ -195,18 +196,18 @@ void GroupConsumer::SendSettles(std::unique_lock<std::mutex>& lock) {
         --settles_in_flight_;
         settled_cv_.notify_all();
       });
-  lock.lock();
 }
 
 void GroupConsumer::Run() {
   const auto heartbeat_every = config_.session_timeout / 3;
   bool join_failed = false;  // the last rejoin failed
   auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_every;
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (!closed_) {
-    work_cv_.wait_for(lock, config_.settle_interval, [&] { return closed_ || flush_now_; });
+    work_cv_.wait_for(lock.native(), config_.settle_interval,
+                      [&]() REQUIRES(mu_) { return closed_ || flush_now_; });
     if (closed_) break;
-    SendSettles(lock);
+    SendSettles();
     const bool rejoin = rejoin_;
     // A rejoin goes out at once, except after a failed one: that is retried
     // at the heartbeat pace rather than every settle interval.
@@ -222,7 +223,7 @@ void GroupConsumer::Run() {
       auto beat = client_.Request<pb::HeartbeatResponse>(MessageType::kHeartbeat, request);
       status = beat.status();
       if (beat.ok()) {
-        std::lock_guard relock(mu_);
+        MutexLock relock(mu_);
         partitions_.assign(beat->partitions().begin(), beat->partitions().end());
       }
     }
@@ -230,7 +231,7 @@ void GroupConsumer::Run() {
       // The session expired (a pause, a network cut): what was delivered here
       // is redelivered to someone; join again for new deliveries.
       {
-        std::lock_guard relock(mu_);
+        MutexLock relock(mu_);
         queue_.clear();
         queue_head_ = 0;
         rejoin_ = false;
@@ -253,9 +254,9 @@ void GroupConsumer::Run() {
 
 Status GroupConsumer::Close() {
   {
-    std::unique_lock lock(mu_);
+    UniqueLock lock(mu_);
     if (closed_) return Status::Ok();
-    SendSettles(lock);
+    SendSettles();
     closed_ = true;
   }
   work_cv_.notify_all();
@@ -269,26 +270,26 @@ Status GroupConsumer::Close() {
   Status left = client_.Request<pb::LeaveGroupResponse>(MessageType::kLeaveGroup, request).status();
   // Settle callbacks reach into this consumer: wait for them (each ends by
   // its reply or its timeout).
-  std::unique_lock lock(mu_);
-  settled_cv_.wait(lock, [&] { return settles_in_flight_ == 0; });
+  UniqueLock lock(mu_);
+  settled_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return settles_in_flight_ == 0; });
   return left;
 }
 
 void GroupConsumer::Interrupt() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     interrupted_ = true;
   }
   received_cv_.notify_all();
 }
 
 std::string GroupConsumer::member_id() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return member_id_;
 }
 
 std::vector<uint32_t> GroupConsumer::partitions() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return partitions_;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/client/client.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::client {
 
@@ -70,29 +71,29 @@ class GroupConsumer {
   Status JoinNow();
   void OnPush(const transport::Reply& push);
   void Run();
-  void SendSettles(std::unique_lock<std::mutex>& lock);
-  void QueueAck(uint32_t partition, uint64_t offset);  // with mu_ held
+  void SendSettles() REQUIRES(mu_);
+  void QueueAck(uint32_t partition, uint64_t offset) REQUIRES(mu_);
 
   Client& client_;
   const GroupConsumerConfig config_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable received_cv_;
   std::condition_variable work_cv_;
   // Received messages, one vector per push; queue_head_ indexes the next one
   // in the front vector. Never holds an empty vector.
-  std::deque<std::vector<Message>> queue_;
-  size_t queue_head_ = 0;
-  std::vector<std::pair<uint32_t, uint64_t>> acks_;
-  std::vector<std::pair<uint32_t, uint64_t>> nacks_;
-  uint32_t nack_delay_ms_ = 0;
-  std::string member_id_;
-  std::vector<uint32_t> partitions_;
-  size_t settles_in_flight_ = 0;  // settle replies whose callback has not run
+  std::deque<std::vector<Message>> queue_ GUARDED_BY(mu_);
+  size_t queue_head_ GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> acks_ GUARDED_BY(mu_);
+  std::vector<std::pair<uint32_t, uint64_t>> nacks_ GUARDED_BY(mu_);
+  uint32_t nack_delay_ms_ GUARDED_BY(mu_) = 0;
+  std::string member_id_ GUARDED_BY(mu_);
+  std::vector<uint32_t> partitions_ GUARDED_BY(mu_);
+  size_t settles_in_flight_ GUARDED_BY(mu_) = 0;  // settle replies whose callback has not run
   std::condition_variable settled_cv_;
-  bool closed_ = false;
-  bool interrupted_ = false;  // Receive returns CLOSED; the member stays
-  bool rejoin_ = false;
-  bool flush_now_ = false;  // enough acks wait to send them before the interval
+  bool closed_ GUARDED_BY(mu_) = false;
+  bool interrupted_ GUARDED_BY(mu_) = false;  // Receive returns CLOSED; the member stays
+  bool rejoin_ GUARDED_BY(mu_) = false;
+  bool flush_now_ GUARDED_BY(mu_) = false;  // enough acks wait to send them before the interval
   std::thread thread_;
 };
 

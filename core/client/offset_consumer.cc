@@ -85,7 +85,7 @@ Result<FetchResult> OffsetConsumer::Fetch(uint32_t partition, uint64_t offset,
       static_cast<uint16_t>(protocol::MessageType::kFetch), request.SerializeAsString(), {},
       [signal, slot](Result<transport::Reply> reply) {
         {
-          std::lock_guard lock(signal->mu);
+          MutexLock lock(signal->mu);
           slot->emplace(std::move(reply));
         }
         signal->cv.notify_all();
@@ -93,8 +93,9 @@ Result<FetchResult> OffsetConsumer::Fetch(uint32_t partition, uint64_t offset,
       client_.config().request_timeout + wait);
   std::optional<Result<transport::Reply>> got;
   {
-    std::unique_lock lock(signal->mu);
-    signal->cv.wait(lock, [&] { return signal->closed || slot->has_value(); });
+    UniqueLock lock(signal->mu);
+    signal->cv.wait(lock.native(),
+                    [&]() REQUIRES(signal->mu) { return signal->closed || slot->has_value(); });
     if (signal->closed) return ClosedReader();  // the reply, when it comes, goes to `slot`
     got = std::move(*slot);
   }
@@ -104,7 +105,7 @@ Result<FetchResult> OffsetConsumer::Fetch(uint32_t partition, uint64_t offset,
 
 void OffsetConsumer::Close() {
   {
-    std::lock_guard lock(signal_->mu);
+    MutexLock lock(signal_->mu);
     signal_->closed = true;
   }
   signal_->cv.notify_all();
@@ -124,7 +125,7 @@ Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
 
 Result<std::optional<Message>> OffsetConsumer::Receive(std::chrono::milliseconds timeout) {
   {
-    std::lock_guard lock(signal_->mu);
+    MutexLock lock(signal_->mu);
     if (signal_->closed) return ClosedReader();
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -13,6 +13,7 @@
 #include "core/client/client.h"
 #include "core/client/message.h"
 #include "core/util/result.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::client {
 
@@ -57,9 +58,9 @@ class OffsetConsumer {
   // after the consumer is gone, so it holds this (and its reply slot) by
   // shared_ptr.
   struct Signal {
-    std::mutex mu;
+    Mutex mu;
     std::condition_variable cv;
-    bool closed = false;  // under mu
+    bool closed GUARDED_BY(mu) = false;
   };
 
   OffsetConsumer(Client& client, std::string topic) : client_(client), topic_(std::move(topic)) {}

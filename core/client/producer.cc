@@ -43,20 +43,21 @@ void Producer::Send(const std::string& topic, std::optional<std::string_view> ke
   const int64_t now = Now();
   record.deadline_nanos = now + Nanos(config_.delivery_timeout);
 
-  std::unique_lock lock(mu_);
-  const bool has_space =
-      space_cv_.wait_until(lock, std::chrono::steady_clock::now() + config_.max_block, [&] {
+  UniqueLock lock(mu_);
+  const bool has_space = space_cv_.wait_until(
+      lock.native(), std::chrono::steady_clock::now() + config_.max_block, [&]() REQUIRES(mu_) {
         return closing_ || buffered_bytes_ == 0 ||
                buffered_bytes_ + record.bytes <= config_.max_buffered_bytes;
       });
   if (closing_ || !has_space) {
+    const bool closing = closing_;  // read under the lock, not after it
     lock.unlock();
-    record.done(closing_ ? Status(ErrorCode::kClosed, "the producer is closed")
-                         : ResourceExhausted("the producer's buffer is full (" +
-                                             std::to_string(config_.max_buffered_bytes) +
-                                             " bytes) and stayed full for max_block_ms (" +
-                                             std::to_string(config_.max_block.count()) +
-                                             " ms); the server is not keeping up"));
+    record.done(closing ? Status(ErrorCode::kClosed, "the producer is closed")
+                        : ResourceExhausted("the producer's buffer is full (" +
+                                            std::to_string(config_.max_buffered_bytes) +
+                                            " bytes) and stayed full for max_block_ms (" +
+                                            std::to_string(config_.max_block.count()) +
+                                            " ms); the server is not keeping up"));
     return;
   }
   buffered_bytes_ += record.bytes;
@@ -79,7 +80,7 @@ Result<PublishAck> Producer::SendSync(const std::string& topic, std::optional<st
       topic, key, value, headers,
       [promise](Result<PublishAck> ack) { promise->set_value(std::move(ack)); }, partition);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     flush_requested_ = true;  // do not linger for a caller who waits
   }
   cv_.notify_one();
@@ -158,15 +159,17 @@ void Producer::SealBatch(PartitionState& p) {
   p.in_flight = std::move(batch);
 }
 
-void Producer::ResolveMetadata(std::unique_lock<std::mutex>& lock) {
+void Producer::ResolveMetadata() {
   std::vector<std::string> unresolved;
   for (const auto& [name, topic] : topics_) {
     if (topic.partitions == 0 && !topic.unassigned.empty()) unresolved.push_back(name);
   }
   for (const std::string& name : unresolved) {
-    lock.unlock();
-    auto described = client_.DescribeTopic(name);
-    lock.lock();
+    Result<pb::TopicDescription> described = pb::TopicDescription();
+    {
+      MutexUnlock unlocked(mu_);  // a round trip to the node
+      described = client_.DescribeTopic(name);
+    }
     TopicState& topic = topics_[name];
     if (described.ok() && described->partitions_size() > 0) {
       topic.partitions = static_cast<uint32_t>(described->partitions_size());
@@ -181,16 +184,17 @@ void Producer::ResolveMetadata(std::unique_lock<std::mutex>& lock) {
     auto failed = std::move(topic.unassigned);
     topics_.erase(name);
     for (auto& r : failed) buffered_bytes_ -= r.bytes;
-    lock.unlock();
-    for (auto& r : failed) r.done(error);
-    lock.lock();
+    {
+      MutexUnlock unlocked(mu_);
+      for (auto& r : failed) r.done(error);
+    }
     // Complete only once the callbacks ran: Flush promises exactly that.
     completed_records_ += failed.size();
     space_cv_.notify_all();
   }
 }
 
-void Producer::SendReady(std::unique_lock<std::mutex>& lock, int64_t now) {
+void Producer::SendReady(int64_t now) {
   struct Request {
     std::string topic;
     pb::PublishRequest body;
@@ -235,11 +239,11 @@ void Producer::SendReady(std::unique_lock<std::mutex>& lock, int64_t now) {
     if (!request.partitions.empty()) requests.push_back(std::move(request));
   }
   requests_in_flight_ += requests.size();
-  lock.unlock();
+  MutexUnlock unlocked(mu_);  // callbacks and sends run without the lock
   for (auto& [cb, why] : failures) cb(why);
   if (!failures.empty()) {
     // Complete only once the callbacks ran: Flush promises exactly that.
-    std::lock_guard relock(mu_);
+    MutexLock relock(mu_);
     completed_records_ += failures.size();
     space_cv_.notify_all();
   }
@@ -262,7 +266,6 @@ void Producer::SendReady(std::unique_lock<std::mutex>& lock, int64_t now) {
           OnReply(topic, partitions, std::move(reply));
         });
   }
-  lock.lock();
 }
 
 void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> partitions,
@@ -279,7 +282,7 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
                        " results for " + std::to_string(partitions.size()) + " batches");
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const int64_t now = Now();
     auto topic_it = topics_.find(topic_name);
     for (size_t i = 0; i < partitions.size(); ++i) {
@@ -332,7 +335,7 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
   // Notified under the lock: once it is released, Close may return and the
   // producer be destroyed, so nothing of it may be touched after. Records
   // count as complete only now that their callbacks ran (Flush waits for that).
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   completed_records_ += done.size();
   --requests_in_flight_;
   space_cv_.notify_all();
@@ -340,10 +343,10 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
 }
 
 void Producer::Run() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (!stopped_) {
-    ResolveMetadata(lock);
-    SendReady(lock, Now());
+    ResolveMetadata();
+    SendReady(Now());
     if (flush_requested_ && completed_records_ == sent_records_) flush_requested_ = false;
     const int64_t wake = NextWakeNanos(Now());
     bool work_pending = false;
@@ -358,19 +361,20 @@ void Producer::Run() {
     // and its notification is gone.
     if (stopped_) break;
     if (wake == std::numeric_limits<int64_t>::max()) {
-      cv_.wait(lock);
+      cv_.wait(lock.native());
     } else {
-      cv_.wait_for(lock, std::chrono::nanoseconds(std::max<int64_t>(0, wake - Now())));
+      cv_.wait_for(lock.native(), std::chrono::nanoseconds(std::max<int64_t>(0, wake - Now())));
     }
   }
 }
 
 Status Producer::Flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   const uint64_t target = sent_records_;
   flush_requested_ = true;
   cv_.notify_one();
-  const bool done = space_cv_.wait_for(lock, timeout, [&] { return completed_records_ >= target; });
+  const bool done = space_cv_.wait_for(
+      lock.native(), timeout, [&]() REQUIRES(mu_) { return completed_records_ >= target; });
   if (!done) {
     return Status(ErrorCode::kTimeout,
                   std::to_string(target - completed_records_) +
@@ -381,11 +385,12 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
 
 void Producer::Close(std::chrono::milliseconds grace) {
   {
-    std::unique_lock lock(mu_);
+    UniqueLock lock(mu_);
     if (stopped_) return;
     closing_ = true;
     cv_.notify_one();
-    space_cv_.wait_for(lock, grace, [&] { return completed_records_ >= sent_records_; });
+    space_cv_.wait_for(lock.native(), grace,
+                       [&]() REQUIRES(mu_) { return completed_records_ >= sent_records_; });
     stopped_ = true;
     cv_.notify_one();
   }
@@ -393,13 +398,13 @@ void Producer::Close(std::chrono::milliseconds grace) {
   {
     // Replies still due call back into this producer: wait for them (the
     // connection times every request out, so this ends).
-    std::unique_lock lock(mu_);
-    space_cv_.wait(lock, [&] { return requests_in_flight_ == 0; });
+    UniqueLock lock(mu_);
+    space_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return requests_in_flight_ == 0; });
   }
   // Whatever is left never reached the server or got no reply in time.
   std::vector<DeliveryCallback> left;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [name, topic] : topics_) {
       for (auto& r : topic.unassigned) left.push_back(std::move(r.done));
       for (auto& [id, p] : topic.parts) {

@@ -18,6 +18,7 @@
 
 #include "core/client/client.h"
 #include "core/storage/compression.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::client {
 
@@ -32,7 +33,8 @@ struct ProducerConfig {
   // RESOURCE_EXHAUSTED (retriable); 0 = never wait, for callers that must not
   // block (an event loop). Kafka's max.block.ms.
   std::chrono::milliseconds max_block{120'000};
-  pb::AckLevel acks = pb::ACK_LEADER;
+  // `all`, every binding's default too (docs/configuration.md says why).
+  pb::AckLevel acks = pb::ACK_ALL;
   // Stamps batches with a producer id and sequence so retries are stored once.
   bool idempotent = true;
   // A record not acknowledged within this fails with TIMEOUT.
@@ -125,29 +127,30 @@ class Producer {
   };
 
   void Run();
-  void ResolveMetadata(std::unique_lock<std::mutex>& lock);
+  void ResolveMetadata() REQUIRES(mu_);
   void Assign(TopicState& topic, PendingRecord record, int64_t now);
-  bool Ready(const PartitionState& p, int64_t now) const;
+  bool Ready(const PartitionState& p, int64_t now) const REQUIRES(mu_);
   void SealBatch(PartitionState& p);
-  void SendReady(std::unique_lock<std::mutex>& lock, int64_t now);
+  void SendReady(int64_t now) REQUIRES(mu_);
   void OnReply(const std::string& topic, std::vector<uint32_t> partitions,
                Result<transport::Reply> reply);
-  int64_t NextWakeNanos(int64_t now) const;
+  int64_t NextWakeNanos(int64_t now) const REQUIRES(mu_);
   uint64_t NewProducerId();
 
   Client& client_;
   const ProducerConfig config_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;        // the sender thread waits here
   std::condition_variable space_cv_;  // Send waits for buffer space; Flush for completion
-  std::map<std::string, TopicState> topics_;
-  size_t buffered_bytes_ = 0;
-  uint64_t sent_records_ = 0;       // records accepted by Send
-  uint64_t completed_records_ = 0;  // records whose callback ran
-  size_t requests_in_flight_ = 0;   // publish requests whose OnReply has not finished
-  bool flush_requested_ = false;
-  bool closing_ = false;
-  bool stopped_ = false;
+  std::map<std::string, TopicState> topics_ GUARDED_BY(mu_);
+  size_t buffered_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t sent_records_ GUARDED_BY(mu_) = 0;       // records accepted by Send
+  uint64_t completed_records_ GUARDED_BY(mu_) = 0;  // records whose callback ran
+  // Publish requests whose OnReply has not finished.
+  size_t requests_in_flight_ GUARDED_BY(mu_) = 0;
+  bool flush_requested_ GUARDED_BY(mu_) = false;
+  bool closing_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;
   std::mt19937_64 rng_;
   std::thread thread_;
 };

@@ -2,6 +2,10 @@
 
 #include "core/node/cluster.h"
 
+#include <algorithm>
+#include <initializer_list>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "core/admin/builtin_routes.h"
@@ -41,6 +45,19 @@ Result<uint64_t> QueryNumber(const HttpRequest& request, const std::string& name
   return std::stoull(it->second);
 }
 
+// INVALID_ARGUMENT naming the first field of `body` not in `known`, so a
+// setting in the wrong place (`partitions` beside `config` rather than in
+// it) is refused instead of silently taking its default.
+Status CheckFields(const json& body, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return InvalidArgument("unknown field '" + key +
+                             "' (topic settings such as partitions go in 'config')");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void HttpApi::OnLoop(Responder respond, std::function<void(Responder)> fn) {
@@ -78,6 +95,8 @@ admin::Router HttpApi::Routes() {
     if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string()) {
       return respond(ErrorResponse(InvalidArgument("the body needs a string field 'name'")));
     }
+    Status fields = CheckFields(*body, {"name", "config"});
+    if (!fields.ok()) return respond(ErrorResponse(fields));
     auto config = protocol::TopicConfigFromJson(body->value("config", json()));
     if (!config.ok()) return respond(ErrorResponse(config.status()));
     pb::CreateTopicRequest create;
@@ -101,6 +120,14 @@ admin::Router HttpApi::Routes() {
   router.Add("PATCH", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
     auto body = ParseJson(request.body);
     if (!body.ok()) return respond(ErrorResponse(body.status()));
+    if (!body->is_object()) {
+      return respond(ErrorResponse(InvalidArgument("the body must be a JSON object")));
+    }
+    // Either {"config": {...}} or the settings themselves at the top level.
+    if (body->contains("config")) {
+      Status fields = CheckFields(*body, {"config"});
+      if (!fields.ok()) return respond(ErrorResponse(fields));
+    }
     auto config = protocol::TopicConfigFromJson(body->value("config", *body));
     if (!config.ok()) return respond(ErrorResponse(config.status()));
     pb::AlterTopicRequest alter;
@@ -189,7 +216,8 @@ void HttpApi::Publish(HttpRequest request, Responder respond) {
       (*body)["messages"].empty()) {
     return respond(ErrorResponse(InvalidArgument("the body needs a non-empty array 'messages'")));
   }
-  const std::string acks = body->value("acks", std::string("leader"));
+  // `all` unless asked: the default of every client (docs/configuration.md).
+  const std::string acks = body->value("acks", std::string("all"));
   if (acks != "none" && acks != "leader" && acks != "all") {
     return respond(ErrorResponse(InvalidArgument("acks must be none, leader or all")));
   }

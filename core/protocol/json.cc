@@ -57,31 +57,50 @@ Result<pb::TopicConfig> TopicConfigFromJson(const nlohmann::json& json) {
   pb::TopicConfig c;
   if (json.is_null()) return c;
   if (!json.is_object()) return InvalidArgument("config must be a JSON object");
-  for (const auto& [key, value] : json.items()) {
-    const bool is_string = key == "dead_letter_topic";
-    if (is_string ? !value.is_string() : !value.is_number_integer()) {
-      return InvalidArgument("config field '" + key + "' must be " +
-                             (is_string ? "a string" : "an integer"));
+  // Each integer field with the largest value its protobuf type holds: a
+  // larger one is refused rather than truncated (2^32 + 1 partitions is not 1).
+  auto whole = [](const std::string& key, const nlohmann::json& value,
+                  uint64_t max) -> Result<uint64_t> {
+    if (!value.is_number_integer()) {
+      return InvalidArgument("config field '" + key + "' must be an integer");
     }
-    if (!is_string && value.get<int64_t>() < 0) {
+    if (!value.is_number_unsigned() && value.get<int64_t>() < 0) {
       return InvalidArgument("config field '" + key + "' must not be negative");
     }
-    if (key == "partitions") {
-      c.set_partitions(value.get<uint32_t>());
-    } else if (key == "retention_ms") {
-      c.set_retention_ms(value.get<int64_t>());
-    } else if (key == "retention_bytes") {
-      c.set_retention_bytes(value.get<uint64_t>());
-    } else if (key == "max_message_bytes") {
-      c.set_max_message_bytes(value.get<uint32_t>());
-    } else if (key == "ack_timeout_ms") {
-      c.set_ack_timeout_ms(value.get<uint32_t>());
-    } else if (key == "max_deliveries") {
-      c.set_max_deliveries(value.get<uint32_t>());
-    } else if (key == "dead_letter_topic") {
+    const uint64_t v = value.get<uint64_t>();
+    if (v > max) {
+      return InvalidArgument("config field '" + key + "' must be at most " + std::to_string(max) +
+                             ", got " + std::to_string(v));
+    }
+    return v;
+  };
+  constexpr uint64_t kU32 = UINT32_MAX;
+  constexpr uint64_t kI64 = INT64_MAX;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "dead_letter_topic") {
+      if (!value.is_string()) return InvalidArgument("config field '" + key + "' must be a string");
       c.set_dead_letter_topic(value.get<std::string>());
+    } else if (key == "partitions") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kU32));
+      c.set_partitions(static_cast<uint32_t>(v));
+    } else if (key == "retention_ms") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kI64));
+      c.set_retention_ms(static_cast<int64_t>(v));
+    } else if (key == "retention_bytes") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, UINT64_MAX));
+      c.set_retention_bytes(v);
+    } else if (key == "max_message_bytes") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kU32));
+      c.set_max_message_bytes(static_cast<uint32_t>(v));
+    } else if (key == "ack_timeout_ms") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kU32));
+      c.set_ack_timeout_ms(static_cast<uint32_t>(v));
+    } else if (key == "max_deliveries") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kU32));
+      c.set_max_deliveries(static_cast<uint32_t>(v));
     } else if (key == "message_ttl_ms") {
-      c.set_message_ttl_ms(value.get<int64_t>());
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kI64));
+      c.set_message_ttl_ms(static_cast<int64_t>(v));
     } else {
       return InvalidArgument("unknown config field '" + key + "'");
     }

@@ -14,7 +14,8 @@ nlohmann::json ToJson(const pb::TopicDescription& topic);
 nlohmann::json ToJson(const pb::GroupDescription& group);
 
 // A topic config from JSON: the known fields that are present.
-// INVALID_ARGUMENT for an unknown field or a value of the wrong type.
+// INVALID_ARGUMENT, naming the field, for an unknown field, a value of the
+// wrong type, a negative number or one too large for the field.
 Result<pb::TopicConfig> TopicConfigFromJson(const nlohmann::json& json);
 
 }  // namespace sprawl::protocol

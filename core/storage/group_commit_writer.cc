@@ -45,7 +45,7 @@ GroupCommitWriter::GroupCommitWriter(rocksdb::DB* db, FsyncPolicy fsync, uint64_
 
 GroupCommitWriter::~GroupCommitWriter() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   work_cv_.notify_all();
@@ -57,10 +57,10 @@ GroupCommitWriter::~GroupCommitWriter() {
 void GroupCommitWriter::Submit(std::vector<WriteOp> ops, WriteDone done) {
   Request request{std::move(ops), std::move(done), 0, false};
   for (const auto& op : request.ops) request.bytes += OpBytes(op);
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   // A request larger than the whole bound still goes through once the queue
   // is empty, so no single batch can wedge the writer.
-  space_cv_.wait(lock, [&] {
+  space_cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
     return stopping_ || !failed_.ok() || queued_bytes_ == 0 ||
            queued_bytes_ + request.bytes <= max_queue_bytes_;
   });
@@ -89,7 +89,7 @@ Status GroupCommitWriter::Flush() {
   auto future = promise.get_future();
   Request request{{}, [&promise](const Status& s) { promise.set_value(s); }, 0, true};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!failed_.ok()) return failed_;
     if (stopping_) return Closed("the storage writer is stopping");
     queue_.push_back(std::move(request));
@@ -99,20 +99,20 @@ Status GroupCommitWriter::Flush() {
 }
 
 uint64_t GroupCommitWriter::queued_bytes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queued_bytes_;
 }
 
 Status GroupCommitWriter::failure() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return failed_;
 }
 
 void GroupCommitWriter::Run() {
   const bool always = fsync_.kind == FsyncPolicy::Kind::kAlways;
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    work_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) break;
     std::deque<Request> group;
     group.swap(queue_);
@@ -152,8 +152,9 @@ void GroupCommitWriter::Run() {
 }
 
 void GroupCommitWriter::SyncPeriodically() {
-  std::unique_lock lock(mu_);
-  while (!sync_cv_.wait_for(lock, fsync_.interval, [&] { return stopping_; })) {
+  UniqueLock lock(mu_);
+  while (!sync_cv_.wait_for(lock.native(), fsync_.interval,
+                            [&]() REQUIRES(mu_) { return stopping_; })) {
     if (!failed_.ok() || periodic_sync_queued_) continue;
     // The sync itself runs on the writer thread, between write groups: only
     // that thread knows, without a race, whether its last write failed, and

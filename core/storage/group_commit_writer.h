@@ -16,6 +16,7 @@
 #include "core/storage/storage_metrics.h"
 #include "core/storage/store_options.h"
 #include "core/util/clock.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::storage {
 
@@ -88,7 +89,7 @@ class GroupCommitWriter {
   // The interval policy's timer: syncs the WAL when anything was written.
   void SyncPeriodically();
   // Makes `status`, if an error, the sticky error of every later submission.
-  void RecordFailureLocked(const Status& status);
+  void RecordFailureLocked(const Status& status) REQUIRES(mu_);
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.
   Status WriteGroup(std::deque<Request>& group, bool sync, bool* wrote);
   // Syncs the WAL unless every write up to `target` (a count of unsynced
@@ -104,15 +105,15 @@ class GroupCommitWriter {
 
   // Guards the queue and the sticky error; the one lock between callers and
   // the writer thread.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable work_cv_;   // writer waits for requests
   std::condition_variable space_cv_;  // submitters wait for queue space
   std::condition_variable sync_cv_;   // the interval syncer waits for its timer or stop
-  std::deque<Request> queue_;
-  uint64_t queued_bytes_ = 0;
-  bool stopping_ = false;
-  bool periodic_sync_queued_ = false;  // the interval syncer's request is in queue_
-  Status failed_;
+  std::deque<Request> queue_ GUARDED_BY(mu_);
+  uint64_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool periodic_sync_queued_ GUARDED_BY(mu_) = false;  // the interval syncer's request is queued
+  Status failed_ GUARDED_BY(mu_);
   // Writes issued without a sync (interval and never policies); raised by
   // the writer thread after each.
   std::atomic<uint64_t> unsynced_writes_{0};

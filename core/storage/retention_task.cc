@@ -11,7 +11,7 @@ RetentionTask::RetentionTask(Store& store, std::chrono::milliseconds period)
 
 RetentionTask::~RetentionTask() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -19,8 +19,8 @@ RetentionTask::~RetentionTask() {
 }
 
 void RetentionTask::Run() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, period_, [this] { return stopping_; })) {
+  UniqueLock lock(mu_);
+  while (!cv_.wait_for(lock.native(), period_, [this]() REQUIRES(mu_) { return stopping_; })) {
     lock.unlock();
     auto outcome = store_.ApplyRetention();
     if (!outcome.ok()) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/storage/store.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::storage {
 
@@ -26,9 +27,9 @@ class RetentionTask {
 
   Store& store_;
   const std::chrono::milliseconds period_;
-  std::mutex mu_;  // guards stopping_
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -29,11 +29,12 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, metrics:
             {{"mode", options.mode == StorageMode::kDisk ? "disk" : "memory"},
              {"data_dir", options.mode == StorageMode::kDisk ? options.data_dir : ""},
              {"fsync", options.fsync.ToString()},
-             {"partitions", store->partitions_.size()}});
+             {"partitions", store->Partitions().size()}});
   return store;
 }
 
 Status Store::LoadPartitions() {
+  MutexLock lock(mu_);  // uncontended (Open runs it before the store is shared)
   SPRAWL_ASSIGN_OR_RETURN(auto next_id, engine_->GetState(std::string(keys::kNextPartitionId)));
   if (next_id) {
     SPRAWL_ASSIGN_OR_RETURN(next_id_, state_codec::DecodePartitionId(*next_id));
@@ -80,7 +81,7 @@ Status Store::ValidateTopicName(std::string_view topic) {
 
 Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
   SPRAWL_RETURN_IF_ERROR(ValidateTopicName(key.topic));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it != partitions_.end()) return it->second.log.get();
   if (!engine_) {
@@ -106,21 +107,21 @@ Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
 }
 
 Result<PartitionLog*> Store::GetPartition(const PartitionKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   return it->second.log.get();
 }
 
 Result<std::shared_ptr<PartitionLog>> Store::SharePartition(const PartitionKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   return std::shared_ptr<PartitionLog>(it->second.log);
 }
 
 std::vector<PartitionKey> Store::Partitions() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<PartitionKey> out;
   out.reserve(partitions_.size());
   for (const auto& [key, entry] : partitions_) out.push_back(key);
@@ -128,7 +129,7 @@ std::vector<PartitionKey> Store::Partitions() const {
 }
 
 Status Store::DropPartition(const PartitionKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   // A retention pass holding a share of the log writes nothing after this.
@@ -152,7 +153,7 @@ Status Store::SetRetention(const PartitionKey& key, const RetentionPolicy& polic
   if (policy.max_age_ms && *policy.max_age_ms <= 0) {
     return InvalidArgument("retention age must be positive");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return NotFound("partition " + key.ToString() + " does not exist");
   it->second.retention = policy;
@@ -163,7 +164,7 @@ Result<RetentionOutcome> Store::ApplyRetention() {
   // Shares: a partition dropped meanwhile stays alive until its pass is over.
   std::vector<std::pair<std::shared_ptr<PartitionLog>, RetentionPolicy>> work;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [key, entry] : partitions_) work.emplace_back(entry.log, entry.retention);
   }
   RetentionOutcome total;
@@ -206,7 +207,7 @@ std::string PrefixEnd(std::string prefix) {
 
 Status Store::PutRecord(std::string_view key, std::string value) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     memory_records_[std::string(key)] = std::move(value);
     return Status::Ok();
   }
@@ -218,7 +219,7 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
                            std::function<void(Status)> done) {
   if (!engine_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       memory_records_[std::string(key)] = std::move(value);
     }
     done(Status::Ok());
@@ -230,7 +231,7 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
 
 Status Store::DeleteRecord(std::string_view key) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = memory_records_.find(key);
     if (it != memory_records_.end()) memory_records_.erase(it);
     return Status::Ok();
@@ -240,7 +241,7 @@ Status Store::DeleteRecord(std::string_view key) {
 
 Status Store::DeleteRecords(std::string_view prefix) {
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = memory_records_.lower_bound(prefix);
     while (it != memory_records_.end() && it->first.starts_with(prefix)) {
       it = memory_records_.erase(it);
@@ -256,7 +257,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ScanRecords(
     std::string_view prefix) const {
   std::vector<std::pair<std::string, std::string>> out;
   if (!engine_) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = memory_records_.lower_bound(prefix);
          it != memory_records_.end() && it->first.starts_with(prefix); ++it) {
       out.emplace_back(it->first, it->second);

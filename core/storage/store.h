@@ -16,6 +16,7 @@
 #include "core/storage/tiered_partition_log.h"
 #include "core/util/clock.h"
 #include "core/util/metrics.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::storage {
 
@@ -92,12 +93,12 @@ class Store {
   const StoreOptions options_;
   const Clock& clock_;
   StorageMetrics metrics_;
-  mutable std::mutex mu_;  // guards partitions_ and next_id_
+  mutable Mutex mu_;
   // Declared before engine_ so that the engine (and its writer thread, whose
   // callbacks reach into the logs) is destroyed first.
-  std::map<PartitionKey, Entry> partitions_;
-  uint32_t next_id_ = 1;
-  std::map<std::string, std::string, std::less<>> memory_records_;  // memory mode; under mu_
+  std::map<PartitionKey, Entry> partitions_ GUARDED_BY(mu_);
+  uint32_t next_id_ GUARDED_BY(mu_) = 1;
+  std::map<std::string, std::string, std::less<>> memory_records_ GUARDED_BY(mu_);  // memory mode
   std::unique_ptr<RocksEngine> engine_;
 };
 

@@ -37,7 +37,10 @@ Result<std::unique_ptr<TieredPartitionLog>> TieredPartitionLog::OpenOnDisk(
     StorageMetrics& metrics) {
   std::unique_ptr<TieredPartitionLog> log(
       new TieredPartitionLog(std::move(key), options, metrics, &engine, id));
-  SPRAWL_RETURN_IF_ERROR(log->Recover());
+  {
+    MutexLock lock(log->mu_);  // uncontended: the log is not shared yet
+    SPRAWL_RETURN_IF_ERROR(log->Recover());
+  }
   return log;
 }
 
@@ -71,12 +74,13 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
     }
   }
 
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   if (term < last_term_) {
+    const uint64_t last_term = last_term_;  // read under the lock, not after it
     lock.unlock();
     metrics_.rejected_batches.Increment();
     done(InvalidArgument("append to " + key_.ToString() + " with term " + std::to_string(term) +
-                         " after term " + std::to_string(last_term_) +
+                         " after term " + std::to_string(last_term) +
                          ": terms never go backwards in a log"));
     return;
   }
@@ -135,7 +139,7 @@ void TieredPartitionLog::EnforceMemoryBoundLocked() {
 Result<ReadResult> TieredPartitionLog::Read(uint64_t offset, const ReadLimits& limits) const {
   uint64_t end = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (offset < first_) {
       return OffsetOutOfRange("offset " + std::to_string(offset) + " of " + key_.ToString() +
                               " is below the first retained offset " + std::to_string(first_));
@@ -291,7 +295,7 @@ Status TieredPartitionLog::ScanLocked(uint64_t begin, uint64_t end,
 }
 
 Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (from == next_) return Status::Ok();
   if (from > next_ || from < first_) {
     return InvalidArgument("cannot truncate " + key_.ToString() + " at " + std::to_string(from) +
@@ -359,17 +363,17 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
 }
 
 uint64_t TieredPartitionLog::FirstOffset() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return first_;
 }
 
 uint64_t TieredPartitionLog::NextOffset() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return next_;
 }
 
 Result<uint64_t> TieredPartitionLog::TermAt(uint64_t offset) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return TermAtLocked(offset);
 }
 
@@ -391,7 +395,7 @@ Result<uint64_t> TieredPartitionLog::TermAtLocked(uint64_t offset) const {
 }
 
 Status TieredPartitionLog::SetCommitIndex(uint64_t commit_index) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (commit_index < commit_) {
     return InvalidArgument("commit index of " + key_.ToString() + " cannot move back from " +
                            std::to_string(commit_) + " to " + std::to_string(commit_index));
@@ -421,14 +425,14 @@ Status TieredPartitionLog::SetCommitIndex(uint64_t commit_index) {
 }
 
 uint64_t TieredPartitionLog::CommitIndex() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return commit_;
 }
 
 Result<uint64_t> TieredPartitionLog::OffsetForTimestamp(int64_t timestamp_ms) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::optional<uint64_t> found;
-  auto visit = [&](const StoredBatch&, const RecordBatchView& view) {
+  auto visit = [&](const StoredBatch&, const RecordBatchView& view) REQUIRES(mu_) {
     if (view.max_timestamp_ms() < timestamp_ms) return true;
     auto records = view.Records();
     if (!records.ok()) return true;
@@ -455,7 +459,7 @@ Result<uint64_t> TieredPartitionLog::OffsetForTimestamp(int64_t timestamp_ms) co
 }
 
 Status TieredPartitionLog::SaveSnapshot(const PartitionSnapshot& snapshot) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (snapshot.last_offset >= commit_) {
     return InvalidArgument("a snapshot of " + key_.ToString() +
                            " may cover committed offsets only"
@@ -474,7 +478,7 @@ Status TieredPartitionLog::SaveSnapshot(const PartitionSnapshot& snapshot) {
 
 Result<std::optional<PartitionSnapshot>> TieredPartitionLog::LoadSnapshot() const {
   if (!on_disk()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return memory_snapshot_;
   }
   SPRAWL_ASSIGN_OR_RETURN(auto stored, engine_->GetState(keys::PartitionState(id_, "snapshot")));
@@ -487,7 +491,7 @@ Status TieredPartitionLog::InstallSnapshot(const PartitionSnapshot& snapshot) {
   if (snapshot.last_offset == UINT64_MAX) {
     return InvalidArgument("snapshot last offset is out of range");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t start = snapshot.last_offset + 1;
   const uint64_t old_first = first_, old_next = next_, old_commit = commit_;
   const uint64_t old_prev = prev_term_, old_last = last_term_;
@@ -524,7 +528,7 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
   auto expired = [&](int64_t max_ts) {
     return policy.max_age_ms && max_ts < now_ms - *policy.max_age_ms;
   };
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   if (dropped_) return outcome;
   const uint64_t old_first = first_;
   if (!on_disk()) {
@@ -590,7 +594,7 @@ Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolic
 }
 
 void TieredPartitionLog::MarkDropped() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   dropped_ = true;
 }
 
@@ -600,7 +604,7 @@ Status TieredPartitionLog::Flush() {
 }
 
 PartitionStats TieredPartitionLog::Stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   PartitionStats s;
   s.first_offset = first_;
   s.next_offset = next_;

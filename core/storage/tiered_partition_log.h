@@ -13,6 +13,7 @@
 #include "core/storage/segment_index.h"
 #include "core/storage/storage_metrics.h"
 #include "core/storage/store_options.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::storage {
 
@@ -66,14 +67,14 @@ class TieredPartitionLog final : public PartitionLog {
   Result<ReadResult> ReadDisk(uint64_t offset, uint64_t end_offset, const ReadLimits& limits) const;
   // Calls `visit` for each batch overlapping [begin, end) in order, from
   // whichever tier holds it, until it returns false. mu_ held.
-  Status ScanLocked(uint64_t begin, uint64_t end, const BatchVisitor& visit) const;
-  Result<uint64_t> TermAtLocked(uint64_t offset) const;
+  Status ScanLocked(uint64_t begin, uint64_t end, const BatchVisitor& visit) const REQUIRES(mu_);
+  Result<uint64_t> TermAtLocked(uint64_t offset) const REQUIRES(mu_);
   // Memory mode: drops the oldest batches beyond the bound. mu_ held.
-  void EnforceMemoryBoundLocked();
-  Status Recover();
+  void EnforceMemoryBoundLocked() REQUIRES(mu_);
+  Status Recover() REQUIRES(mu_);
 
-  WriteOp StartStateOp() const;
-  WriteOp CommitStateOp() const;
+  WriteOp StartStateOp() const REQUIRES(mu_);
+  WriteOp CommitStateOp() const REQUIRES(mu_);
 
   const PartitionKey key_;
   const StoreOptions options_;
@@ -84,16 +85,16 @@ class TieredPartitionLog final : public PartitionLog {
   // Guards every field below. Lock order: mu_, then the writer's queue lock;
   // the writer thread never takes mu_, so waiting on it while holding mu_ is
   // safe.
-  mutable std::mutex mu_;
-  uint64_t first_ = 0;
-  uint64_t next_ = 0;
-  uint64_t commit_ = 0;
-  uint64_t last_term_ = 0;
-  uint64_t prev_term_ = 0;  // term of offset first_ - 1
-  bool dropped_ = false;
-  MemoryTier memory_;
-  SegmentIndex segments_;
-  std::optional<PartitionSnapshot> memory_snapshot_;  // memory mode only
+  mutable Mutex mu_;
+  uint64_t first_ GUARDED_BY(mu_) = 0;
+  uint64_t next_ GUARDED_BY(mu_) = 0;
+  uint64_t commit_ GUARDED_BY(mu_) = 0;
+  uint64_t last_term_ GUARDED_BY(mu_) = 0;
+  uint64_t prev_term_ GUARDED_BY(mu_) = 0;  // term of offset first_ - 1
+  bool dropped_ GUARDED_BY(mu_) = false;
+  MemoryTier memory_ GUARDED_BY(mu_);
+  SegmentIndex segments_ GUARDED_BY(mu_);
+  std::optional<PartitionSnapshot> memory_snapshot_ GUARDED_BY(mu_);  // memory mode only
 
   // Offsets below this are in RocksDB. Raised by the writer thread as writes
   // complete (in order); lowered only under mu_ once the writer is drained.

@@ -52,13 +52,13 @@ ClientConnection::~ClientConnection() {
 void ClientConnection::SetPushHandler(std::function<void(Reply)> handler) {
   // Posted through the outbox lock so the I/O thread sees it before any
   // message sent after this call.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   push_handler_ = std::move(handler);
 }
 
 void ClientConnection::Enqueue(Outbound out) {
   {
-    std::unique_lock lock(mu_);
+    UniqueLock lock(mu_);
     if (closed_) {
       lock.unlock();
       if (out.done)
@@ -152,7 +152,7 @@ void ClientConnection::ReadReplies() {
         Callback done = std::move(it->second.done);
         pending_.erase(it);
         {
-          std::lock_guard lock(mu_);
+          MutexLock lock(mu_);
           --outstanding_;
         }
         done(DataCorruption("unreadable reply: " + envelope.status().message()));
@@ -175,7 +175,7 @@ void ClientConnection::ReadReplies() {
     if ((reply.header.flags & kFlagResponse) == 0) {
       std::function<void(Reply)> handler;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         handler = push_handler_;
       }
       if (handler) handler(std::move(reply));
@@ -186,7 +186,7 @@ void ClientConnection::ReadReplies() {
     Callback done = std::move(it->second.done);
     pending_.erase(it);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --outstanding_;
     }
     done(std::move(reply));
@@ -203,7 +203,7 @@ void ClientConnection::ExpireTimedOut() {
     Callback done = std::move(it->second.done);
     pending_.erase(it);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --outstanding_;
     }
     done(Status(ErrorCode::kTimeout, "no reply from " + endpoint_ + " in time"));
@@ -213,7 +213,7 @@ void ClientConnection::ExpireTimedOut() {
 void ClientConnection::FailAll(const Status& status) {
   std::deque<Outbound> unsent;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     unsent.swap(outbox_);
     outstanding_ = 0;
   }
@@ -230,7 +230,7 @@ void ClientConnection::Run() {
   std::deque<Outbound> backlog;  // taken from the outbox, not yet accepted by ZeroMQ
   while (!closed_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       while (!outbox_.empty()) {
         backlog.push_back(std::move(outbox_.front()));
         outbox_.pop_front();
@@ -243,7 +243,7 @@ void ClientConnection::Run() {
       } catch (const zmq::error_t& e) {
         if (out.done) {
           {
-            std::lock_guard lock(mu_);
+            MutexLock lock(mu_);
             --outstanding_;
           }
           out.done(IoError(std::string("send failed: ") + e.what()));

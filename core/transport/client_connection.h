@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/transport/frame.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::transport {
 
@@ -106,9 +107,9 @@ class ClientConnection {
   std::atomic<uint64_t> next_correlation_{1};
   std::atomic<bool> closed_{false};
 
-  std::mutex mu_;  // guards outbox_, outstanding_
-  std::deque<Outbound> outbox_;
-  size_t outstanding_ = 0;
+  Mutex mu_;
+  std::deque<Outbound> outbox_ GUARDED_BY(mu_);
+  size_t outstanding_ GUARDED_BY(mu_) = 0;
 
   // I/O thread only.
   std::unordered_map<uint64_t, Pending> pending_;

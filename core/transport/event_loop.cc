@@ -28,7 +28,7 @@ void EventLoop::Wake() {
 
 void EventLoop::Post(std::function<void()> fn) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     posted_.push_back(std::move(fn));
   }
   Wake();
@@ -51,7 +51,7 @@ void EventLoop::Stop() {
 void EventLoop::RunPosted() {
   std::deque<std::function<void()>> batch;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     batch.swap(posted_);
   }
   for (auto& fn : batch) fn();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/util/clock.h"
+#include "core/util/thread_annotations.h"
 
 namespace sprawl::transport {
 
@@ -46,8 +47,8 @@ class EventLoop {
 
   const Clock& clock_;
   int wake_fd_;  // eventfd: Post and Stop write, the loop reads
-  std::mutex mu_;
-  std::deque<std::function<void()>> posted_;
+  Mutex mu_;
+  std::deque<std::function<void()>> posted_ GUARDED_BY(mu_);
   std::atomic<bool> stopping_{false};
   struct Watched {
     zmq::socket_t* socket;

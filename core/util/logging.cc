@@ -1,4 +1,5 @@
 #include "core/util/logging.h"
+#include "core/util/thread_annotations.h"
 
 #include <atomic>
 #include <cmath>
@@ -22,10 +23,10 @@ constexpr const char* kJsonPattern = "{\"ts\":\"%Y-%m-%dT%H:%M:%S.%eZ\",%v}";
 struct State {
   // Writers hold it shared while they format and log; Configure holds it exclusively, so it
   // never swaps the logger out from under a writer and the old stream is free once it returns.
-  std::shared_mutex mu;
-  Format format = Format::kText;           // guarded by mu
-  std::string node_id;                     // guarded by mu
-  std::shared_ptr<spdlog::logger> logger;  // guarded by mu; its _mt sink serializes lines
+  SharedMutex mu;
+  Format format GUARDED_BY(mu) = Format::kText;
+  std::string node_id GUARDED_BY(mu);
+  std::shared_ptr<spdlog::logger> logger GUARDED_BY(mu);   // its _mt sink serializes lines
   std::atomic<int> level{static_cast<int>(Level::kInfo)};  // read without mu by Enabled()
 };
 
@@ -50,6 +51,7 @@ std::shared_ptr<spdlog::logger> MakeLogger(const LogOptions& options) {
 State& GlobalState() {
   static State* const state = [] {
     auto* s = new State;
+    WriterLock lock(s->mu);  // uncontended; keeps the guarded write provably guarded
     s->logger = MakeLogger(LogOptions{});
     return s;
   }();
@@ -284,7 +286,7 @@ void Configure(const LogOptions& options) {
   std::shared_ptr<spdlog::logger> logger = MakeLogger(options);
   State& state = GlobalState();
   {
-    std::unique_lock lock(state.mu);
+    WriterLock lock(state.mu);
     state.format = options.format;
     state.node_id = options.node_id;
     state.logger.swap(logger);
@@ -331,7 +333,7 @@ bool Enabled(Level level) {
 void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   State& state = GlobalState();
-  std::shared_lock lock(state.mu);
+  ReaderLock lock(state.mu);
   std::string body;
   body.reserve(128);
   if (state.format == Format::kJson) {

@@ -292,7 +292,7 @@ std::pair<Registry::Family*, Labels> Registry::FamilyFor(std::string_view name,
 }
 
 Counter& Registry::GetCounter(std::string_view name, std::string_view help, const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [family, key] = FamilyFor(name, help, labels, Type::kCounter);
   auto& slot = family->counters[std::move(key)];
   if (slot == nullptr) slot = std::make_unique<Counter>();
@@ -300,7 +300,7 @@ Counter& Registry::GetCounter(std::string_view name, std::string_view help, cons
 }
 
 Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [family, key] = FamilyFor(name, help, labels, Type::kGauge);
   auto& slot = family->gauges[std::move(key)];
   if (slot == nullptr) slot = std::make_unique<Gauge>();
@@ -309,7 +309,7 @@ Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const La
 
 Histogram& Registry::GetHistogram(std::string_view name, std::string_view help,
                                   const Labels& labels, std::vector<double> buckets) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [family, key] = FamilyFor(name, help, labels, Type::kHistogram);
   auto& slot = family->histograms[std::move(key)];
   if (slot == nullptr) slot = std::make_unique<Histogram>(std::move(buckets));
@@ -317,7 +317,7 @@ Histogram& Registry::GetHistogram(std::string_view name, std::string_view help,
 }
 
 std::string Registry::RenderPrometheus() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out;
   for (const auto& [name, family] : families_) {
     out += "# HELP ";

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/util/thread_annotations.h"
+
 namespace sprawl::metrics {
 
 // Label name/value pairs; order does not matter (the registry sorts by name).
@@ -154,10 +156,10 @@ class Registry {
   // Validates the name and labels, then finds or creates the family (aborting on a type
   // clash). Returns the family and the labels in canonical (sorted) order. Caller holds mu_.
   std::pair<Family*, Labels> FamilyFor(std::string_view name, std::string_view help,
-                                       const Labels& labels, Type type);
+                                       const Labels& labels, Type type) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family, std::less<>> families_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Family, std::less<>> families_ GUARDED_BY(mu_);
 };
 
 }  // namespace sprawl::metrics

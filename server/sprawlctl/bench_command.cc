@@ -24,7 +24,7 @@ struct BenchFlags {
   size_t size = 100;
   size_t batch_bytes = 256u << 10;
   int linger_ms = 5;
-  std::string acks = "leader";
+  std::string acks = "all";  // the product's default (docs/configuration.md)
   uint32_t partitions = 4;
   int producers = 1;
   int consumers = 1;

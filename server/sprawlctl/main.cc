@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   CLI::App app{"sprawlctl: manage topics and groups, publish, subscribe and benchmark a node"};
   app.require_subcommand(1);
+  // The global flags below may come anywhere, also after a subcommand
+  // (`sprawlctl bench produce --json`): a subcommand passes an option it
+  // does not know up to its parent. Subcommands added later inherit it.
+  app.fallthrough();
   app.add_option("--server", ctx.server, "Node client endpoint")
       ->envname("SPRAWL_SERVER")
       ->capture_default_str();

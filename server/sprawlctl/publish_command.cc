@@ -15,7 +15,7 @@ struct PublishFlags {
   std::optional<std::string> key;
   std::vector<std::string> headers;
   std::optional<uint32_t> partition;
-  std::string acks = "leader";
+  std::string acks = "all";  // the product's default (docs/configuration.md)
 };
 
 Result<client::pb::AckLevel> ParseAcks(const std::string& text) {
@@ -68,8 +68,14 @@ void AddPublishCommand(CLI::App& app, Context& ctx, int& exit_code) {
               if (failed++ == 0) first_error = ack.status();
               return;
             }
+            // With acks none the node sends no offset: print none (JSON null).
+            const bool known = f->acks != "none";
             if (ctx.json) {
-              acked.push_back({{"partition", ack->partition}, {"offset", ack->offset}});
+              acked.push_back({{"partition", ack->partition},
+                               {"offset", known ? nlohmann::json(ack->offset) : nullptr}});
+            } else if (!known) {
+              std::cout << "sent to " << f->topic << "/" << ack->partition
+                        << " (acks none: no offset reported)\n";
             } else {
               std::cout << "published to " << f->topic << "/" << ack->partition << " at offset "
                         << ack->offset << "\n";

@@ -1,11 +1,12 @@
 """The real sprawl-server driven by sprawlctl and HTTP."""
+import json
 import os
 import subprocess
 import threading
 import time
 import unittest
 
-from cluster import Server, wait_for
+from cluster import CTL, Server, wait_for
 
 
 class ServerTest(unittest.TestCase):
@@ -73,6 +74,38 @@ class ServerTest(unittest.TestCase):
                  what="lag to reach zero")
         status, body = s.request("POST", "/v1/topics/jobs/groups/workers/acks", {"member": "nobody", "acks": []})
         self.assertEqual((status, body["error"]["code"]), (404, "UNKNOWN_MEMBER"))
+
+    def test_http_topic_create_refuses_misplaced_and_out_of_range_fields(self):
+        s = self.server
+        for body, field in [({"name": "x", "partitions": -1}, "partitions"),
+                            ({"name": "x", "partitions": 2}, "partitions"),
+                            ({"name": "x", "config": {"partitions": -1}}, "partitions"),
+                            ({"name": "x", "config": {"partitions": 4294967297}}, "partitions"),
+                            ({"name": "x", "config": {"partitons": 2}}, "partitons")]:
+            status, reply = s.request("POST", "/v1/topics", body)
+            self.assertEqual((status, reply["error"]["code"]), (400, "INVALID_ARGUMENT"), body)
+            self.assertIn(f"'{field}'", reply["error"]["message"])
+            status, _ = s.request("GET", "/v1/topics/x")
+            self.assertEqual(status, 404, f"{body} created a topic")
+        s.request("POST", "/v1/topics", {"name": "y"})
+        status, reply = s.request("PATCH", "/v1/topics/y", {"config": {"partitions": 2}, "retention_ms": 5})
+        self.assertEqual((status, reply["error"]["code"]), (400, "INVALID_ARGUMENT"))
+        self.assertIn("'retention_ms'", reply["error"]["message"])
+        status, described = s.request("GET", "/v1/topics/y")
+        self.assertEqual(len(described["partitions"]), 1)
+
+    def test_ctl_global_flags_are_accepted_after_the_subcommand(self):
+        s = self.server
+        result = subprocess.run([CTL, "topic", "create", "late-flags", "--partitions", "2",
+                                 "--server", s.endpoint, "--http", s.http, "--json"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(json.loads(result.stdout)["partitions"]), 2)
+        bench = s.ctl("bench", "produce", "--topic", "late-flags", "--count", "200", "--json")
+        report = json.loads(bench.stdout)
+        self.assertEqual(report["bench"], "produce")
+        listed = s.ctl("topic", "list", "--json", "--timeout-ms", "5000")
+        self.assertIn("late-flags", [t["name"] for t in json.loads(listed.stdout)])
 
     def test_metrics_pass_promtool(self):
         s = self.server
@@ -189,6 +222,46 @@ class BackpressureTest(unittest.TestCase):
             finally:
                 stalled.terminate()
                 stalled.wait()
+        finally:
+            server.stop()
+
+
+class AckLevelTest(unittest.TestCase):
+    """Every client defaults to acks `all` (docs/configuration.md): under a lazy
+    fsync policy only `all` syncs before it acknowledges; the interval is long
+    enough that no timed sync falls inside a publish."""
+
+    def fsyncs(self, server):
+        _, text = server.request("GET", "/metrics")
+        for line in text.splitlines():
+            if line.startswith("sprawl_storage_fsyncs_total"):
+                return float(line.split()[-1])
+        self.fail("/metrics has no sprawl_storage_fsyncs_total")
+
+    def test_http_and_sprawlctl_publish_default_to_acks_all(self):
+        server = Server("--fsync", "interval:60000").start()
+        try:
+            server.request("POST", "/v1/topics", {"name": "d"})
+            before = self.fsyncs(server)
+            status, _ = server.request("POST", "/v1/topics/d/messages", {"messages": [{"value": "x"}]})
+            self.assertEqual(status, 200)
+            after_http = self.fsyncs(server)
+            self.assertGreater(after_http, before, "an HTTP publish without acks did not sync")
+            server.ctl("publish", "d", "y")
+            self.assertGreater(self.fsyncs(server), after_http, "sprawlctl publish did not sync")
+        finally:
+            server.stop()
+
+    def test_acks_none_reports_no_offset(self):
+        server = Server().start()
+        try:
+            server.request("POST", "/v1/topics", {"name": "n"})
+            status, published = server.request("POST", "/v1/topics/n/messages",
+                                               {"messages": [{"value": "x"}], "acks": "none"})
+            self.assertEqual(status, 200)
+            self.assertEqual(published["results"], [{"partition": 0}])
+            self.assertEqual(server.ctl_json("publish", "n", "y", "--acks", "none"),
+                             [[{"partition": 0, "offset": None}]])
         finally:
             server.stop()
 

@@ -16,7 +16,7 @@ Result<protocol::pb::TopicConfig> TopicConfigFrom(const sprawl_config_t* config)
       if (key == "dead_letter_topic") {
         json[key] = value;
       } else {
-        json[key] = static_cast<int64_t>(GetUint(config, key, 0));
+        json[key] = GetUint(config, key, 0);
       }
     }
   }
@@ -42,7 +42,7 @@ namespace {
 Status CloseClient(ClientState& state, int timeout_ms) {
   if (state.closed.exchange(true)) return Status::Ok();
   {
-    std::lock_guard lock(state.consumers_mu);
+    sprawl::MutexLock lock(state.consumers_mu);
     for (sprawl_consumer* consumer : state.consumers) {
       if (consumer->group) {
         consumer->group->Interrupt();  // leaving needs the connection, which goes
@@ -54,7 +54,7 @@ Status CloseClient(ClientState& state, int timeout_ms) {
   // Publishes that saw the client open finish queueing first, so the flush
   // covers them. Not held while flushing: a delivery callback that publishes
   // gets CLOSED instead of a deadlock.
-  { std::unique_lock barrier(state.lifecycle); }
+  { sprawl::WriterLock barrier(state.lifecycle); }
   Status flushed = state.producer->Flush(timeout_ms < 0 ? state.delivery_timeout
                                                         : std::chrono::milliseconds(timeout_ms));
   // Past the timeout nothing more is waited for: closing the connection
@@ -66,7 +66,7 @@ Status CloseClient(ClientState& state, int timeout_ms) {
   // Poll mode: callbacks still queued run at the caller's next poll; a poll
   // waiting for one stops waiting.
   {
-    std::lock_guard lock(state.poll_mu);
+    sprawl::MutexLock lock(state.poll_mu);
     state.close_done = true;
   }
   state.poll_cv.notify_all();
@@ -101,9 +101,7 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
       pc.acks = *v == "none"     ? sprawl::client::pb::ACK_NONE
                 : *v == "leader" ? sprawl::client::pb::ACK_LEADER
                                  : sprawl::client::pb::ACK_ALL;
-    } else {
-      pc.acks = sprawl::client::pb::ACK_ALL;  // the product's default (DESIGN.md)
-    }
+    }  // else the producer's default, `all` (docs/configuration.md says why)
     pc.linger = std::chrono::milliseconds(
         GetUint(config, "linger_ms", static_cast<uint64_t>(pc.linger.count())));
     pc.batch_bytes = GetUint(config, "batch_bytes", pc.batch_bytes);
@@ -120,6 +118,7 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
     state->producer = std::make_unique<sprawl::client::Producer>(*state->client, pc);
     state->delivery_timeout = pc.delivery_timeout;
     state->poll_mode = Get(config, "callback_mode").value_or("background") == "poll";
+    state->offsets_known = pc.acks != sprawl::client::pb::ACK_NONE;
     auto handle = std::make_unique<sprawl_client_t>();
     handle->state = std::move(state);
     *out = handle.release();
@@ -139,7 +138,7 @@ void sprawl_client_destroy(sprawl_client_t** client) {
   // lock, since free_user_data is the caller's code).
   std::deque<std::function<void()>> unpolled;
   {
-    std::lock_guard lock((*client)->state->poll_mu);
+    sprawl::MutexLock lock((*client)->state->poll_mu);
     unpolled.swap((*client)->state->due);
   }
   unpolled.clear();

@@ -88,7 +88,7 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
                                                    *state.client, topic, partitions, position));
     }
     {
-      std::lock_guard lock(state.consumers_mu);
+      sprawl::MutexLock lock(state.consumers_mu);
       // Closed while joining: close did not see this consumer to wake it.
       if (state.closed) return ClosedClient();
       state.consumers.insert(handle.get());
@@ -165,7 +165,7 @@ void sprawl_consumer_destroy(sprawl_consumer_t** consumer) {
   {
     // Before the free: a client closing now may be waking this consumer.
     sprawl::cabi::ClientState& state = *(*consumer)->client;
-    std::lock_guard lock(state.consumers_mu);
+    sprawl::MutexLock lock(state.consumers_mu);
     state.consumers.erase(*consumer);
   }
   delete *consumer;  // the last consumer of a destroyed client frees its state

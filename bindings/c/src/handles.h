@@ -20,6 +20,7 @@
 #include "core/client/producer.h"
 #include "core/node/node.h"
 #include "core/util/status.h"
+#include "core/util/thread_annotations.h"
 #include "sprawl/sprawl.h"
 
 struct sprawl_error {
@@ -31,8 +32,8 @@ struct sprawl_config {
 };
 
 struct sprawl_node {
-  std::mutex mu;
-  std::unique_ptr<sprawl::node::Node> node;
+  sprawl::Mutex mu;
+  std::unique_ptr<sprawl::node::Node> node GUARDED_BY(mu);
   std::string client_address;
   std::string http_address;
   std::string peer_address;
@@ -52,23 +53,25 @@ struct ClientState {
   // exclusively once after setting `closed`, so every record queued before
   // close is part of its flush and none is queued after. Nothing waits for a
   // reply while holding it.
-  std::shared_mutex lifecycle;
+  SharedMutex lifecycle;
   std::chrono::milliseconds delivery_timeout{120'000};
   bool poll_mode = false;
+  // False with acks "none": the node sends no offsets, so none is reported.
+  bool offsets_known = true;
   // Poll mode: delivery callbacks waiting for sprawl_client_poll.
-  std::mutex poll_mu;
+  Mutex poll_mu;
   std::condition_variable poll_cv;
-  std::deque<std::function<void()>> due;
-  bool close_done = false;  // under poll_mu: a poll stops waiting
+  std::deque<std::function<void()>> due GUARDED_BY(poll_mu);
+  bool close_done GUARDED_BY(poll_mu) = false;  // a poll stops waiting
   // The first failure of a message published without a callback since the
   // last flush.
-  std::mutex failure_mu;
-  std::optional<Status> failure;
+  Mutex failure_mu;
+  std::optional<Status> failure GUARDED_BY(failure_mu);
   // The consumers opened on the client and not destroyed yet: close wakes
   // their receives. A consumer leaves the set (under the lock) before it is
   // freed, so close never reaches a freed one.
-  std::mutex consumers_mu;
-  std::set<sprawl_consumer*> consumers;
+  Mutex consumers_mu;
+  std::set<sprawl_consumer*> consumers GUARDED_BY(consumers_mu);
 };
 
 }  // namespace sprawl::cabi

@@ -80,7 +80,10 @@ sprawl_status_t sprawl_node_start(const sprawl_config_t* config, sprawl_node_t**
     handle->client_address = node->client_endpoint();
     handle->http_address = "http://" + node_config.bind + ":" + std::to_string(node->http_port());
     handle->peer_address = node->peer_endpoint();
-    handle->node = std::move(node);
+    {
+      sprawl::MutexLock lock(handle->mu);  // uncontended: the handle is not shared yet
+      handle->node = std::move(node);
+    }
     *out = handle.release();
     return sprawl::Status::Ok();
   });
@@ -102,7 +105,7 @@ sprawl_status_t sprawl_node_stop(sprawl_node_t* node, sprawl_error_t** err) {
   using namespace sprawl::cabi;
   if (node == nullptr) return NullArgument(err, "node");
   return Guard(err, [&]() -> sprawl::Status {
-    std::lock_guard lock(node->mu);
+    sprawl::MutexLock lock(node->mu);
     if (node->node) node->node->Stop();
     return sprawl::Status::Ok();
   });

@@ -77,11 +77,19 @@ void Report(const Callback& cb, const Result<client::PublishAck>& ack) noexcept 
   }
 }
 
+// The ack as the caller sees it: with acks "none" the node never said
+// where the record went, so the offset is SPRAWL_OFFSET_UNKNOWN rather than
+// a guess.
+Result<client::PublishAck> AsReported(const ClientState& state, Result<client::PublishAck> ack) {
+  if (ack.ok() && !state.offsets_known) ack->offset = SPRAWL_OFFSET_UNKNOWN;
+  return ack;
+}
+
 // Queues a record with `send` unless the client is closed; see
 // ClientState::lifecycle.
 template <typename Send>
 Status Queue(ClientState& state, Send&& send) {
-  std::shared_lock lock(state.lifecycle);
+  sprawl::ReaderLock lock(state.lifecycle);
   if (state.closed) return ClosedClient();
   send();
   return Status::Ok();
@@ -122,7 +130,7 @@ sprawl_status_t sprawl_publish(sprawl_client_t* client, const char* topic, int32
                                                      std::to_string(timeout_ms) +
                                                      " ms; the message may still be stored");
     }
-    Result<sprawl::client::PublishAck> ack = done.get();
+    Result<sprawl::client::PublishAck> ack = AsReported(state, done.get());
     if (!ack.ok()) return ack.status();
     if (partition_out != nullptr) *partition_out = ack->partition;
     if (offset_out != nullptr) *offset_out = ack->offset;
@@ -148,17 +156,18 @@ sprawl_status_t sprawl_publish_async(sprawl_client_t* client, const char* topic,
     return Queue(state, [&] {
       state.producer->Send(
           r.topic, r.key, r.value, r.headers,
-          [s, callback](Result<sprawl::client::PublishAck> ack) {
+          [s, callback](Result<sprawl::client::PublishAck> reported) {
+            Result<sprawl::client::PublishAck> ack = AsReported(*s, std::move(reported));
             if (callback->fn == nullptr) {
               if (!ack.ok()) {
-                std::lock_guard lock(s->failure_mu);
+                sprawl::MutexLock lock(s->failure_mu);
                 if (!s->failure) s->failure = ack.status();
               }
               return;
             }
             if (!s->poll_mode) return Report(*callback, ack);
             {
-              std::lock_guard lock(s->poll_mu);
+              sprawl::MutexLock lock(s->poll_mu);
               s->due.push_back([callback, ack] { Report(*callback, ack); });
             }
             s->poll_cv.notify_one();
@@ -173,7 +182,7 @@ sprawl_status_t sprawl_client_flush(sprawl_client_t* client, int timeout_ms, spr
   return RunOnOpenClient(client, err, [&](ClientState& state) -> Status {
     SPRAWL_RETURN_IF_ERROR(state.producer->Flush(
         timeout_ms < 0 ? state.delivery_timeout : std::chrono::milliseconds(timeout_ms)));
-    std::lock_guard lock(state.failure_mu);
+    sprawl::MutexLock lock(state.failure_mu);
     std::optional<Status> failure = std::move(state.failure);
     state.failure.reset();
     return failure.value_or(Status::Ok());
@@ -186,12 +195,12 @@ int sprawl_client_poll(sprawl_client_t* client, int timeout_ms) {
   if (!state.poll_mode) return 0;
   std::deque<std::function<void()>> batch;
   {
-    std::unique_lock lock(state.poll_mu);
-    auto ready = [&] { return !state.due.empty() || state.close_done; };
+    sprawl::UniqueLock lock(state.poll_mu);
+    auto ready = [&]() REQUIRES(state.poll_mu) { return !state.due.empty() || state.close_done; };
     if (timeout_ms < 0) {
-      state.poll_cv.wait(lock, ready);
+      state.poll_cv.wait(lock.native(), ready);
     } else if (timeout_ms > 0) {
-      state.poll_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+      state.poll_cv.wait_for(lock.native(), std::chrono::milliseconds(timeout_ms), ready);
     }
     batch.swap(state.due);
   }

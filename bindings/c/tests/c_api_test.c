@@ -8,12 +8,15 @@
 
 #include <sprawl/sprawl.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -445,6 +448,40 @@ static void test_errors(sprawl_client_t* client) {
   sprawl_free(NULL);
 }
 
+/* Expects `status` INVALID_ARGUMENT with `field` in the message; frees err. */
+static void expect_refused(sprawl_status_t status, sprawl_error_t** err, const char* field) {
+  CHECK(status == SPRAWL_INVALID_ARGUMENT);
+  CHECK(*err != NULL && strstr(sprawl_error_message(*err), field) != NULL);
+  if (*err != NULL && strstr(sprawl_error_message(*err), field) == NULL) {
+    fprintf(stderr, "  the message does not name '%s': %s\n", field, sprawl_error_message(*err));
+  }
+  sprawl_error_destroy(err);
+}
+
+static void expect_no_topic(sprawl_client_t* client, const char* topic) {
+  char* json = NULL;
+  CHECK(sprawl_topic_describe(client, topic, &json, NULL) == SPRAWL_NOT_FOUND);
+  sprawl_free(json);
+}
+
+/* A bad partition count or an unknown topic option is refused, naming it,
+ * either when it is set or when the topic is created, and creates nothing. */
+static void test_topic_options_refused(sprawl_client_t* client) {
+  sprawl_error_t* err = NULL;
+  sprawl_config_t* config = sprawl_config_new();
+  expect_refused(sprawl_config_set(config, "partitions", "-1", &err), &err, "partitions");
+  expect_refused(sprawl_config_set(config, "partitions", "4294967297", &err), &err, "partitions");
+  expect_refused(sprawl_config_set(config, "partitons", "2", &err), &err, "partitons");
+  OK(sprawl_config_set(config, "partitions", "0", &ok_err_));
+  expect_refused(sprawl_topic_create(client, "c-refused", config, NULL, &err), &err, "partitions");
+  expect_no_topic(client, "c-refused");
+  OK(sprawl_config_set(config, "partitions", "2", &ok_err_));
+  OK(sprawl_config_set(config, "group", "g", &ok_err_)); /* a consumer's setting */
+  expect_refused(sprawl_topic_create(client, "c-refused", config, NULL, &err), &err, "group");
+  expect_no_topic(client, "c-refused");
+  sprawl_config_destroy(&config);
+}
+
 static void test_use_after_close(const char* address) {
   sprawl_client_t* client = open_client(address, "background");
   OK(sprawl_client_close(client, 1000, &ok_err_));
@@ -846,6 +883,93 @@ static void test_disk_node_restart(void) {
   CHECK(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
 }
 
+/* acks "none": the node does not reply, so no offset is reported (neither
+ * by sprawl_publish nor to a delivery callback) rather than a guessed one. */
+static void test_acks_none_reports_no_offset(const char* address) {
+  const char* pairs[] = {"server", address, "linger_ms", "1", "acks", "none", NULL};
+  sprawl_client_t* client = open_client_with(pairs);
+  delivery_state state = {0, 0, 0, 0, 0};
+  uint32_t partition = 99;
+  uint64_t offset = 0;
+  OK(sprawl_topic_create(client, "c-acks-none", NULL, NULL, &ok_err_));
+  OK(sprawl_publish(client, "c-acks-none", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0, 10000,
+                    &partition, &offset, &ok_err_));
+  CHECK(partition == 0 && offset == SPRAWL_OFFSET_UNKNOWN);
+  OK(sprawl_publish_async(client, "c-acks-none", -1, NULL, 0, "y", 1, NULL, NULL, NULL, 0,
+                          on_delivery, &state, NULL, &ok_err_));
+  OK(sprawl_client_flush(client, 10000, &ok_err_));
+  CHECK(state.calls == 1 && state.failures == 0 && state.last_offset == SPRAWL_OFFSET_UNKNOWN);
+  sprawl_client_destroy(&client);
+}
+
+/* The value of the counter `name` in the node's /metrics (-1 when absent):
+ * a plain HTTP/1.0 GET over a socket, so that this test needs only libc. */
+static double metric_of(const sprawl_node_t* node, const char* name) {
+  static char reply[1 << 20];
+  const char* http = sprawl_node_http_address(node); /* http://127.0.0.1:<port> */
+  struct sockaddr_in addr;
+  const char* request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  size_t got = 0;
+  ssize_t n;
+  const char* line;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)atoi(strrchr(http, ':') + 1));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0 ||
+      write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+    perror("metrics request");
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  while (got < sizeof reply - 1 && (n = read(fd, reply + got, sizeof reply - 1 - got)) > 0) {
+    got += (size_t)n;
+  }
+  close(fd);
+  reply[got] = '\0';
+  for (line = reply; line != NULL; line = strchr(line, '\n')) {
+    if (*line == '\n') ++line;
+    if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ' ') {
+      return atof(line + strlen(name) + 1);
+    }
+  }
+  return -1;
+}
+
+/* Without an "acks" setting a publish is acknowledged at `all`: under a lazy
+ * fsync policy only `all` syncs the log before it acknowledges (the interval
+ * is long enough that no timed sync falls inside the publish). */
+static void test_default_ack_level_is_all(void) {
+  char dir[] = "/tmp/sprawl-c-acks-XXXXXX";
+  sprawl_node_t* node = NULL;
+  sprawl_client_t* client;
+  sprawl_config_t* config;
+  double before;
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    ++failures;
+    return;
+  }
+  {
+    const char* pairs[] = {"data_dir", dir, "fsync", "interval:60000", NULL};
+    config = config_of(pairs);
+  }
+  OK(sprawl_node_start(config, &node, &ok_err_));
+  sprawl_config_destroy(&config);
+  if (node == NULL) return;
+  client = open_client(sprawl_node_client_address(node), "background");
+  OK(sprawl_topic_create(client, "c-default-acks", NULL, NULL, &ok_err_));
+  before = metric_of(node, "sprawl_storage_fsyncs_total");
+  CHECK(before >= 0);
+  OK(sprawl_publish(client, "c-default-acks", -1, NULL, 0, "x", 1, NULL, NULL, NULL, 0, 10000, NULL,
+                    NULL, &ok_err_));
+  CHECK(metric_of(node, "sprawl_storage_fsyncs_total") > before);
+  sprawl_client_destroy(&client);
+  sprawl_node_destroy(&node);
+  CHECK(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 int main(void) {
   sprawl_node_t* node = NULL;
   sprawl_client_t* client;
@@ -858,6 +982,7 @@ int main(void) {
   test_config_validation();
   test_disk_node();
   test_disk_node_restart();
+  test_default_ack_level_is_all();
   test_close_with_undeliverable_messages();
   OK(sprawl_node_start(NULL, &node, &ok_err_));
   if (node == NULL) return 1;
@@ -873,6 +998,8 @@ int main(void) {
   test_invalid_utf8_publish(client);
   test_poll_mode(address);
   test_errors(client);
+  test_topic_options_refused(client);
+  test_acks_none_reports_no_offset(address);
   test_use_after_close(address);
   test_consumer_outlives_client(address);
   test_close_wakes_blocked_calls(address);

@@ -396,7 +396,10 @@ class Client : public Napi::ObjectWrap<Client> {
       entry.Set(0u, o.id);
       entry.Set(1u, o.error ? Napi::Value(ErrorObject(env, *o.error)) : env.Null());
       entry.Set(2u, o.partition);
-      entry.Set(3u, static_cast<double>(o.offset));
+      // null with acks 'none': the node sent no offset (SPRAWL_OFFSET_UNKNOWN).
+      entry.Set(3u, o.offset == SPRAWL_OFFSET_UNKNOWN
+                        ? env.Null()
+                        : Napi::Value(Napi::Number::New(env, static_cast<double>(o.offset))));
       batch.Set(static_cast<uint32_t>(i), entry);
     }
     return batch;

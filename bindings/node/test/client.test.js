@@ -1,6 +1,9 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { sprawl, unique } = require('./helpers.js');
 
 let node;
@@ -249,7 +252,22 @@ test('errors are SprawlErrors with code and retriable, and change nothing', asyn
   await assert.rejects(client.publish('missing-topic', 'x'), { code: 'NOT_FOUND' });
   await assert.rejects(client.publish(topic, 42), TypeError);
   assert.throws(() => client.subscribe(topic, { autoAck: true }), TypeError);
-  await assert.rejects(client.createTopic(unique('t'), { retention: 5 }), TypeError);
+});
+
+test('a bad partition count or an unknown topic option is INVALID_ARGUMENT naming it and creates nothing', async () => {
+  const cases = [
+    [{ partitions: -1 }, 'partitions'],
+    [{ partitions: 0 }, 'partitions'],
+    [{ partitions: 2 ** 32 + 1 }, 'partitions'],
+    [{ partitions: 2, retention: 5 }, 'retention'],
+  ];
+  for (const [options, field] of cases) {
+    const name = unique('refused');
+    await assert.rejects(client.createTopic(name, options), (e) =>
+      e instanceof sprawl.SprawlError && e.code === 'INVALID_ARGUMENT' && e.message.includes(field));
+    const names = (await client.listTopics()).map((t) => t.name);
+    assert.ok(!names.includes(name), `${JSON.stringify(options)} created ${name}`);
+  }
 });
 
 test('use after close is refused', async () => {
@@ -264,4 +282,42 @@ test('an unreachable node times out with a retriable error', async () => {
   const c = new sprawl.Client('tcp://127.0.0.1:1', { requestTimeoutMs: 300 });
   await assert.rejects(c.listTopics(), (e) => e.code === 'TIMEOUT' && e.retriable === true);
   await c.close(100);
+});
+
+async function fsyncs(n) {
+  const text = await (await fetch(`${n.httpAddress}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('sprawl_storage_fsyncs_total'));
+  assert.ok(line, '/metrics has no sprawl_storage_fsyncs_total');
+  return Number(line.split(' ').pop());
+}
+
+test('acks none resolves with a null offset: the node sends none', async () => {
+  const topic = unique('none');
+  await client.createTopic(topic);
+  const c = new sprawl.Client(node.address, { acks: 'none', lingerMs: 1 });
+  try {
+    const ack = await c.publish(topic, 'x');
+    assert.deepEqual([ack.partition, ack.offset], [0, null]);
+  } finally {
+    await c.close();
+  }
+  assert.equal(typeof (await client.publish(topic, 'y')).offset, 'number');
+});
+
+test('the default ack level is all: a publish waits for a disk sync', async () => {
+  // Under a lazy fsync policy only `all` syncs before it acknowledges; the
+  // interval is long enough that no timed sync falls inside the publish.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sprawl-acks-'));
+  const n = await sprawl.Node.start({ dataDir: dir, storage: 'disk', fsync: 'interval:60000' });
+  const c = new sprawl.Client(n.address, { lingerMs: 1 });
+  try {
+    await c.createTopic('durable');
+    const before = await fsyncs(n);
+    await c.publish('durable', 'x');
+    assert.ok((await fsyncs(n)) > before);
+  } finally {
+    await c.close();
+    await n.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const client = new Client(node.address, { acks: 'all', lingerMs: 2, bufferBytes: 8 << 20 });
   await client.createTopic('orders', { partitions: 4, maxDeliveries: 5 });
   const ack = await client.publish('orders', Buffer.from('hello'), { key: 'user-1', headers: { trace: 'abc' } });
-  const offset: number = ack.offset;
+  const offset: number | null = ack.offset;  // null only with acks 'none'
   const queued: number = await client.publishMany('orders', ['a', Buffer.from('b')]);
   await client.flush(5000);
   void queued;

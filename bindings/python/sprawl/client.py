@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from . import _sprawl
 from ._native import convert, milliseconds, settings, wraps_native
 from ._types import PublishAck
+from .errors import InvalidArgumentError
 from .subscription import Subscription
 
 Bytes = Union[bytes, bytearray, memoryview]
@@ -129,10 +130,14 @@ class Client:
 
     @staticmethod
     def _topic_config(**config: Any) -> Dict[str, str]:
-        unknown = set(config) - set(_TOPIC_KEYS)
+        # The same error the core gives for a bad value, so one except clause
+        # (InvalidArgumentError, a ValueError) covers every refused setting.
+        unknown = sorted(set(config) - set(_TOPIC_KEYS))
         if unknown:
-            raise TypeError(f"unknown topic setting(s): {', '.join(sorted(unknown))}; "
-                            f"known: {', '.join(sorted(_TOPIC_KEYS))}")
+            raise InvalidArgumentError(
+                "INVALID_ARGUMENT", 1,
+                f"unknown topic setting '{unknown[0]}'; known: {', '.join(sorted(_TOPIC_KEYS))}",
+                False)
         return settings(config, _TOPIC_KEYS)
 
     # -- publish ---------------------------------------------------------------
@@ -146,7 +151,7 @@ class Client:
         p, o = self._native.publish(topic, value, _key(key), _headers(headers),
                                     -1 if partition is None else partition,
                                     milliseconds(timeout))
-        return PublishAck(topic, p, o)
+        return PublishAck._from_native(topic, p, o)
 
     def publish_async(self, topic: str, value: Bytes, *, key: Union[str, Bytes, None] = None,
                       headers: HeadersArg = None,
@@ -162,7 +167,7 @@ class Client:
             if error is not None:
                 future.set_exception(convert(error))
             else:
-                future.set_result(PublishAck(topic, p, o))
+                future.set_result(PublishAck._from_native(topic, p, o))
 
         try:
             self._native.publish_async(topic, value, _key(key), _headers(headers),

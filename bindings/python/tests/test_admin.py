@@ -28,11 +28,28 @@ def test_alter_topic_refuses_bad_changes_and_changes_nothing(client):
         client.alter_topic(name, partitions=1)
     with pytest.raises(sprawl.InvalidArgumentError):
         client.alter_topic(name, max_message_bytes=0)
-    with pytest.raises(TypeError, match="unknown topic setting"):
+    with pytest.raises(sprawl.InvalidArgumentError, match="'retention_msec'") as refused:
         client.alter_topic(name, retention_msec=1)
+    assert refused.value.code == "INVALID_ARGUMENT"
     assert client.describe_topic(name)["config"] == before
     with pytest.raises(sprawl.NotFoundError):
         client.alter_topic(unique("absent"), partitions=4)
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"partitions": -1}, "partitions"),
+    ({"partitions": 0}, "partitions"),
+    ({"partitions": 2**32 + 1}, "partitions"),
+    ({"partitions": 2, "partitons": 2}, "partitons"),
+    ({"partitions": 2, "group": "g"}, "group"),
+])
+def test_create_topic_refuses_bad_partitions_and_unknown_settings_and_creates_nothing(
+        client, config, field):
+    name = unique("refused")
+    with pytest.raises(sprawl.InvalidArgumentError, match=f"'{field}'|{field} ") as refused:
+        client.create_topic(name, **config)
+    assert refused.value.code == "INVALID_ARGUMENT"
+    assert name not in [t["name"] for t in client.list_topics()]
 
 
 def test_delete_topic_removes_it_and_its_messages(client):

@@ -33,7 +33,7 @@ def test_invalid_topic_names(client, bad):
 def test_invalid_topic_settings(client):
     with pytest.raises(sprawl.InvalidArgumentError):
         client.create_topic(unique("zero"), partitions=0)
-    with pytest.raises(TypeError, match="unknown topic setting"):
+    with pytest.raises(sprawl.InvalidArgumentError, match="unknown topic setting 'retention_msec'"):
         client.create_topic(unique("typo"), retention_msec=5)
 
 

@@ -153,5 +153,31 @@ TEST_F(ProducerTest, CloseWithRecordsBufferedDeliversThem) {
   EXPECT_EQ(ReadAll("orders", 0).size(), 50u);
 }
 
+// Without an ack level a producer asks for `all`: under a lazy fsync policy
+// only `all` syncs the log before the ack (the interval is long enough that
+// no timed sync falls inside the publish).
+TEST(ProducerDefaultsTest, TheDefaultAckLevelIsAllAPublishWaitsForASync) {
+  broker::testing::ScratchDir dir;
+  node::NodeConfig config;
+  config.data_dir = dir.Sub("data");
+  config.client_port = 0;
+  config.http_port = 0;
+  config.fsync = *storage::FsyncPolicy::Parse("interval:60000");
+  auto node = node::Node::Start(config);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  ClientConfig cc;
+  cc.server = (*node)->client_endpoint();
+  auto client = Client::Connect(cc);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->CreateTopic("durable", pb::TopicConfig()).ok());
+  metrics::Counter& fsyncs =
+      (*node)->registry().GetCounter("sprawl_storage_fsyncs_total", "Write-ahead log syncs.");
+  const uint64_t before = fsyncs.Value();
+  Producer producer(**client);
+  Result<PublishAck> ack = producer.SendSync("durable", std::nullopt, "x");
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_GT(fsyncs.Value(), before);
+}
+
 }  // namespace
 }  // namespace sprawl::client

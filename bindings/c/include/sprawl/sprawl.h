@@ -225,9 +225,14 @@ SPRAWL_API sprawl_status_t sprawl_group_describe(sprawl_client_t* client, const 
  *    without a key, the partition whose batch is filling. The library copies
  *    everything before returning. */
 
+/* The offset reported for a message published with acks "none": the node
+ * does not reply, so where the message went is not known. */
+#define SPRAWL_OFFSET_UNKNOWN UINT64_MAX
+
 /* Publishes one message and waits for its acknowledgement (up to
  * timeout_ms; < 0 = the client's delivery timeout). Fills the partition and
- * offset it was stored at (either pointer may be NULL). Any thread.
+ * offset it was stored at (either pointer may be NULL; the offset is
+ * SPRAWL_OFFSET_UNKNOWN with acks "none"). Any thread.
  * INVALID_ARGUMENT for a bad topic name or buffers, NOT_FOUND for a missing
  * topic, TIMEOUT (the message may still be stored), CLOSED when the client
  * is or gets closed first. */
@@ -239,7 +244,8 @@ SPRAWL_API sprawl_status_t sprawl_publish(
 
 /* Runs once per asynchronously published message: `error` is NULL on
  * success (owned by the library and valid during the call only: do not
- * destroy it), else why it failed. In background mode it runs on a library
+ * destroy it), else why it failed. `offset` is SPRAWL_OFFSET_UNKNOWN with
+ * acks "none". In background mode it runs on a library
  * thread, or on the thread of the call that failed the message at once
  * (sprawl_publish_async when the buffer stays full, sprawl_client_close);
  * in poll mode ("callback_mode" "poll") inside sprawl_client_poll. Must not

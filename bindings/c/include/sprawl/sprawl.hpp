@@ -170,7 +170,9 @@ struct Record {
 
 struct PublishAck {
   uint32_t partition = 0;
-  uint64_t offset = 0;
+  uint64_t offset = 0;  // SPRAWL_OFFSET_UNKNOWN with acks "none"
+  // False with acks "none": the node did not say where the message went.
+  bool has_offset() const { return offset != SPRAWL_OFFSET_UNKNOWN; }
 };
 
 // The outcome of an asynchronous publish: an error (nullptr on success),

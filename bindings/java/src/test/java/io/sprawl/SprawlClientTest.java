@@ -279,6 +279,22 @@ class SprawlClientTest {
   }
 
   @Test
+  void aBadPartitionCountOrUnknownTopicOptionIsInvalidArgumentNamingItAndCreatesNothing() {
+    List<Map<String, ?>> options = List.of(Map.of("partitions", -1), Map.of("partitions", 0),
+        Map.of("partitions", 4294967297L), Map.of("partitions", 2, "partitons", 2));
+    List<String> fields = List.of("partitions", "partitions", "partitions", "partitons");
+    for (int i = 0; i < options.size(); i++) {
+      String name = unique("refused");
+      Map<String, ?> asked = options.get(i);
+      SprawlException refused =
+          assertThrows(SprawlException.class, () -> client.createTopic(name, asked));
+      assertEquals("INVALID_ARGUMENT", refused.code(), refused.getMessage());
+      assertTrue(refused.getMessage().contains(fields.get(i)), refused.getMessage());
+      assertFalse(client.listTopics().contains("\"" + name + "\""), asked + " created " + name);
+    }
+  }
+
+  @Test
   void useAfterCloseThrowsAndNeverCrashes() {
     SprawlClient c = SprawlClient.builder().address(node.address()).build();
     String topic = unique("closing");
@@ -445,6 +461,48 @@ class SprawlClientTest {
         count++;
       }
       assertEquals(20, count);
+    }
+  }
+
+  @Test
+  void acksNoneReportsNoOffset() {
+    String topic = unique("none");
+    client.createTopic(topic);
+    try (SprawlClient c = SprawlClient.builder().address(node.address()).acks("none")
+        .linger(Duration.ofMillis(1)).build()) {
+      PublishAck ack = c.publishSync(topic, null, bytes("x"));
+      assertEquals(PublishAck.UNKNOWN_OFFSET, ack.offset());
+      assertFalse(ack.hasOffset());
+      assertTrue(ack.knownOffset().isEmpty());
+      assertFalse(c.publish(topic, null, bytes("y")).join().hasOffset());
+    }
+    assertTrue(client.publishSync(topic, null, bytes("z")).knownOffset().isPresent());
+  }
+
+  /** The node's count of write-ahead log syncs, from /metrics. */
+  static double fsyncs(EmbeddedNode n) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpRequest get = HttpRequest.newBuilder(URI.create(n.httpAddress() + "/metrics"))
+        .timeout(Duration.ofSeconds(5)).build();
+    for (String line : http.send(get, HttpResponse.BodyHandlers.ofString()).body().split("\n")) {
+      if (line.startsWith("sprawl_storage_fsyncs_total")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    throw new AssertionError("/metrics has no sprawl_storage_fsyncs_total");
+  }
+
+  @Test
+  void theDefaultAckLevelIsAllAPublishWaitsForASync() throws Exception {
+    // Under a lazy fsync policy only `all` syncs before it acknowledges; the
+    // interval is long enough that no timed sync falls inside the publish.
+    Path dir = Files.createTempDirectory("sprawl-java-acks");
+    try (EmbeddedNode n = EmbeddedNode.builder().dataDir(dir).fsync("interval:60000").start();
+        SprawlClient c = SprawlClient.builder().address(n.address()).build()) {
+      c.createTopic("durable");
+      double before = fsyncs(n);
+      c.publishSync("durable", null, bytes("x"));
+      assertTrue(fsyncs(n) > before);
     }
   }
 
