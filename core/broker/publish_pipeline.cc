@@ -66,8 +66,7 @@ struct PublishPipeline::Ticket {
 
 PublishPipeline::PublishPipeline(storage::Store& store, const Clock& clock, BrokerMetrics& metrics,
                                  Post post, const BrokerOptions& options, CommitListener on_commit)
-    : store_(store),
-      clock_(clock),
+    : clock_(clock),
       metrics_(metrics),
       post_(std::move(post)),
       options_(options),

@@ -104,7 +104,6 @@ class PublishPipeline {
   uint32_t RetryAfterHintMs() const;
   Status RebuildProducers(Partition& part);
 
-  storage::Store& store_;
   const Clock& clock_;
   BrokerMetrics& metrics_;
   Post post_;
