@@ -244,7 +244,7 @@ void GroupConsumer::Run() {
         log::Warn(
             "group rejoin failed; retrying",
             {{"topic", config_.topic}, {"group", config_.group}, {"error", joined.ToString()}});
-        std::lock_guard relock(mu_);
+        MutexLock relock(mu_);
         rejoin_ = true;
       }
     }
