@@ -123,4 +123,12 @@ class BrokerTest : public ::testing::TestWithParam<storage::StorageMode> {
   std::unique_ptr<Broker> broker_;
 };
 
+// The storage modes every broker suite runs in, and their names in test ids.
+inline auto BothStorageModes() {
+  return ::testing::Values(storage::StorageMode::kMemory, storage::StorageMode::kDisk);
+}
+inline std::string StorageModeName(const ::testing::TestParamInfo<storage::StorageMode>& info) {
+  return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
+}
+
 }  // namespace sprawl::broker::testing

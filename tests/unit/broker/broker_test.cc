@@ -258,12 +258,8 @@ TEST_P(BrokerTest, TopicsAndProducerStateSurviveARestart) {
   EXPECT_EQ(Values(*fetched, 0), (std::vector<std::string>{"a-0", "a-1"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, BrokerTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, BrokerTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker

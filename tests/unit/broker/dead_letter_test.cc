@@ -69,12 +69,8 @@ TEST_P(DeadLetterTest, ALetterRefusedForCapacityIsPublishedOnceTheNodeHasRoom) {
   EXPECT_EQ(group->partitions(0).in_flight(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, DeadLetterTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, DeadLetterTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker

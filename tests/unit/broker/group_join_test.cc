@@ -60,12 +60,8 @@ TEST_P(GroupJoinTest, AJoinInFlightWhenItsTopicIsDeletedLeavesNoGroup) {
   EXPECT_EQ(broker_->ListGroups({}).groups_size(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, GroupJoinTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, GroupJoinTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker

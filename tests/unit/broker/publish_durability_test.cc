@@ -157,12 +157,8 @@ TEST_P(PublishDurabilityTest, RecordsRecoveredAfterACrashAreCommitted) {
   EXPECT_EQ(Values(*fetched, 0).size(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, PublishDurabilityTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, PublishDurabilityTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker

@@ -166,12 +166,8 @@ TEST_P(TopicAdminTest, ABrokerClosedWithAdministrationInFlightFinishesItsDiskWor
   EXPECT_EQ(d->partitions_size(), 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, TopicAdminTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, TopicAdminTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker

@@ -122,12 +122,8 @@ TEST_P(TopicDeletionTest, TopicsDeletedDuringRetentionPassesAreSafe) {
   EXPECT_EQ(store_->Partitions().size(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothModes, TopicDeletionTest,
-                         ::testing::Values(storage::StorageMode::kMemory,
-                                           storage::StorageMode::kDisk),
-                         [](const auto& info) {
-                           return info.param == storage::StorageMode::kDisk ? "Disk" : "Memory";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothModes, TopicDeletionTest, testing::BothStorageModes(),
+                         testing::StorageModeName);
 
 }  // namespace
 }  // namespace sprawl::broker
