@@ -241,17 +241,21 @@ static void on_delivery(void* user_data, const sprawl_error_t* error, uint32_t p
                         uint64_t offset) {
   delivery_state* state = (delivery_state*)user_data;
   (void)partition;
-  state->calls++;
+  /* Atomic: when a client fails what it still holds (a close after its node
+   * went away), callbacks run on more than one of the library's threads. */
+  __atomic_fetch_add(&state->calls, 1, __ATOMIC_SEQ_CST);
   if (error != NULL) {
-    state->failures++;
+    __atomic_fetch_add(&state->failures, 1, __ATOMIC_SEQ_CST);
     if (sprawl_error_code(error) == SPRAWL_CLOSED || sprawl_error_code(error) == SPRAWL_TIMEOUT) {
-      state->closed_or_timeout++;
+      __atomic_fetch_add(&state->closed_or_timeout, 1, __ATOMIC_SEQ_CST);
     }
   }
-  state->last_offset = offset;
+  __atomic_store_n(&state->last_offset, offset, __ATOMIC_SEQ_CST);
 }
 
-static void free_state(void* user_data) { ((delivery_state*)user_data)->freed++; }
+static void free_state(void* user_data) {
+  __atomic_fetch_add(&((delivery_state*)user_data)->freed, 1, __ATOMIC_SEQ_CST);
+}
 
 static void test_round_trip(sprawl_client_t* client) {
   const char* names[] = {"trace", "bin"};
