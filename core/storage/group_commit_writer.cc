@@ -103,6 +103,11 @@ uint64_t GroupCommitWriter::queued_bytes() const {
   return queued_bytes_;
 }
 
+size_t GroupCommitWriter::queued_requests() const {
+  MutexLock lock(mu_);
+  return queue_.size();
+}
+
 Status GroupCommitWriter::failure() const {
   MutexLock lock(mu_);
   return failed_;
@@ -129,13 +134,12 @@ void GroupCommitWriter::Run() {
       status = WriteGroup(group, /*sync=*/always, &wrote);
       if (wrote && !always) unsynced_writes_.fetch_add(1);
     }
-    if (status.ok() && force_sync) status = SyncUpTo(unsynced_writes_.load());
-    // Recorded before any callback runs, so a caller that learns of the
-    // failure and submits again is refused rather than queued behind it.
-    lock.lock();
-    RecordFailureLocked(status);
-    lock.unlock();
-    for (auto& r : group) r.done(status);
+    // A write is acknowledged once it is as durable as its policy asks: a
+    // sync that a flush or the interval timer requested in the same group
+    // must not hold its acknowledgement back.
+    CompleteGroup(group, /*syncs=*/false, status);
+    if (force_sync && status.ok()) status = SyncUpTo(unsynced_writes_.load());
+    CompleteGroup(group, /*syncs=*/true, status);
 
     lock.lock();
     metrics_.writer_queue_bytes.Set(static_cast<int64_t>(queued_bytes_));
@@ -163,6 +167,19 @@ void GroupCommitWriter::SyncPeriodically() {
     periodic_sync_queued_ = true;
     queue_.push_back(Request{{}, [](const Status&) {}, 0, true});
     work_cv_.notify_one();
+  }
+}
+
+void GroupCommitWriter::CompleteGroup(std::deque<Request>& group, bool syncs,
+                                      const Status& status) {
+  {
+    // Recorded before any callback runs, so a caller that learns of the
+    // failure and submits again is refused rather than queued behind it.
+    MutexLock lock(mu_);
+    RecordFailureLocked(status);
+  }
+  for (auto& r : group) {
+    if (r.force_sync == syncs) r.done(status);
   }
 }
 

@@ -70,6 +70,9 @@ class GroupCommitWriter {
 
   // Bytes queued and not yet written.
   uint64_t queued_bytes() const;
+  // Requests (writes, flushes, the interval syncer's) queued and not yet
+  // taken by the writer thread.
+  size_t queued_requests() const;
 
   // OK, or the error that failed the writer. A failed sync is never retried:
   // the OS may have dropped the pages it could not write and report the next
@@ -88,6 +91,9 @@ class GroupCommitWriter {
   void Run();
   // The interval policy's timer: syncs the WAL when anything was written.
   void SyncPeriodically();
+  // Records `status` (if an error) and runs the callbacks of the group's
+  // sync requests (`syncs`) or of its writes.
+  void CompleteGroup(std::deque<Request>& group, bool syncs, const Status& status) EXCLUDES(mu_);
   // Makes `status`, if an error, the sticky error of every later submission.
   void RecordFailureLocked(const Status& status) REQUIRES(mu_);
   // Writes every op of `group` in one RocksDB write; `wrote` says whether there was any.

@@ -195,6 +195,15 @@ void FaultInjectionFs::ReleaseSyncs() {
   {
     std::lock_guard lock(mu_);
     hold_syncs_ = false;
+    sync_permits_ = 0;
+  }
+  held_cv_.notify_all();
+}
+
+void FaultInjectionFs::AllowOneSync() {
+  {
+    std::lock_guard lock(mu_);
+    ++sync_permits_;
   }
   held_cv_.notify_all();
 }
@@ -210,7 +219,8 @@ IOStatus FaultInjectionFs::Check(Op op, FileKind kind, const std::string& path) 
   ++calls_[o][KindIndex(kind)];
   if (op == Op::kSync && kind == kWal && hold_syncs_) {
     ++held_syncs_;
-    held_cv_.wait(lock, [&] { return !hold_syncs_; });
+    held_cv_.wait(lock, [&] { return !hold_syncs_ || sync_permits_ > 0; });
+    if (hold_syncs_) --sync_permits_;
     --held_syncs_;
   }
   Arm& arm = arms_[o];

@@ -52,6 +52,9 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   // a sync fault is armed). Lets a test act while a sync is in progress.
   void HoldSyncs();
   void ReleaseSyncs();
+  // While held, lets exactly one held (or the next) WAL sync run; the ones
+  // after it are held again.
+  void AllowOneSync();
   // Syncs currently waiting on HoldSyncs.
   int held_syncs() const;
 
@@ -95,6 +98,7 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   std::array<uint64_t, kOps> injected_{};
   bool hold_syncs_ = false;
   int held_syncs_ = 0;
+  int sync_permits_ = 0;  // held syncs AllowOneSync lets through
 };
 
 }  // namespace sprawl::testing

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +16,7 @@ namespace sprawl::storage {
 namespace {
 
 using testing::TempDir;
+using testing::WaitFor;
 
 class GroupCommitWriterTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -181,6 +184,52 @@ TEST(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneE
   EXPECT_EQ(fs->calls(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal), writes);
   EXPECT_EQ(fs->calls(FaultInjectionFs::Op::kSync, FaultInjectionFs::kWal), syncs);
   EXPECT_EQ(w.queued_bytes(), 0u);
+}
+
+// Under the interval and never policies a write is acknowledged once written.
+// When a flush (or the interval timer) lands in the same group, the write's
+// callback must not wait for that group's sync: a caller blocked on its
+// append while a slow sync runs would otherwise wait on the disk, and a test
+// holding the sync deadlocked.
+TEST(GroupCommitWriterFaultTest, AWriteGroupedWithASyncIsAcknowledgedBeforeTheSync) {
+  using sprawl::testing::FaultInjectionFs;
+  TempDir dir;
+  metrics::Registry registry;
+  StorageMetrics metrics(registry);
+  auto fs = std::make_shared<FaultInjectionFs>();
+  StoreOptions o;
+  o.data_dir = dir.Sub("data");
+  o.fsync = *FsyncPolicy::Parse("never");
+  o.file_system = fs;
+  auto engine = RocksEngine::Open(o, metrics);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  GroupCommitWriter& w = (*engine)->writer();
+  auto cf = (*engine)->state_cf();
+  ASSERT_TRUE(w.SubmitAndWait({WriteOp::Put(cf, "a", "1")}).ok());
+
+  fs->HoldSyncs();
+  // The first flush's sync keeps the writer busy while the next group queues.
+  auto first_flush = std::async(std::launch::async, [&] { return w.Flush(); });
+  ASSERT_TRUE(WaitFor([&] { return fs->held_syncs() == 1; }));
+  std::promise<Status> written;
+  w.Submit({WriteOp::Put(cf, "b", "2")}, [&](const Status& s) { written.set_value(s); });
+  auto second_flush = std::async(std::launch::async, [&] { return w.Flush(); });
+  ASSERT_TRUE(WaitFor([&] { return w.queued_requests() == 2; }));
+
+  // The first sync completes; the second group's write is done and its sync held.
+  fs->AllowOneSync();
+  ASSERT_TRUE(first_flush.get().ok());
+  auto write_done = written.get_future();
+  const bool acknowledged =
+      write_done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  EXPECT_TRUE(acknowledged) << "the write waited for a sync it did not ask for";
+  EXPECT_EQ(second_flush.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "the flush returned before its sync ran";
+  fs->ReleaseSyncs();
+  EXPECT_TRUE(second_flush.get().ok());
+  if (acknowledged) {
+    EXPECT_TRUE(write_done.get().ok());
+  }
 }
 
 }  // namespace

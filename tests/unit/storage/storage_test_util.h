@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/storage/partition_log.h"
@@ -30,6 +32,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `done` every millisecond for up to 10 s; says whether it came true.
+template <typename Pred>
+bool WaitFor(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 // A batch of `count` records with values "<prefix>-<i>" and timestamps
 // `first_ts + i`.

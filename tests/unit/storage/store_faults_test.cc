@@ -22,6 +22,7 @@ using sprawl::testing::FaultInjectionFs;
 using testing::MakeBatch;
 using testing::ReadValues;
 using testing::TempDir;
+using testing::WaitFor;
 using Op = FaultInjectionFs::Op;
 
 const PartitionKey kKey{"orders", 0};
@@ -31,17 +32,6 @@ std::vector<std::string> Values(int count, const std::string& prefix) {
   std::vector<std::string> out;
   for (int i = 0; i < count; ++i) out.push_back(prefix + "-" + std::to_string(i));
   return out;
-}
-
-// Waits up to 10 s for `done`.
-template <typename Pred>
-bool WaitFor(Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 // A failure of the store: IO_ERROR, not retriable, saying the store must be
