@@ -1,6 +1,7 @@
 #include "server/server_options.h"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 
 namespace sprawl::server {
 
@@ -79,6 +80,13 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "Publishes in progress before RETRY_AFTER (64 KiB - 48 MiB)")
       ->envname("SPRAWL_MAX_PENDING_PUBLISH_BYTES")
       ->capture_default_str();
+  std::string min_free_disk = "auto";
+  app.add_option("--min-free-disk-bytes", min_free_disk,
+                 "Bytes kept free on the data directory's file system: publishes are refused "
+                 "(RESOURCE_EXHAUSTED) before they would use them. auto = 5% of the file "
+                 "system, at most 1 GiB; 0 = no reserve")
+      ->envname("SPRAWL_MIN_FREE_DISK_BYTES")
+      ->capture_default_str();
   app.add_option("--log-level", level, "trace | debug | info | warn | error")
       ->envname("SPRAWL_LOG_LEVEL")
       ->capture_default_str();
@@ -101,6 +109,17 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
   auto mode = storage::ParseStorageMode(storage);
   if (!mode.ok()) return fail(mode.status());
   node.storage = *mode;
+  if (min_free_disk != "auto") {
+    uint64_t bytes = 0;
+    const auto [end, ec] =
+        std::from_chars(min_free_disk.data(), min_free_disk.data() + min_free_disk.size(), bytes);
+    if (ec != std::errc() || end != min_free_disk.data() + min_free_disk.size()) {
+      return fail(
+          InvalidArgument("--min-free-disk-bytes must be 'auto' or a number of bytes, not '" +
+                          min_free_disk + "'"));
+    }
+    node.min_free_disk_bytes = bytes;
+  }
   auto policy = storage::FsyncPolicy::Parse(fsync);
   if (!policy.ok()) return fail(policy.status());
   node.fsync = *policy;

@@ -27,6 +27,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   store_options.fsync = config.fsync;
   store_options.memory_tier_bytes_per_partition = config.memory_bytes_per_partition;
   store_options.file_system = config.file_system;
+  store_options.min_free_disk_bytes = config.min_free_disk_bytes;
   SPRAWL_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, node->registry_));
 
   const Clock& clock = SystemClock::Instance();

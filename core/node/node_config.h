@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ struct NodeConfig {
   // Publishes in progress (appended, not yet acknowledged) before further
   // publishes get RETRY_AFTER. Below the storage writer's 64 MiB queue.
   uint64_t max_pending_publish_bytes = 32u << 20;
+  // Disk mode: bytes kept free on the data directory's file system;
+  // publishes get RESOURCE_EXHAUSTED before they would use them. nullopt:
+  // 5% of the file system, at most 1 GiB; 0: no reserve.
+  std::optional<uint64_t> min_free_disk_bytes;
   // The file system the store's RocksDB works through; null = the operating
   // system's. Tests inject disk faults through it.
   std::shared_ptr<rocksdb::FileSystem> file_system;

@@ -106,6 +106,18 @@ Status CheckDataDir(const StoreOptions& options, bool* fresh) {
   return Status::Ok();
 }
 
+// The directory itself, or its closest ancestor that exists yet: where its
+// file system's free space can be read before anything is created.
+std::string NearestExisting(fs::path dir) {
+  std::error_code ec;
+  dir = fs::absolute(dir, ec);
+  while (!dir.empty() && !fs::exists(dir, ec) && dir.has_parent_path() &&
+         dir.parent_path() != dir) {
+    dir = dir.parent_path();
+  }
+  return dir.empty() ? "." : dir.string();
+}
+
 rocksdb::Options DbOptions() {
   rocksdb::Options o;
   o.create_if_missing = true;
@@ -116,6 +128,10 @@ rocksdb::Options DbOptions() {
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
   o.max_total_wal_size = 512ull << 20;
+  // Recovery replays the WAL into memtables and leaves them there: flushing
+  // them on open would need as much free disk as the WAL holds, and a node
+  // stopped on a nearly full disk could then never start again.
+  o.avoid_flush_during_recovery = true;
   return o;
 }
 
@@ -140,9 +156,20 @@ rocksdb::ColumnFamilyOptions LogCfOptions() {
 Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& options,
                                                        StorageMetrics& metrics) {
   SPRAWL_RETURN_IF_ERROR(options.Validate());
+  const fs::path dir(options.data_dir);
+  const DiskSpaceGuard::Probe probe =
+      options.disk_usage_probe ? options.disk_usage_probe : StatDisk;
+  SPRAWL_ASSIGN_OR_RETURN(const DiskUsage usage, probe(NearestExisting(dir)));
+  if (usage.available < kMinFreeBytesToOpen) {
+    return IoError("the file system holding " + dir.string() + " has " +
+                   std::to_string(usage.available) + " bytes free; the store needs at least " +
+                   std::to_string(kMinFreeBytesToOpen) +
+                   " to open safely. Free space on it (or move the data directory to a larger "
+                   "volume) and start again; nothing was changed");
+  }
+
   bool fresh = false;
   SPRAWL_RETURN_IF_ERROR(CheckDataDir(options, &fresh));
-  const fs::path dir(options.data_dir);
   if (fresh) SPRAWL_RETURN_IF_ERROR(WriteMarker(dir));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -188,6 +215,9 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
   }
   engine->writer_ =
       std::make_unique<GroupCommitWriter>(raw, options.fsync, options.writer_queue_bytes, metrics);
+  SPRAWL_ASSIGN_OR_RETURN(engine->disk_space_,
+                          DiskSpaceGuard::Start(dir.string(), options.min_free_disk_bytes, metrics,
+                                                probe, std::chrono::milliseconds(250)));
   return engine;
 }
 

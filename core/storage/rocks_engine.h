@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/storage/disk_space_guard.h"
 #include "core/storage/group_commit_writer.h"
 #include "core/storage/storage_metrics.h"
 #include "core/storage/store_options.h"
@@ -18,6 +19,9 @@ namespace sprawl::storage {
 inline constexpr int kStoreFormatVersion = 1;
 // File in the data directory that marks it as a Sprawl store.
 inline constexpr std::string_view kStoreMarkerFile = "SPRAWL_STORE";
+// Free space below which the store is not opened: RocksDB writes a new WAL
+// and MANIFEST on open, and aborts the process if the disk fills under it.
+inline constexpr uint64_t kMinFreeBytesToOpen = 16ull << 20;
 
 // One RocksDB per node with the column families of the disk tier: `log`
 // (batches), `index` (segment index) and `state` (registry, commit indexes,
@@ -28,7 +32,8 @@ class RocksEngine {
   // non-empty directory without the marker, UNSUPPORTED_VERSION for a store of
   // a newer format, IO_ERROR when another process holds it. A failed open
   // leaves an existing store as it was (a new, empty directory may keep its
-  // marker file).
+  // marker file). IO_ERROR, before RocksDB is touched, when the file system
+  // has less than kMinFreeBytesToOpen free.
   static Result<std::unique_ptr<RocksEngine>> Open(const StoreOptions& options,
                                                    StorageMetrics& metrics);
   // Stops the writer (after writing what is queued) and closes RocksDB.
@@ -39,6 +44,8 @@ class RocksEngine {
   rocksdb::ColumnFamilyHandle* index_cf() const { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* state_cf() const { return handles_[3]; }
   GroupCommitWriter& writer() { return *writer_; }
+  // Refuses appends that would use the free space kept in reserve.
+  DiskSpaceGuard& disk_space() { return *disk_space_; }
 
   // Reads a key of the state column family; nullopt when absent.
   Result<std::optional<std::string>> GetState(const std::string& key) const;
@@ -51,6 +58,7 @@ class RocksEngine {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, log, index, state
   std::unique_ptr<GroupCommitWriter> writer_;
+  std::unique_ptr<DiskSpaceGuard> disk_space_;
 };
 
 }  // namespace sprawl::storage

@@ -42,6 +42,17 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
       failed(r.GetGauge("sprawl_storage_failed",
                         "1 when a disk write or sync failed and the store refuses writes until "
                         "it is reopened.")),
+      disk_available_bytes(
+          r.GetGauge("sprawl_storage_disk_available_bytes",
+                     "Free bytes on the data directory's file system (re-read every 250 ms).")),
+      disk_reserve_bytes(r.GetGauge(
+          "sprawl_storage_disk_reserve_bytes",
+          "Bytes kept free on the data directory's file system: appends stop above it.")),
+      disk_full(r.GetGauge("sprawl_storage_disk_full",
+                           "1 while appends are refused because the disk is nearly full.")),
+      disk_full_refusals(
+          r.GetCounter("sprawl_storage_disk_full_refusals_total",
+                       "Appends refused with RESOURCE_EXHAUSTED because the disk is nearly full.")),
       disk_write_seconds(
           r.GetHistogram("sprawl_storage_disk_write_seconds", "Time of one RocksDB write group.")),
       fsync_seconds(r.GetHistogram("sprawl_storage_fsync_seconds", "Time of one WAL sync.")) {}

@@ -27,6 +27,10 @@ struct StorageMetrics {
   metrics::Gauge& writer_queue_bytes;
   metrics::Gauge& partitions;
   metrics::Gauge& failed;  // 1 once a write or sync failed: writes refused until reopened
+  metrics::Gauge& disk_available_bytes;  // free space of the data directory's file system
+  metrics::Gauge& disk_reserve_bytes;    // kept free: appends refused below it
+  metrics::Gauge& disk_full;             // 1 while appends are refused for lack of space
+  metrics::Counter& disk_full_refusals;  // appends refused for lack of space
   metrics::Histogram& disk_write_seconds;
   metrics::Histogram& fsync_seconds;
 };

@@ -183,6 +183,10 @@ Status Store::failure() const {
   return engine_->writer().failure();
 }
 
+void Store::RefreshDiskSpace() {
+  if (engine_) engine_->disk_space().Refresh();
+}
+
 Status Store::Flush() {
   if (!engine_) return Status::Ok();
   return engine_->writer().Flush();

@@ -56,6 +56,10 @@ class Store {
   // Waits until everything appended so far is on stable storage.
   Status Flush();
 
+  // Re-reads the data directory's free space now rather than at the next
+  // period (disk mode; nothing in memory mode).
+  void RefreshDiskSpace();
+
   // OK, or why the store refuses writes: a disk write or WAL sync failed
   // (IO_ERROR, not retriable). Only reopening the store clears it.
   Status failure() const;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,12 @@ class FileSystem;
 }  // namespace rocksdb
 
 namespace sprawl::storage {
+
+// Size and free space of a file system, in bytes.
+struct DiskUsage {
+  uint64_t capacity = 0;
+  uint64_t available = 0;  // what an unprivileged writer may still use
+};
 
 // When the disk tier forces its write-ahead log to stable storage.
 struct FsyncPolicy {
@@ -46,6 +53,12 @@ struct StoreOptions {
   // Bound on bytes queued for the disk writer; appends wait beyond it.
   uint64_t writer_queue_bytes = 64ull << 20;
   bool create_if_missing = true;
+  // Disk mode: bytes kept free on the data directory's file system; appends
+  // are refused with RESOURCE_EXHAUSTED before they would use them (see
+  // disk_space_guard.h). nullopt: 5% of the file system, at most 1 GiB; 0: off.
+  std::optional<uint64_t> min_free_disk_bytes;
+  // How free space is read; null means statvfs. Tests fake a small disk.
+  std::function<Result<DiskUsage>(const std::string& dir)> disk_usage_probe;
   // The file system RocksDB works through; null means the operating system's.
   // Tests inject faults through it (tests/support/fault_injection_fs.h). The
   // store marker is always written through the operating system.

@@ -68,6 +68,7 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
   if (on_disk()) {
     // A failed store takes no offsets: the log stays where the disk is.
     Status failed = engine_->writer().failure();
+    if (failed.ok()) failed = engine_->disk_space().Admit(batch.size());
     if (!failed.ok()) {
       done(failed.WithContext("append to " + key_.ToString() + " refused"));
       return;
