@@ -334,18 +334,31 @@ def port_free(port):
             return False
 
 
-def stop_group(pgid):
-    """Stops every process a file's blocks left running: SIGTERM, then SIGKILL after 10 s."""
+def group_alive(pgid):
+    """Whether a process of group `pgid` still runs (zombies, which only wait to
+    be reaped by their parent, do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def stop_group(proc):
+    """Stops every process a file's blocks left running (the process group of
+    the shell that ran them): SIGTERM, then SIGKILL after 10 s."""
     for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         try:
-            os.killpg(pgid, sig)
+            os.killpg(proc.pid, sig)
         except ProcessLookupError:
             return True
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
+            proc.poll()  # reaps the shell itself
+            if not group_alive(proc.pid):
                 return True
             time.sleep(0.05)
     return False
@@ -391,7 +404,7 @@ def run_blocks(path, blocks, bin_links, netns, verbose, errors):
             status = proc.wait(timeout=FILE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             status = None
-        stopped = stop_group(proc.pid)
+        stopped = stop_group(proc)
         if status is None:
             status = proc.wait()
         log.seek(0)
@@ -400,10 +413,13 @@ def run_blocks(path, blocks, bin_links, netns, verbose, errors):
     failed = status != 0
     if failed:
         m = re.findall(r"docs-check: failed at script line (\d+)", output)
+        blocks_started = re.findall(r"^## (\S+:\d+)$", output, re.M)
         where = f"{rel(path)}"
         if m and int(m[-1]) in line_map:
             md_line, text = line_map[int(m[-1])]
             where = f"{rel(path)}:{md_line}: `{text.strip()}`"
+        elif blocks_started:
+            where = f"{blocks_started[-1]} (the block that was running)"
         reason = "timed out after %d s" % FILE_TIMEOUT_S if took >= FILE_TIMEOUT_S else \
             f"exit {status}"
         tail = "\n".join("    " + l for l in output.splitlines()[-25:])
