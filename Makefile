@@ -14,7 +14,7 @@ export CCACHE_MAXSIZE ?= 20G
 
 
 .PHONY: all bootstrap node-deps build release run test test-unit test-asan test-tsan test-sanitizers test-packaging \
-        lint format bench bench-storage bench-broker bench-bindings fuzz sim-long clean
+        lint docs-check format bench bench-storage bench-broker bench-bindings fuzz sim-long clean
 
 all: build
 
@@ -87,6 +87,16 @@ lint: bootstrap node-deps
 	@cmake --preset dev >/dev/null
 	@cmake --build build/dev --target sprawl_protocol >/dev/null
 	@scripts/lint_tidy.sh
+	@scripts/check_docs.py --links-only
+
+# The documentation check with the dev build's programs: links, every `sh`
+# block of README.md and docs/ run in a scratch directory, every flag of
+# sprawl-server, sprawlctl and sprawl-log documented (scripts/check_docs.py).
+# `make test` runs it as the ctest docs.check inside test-unit.
+docs-check: bootstrap
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS) --target sprawl-server sprawlctl sprawl-log
+	scripts/check_docs.py --bin-dir build/dev/server -v
 
 format:
 	clang-format -i $(CXX_SOURCES)
