@@ -24,7 +24,8 @@ struct Callback {
 };
 
 struct LogState {
-  // Serializes sprawl_log_set_callback; held while the previous queue drains.
+  // Serializes sprawl_log_set_callback and sprawl_log_set_level (not held while a previous
+  // queue drains).
   Mutex mu;
   std::unique_ptr<log::RecordQueue> queue GUARDED_BY(mu);
   Callback callback GUARDED_BY(mu);
@@ -68,6 +69,9 @@ sprawl_status_t sprawl_log_set_level(sprawl_log_level_t level, sprawl_error_t** 
                                              std::to_string(static_cast<int>(level)) +
                                              "; expected SPRAWL_LOG_TRACE to SPRAWL_LOG_OFF"));
   }
+  // Under the lock that sprawl_log_set_callback holds while it reconfigures the logger with the
+  // current level, so that neither change undoes the other. Never held for long.
+  sprawl::MutexLock lock(State().mu);
   sprawl::log::SetLevel(ToCore(level));
   return SPRAWL_OK;
 }
@@ -89,42 +93,51 @@ sprawl_status_t sprawl_log_set_callback(sprawl_log_fn fn, void* user_data,
                                         void (*free_user_data)(void*), sprawl_error_t** err) {
   using namespace sprawl::cabi;
   LogState& state = State();
+  // Set once the library holds the callback; until then (a failure, or no fn to call) its
+  // user_data is freed here, before the call returns.
+  bool held = false;
+  sprawl_status_t status = SPRAWL_OK;
   if (t_delivering) {
     // Replacing a queue joins its thread: from a callback that could wait for itself.
-    return Fail(err, sprawl::InvalidArgument(
-                         "sprawl_log_set_callback cannot be called from a log callback"));
+    status = Fail(err, sprawl::InvalidArgument(
+                           "sprawl_log_set_callback cannot be called from a log callback"));
+  } else {
+    status = Guard(err, [&]() -> sprawl::Status {
+      std::unique_ptr<sprawl::log::RecordQueue> previous_queue;
+      Callback previous;
+      {
+        sprawl::MutexLock lock(state.mu);
+        std::unique_ptr<sprawl::log::RecordQueue> queue;
+        if (fn != nullptr) {
+          queue = std::make_unique<sprawl::log::RecordQueue>(
+              state.capacity.load(std::memory_order_relaxed),
+              [fn, user_data](const sprawl::log::OwnedRecord& record) {
+                t_delivering = true;
+                const sprawl_log_record view{&record};
+                fn(user_data, &view);
+              },
+              state.dropped);
+        }
+        sprawl::log::LogOptions options;
+        options.level = sprawl::log::CurrentLevel();
+        if (queue) {
+          options.sink = [raw = queue.get()](const sprawl::log::Record& r) { raw->Push(r); };
+        }
+        // Waits for writers in flight: none reaches the previous queue once it returns.
+        sprawl::log::Configure(options);
+        previous_queue = std::exchange(state.queue, std::move(queue));
+        previous = std::exchange(
+            state.callback, fn != nullptr ? Callback{fn, user_data, free_user_data} : Callback{});
+        held = fn != nullptr;
+      }
+      // Delivers what the previous callback still had queued and joins its thread.
+      previous_queue.reset();
+      if (previous.free_user_data != nullptr) previous.free_user_data(previous.user_data);
+      return sprawl::Status::Ok();
+    });
   }
-  return Guard(err, [&]() -> sprawl::Status {
-    std::unique_ptr<sprawl::log::RecordQueue> previous_queue;
-    Callback previous;
-    {
-      sprawl::MutexLock lock(state.mu);
-      std::unique_ptr<sprawl::log::RecordQueue> queue;
-      if (fn != nullptr) {
-        queue = std::make_unique<sprawl::log::RecordQueue>(
-            state.capacity.load(std::memory_order_relaxed),
-            [fn, user_data](const sprawl::log::OwnedRecord& record) {
-              t_delivering = true;
-              const sprawl_log_record view{&record};
-              fn(user_data, &view);
-            },
-            state.dropped);
-      }
-      sprawl::log::LogOptions options;
-      options.level = sprawl::log::CurrentLevel();
-      if (queue) {
-        options.sink = [raw = queue.get()](const sprawl::log::Record& r) { raw->Push(r); };
-      }
-      // Waits for writers in flight: none reaches the previous queue once it returns.
-      sprawl::log::Configure(options);
-      previous_queue = std::exchange(state.queue, std::move(queue));
-      previous = std::exchange(state.callback, Callback{fn, user_data, free_user_data});
-    }
-    // Delivers what the previous callback still had queued and joins its thread.
-    previous_queue.reset();
-    if (previous.free_user_data != nullptr) previous.free_user_data(previous.user_data);
-    return sprawl::Status::Ok();
-  });
+  if (!held && free_user_data != nullptr) free_user_data(user_data);
+  return status;
 }
 
 sprawl_status_t sprawl_log_write(sprawl_log_level_t level, const char* component,

@@ -275,25 +275,32 @@ static void test_below_level_never_delivered(void) {
 
 struct setter_args {
   sprawl_status_t status;
+  int freed;
 };
 
-/* From the log delivery thread, replacing the callback is refused. */
+static void count_free(void* user_data) { ((struct setter_args*)user_data)->freed += 1; }
+
+/* From the log delivery thread, replacing the callback is refused, and the
+ * refused callback's user_data is freed at once. */
 static void set_from_callback(void* user_data, const sprawl_log_record_t* record) {
   struct setter_args* args = (struct setter_args*)user_data;
   (void)record;
-  args->status = sprawl_log_set_callback(NULL, NULL, NULL, NULL);
+  args->status = sprawl_log_set_callback(collect, args, count_free, NULL);
 }
 
 static void test_set_from_callback_refused(void) {
-  static struct collector c;
   struct setter_args args;
   args.status = SPRAWL_OK;
-  collector_init(&c);
+  args.freed = 0;
   OK(sprawl_log_set_callback(set_from_callback, &args, NULL, NULL));
   OK(sprawl_log_write(SPRAWL_LOG_ERROR, "app", "first", NULL));
   /* Replacing it delivers what was queued first: the call above has run. */
   OK(sprawl_log_set_callback(NULL, NULL, NULL, NULL));
   CHECK(args.status == SPRAWL_INVALID_ARGUMENT);
+  CHECK(args.freed == 1);
+  /* Without a function there is nothing to call: user_data is freed at once. */
+  OK(sprawl_log_set_callback(NULL, &args, count_free, NULL));
+  CHECK(args.freed == 2);
 }
 
 /* A callback that blocks: writers never wait for it, the queue holds at most

@@ -407,10 +407,12 @@ SPRAWL_API sprawl_log_level_t sprawl_log_get_level(void);
 /* Sends records to `fn` instead of stderr; fn == NULL goes back to stderr.
  * The previous callback first gets the records already queued for it, then
  * its free_user_data runs on this thread before the call returns (so this
- * waits for a call of the previous fn in progress). INVALID_ARGUMENT when
- * called from the log delivery thread (that is, from a log callback). At
- * most `capacity` records wait for delivery: see sprawl_log_set_queue_capacity.
- * Any thread. */
+ * waits for a call of the previous fn in progress). This call's own
+ * free_user_data runs on this thread before it returns when fn is NULL or
+ * the call fails; otherwise after the last call of fn, on the thread that
+ * replaces the callback. INVALID_ARGUMENT when called from the log delivery
+ * thread (that is, from a log callback). How many records may wait: see
+ * sprawl_log_set_queue_capacity. Any thread. */
 SPRAWL_API sprawl_status_t sprawl_log_set_callback(sprawl_log_fn fn, void* user_data,
                                                    void (*free_user_data)(void*),
                                                    sprawl_error_t** err);
