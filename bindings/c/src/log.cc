@@ -40,8 +40,8 @@ thread_local bool t_delivering = false;
 // Leaked on purpose, like the core's logging state: core threads may still log while the
 // process exits.
 LogState& State() {
-  static LogState* const state = new LogState;
-  return *state;
+  static LogState* const kState = new LogState;
+  return *kState;
 }
 
 // An embedded node or client prints only warnings and errors until the host says otherwise.

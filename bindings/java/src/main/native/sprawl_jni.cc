@@ -561,6 +561,8 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_messageDestroy(JNIEnv*, jclass, jlo
 
 // ---- logging ---------------------------------------------------------------
 
+// The names are JNI's (Java_<class>_<method>), not this project's style.
+// NOLINTBEGIN(readability-identifier-naming)
 extern "C" {
 
 // A failed logging call: the C error as a SprawlException.
@@ -627,3 +629,4 @@ JNIEXPORT jlongArray JNICALL Java_io_sprawl_Native_logCrossed(JNIEnv* env, jclas
 }
 
 }  // extern "C"
+// NOLINTEND(readability-identifier-naming)
