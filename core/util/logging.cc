@@ -372,9 +372,9 @@ bool Enabled(Level level) {
 }
 
 void Write(Level level, std::string_view event, std::initializer_list<Field> fields,
-           std::source_location where) {
+           const char* file) {
   if (level == Level::kOff || !Enabled(level)) return;
-  WriteFrom(ComponentOf(where.file_name()), level, event, fields);
+  WriteFrom(ComponentOf(file != nullptr ? file : ""), level, event, fields);
 }
 
 void WriteFrom(std::string_view component, Level level, std::string_view event,

@@ -14,7 +14,6 @@
 #include <functional>
 #include <initializer_list>
 #include <ostream>
-#include <source_location>
 #include <span>
 #include <string>
 #include <string_view>
@@ -97,7 +96,7 @@ void SetLevel(Level level);
 // The configured level.
 Level CurrentLevel();
 
-// The component of a line written from `file_name` (a __FILE__ or source_location path): the
+// The component of a line written from `file_name` (a __FILE__ path): the
 // directory under core/ ("core/broker/broker.cc" -> "broker"), "server" under server/, else
 // "sprawl".
 std::string_view ComponentOf(std::string_view file_name);
@@ -130,10 +129,11 @@ std::string_view LevelName(Level level);
 bool Enabled(Level level);
 
 // Writes one line with `event` as the message followed by `fields` in order, if `level` is
-// enabled; `where` names the component (ComponentOf). Thread-safe; lines from concurrent writers
-// never interleave.
+// enabled; `file`, the caller's source file (filled in by the compiler, as std::source_location
+// would but with clang 14 and libstdc++ too), names the component (ComponentOf). Thread-safe; lines
+// from concurrent writers never interleave.
 void Write(Level level, std::string_view event, std::initializer_list<Field> fields = {},
-           std::source_location where = std::source_location::current());
+           const char* file = __builtin_FILE());
 
 // Write with the component given rather than taken from the source file: for records that come
 // from outside the core (a binding's own, or a host testing its logging set-up).
@@ -142,24 +142,24 @@ void WriteFrom(std::string_view component, Level level, std::string_view event,
 
 // Write at a fixed level.
 inline void Trace(std::string_view event, std::initializer_list<Field> fields = {},
-                  std::source_location where = std::source_location::current()) {
-  Write(Level::kTrace, event, fields, where);
+                  const char* file = __builtin_FILE()) {
+  Write(Level::kTrace, event, fields, file);
 }
 inline void Debug(std::string_view event, std::initializer_list<Field> fields = {},
-                  std::source_location where = std::source_location::current()) {
-  Write(Level::kDebug, event, fields, where);
+                  const char* file = __builtin_FILE()) {
+  Write(Level::kDebug, event, fields, file);
 }
 inline void Info(std::string_view event, std::initializer_list<Field> fields = {},
-                 std::source_location where = std::source_location::current()) {
-  Write(Level::kInfo, event, fields, where);
+                 const char* file = __builtin_FILE()) {
+  Write(Level::kInfo, event, fields, file);
 }
 inline void Warn(std::string_view event, std::initializer_list<Field> fields = {},
-                 std::source_location where = std::source_location::current()) {
-  Write(Level::kWarn, event, fields, where);
+                 const char* file = __builtin_FILE()) {
+  Write(Level::kWarn, event, fields, file);
 }
 inline void Error(std::string_view event, std::initializer_list<Field> fields = {},
-                  std::source_location where = std::source_location::current()) {
-  Write(Level::kError, event, fields, where);
+                  const char* file = __builtin_FILE()) {
+  Write(Level::kError, event, fields, file);
 }
 
 }  // namespace sprawl::log
