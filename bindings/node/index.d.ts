@@ -31,6 +31,9 @@ export interface ClientOptions {
   idempotent?: boolean;
   requestTimeoutMs?: number;
   deliveryTimeoutMs?: number;
+  /** Sends the library's log records to this logger (process-wide; see setLogger). */
+  logger?: Logger | null;
+  logLevel?: LogLevel;
 }
 
 export interface TopicOptions {
@@ -125,6 +128,9 @@ export interface NodeOptions {
   /** Peer addresses of nodes to join, comma-separated ("host:port" or "tcp://host:port"). */
   join?: string;
   rack?: string;
+  /** Sends the library's log records to this logger (process-wide; see setLogger). */
+  logger?: Logger | null;
+  logLevel?: LogLevel;
 }
 
 export declare class Node {
@@ -135,3 +141,36 @@ export declare class Node {
   readonly peerAddress: string;
   stop(): Promise<void>;
 }
+
+/** The core's levels; pino's 'fatal' and 'silent' are taken as 'error' and 'off'. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off' | 'fatal' | 'silent';
+
+/** Anything with these methods: console, pino, winston, bunyan. */
+export interface Logger {
+  trace?(...args: any[]): unknown;
+  debug(...args: any[]): unknown;
+  info(...args: any[]): unknown;
+  warn(...args: any[]): unknown;
+  error(...args: any[]): unknown;
+  level?: string;
+}
+
+export interface SetLoggerOptions {
+  /** Records below it are dropped in the core (default: the logger's `level`, else 'info'). */
+  level?: LogLevel;
+  /** Call logger[level](fields, message) (pino, bunyan) rather than (message, fields). Detected. */
+  fieldsFirst?: boolean;
+  /** Records that may wait for the event loop before further ones are dropped (8192). */
+  queueCapacity?: number;
+}
+
+/**
+ * Sends the log records of every embedded node and client in this process to
+ * `logger`, in batches on the event loop, with `{ component, node, topic, ... }`
+ * fields; `null` goes back to stderr (warnings and errors).
+ */
+export declare function setLogger(logger: Logger | null, options?: SetLoggerOptions): void;
+export declare function setLogLevel(level: LogLevel): void;
+export declare function logLevel(): Exclude<LogLevel, 'fatal' | 'silent'>;
+/** Records dropped because the logger or the event loop did not keep up. */
+export declare function logDropped(): number;

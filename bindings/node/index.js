@@ -220,6 +220,8 @@ function copyBuffers(buffers) {
  */
 class Client {
   constructor(address = DEFAULT_ADDRESS, options = {}) {
+    // Logging is process-wide: a client's `logger` serves every node and client.
+    if (options.logger !== undefined) setLogger(options.logger, { level: options.logLevel });
     this._pending = new Map();
     this._nextId = 1;
     this._subscriptions = new Set();
@@ -487,6 +489,90 @@ class Client {
   }
 }
 
+
+// ---- logging -------------------------------------------------------------
+// The library's records go to a logger the application gives (console, pino,
+// winston, or any object with debug/info/warn/error), delivered on the event
+// loop in batches. Without one they go to stderr (warnings and errors).
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'off'];
+// pino's and bunyan's names for what the core calls error and off.
+const LOG_LEVEL_ALIASES = { fatal: 'error', silent: 'off', warning: 'warn' };
+
+function logLevelNumber(level) {
+  const name = LOG_LEVEL_ALIASES[level] || level;
+  const n = LOG_LEVELS.indexOf(name);
+  if (n < 0) {
+    throw new SprawlError('INVALID_ARGUMENT', 1,
+      `unknown log level '${level}'; expected one of: ${LOG_LEVELS.join(', ')}`, false);
+  }
+  return n;
+}
+
+// pino and bunyan take (fields, message); console and winston (message, fields).
+function fieldsFirst(logger) {
+  return typeof logger.child === 'function' && logger.levels !== null &&
+    typeof logger.levels === 'object' && typeof logger.levels.values === 'object';
+}
+
+/**
+ * Sends the library's log records (every embedded node and client in this
+ * process) to `logger`, or back to stderr with `null`. `options.level`
+ * (default: the logger's own `level` when it is a level name, as pino's is,
+ * else 'info') drops lower records in the core, before they are formatted;
+ * `options.fieldsFirst` says how to call the logger (default: detected, true
+ * for pino); `options.queueCapacity` bounds the records waiting for the event
+ * loop (8192; the rest are dropped and counted by logDropped()).
+ */
+function setLogger(logger, options = {}) {
+  if (logger === null || logger === undefined) {
+    native.setLogSink(null);
+    native.setLogLevel(logLevelNumber('warn'));
+    return;
+  }
+  for (const method of ['debug', 'info', 'warn', 'error']) {
+    if (typeof logger[method] !== 'function') {
+      throw new TypeError(`a logger needs a ${method}() method`);
+    }
+  }
+  const ownLevel = typeof logger.level === 'string' &&
+    (LOG_LEVELS.includes(logger.level) || logger.level in LOG_LEVEL_ALIASES) ? logger.level : null;
+  const level = logLevelNumber(options.level ?? ownLevel ?? 'info');
+  const objectFirst = options.fieldsFirst ?? fieldsFirst(logger);
+  const methods = [typeof logger.trace === 'function' ? 'trace' : 'debug', 'debug', 'info', 'warn', 'error'];
+  native.setLogLevel(level);
+  native.setLogSink((records) => {
+    for (const r of records) {
+      const fields = { component: r.component, ...r.fields };
+      try {
+        const method = methods[r.level] || 'error';
+        if (objectFirst) {
+          logger[method](fields, r.message);
+        } else {
+          logger[method](r.message, fields);
+        }
+      } catch {
+        // A logger that throws loses its record, never the library's delivery.
+      }
+    }
+  }, options.queueCapacity);
+}
+
+/** Sets the level below which the core drops records ('trace' .. 'error', 'off'). */
+function setLogLevel(level) {
+  native.setLogLevel(logLevelNumber(level));
+}
+
+/** The current level's name. */
+function logLevel() {
+  return LOG_LEVELS[native.getLogLevel()];
+}
+
+/** How many records were dropped because the logger or the event loop did not keep up. */
+function logDropped() {
+  return native.logStats().dropped;
+}
+
 /** An embedded node: `const node = await Node.start({ dataDir })`. */
 class Node {
   constructor(handle) {
@@ -498,6 +584,8 @@ class Node {
   }
 
   static async start(options = {}) {
+    // Logging is process-wide: a node's `logger` serves every node and client.
+    if (options.logger !== undefined) setLogger(options.logger, { level: options.logLevel });
     const handle = await call(native.startNode(settings({
       data_dir: options.dataDir,
       storage: options.storage,
@@ -519,4 +607,7 @@ class Node {
   }
 }
 
-module.exports = { Client, Node, Message, Subscription, SprawlError, version: native.version };
+module.exports = {
+  Client, Node, Message, Subscription, SprawlError, version: native.version,
+  setLogger, setLogLevel, logLevel, logDropped,
+};

@@ -20,6 +20,7 @@ Node::Node(const NodeConfig& config) : config_(config) {}
 
 Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   SPRAWL_RETURN_IF_ERROR(config.Validate());
+  log::NodeScope log_scope(config.node_id);
   std::unique_ptr<Node> node(new Node(config));
   storage::StoreOptions store_options;
   store_options.mode = config.storage;
@@ -89,7 +90,10 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
         cluster->Tick();
       });
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
-  node->loop_thread_ = std::thread([loop] { loop->Run(); });
+  node->loop_thread_ = std::thread([loop, node_id = config.node_id] {
+    log::NodeScope loop_scope(node_id);
+    loop->Run();
+  });
   node->ready_ = true;
   log::Info("node listening",
             {{"client", node->endpoint_->endpoint()},
@@ -131,6 +135,7 @@ void Node::OnRequest(transport::Incoming request) {
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  log::NodeScope log_scope(config_.node_id);
   ready_ = false;
   // A start that failed before the loop ran has nothing to drain.
   if (!loop_thread_.joinable()) return;

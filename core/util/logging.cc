@@ -27,6 +27,7 @@ struct State {
   Format format GUARDED_BY(mu) = Format::kText;
   std::string node_id GUARDED_BY(mu);
   std::shared_ptr<spdlog::logger> logger GUARDED_BY(mu);   // its _mt sink serializes lines
+  RecordSink sink GUARDED_BY(mu);                          // replaces `logger` when set
   std::atomic<int> level{static_cast<int>(Level::kInfo)};  // read without mu by Enabled()
 };
 
@@ -69,6 +70,7 @@ spdlog::level::level_enum ToSpdlog(Level level) {
     case Level::kWarn:
       return spdlog::level::warn;
     case Level::kError:
+    case Level::kOff:
       return spdlog::level::err;
   }
   return spdlog::level::err;
@@ -85,6 +87,7 @@ std::string_view UpperLevelName(Level level) {
     case Level::kWarn:
       return "WARN";
     case Level::kError:
+    case Level::kOff:
       return "ERROR";
   }
   return "ERROR";
@@ -228,7 +231,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void AppendText(std::string& out, Level level, std::string_view event, const std::string& node_id,
+void AppendText(std::string& out, Level level, std::string_view event, std::string_view node_id,
                 std::initializer_list<Field> fields) {
   out += UpperLevelName(level);
   out += ' ';
@@ -246,7 +249,7 @@ void AppendText(std::string& out, Level level, std::string_view event, const std
 }
 
 // Everything after `{"ts":"...",`; the pattern adds the timestamp and the closing brace.
-void AppendJson(std::string& out, Level level, std::string_view event, const std::string& node_id,
+void AppendJson(std::string& out, Level level, std::string_view event, std::string_view node_id,
                 std::initializer_list<Field> fields) {
   out += "\"level\":";
   AppendJsonString(out, LevelName(level));
@@ -267,6 +270,9 @@ void AppendJson(std::string& out, Level level, std::string_view event, const std
     }
   }
 }
+
+// The node this thread works for (NodeScope); empty when none.
+thread_local std::string t_node_id;
 
 }  // namespace
 
@@ -290,6 +296,7 @@ void Configure(const LogOptions& options) {
     state.format = options.format;
     state.node_id = options.node_id;
     state.logger.swap(logger);
+    state.sink = options.sink;
     state.level.store(static_cast<int>(options.level), std::memory_order_relaxed);
   }
   // `logger` now holds the previous one; no writer can reach it any more.
@@ -322,24 +329,75 @@ std::string_view LevelName(Level level) {
       return "warn";
     case Level::kError:
       return "error";
+    case Level::kOff:
+      return "off";
   }
   return "error";
 }
+
+void SetLevel(Level level) {
+  GlobalState().level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+Level CurrentLevel() {
+  return static_cast<Level>(GlobalState().level.load(std::memory_order_relaxed));
+}
+
+std::string_view ComponentOf(std::string_view file_name) {
+  // The last "core/<dir>/" or "server/" that starts a path segment wins: build trees and
+  // compiler caches may put anything before it.
+  std::string_view component = "sprawl";
+  for (size_t at = 0; at < file_name.size(); ++at) {
+    if (at != 0 && file_name[at - 1] != '/') continue;
+    std::string_view rest = file_name.substr(at);
+    if (rest.starts_with("server/")) {
+      component = "server";
+    } else if (rest.starts_with("core/")) {
+      rest.remove_prefix(5);
+      const size_t slash = rest.find('/');
+      if (slash != std::string_view::npos && slash > 0) component = rest.substr(0, slash);
+    }
+  }
+  return component;
+}
+
+NodeScope::NodeScope(std::string node_id) : previous_(std::move(t_node_id)) {
+  t_node_id = std::move(node_id);
+}
+
+NodeScope::~NodeScope() { t_node_id = std::move(previous_); }
 
 bool Enabled(Level level) {
   return static_cast<int>(level) >= GlobalState().level.load(std::memory_order_relaxed);
 }
 
-void Write(Level level, std::string_view event, std::initializer_list<Field> fields) {
-  if (!Enabled(level)) return;
+void Write(Level level, std::string_view event, std::initializer_list<Field> fields,
+           const char* file) {
+  if (level == Level::kOff || !Enabled(level)) return;
+  WriteFrom(ComponentOf(file != nullptr ? file : ""), level, event, fields);
+}
+
+void WriteFrom(std::string_view component, Level level, std::string_view event,
+               std::initializer_list<Field> fields) {
+  if (level == Level::kOff || !Enabled(level)) return;
   State& state = GlobalState();
   ReaderLock lock(state.mu);
+  const std::string_view node_id = t_node_id.empty() ? state.node_id : t_node_id;
+  if (state.sink) {
+    state.sink(Record{.level = level,
+                      .component = component,
+                      .message = event,
+                      .node_id = node_id,
+                      .fields = std::span<const Field>(fields.begin(), fields.size()),
+                      .time = std::chrono::system_clock::now()});
+    return;
+  }
   std::string body;
   body.reserve(128);
   if (state.format == Format::kJson) {
-    AppendJson(body, level, event, state.node_id, fields);
+    AppendJson(body, level, event, node_id, fields);
   } else {
-    AppendText(body, level, event, state.node_id, fields);
+    AppendText(body, level, event, node_id, fields);
   }
   // The string_view_t overload logs the text verbatim; JSON braces are not format fields.
   state.logger->log(ToSpdlog(level), spdlog::string_view_t(body.data(), body.size()));

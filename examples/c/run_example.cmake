@@ -1,6 +1,8 @@
 # Runs an example and passes only when it exits with 0 and its output
 # matches EXPECT: a crash or a failure after the expected line still fails.
-#   cmake -DEXAMPLE=<program> -DEXPECT=<regex> -P run_example.cmake
+# With QUIET_STDERR set, anything on stderr fails too (the library's own log
+# lines must not show in a program that did not ask for them).
+#   cmake -DEXAMPLE=<program> -DEXPECT=<regex> [-DQUIET_STDERR=ON] -P run_example.cmake
 if(NOT DEFINED EXAMPLE OR NOT DEFINED EXPECT)
   message(FATAL_ERROR "usage: cmake -DEXAMPLE=<program> -DEXPECT=<regex> -P run_example.cmake")
 endif()
@@ -16,4 +18,7 @@ if(NOT result STREQUAL "0")
 endif()
 if(NOT output MATCHES "${EXPECT}")
   message(FATAL_ERROR "${EXAMPLE} exited with 0 but printed nothing matching '${EXPECT}'")
+endif()
+if(QUIET_STDERR AND errors)
+  message(FATAL_ERROR "${EXAMPLE} wrote to stderr (shown above); it should print only its own lines")
 endif()

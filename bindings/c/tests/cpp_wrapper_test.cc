@@ -1,13 +1,17 @@
-// sprawl.hpp over the C ABI: what the wrapper itself adds. A delivery
+// sprawl.hpp over the C ABI: what the wrapper itself adds. A delivery or log
 // callback that throws is caught in the wrapper (nothing unwinds into the
 // library), and a sprawl::Consumer may outlive its sprawl::Client.
 #include <sprawl/sprawl.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -72,12 +76,46 @@ void ConsumerOutlivesClient(const sprawl::Node& node) {
 
 }  // namespace
 
+// The logging hook: records reach a std::function with their fields, and one
+// that throws is contained in the wrapper.
+void LogCallbackThroughTheWrapper() {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> seen;
+  sprawl::SetLogLevel(SPRAWL_LOG_INFO);
+  CHECK(sprawl::LogLevel() == SPRAWL_LOG_INFO);
+  sprawl::SetLogCallback([&](const sprawl::LogRecord& r) {
+    std::lock_guard lock(mu);
+    seen.push_back(std::string(r.component()) + ":" + std::string(r.message()) + ":" +
+                   std::string(r.field("topic").value_or("-")));
+    cv.notify_all();
+    if (r.message() == "throw") throw std::runtime_error("a log callback's own bug");
+  });
+  sprawl_log_write(SPRAWL_LOG_WARN, "app", "throw", nullptr);
+  {
+    sprawl::Node node(sprawl::Settings{{"node_id", "cpp-log"}});
+    sprawl::Client client(sprawl::Settings{{"server", node.client_address()}});
+    client.CreateTopic("cpp-logged");
+    std::unique_lock lock(mu);
+    CHECK(cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const std::string& s : seen) {
+        if (s == "broker:topic created:cpp-logged") return true;
+      }
+      return false;
+    }));
+  }
+  sprawl::SetLogCallback(nullptr);
+  sprawl::SetLogLevel(SPRAWL_LOG_WARN);
+  CHECK(!seen.empty() && seen.front() == "app:throw:-");
+}
+
 int main() {
   try {
     sprawl::Node node;
     ThrowingCallbacksAreContained(node, "background");
     ThrowingCallbacksAreContained(node, "poll");
     ConsumerOutlivesClient(node);
+    LogCallbackThroughTheWrapper();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
     return 1;

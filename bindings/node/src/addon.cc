@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "log_sink.h"
 #include "sprawl/sprawl.hpp"
 
 namespace {
@@ -605,6 +606,33 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Consumer", Consumer::Define(env));
   exports.Set("openConsumer", Napi::Function::New(env, OpenConsumer));
   exports.Set("startNode", Napi::Function::New(env, StartNode));
+  exports.Set("setLogSink", Napi::Function::New(env, sprawl_addon::LogSink::Set));
+  exports.Set("logStats", Napi::Function::New(env, sprawl_addon::LogSink::Stats));
+  exports.Set(
+      "setLogLevel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+        sprawl_error_t* err = nullptr;
+        const int level = info[0].As<Napi::Number>().Int32Value();
+        if (sprawl_log_set_level(static_cast<sprawl_log_level_t>(level), &err) != SPRAWL_OK) {
+          std::string message = sprawl_error_message(err);
+          sprawl_error_destroy(&err);
+          throw Napi::RangeError::New(info.Env(), message);
+        }
+      }));
+  exports.Set("getLogLevel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::Number::New(info.Env(), static_cast<int>(sprawl_log_get_level()));
+              }));
+  exports.Set("logWrite", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                sprawl_error_t* err = nullptr;
+                const int level = info[0].As<Napi::Number>().Int32Value();
+                const std::string component = info[1].ToString();
+                const std::string message = info[2].ToString();
+                if (sprawl_log_write(static_cast<sprawl_log_level_t>(level), component.c_str(),
+                                     message.c_str(), &err) != SPRAWL_OK) {
+                  std::string text = sprawl_error_message(err);
+                  sprawl_error_destroy(&err);
+                  throw Napi::RangeError::New(info.Env(), text);
+                }
+              }));
   return exports;
 }
 

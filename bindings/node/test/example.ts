@@ -1,9 +1,15 @@
 // Compiled with `tsc --noEmit` by the tests: the declarations must accept
 // the documented usage.
-import { Client, Message, Node, SprawlError } from '../index';
+import { Client, Message, Node, SprawlError, logDropped, logLevel, setLogLevel, setLogger } from '../index';
 
 async function main(): Promise<void> {
-  const node = await Node.start({ storage: 'memory' });
+  setLogger(console, { level: 'info' });
+  setLogLevel('warn');
+  const level: string = logLevel();
+  const dropped: number = logDropped();
+  void level;
+  void dropped;
+  const node = await Node.start({ storage: 'memory', logger: console, logLevel: 'info' });
   const peer = await Node.start({ join: node.peerAddress, rack: 'rack-2' });
   await peer.stop();
   const client = new Client(node.address, { acks: 'all', lingerMs: 2, bufferBytes: 8 << 20 });

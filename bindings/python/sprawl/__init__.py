@@ -8,9 +8,14 @@ and an embedded node, over Sprawl's C ABI.
             client.publish("orders", b"hello", key="user-1")
             for msg in client.subscribe("orders", group="billing", timeout=5.0):
                 print(msg.value.tobytes()); msg.ack()
+
+The library's own log records go to the standard `logging` module, under the
+"sprawl" logger (children per component: "sprawl.broker", "sprawl.storage",
+...), e.g. ``logging.getLogger("sprawl").setLevel(logging.INFO)``.
 """
 
-from . import _sprawl
+from . import _logging, _sprawl
+from ._logging import TRACE, log_dropped, sync_log_level
 from ._types import PublishAck
 from .aio import AsyncClient, AsyncMessage, AsyncSubscription
 from .client import Client
@@ -25,10 +30,14 @@ from .subscription import Subscription
 
 __version__ = _sprawl.version()
 
+# The library logs through `logging` (the "sprawl" logger), not on stderr.
+_logging.install()
+
 __all__ = [
     "AlreadyExistsError", "AsyncClient", "AsyncMessage", "AsyncSubscription", "Client",
     "ClosedError", "DataCorruptionError", "GroupMembershipError", "InternalError",
     "InvalidArgumentError", "Message", "Node", "NotFoundError", "NotLeaderError",
     "OffsetOutOfRangeError", "ProducerError", "PublishAck", "ResourceExhaustedError",
-    "SprawlError", "StorageError", "Subscription", "TimeoutError", "UnsupportedVersionError",
+    "SprawlError", "StorageError", "Subscription", "TimeoutError", "TRACE",
+    "UnsupportedVersionError", "log_dropped", "sync_log_level",
 ]

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "log_bridge.h"
 #include "sprawl/sprawl.hpp"
 
 namespace py = pybind11;
@@ -389,6 +390,36 @@ class PyConsumer {
 PYBIND11_MODULE(_sprawl, m) {
   m.doc() = "Native half of the sprawl package (over libsprawl's C ABI).";
   m.def("version", &sprawl::Version);
+
+  // Logging (the Python half, sprawl/_logging.py, wires these to `logging`).
+  m.def("log_install", &sprawl_py::LogBridge::Install);
+  m.def("log_uninstall", &sprawl_py::LogBridge::Uninstall);
+  m.def("log_crossed", &sprawl_py::LogBridge::Crossed);
+  m.def("log_set_level", [](int level) {
+    sprawl_error_t* err = nullptr;
+    if (sprawl_log_set_level(static_cast<sprawl_log_level_t>(level), &err) != SPRAWL_OK) {
+      std::string message = sprawl_error_message(err);
+      sprawl_error_destroy(&err);
+      throw py::value_error(message);
+    }
+  });
+  m.def("log_get_level", [] { return static_cast<int>(sprawl_log_get_level()); });
+  m.def("log_dropped", [] { return sprawl_log_dropped(); });
+  m.def("log_set_queue_capacity", [](size_t capacity) {
+    if (sprawl_log_set_queue_capacity(capacity, nullptr) != SPRAWL_OK) {
+      throw py::value_error("the log queue's capacity must be at least 1");
+    }
+  });
+  m.def("log_write", [](int level, const std::string& component, const std::string& message) {
+    sprawl_error_t* err = nullptr;
+    const sprawl_status_t status = sprawl_log_write(static_cast<sprawl_log_level_t>(level),
+                                                    component.c_str(), message.c_str(), &err);
+    if (status != SPRAWL_OK) {
+      std::string text = sprawl_error_message(err);
+      sprawl_error_destroy(&err);
+      throw py::value_error(text);
+    }
+  });
 
   static py::exception<sprawl::Error> native_error(m, "NativeError");
   g_native_error = native_error.ptr();

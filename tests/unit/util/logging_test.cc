@@ -30,8 +30,11 @@ class LoggingTest : public testing::Test {
  protected:
   void Use(Level level, Format format, std::string node_id = "n1") {
     out_.str("");
-    Configure(LogOptions{
-        .level = level, .format = format, .node_id = std::move(node_id), .output = &out_});
+    Configure(LogOptions{.level = level,
+                         .format = format,
+                         .node_id = std::move(node_id),
+                         .output = &out_,
+                         .sink = {}});
   }
   void TearDown() override { Configure(LogOptions{}); }
 

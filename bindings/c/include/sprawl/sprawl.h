@@ -368,6 +368,92 @@ SPRAWL_API int sprawl_message_header(const sprawl_message_t* message, size_t ind
  * are fine. Settle it (ack or nack) before, if it is a group message. */
 SPRAWL_API void sprawl_message_destroy(sprawl_message_t** message);
 
+/* ---- logging ----------------------------------------------------------- */
+
+/* What embedded nodes and clients log goes to stderr (warn and above) until
+ * a callback is set; then every record at or above the level goes to the
+ * callback instead, and nothing to stderr. Both settings are process-wide.
+ * (sprawl-server has its own --log-level and --log-format.) */
+
+/* Severity, lowest first. SPRAWL_LOG_OFF is a level to set only: no record
+ * has it. Numbers never change. */
+typedef enum sprawl_log_level {
+  SPRAWL_LOG_TRACE = 0,
+  SPRAWL_LOG_DEBUG = 1,
+  SPRAWL_LOG_INFO = 2,
+  SPRAWL_LOG_WARN = 3,
+  SPRAWL_LOG_ERROR = 4,
+  SPRAWL_LOG_OFF = 5
+} sprawl_log_level_t;
+
+/* One log record, read with the sprawl_log_record_* getters during the
+ * callback's call only (the library owns it and its strings). */
+typedef struct sprawl_log_record sprawl_log_record_t;
+
+/* Receives the records at or above the level, one call per record, in the
+ * order they were written, on the library's log delivery thread (one thread,
+ * never a core thread: records are queued for it). May block or be slow: the
+ * queue then fills and further records are dropped and counted
+ * (sprawl_log_dropped) while the core goes on. Must not throw; may call any
+ * function of this library except sprawl_log_set_callback. */
+typedef void (*sprawl_log_fn)(void* user_data, const sprawl_log_record_t* record);
+
+/* Records below `level` are discarded where they are written, before any
+ * formatting or queueing (default SPRAWL_LOG_WARN). Any thread; takes effect
+ * at once. INVALID_ARGUMENT for a value outside the enum. */
+SPRAWL_API sprawl_status_t sprawl_log_set_level(sprawl_log_level_t level, sprawl_error_t** err);
+/* The current level. Any thread. */
+SPRAWL_API sprawl_log_level_t sprawl_log_get_level(void);
+/* Sends records to `fn` instead of stderr; fn == NULL goes back to stderr.
+ * The previous callback first gets the records already queued for it, then
+ * its free_user_data runs on this thread before the call returns (so this
+ * waits for a call of the previous fn in progress). This call's own
+ * free_user_data runs on this thread before it returns when fn is NULL or
+ * the call fails; otherwise after the last call of fn, on the thread that
+ * replaces the callback. INVALID_ARGUMENT when called from the log delivery
+ * thread (that is, from a log callback). How many records may wait: see
+ * sprawl_log_set_queue_capacity. Any thread. */
+SPRAWL_API sprawl_status_t sprawl_log_set_callback(sprawl_log_fn fn, void* user_data,
+                                                   void (*free_user_data)(void*),
+                                                   sprawl_error_t** err);
+/* How many records may wait for the callback (default 8192); takes effect at
+ * the next sprawl_log_set_callback. INVALID_ARGUMENT for 0. Any thread. */
+SPRAWL_API sprawl_status_t sprawl_log_set_queue_capacity(size_t capacity, sprawl_error_t** err);
+/* How many records were dropped, since the library was loaded, because the
+ * callback's queue was full. Any thread. */
+SPRAWL_API uint64_t sprawl_log_dropped(void);
+
+/* Puts a record of the host's through the same path as the library's own:
+ * dropped below the level, else to the callback (or stderr). For checking a
+ * host's logging set-up, and for a binding's own records. INVALID_ARGUMENT
+ * for SPRAWL_LOG_OFF or another value outside the enum, and for a NULL,
+ * empty or invalid UTF-8 component or message. Any thread. */
+SPRAWL_API sprawl_status_t sprawl_log_write(sprawl_log_level_t level, const char* component,
+                                            const char* message, sprawl_error_t** err);
+
+/* The record's level (never SPRAWL_LOG_OFF); SPRAWL_LOG_ERROR for NULL. */
+SPRAWL_API sprawl_log_level_t sprawl_log_record_level(const sprawl_log_record_t* record);
+/* The part of the library that wrote it: "broker", "storage", "node",
+ * "client", "transport", "admin", "replication", "overlay", ... ("" for
+ * NULL). */
+SPRAWL_API const char* sprawl_log_record_component(const sprawl_log_record_t* record);
+/* What happened, e.g. "topic created" ("" for NULL). */
+SPRAWL_API const char* sprawl_log_record_message(const sprawl_log_record_t* record);
+/* When it was written, in milliseconds since the Unix epoch; 0 for NULL. */
+SPRAWL_API int64_t sprawl_log_record_timestamp_ms(const sprawl_log_record_t* record);
+/* How many key/value fields it carries (0 for NULL). Where known: "node",
+ * "topic", "partition", "group", "error" (the failure, starting with its
+ * code name), "trace_id"; others as the record needs. */
+SPRAWL_API size_t sprawl_log_record_field_count(const sprawl_log_record_t* record);
+/* Returns 1 and fills key and value (NUL-terminated UTF-8 text, numbers in
+ * decimal) for index < count, else 0 (also for NULL). Either pointer may be
+ * NULL. */
+SPRAWL_API int sprawl_log_record_field(const sprawl_log_record_t* record, size_t index,
+                                       const char** key, const char** value);
+/* The value of the first field named `key`, or NULL when it has none (or
+ * for NULL arguments). */
+SPRAWL_API const char* sprawl_log_record_get(const sprawl_log_record_t* record, const char* key);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,6 +79,68 @@ struct Deleter {
 
 inline std::string Version() { return sprawl_version_str(); }
 
+// ---- logging: process-wide, as in sprawl.h ------------------------------
+
+// A record during a log callback (a view: copy what is kept).
+class LogRecord {
+ public:
+  explicit LogRecord(const sprawl_log_record_t* record) : record_(record) {}
+  sprawl_log_level_t level() const { return sprawl_log_record_level(record_); }
+  std::string_view component() const { return sprawl_log_record_component(record_); }
+  std::string_view message() const { return sprawl_log_record_message(record_); }
+  int64_t timestamp_ms() const { return sprawl_log_record_timestamp_ms(record_); }
+  // The fields in order, "node" first when known.
+  std::vector<std::pair<std::string_view, std::string_view>> fields() const {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    const size_t n = sprawl_log_record_field_count(record_);
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      const char* key = nullptr;
+      const char* value = nullptr;
+      if (sprawl_log_record_field(record_, i, &key, &value) == 1) out.emplace_back(key, value);
+    }
+    return out;
+  }
+  // The value of the field `key`, if the record has it.
+  std::optional<std::string_view> field(const std::string& key) const {
+    const char* value = sprawl_log_record_get(record_, key.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string_view(value);
+  }
+
+ private:
+  const sprawl_log_record_t* record_;
+};
+
+using LogCallback = std::function<void(const LogRecord&)>;
+
+inline void SetLogLevel(sprawl_log_level_t level) { detail::Call(sprawl_log_set_level, level); }
+inline sprawl_log_level_t LogLevel() { return sprawl_log_get_level(); }
+inline uint64_t LogDropped() { return sprawl_log_dropped(); }
+
+// Sends records to `callback` on the library's log delivery thread (an empty
+// callback: back to stderr). What the callback throws is caught and
+// discarded here: nothing unwinds into the library.
+inline void SetLogCallback(LogCallback callback) {
+  if (!callback) {
+    detail::Call(sprawl_log_set_callback, sprawl_log_fn{nullptr}, static_cast<void*>(nullptr),
+                 static_cast<void (*)(void*)>(nullptr));
+    return;
+  }
+  // The library frees it (also when the call fails).
+  auto* held = new LogCallback(std::move(callback));
+  sprawl_error_t* error = nullptr;
+  const sprawl_status_t status = sprawl_log_set_callback(
+      [](void* user_data, const sprawl_log_record_t* record) {
+        try {
+          (*static_cast<LogCallback*>(user_data))(LogRecord(record));
+        } catch (...) {
+        }
+      },
+      held, [](void* user_data) { delete static_cast<LogCallback*>(user_data); }, &error);
+  detail::Check(status, error);
+}
+
 // String settings (docs/c-api.md lists the keys of each object).
 using Settings = std::map<std::string, std::string>;
 

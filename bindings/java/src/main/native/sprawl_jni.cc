@@ -11,6 +11,7 @@
 // encoded surrogates, which the C ABI rightly refuses as invalid UTF-8.
 #include <jni.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@ jclass g_integer = nullptr;
 jmethodID g_integer_of = nullptr;
 jclass g_long = nullptr;
 jmethodID g_long_of = nullptr;
+jclass g_logging = nullptr;  // io.sprawl.Logging
+jmethodID g_logging_deliver = nullptr;
 
 // A JNI call failed and left a Java exception pending (an OutOfMemoryError):
 // Guarded returns at once so that exception reaches the Java caller.
@@ -206,6 +209,45 @@ void CompleteFuture(JNIEnv* env, jobject future, jobject topic, const sprawl::Er
   env->PopLocalFrame(nullptr);
 }
 
+// Records that reached Java, per level (trace .. error): the tests check
+// that none below the level ever does.
+std::atomic<uint64_t> g_log_crossed[5];
+
+// The library's log callback: on its log delivery thread (never a core
+// thread), which attaches itself once. Logging.deliver catches what a
+// System.Logger throws; anything left pending is cleared here.
+void DeliverLogRecord(void*, const sprawl_log_record_t* record) {
+  JNIEnv* env = t_attached.env();
+  if (env == nullptr) return;
+  const size_t count = sprawl_log_record_field_count(record);
+  if (env->PushLocalFrame(static_cast<jint>(8 + 2 * count)) != JNI_OK) {
+    env->ExceptionClear();
+    return;
+  }
+  try {
+    const int level = static_cast<int>(sprawl_log_record_level(record));
+    jstring component = JavaString(env, sprawl_log_record_component(record));
+    jstring message = JavaString(env, sprawl_log_record_message(record));
+    jobjectArray fields = static_cast<jobjectArray>(
+        NotNull(env->NewObjectArray(static_cast<jsize>(2 * count), g_string, nullptr)));
+    for (size_t i = 0; i < count; ++i) {
+      const char* key = nullptr;
+      const char* value = nullptr;
+      if (sprawl_log_record_field(record, i, &key, &value) != 1) continue;
+      env->SetObjectArrayElement(fields, static_cast<jsize>(2 * i), JavaString(env, key));
+      env->SetObjectArrayElement(fields, static_cast<jsize>(2 * i + 1), JavaString(env, value));
+    }
+    if (level >= 0 && level < 5) g_log_crossed[level].fetch_add(1, std::memory_order_relaxed);
+    env->CallStaticVoidMethod(g_logging, g_logging_deliver, static_cast<jint>(level), component,
+                              message, static_cast<jlong>(sprawl_log_record_timestamp_ms(record)),
+                              fields);
+  } catch (const JavaPending&) {
+    // Out of memory building the record: it is lost.
+  }
+  if (env->ExceptionCheck()) env->ExceptionClear();
+  env->PopLocalFrame(nullptr);
+}
+
 }  // namespace
 
 extern "C" {
@@ -222,9 +264,10 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_object = GlobalClass(env, "java/lang/Object");
   g_integer = GlobalClass(env, "java/lang/Integer");
   g_long = GlobalClass(env, "java/lang/Long");
+  g_logging = GlobalClass(env, "io/sprawl/Logging");
   jclass charsets = GlobalClass(env, "java/nio/charset/StandardCharsets");
   if (!g_exception || !g_ack || !g_future || !g_string || !g_bytes || !g_object || !g_integer ||
-      !g_long || !charsets) {
+      !g_long || !g_logging || !charsets) {
     return JNI_ERR;
   }
   g_exception_init =
@@ -234,11 +277,13 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_future_fail = env->GetMethodID(g_future, "completeExceptionally", "(Ljava/lang/Throwable;)Z");
   g_integer_of = env->GetStaticMethodID(g_integer, "valueOf", "(I)Ljava/lang/Integer;");
   g_long_of = env->GetStaticMethodID(g_long, "valueOf", "(J)Ljava/lang/Long;");
+  g_logging_deliver = env->GetStaticMethodID(
+      g_logging, "deliver", "(ILjava/lang/String;Ljava/lang/String;J[Ljava/lang/String;)V");
   g_string_init = env->GetMethodID(g_string, "<init>", "([BLjava/nio/charset/Charset;)V");
   g_string_get_bytes = env->GetMethodID(g_string, "getBytes", "(Ljava/nio/charset/Charset;)[B");
   jfieldID utf8_field = env->GetStaticFieldID(charsets, "UTF_8", "Ljava/nio/charset/Charset;");
   if (!g_exception_init || !g_ack_init || !g_future_complete || !g_future_fail || !g_integer_of ||
-      !g_long_of || !g_string_init || !g_string_get_bytes || !utf8_field) {
+      !g_long_of || !g_string_init || !g_string_get_bytes || !utf8_field || !g_logging_deliver) {
     return JNI_ERR;
   }
   jobject utf8 = env->GetStaticObjectField(charsets, utf8_field);
@@ -513,3 +558,75 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_messageDestroy(JNIEnv*, jclass, jlo
 }
 
 }  // extern "C"
+
+// ---- logging ---------------------------------------------------------------
+
+// The names are JNI's (Java_<class>_<method>), not this project's style.
+// NOLINTBEGIN(readability-identifier-naming)
+extern "C" {
+
+// A failed logging call: the C error as a SprawlException.
+static void ThrowLogError(JNIEnv* env, sprawl_error_t* err) {
+  Throw(env, sprawl::Error(sprawl_error_code(err), sprawl_error_code_name(err),
+                           sprawl_error_message(err), sprawl_error_retriable(err) != 0));
+  sprawl_error_destroy(&err);
+}
+
+JNIEXPORT void JNICALL Java_io_sprawl_Native_logInstall(JNIEnv* env, jclass, jint capacity) {
+  sprawl_error_t* err = nullptr;
+  if (capacity > 0 &&
+      sprawl_log_set_queue_capacity(static_cast<size_t>(capacity), &err) != SPRAWL_OK) {
+    ThrowLogError(env, err);
+    return;
+  }
+  if (sprawl_log_set_callback(&DeliverLogRecord, nullptr, nullptr, &err) != SPRAWL_OK) {
+    ThrowLogError(env, err);
+  }
+}
+
+JNIEXPORT void JNICALL Java_io_sprawl_Native_logUninstall(JNIEnv* env, jclass) {
+  sprawl_error_t* err = nullptr;
+  if (sprawl_log_set_callback(nullptr, nullptr, nullptr, &err) != SPRAWL_OK) {
+    ThrowLogError(env, err);
+  }
+}
+
+JNIEXPORT void JNICALL Java_io_sprawl_Native_logSetLevel(JNIEnv* env, jclass, jint level) {
+  sprawl_error_t* err = nullptr;
+  if (sprawl_log_set_level(static_cast<sprawl_log_level_t>(level), &err) != SPRAWL_OK) {
+    ThrowLogError(env, err);
+  }
+}
+
+JNIEXPORT jint JNICALL Java_io_sprawl_Native_logGetLevel(JNIEnv*, jclass) {
+  return static_cast<jint>(sprawl_log_get_level());
+}
+
+JNIEXPORT jlong JNICALL Java_io_sprawl_Native_logDropped(JNIEnv*, jclass) {
+  return static_cast<jlong>(sprawl_log_dropped());
+}
+
+JNIEXPORT void JNICALL Java_io_sprawl_Native_logWrite(JNIEnv* env, jclass, jint level,
+                                                      jstring component, jstring message) {
+  Guarded<int>(env, 0, [&] {
+    const std::string c = Utf8(env, component);
+    const std::string m = Utf8(env, message);
+    sprawl_error_t* err = nullptr;
+    if (sprawl_log_write(static_cast<sprawl_log_level_t>(level), c.c_str(), m.c_str(), &err) !=
+        SPRAWL_OK) {
+      ThrowLogError(env, err);
+    }
+    return 0;
+  });
+}
+
+JNIEXPORT jlongArray JNICALL Java_io_sprawl_Native_logCrossed(JNIEnv* env, jclass) {
+  jlong counts[5];
+  for (int i = 0; i < 5; ++i) counts[i] = static_cast<jlong>(g_log_crossed[i].load());
+  jlongArray out = env->NewLongArray(5);
+  if (out != nullptr) env->SetLongArrayRegion(out, 0, 5, counts);
+  return out;
+}
+
+}  // extern "C"
+// NOLINTEND(readability-identifier-naming)

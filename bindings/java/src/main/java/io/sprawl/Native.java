@@ -15,6 +15,8 @@ import java.util.concurrent.CompletableFuture;
 final class Native {
   static {
     load();
+    // The library's records go to System.Logger from the start, not to stderr.
+    Logging.install();
   }
 
   private Native() {}
@@ -90,4 +92,23 @@ final class Native {
   static native Object[] messageFields(long message);
 
   static native void messageDestroy(long message);
+
+  // ---- logging (Logging) ----
+
+  /** Sends records to Logging.deliver; capacity > 0 also sets the queue's bound. */
+  static native void logInstall(int capacity);
+
+  static native void logUninstall();
+
+  /** sprawl_log_level_t: 0 trace .. 4 error, 5 off. */
+  static native void logSetLevel(int level);
+
+  static native int logGetLevel();
+
+  static native long logDropped();
+
+  static native void logWrite(int level, String component, String message);
+
+  /** Records that reached Java, per level (trace .. error). */
+  static native long[] logCrossed();
 }
