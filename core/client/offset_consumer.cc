@@ -117,6 +117,17 @@ void OffsetConsumer::Close() {
 }
 
 Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
+  // With several partitions a pass that does not wait comes first, so that
+  // one with records is read at once, not after an idle one's poll ran out.
+  if (partitions_.size() > 1 && wait.count() > 0) {
+    SPRAWL_RETURN_IF_ERROR(FetchPass(std::chrono::milliseconds(0)));
+  }
+  if (ready_.empty()) SPRAWL_RETURN_IF_ERROR(FetchPass(wait));
+  turn_ = (turn_ + 1) % partitions_.size();
+  return Status::Ok();
+}
+
+Status OffsetConsumer::FetchPass(std::chrono::milliseconds wait) {
   const size_t n = partitions_.size();
   for (size_t k = 0; k < n && ready_.empty(); ++k) {
     const size_t i = (turn_ + k) % n;
@@ -124,7 +135,6 @@ Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
     next_[i] = fetched.next_offset;
     for (Message& m : fetched.messages) ready_.push_back(std::move(m));
   }
-  turn_ = (turn_ + 1) % n;
   return Status::Ok();
 }
 

@@ -76,6 +76,8 @@ class OffsetConsumer {
       : client_(client), topic_(std::move(topic)), max_fetch_bytes_(max_fetch_bytes) {}
   // One fetch round over the partitions, each waiting up to `wait`.
   Status FetchRound(std::chrono::milliseconds wait);
+  // Fetches the partitions in turn, each waiting up to `wait`, until one has records.
+  Status FetchPass(std::chrono::milliseconds wait);
   // One fetch of `partition` from `offset`, waiting up to `wait` for records;
   // CLOSED as soon as Close is called.
   Result<FetchResult> Fetch(uint32_t partition, uint64_t offset, std::chrono::milliseconds wait);

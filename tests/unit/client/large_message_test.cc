@@ -115,6 +115,7 @@ TEST_F(LargeMessageTest, GroupReceivesEveryMessageAtEveryCreditSetting) {
 }
 
 TEST_F(LargeMessageTest, OffsetReaderReceivesEveryMessageAtEveryBudget) {
+  // The default, below one message, between messages, above the node's cap.
   for (uint64_t budget :
        {uint64_t{0}, uint64_t{512} << 10, uint64_t{3} << 20, uint64_t{64} << 20}) {
     SCOPED_TRACE("budget " + std::to_string(budget));
