@@ -4,7 +4,9 @@
 #   1. publish throughput: 100-byte messages, batched async producer,
 #      acks=leader, 4 partitions, fsync interval:10;
 #   2. consumer-group delivery with per-message acks of those messages;
-#   3. end-to-end latency (publish to delivery) at a fixed 50,000 msg/s.
+#   3. end-to-end latency (publish to delivery) at a fixed 50,000 msg/s;
+#   4. 200 messages of 1,000,000 bytes: publish, then acked group delivery at
+#      1000, 100 and 10 credits.
 # Then, in the same run, the same publish and acked-consume workload against
 # NATS JetStream (nats-server, file storage, R1; async publish; durable pull
 # consumer acking each message; bench/peers/nats_bench.c on libnats) and
@@ -51,6 +53,14 @@ echo "== Sprawl: 1 node, RocksDB, fsync $fsync, $partitions partitions, $size-by
 "${ctl[@]}" bench consume --topic bench --count "$count" --max-in-flight 1000 | tee -a "$data/sprawl.txt"
 "${ctl[@]}" bench e2e --topic e2e --count "$e2e_count" --rate "$rate" --size "$size" \
   --partitions "$partitions" --linger-ms 1
+# Large messages: 200 of 1,000,000 bytes, consumed at several credit settings;
+# the byte budget (max_in_flight_bytes, 8 MiB by default) keeps every run short.
+echo "== Sprawl: 200 messages of 1,000,000 bytes, $partitions partitions, group consume at 1000, 100 and 10 credits"
+"${ctl[@]}" bench produce --topic large --count 200 --size 1000000 --partitions "$partitions" \
+  --acks leader
+for credits in 1000 100 10; do
+  "${ctl[@]}" bench consume --topic large --count 200 --max-in-flight "$credits"
+done
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 [[ "$peers" == 1 ]] || exit 0

@@ -62,7 +62,14 @@ export interface SubscribeOptions {
   start?: string | number;
   partition?: number;
   autoAck?: boolean;
+  /** Group credits: unacked messages the node sends ahead (default 1000). */
   maxInFlight?: number;
+  /**
+   * Byte budget: for a group, unacked bytes the node sends ahead (a larger
+   * message comes alone); read by offset, the bytes one fetch returns.
+   * Default 8 MiB.
+   */
+  maxInFlightBytes?: number;
   sessionTimeoutMs?: number;
   /** Iteration ends after this long without a message (default: never). */
   timeoutMs?: number;

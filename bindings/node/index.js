@@ -453,6 +453,7 @@ class Client {
       partition: options.partition,
       auto_ack: options.group ? options.autoAck : undefined,
       max_in_flight: options.maxInFlight,
+      max_in_flight_bytes: options.maxInFlightBytes,
       session_timeout_ms: options.sessionTimeoutMs,
     }), options.timeoutMs);
     this._subscriptions.add(sub);

@@ -46,10 +46,10 @@ uint32_t DeliveryCursor::MemberIndex(const std::string& member) {
   if (!free_member_slots_.empty()) {
     index = free_member_slots_.back();
     free_member_slots_.pop_back();
-    members_[index] = MemberSlot{member, 0};
+    members_[index] = MemberSlot{member, 0, 0};
   } else {
     index = static_cast<uint32_t>(members_.size());
-    members_.push_back(MemberSlot{member, 0});
+    members_.push_back(MemberSlot{member, 0, 0});
   }
   member_index_.emplace(member, index);
   return index;
@@ -62,14 +62,30 @@ bool DeliveryCursor::Exhausted(const Entry& entry) const {
 std::vector<Delivery> DeliveryCursor::Take(const std::string& member, size_t max,
                                            uint64_t high_watermark, int64_t now_ms,
                                            std::vector<DeadLetter>* dead_letters) {
+  TakeLimits limits;
+  limits.max_messages = max;
+  return Take(member, limits, high_watermark, now_ms, nullptr, dead_letters);
+}
+
+std::vector<Delivery> DeliveryCursor::Take(const std::string& member, const TakeLimits& limits,
+                                           uint64_t high_watermark, int64_t now_ms,
+                                           const MessageSize& size_of,
+                                           std::vector<DeadLetter>* dead_letters) {
   std::vector<Delivery> out;
   const int64_t deadline = now_ms + config_.ack_timeout_ms;
   const uint32_t member_index = MemberIndex(member);
-  while (out.size() < max && !waiting_.empty() && waiting_.begin()->first <= now_ms) {
+  uint64_t bytes = 0;  // taken so far
+  // Whether the message of `size` bytes fits what is left of the byte budget.
+  auto fits = [&](uint32_t size) {
+    if (bytes + size <= limits.max_bytes) return true;
+    return out.empty() && limits.first_may_exceed;
+  };
+  while (out.size() < limits.max_messages && !waiting_.empty() &&
+         waiting_.begin()->first <= now_ms) {
     const uint64_t offset = waiting_.begin()->second;
-    waiting_.erase(waiting_.begin());
     Entry& e = At(offset);
     if (Exhausted(e)) {
+      waiting_.erase(waiting_.begin());
       // Only after a restart (or a lowered max_deliveries): its last delivery
       // was in flight when the checkpoint was taken.
       e.state = State::kDeadLettering;
@@ -78,18 +94,29 @@ std::vector<Delivery> DeliveryCursor::Take(const std::string& member, size_t max
                                    std::to_string(config_.max_deliveries) + " without an ack"});
       continue;
     }
+    const uint32_t size = size_of ? size_of(offset) : 0;
+    if (!fits(size)) break;
+    waiting_.erase(waiting_.begin());
     e.state = State::kInFlight;
     ++e.count;
     e.member = member_index;
+    e.bytes = size;
     e.time_ms = deadline;
     AddInFlight(offset, e);
     ++redelivered_;
-    out.push_back({offset, e.count});
+    bytes += size;
+    out.push_back({offset, e.count, size});
   }
-  while (out.size() < max && next_ < high_watermark && next_ - floor_ < config_.max_window) {
-    entries_.push_back(Entry{State::kInFlight, 1, member_index, deadline});
+  // New offsets only once every due redelivery went out: they come first.
+  const bool redeliveries_wait = !waiting_.empty() && waiting_.begin()->first <= now_ms;
+  while (!redeliveries_wait && out.size() < limits.max_messages && next_ < high_watermark &&
+         next_ - floor_ < config_.max_window) {
+    const uint32_t size = size_of ? size_of(next_) : 0;
+    if (!fits(size)) break;
+    entries_.push_back(Entry{State::kInFlight, 1, member_index, size, deadline});
     AddInFlight(next_, entries_.back());
-    out.push_back({next_, 1});
+    bytes += size;
+    out.push_back({next_, 1, size});
     ++next_;
   }
   if (members_[member_index].in_flight == 0) FreeMemberSlot(member_index);  // took nothing
@@ -252,15 +279,23 @@ uint32_t DeliveryCursor::in_flight_to(const std::string& member) const {
   return it == member_index_.end() ? 0 : members_[it->second].in_flight;
 }
 
+uint64_t DeliveryCursor::in_flight_bytes_to(const std::string& member) const {
+  auto it = member_index_.find(member);
+  return it == member_index_.end() ? 0 : members_[it->second].in_flight_bytes;
+}
+
 void DeliveryCursor::AddInFlight(uint64_t offset, const Entry& e) {
   in_flight_.insert({e.time_ms, offset});
   ++members_[e.member].in_flight;
+  members_[e.member].in_flight_bytes += e.bytes;
 }
 
 void DeliveryCursor::RemoveInFlight(uint64_t offset, Entry& e) {
   in_flight_.erase({e.time_ms, offset});
+  members_[e.member].in_flight_bytes -= e.bytes;
   if (--members_[e.member].in_flight == 0) FreeMemberSlot(e.member);
   e.member = kNoMember;
+  e.bytes = 0;
 }
 
 void DeliveryCursor::FreeMemberSlot(uint32_t index) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -31,7 +32,23 @@ struct CursorConfig {
 struct Delivery {
   uint64_t offset = 0;
   uint32_t delivery_count = 0;  // including this one
+  uint32_t bytes = 0;           // what the message counts against its member's byte budget
 };
+
+// How much one Take may hand out.
+struct TakeLimits {
+  size_t max_messages = 0;
+  // The bytes the taken messages may add up to (each counted as Take's
+  // `size_of` says).
+  uint64_t max_bytes = std::numeric_limits<uint64_t>::max();
+  // Whether the first message is taken even when it alone exceeds max_bytes:
+  // set when nothing else is in flight to the member, so that a message
+  // larger than the budget is delivered alone instead of never.
+  bool first_may_exceed = false;
+};
+
+// The bytes a message at an offset counts for; 0 when unknown.
+using MessageSize = std::function<uint32_t(uint64_t offset)>;
 
 // A message that ran out of deliveries: to be moved to the dead letter topic.
 struct DeadLetter {
@@ -69,6 +86,12 @@ class DeliveryCursor {
   // A due offset that has used up its deliveries goes to `dead_letters`.
   std::vector<Delivery> Take(const std::string& member, size_t max, uint64_t high_watermark,
                              int64_t now_ms, std::vector<DeadLetter>* dead_letters);
+  // The same within `limits`, stopping at the first offset that does not fit
+  // (offsets are never skipped). Each taken offset counts `size_of(offset)`
+  // bytes against `member` until it is settled, nacked, timed out or released.
+  std::vector<Delivery> Take(const std::string& member, const TakeLimits& limits,
+                             uint64_t high_watermark, int64_t now_ms, const MessageSize& size_of,
+                             std::vector<DeadLetter>* dead_letters);
 
   // Settles an in-flight offset. NOT_FOUND when it is not in flight (already
   // settled, timed out and waiting, or never delivered): nothing changes.
@@ -109,6 +132,8 @@ class DeliveryCursor {
   uint64_t next_offset() const { return next_; }
   uint32_t in_flight() const { return static_cast<uint32_t>(in_flight_.size()); }
   uint32_t in_flight_to(const std::string& member) const;
+  // The bytes (as Take counted them) in flight to `member`.
+  uint64_t in_flight_bytes_to(const std::string& member) const;
   uint64_t dead_lettered() const { return dead_lettered_; }
   uint64_t expired() const { return expired_; }
   uint64_t redelivered() const { return redelivered_; }
@@ -124,6 +149,7 @@ class DeliveryCursor {
     State state = State::kInFlight;
     uint32_t count = 0;
     uint32_t member = kNoMember;  // index into members_ while in flight
+    uint32_t bytes = 0;           // counted against the member while in flight
     int64_t time_ms = 0;          // deadline (in flight) or due time (waiting)
   };
 
@@ -154,6 +180,7 @@ class DeliveryCursor {
   struct MemberSlot {
     std::string id;
     uint32_t in_flight = 0;
+    uint64_t in_flight_bytes = 0;
   };
   std::vector<MemberSlot> members_;
   std::unordered_map<std::string, uint32_t> member_index_;

@@ -30,7 +30,8 @@ GroupMember* GroupCoordinator::Find(const std::string& member_id) {
 const GroupMember& GroupCoordinator::Join(const std::string& member_id,
                                           const std::string& client_name,
                                           const std::string& connection, int64_t session_timeout_ms,
-                                          uint32_t max_in_flight, int64_t now_ms) {
+                                          uint32_t max_in_flight, int64_t now_ms,
+                                          uint64_t max_in_flight_bytes) {
   GroupMember* member = member_id.empty() ? nullptr : Find(member_id);
   if (member == nullptr) {
     char suffix[17];
@@ -43,6 +44,7 @@ const GroupMember& GroupCoordinator::Join(const std::string& member_id,
   member->connection = connection;
   member->session_timeout_ms = session_timeout_ms;
   member->max_in_flight = max_in_flight;
+  member->max_in_flight_bytes = max_in_flight_bytes;
   member->last_seen_ms = now_ms;
   Rebalance();
   return *member;
@@ -122,9 +124,16 @@ uint32_t GroupCoordinator::InFlight(const GroupMember& member) const {
   return n;
 }
 
+uint64_t GroupCoordinator::InFlightBytes(const GroupMember& member) const {
+  uint64_t n = 0;
+  for (const DeliveryCursor& cursor : cursors_) n += cursor.in_flight_bytes_to(member.id);
+  return n;
+}
+
 std::vector<Push> GroupCoordinator::Plan(const std::vector<uint64_t>& high_watermarks,
                                          int64_t now_ms,
-                                         std::vector<PartitionDeadLetter>* dead_letters) {
+                                         std::vector<PartitionDeadLetter>* dead_letters,
+                                         const PartitionMessageSize& size_of) {
   std::vector<Push> pushes;
   for (DeliveryCursor& cursor : cursors_) cursor.MarkPlanned(now_ms);
   if (members_.empty()) return pushes;
@@ -133,37 +142,62 @@ std::vector<Push> GroupCoordinator::Plan(const std::vector<uint64_t>& high_water
   const size_t start = rotation_++ % order.size();
   for (size_t k = 0; k < order.size(); ++k) {
     GroupMember& member = *order[(start + k) % order.size()];
+    if (member.partitions.empty()) continue;
     const uint32_t used = InFlight(member);
     // Wait until a quarter of the credits (at most kChunk) is free, so that
     // pushes carry many deliveries instead of one per ack.
     const uint32_t threshold =
         std::max<uint32_t>(1, std::min<uint32_t>(kChunk, member.max_in_flight / 4));
-    if (used + threshold > member.max_in_flight || member.partitions.empty()) continue;
+    if (used + threshold > member.max_in_flight) continue;
     size_t credits = member.max_in_flight - used;
-    // Round robin over the member's partitions until credits or work run out.
-    bool progress = true;
+    // Likewise a quarter of the byte budget. With nothing in flight a member
+    // always gets something: a message larger than its budget then goes alone.
+    const uint64_t used_bytes = size_of ? InFlightBytes(member) : 0;
+    const uint64_t budget = member.max_in_flight_bytes;
+    if (used_bytes > 0 && used_bytes + std::max<uint64_t>(1, budget / 4) > budget) continue;
+    uint64_t room = used_bytes >= budget ? 0 : budget - used_bytes;
+    bool may_exceed = used_bytes == 0;
+    // Round robin over the member's partitions until credits, bytes or work
+    // run out. Each partition gets a fair share of both per turn; once no
+    // partition's next message fits its byte share, the whole room is offered.
+    bool split_bytes = true;
     size_t turn = rotation_;
-    while (credits > 0 && progress) {
-      progress = false;
-      for (size_t i = 0; i < member.partitions.size() && credits > 0; ++i) {
+    while (credits > 0 && (room > 0 || may_exceed)) {
+      bool progress = false;
+      const size_t n = member.partitions.size();
+      const uint64_t byte_share = split_bytes ? std::max<uint64_t>(1, (room + n - 1) / n) : room;
+      for (size_t i = 0; i < member.partitions.size() && credits > 0 && (room > 0 || may_exceed);
+           ++i) {
         const uint32_t p = member.partitions[(turn + i) % member.partitions.size()];
         if (p >= cursors_.size() || p >= high_watermarks.size()) continue;
         std::vector<DeadLetter> letters;
         // A fair share of the credits per partition and turn.
-        const size_t share = std::max<size_t>(
-            1, (credits + member.partitions.size() - 1) / member.partitions.size());
-        auto taken = cursors_[p].Take(member.id, std::min({credits, share, kChunk}),
-                                      high_watermarks[p], now_ms, &letters);
+        const size_t share = std::max<size_t>(1, (credits + n - 1) / n);
+        TakeLimits limits;
+        limits.max_messages = std::min({credits, share, kChunk});
+        limits.max_bytes = std::min(byte_share, room);
+        limits.first_may_exceed = may_exceed;
+        MessageSize sizes;
+        if (size_of) sizes = [&size_of, p](uint64_t offset) { return size_of(p, offset); };
+        auto taken =
+            cursors_[p].Take(member.id, limits, high_watermarks[p], now_ms, sizes, &letters);
         for (auto& l : letters) dead_letters->push_back({p, std::move(l)});
         if (taken.empty()) continue;
         progress = true;
+        may_exceed = false;
         credits -= taken.size();
+        for (const Delivery& d : taken) room = d.bytes >= room ? 0 : room - d.bytes;
         if (!pushes.empty() && pushes.back().member == member.id && pushes.back().partition == p) {
           auto& d = pushes.back().deliveries;
           d.insert(d.end(), taken.begin(), taken.end());
         } else {
           pushes.push_back({member.id, member.connection, p, std::move(taken)});
         }
+      }
+      if (!progress) {
+        if (!split_bytes || !size_of) break;
+        split_bytes = false;
+        continue;
       }
       ++turn;
     }

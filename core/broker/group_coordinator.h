@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -11,12 +12,19 @@
 
 namespace sprawl::broker {
 
+// A member's byte budget unless its join says otherwise (as
+// protocol::kDefaultMaxInFlightBytes; this module does not depend on the protocol).
+inline constexpr uint64_t kDefaultMaxInFlightBytes = 8u << 20;
+
 struct GroupMember {
   std::string id;
   std::string client_name;
   std::string connection;  // where deliveries are pushed
   int64_t session_timeout_ms = 10'000;
   uint32_t max_in_flight = 100;
+  // Byte budget: the unsettled deliveries' bytes at most, except one message
+  // larger than it, which goes out alone.
+  uint64_t max_in_flight_bytes = kDefaultMaxInFlightBytes;
   int64_t last_seen_ms = 0;
   std::vector<uint32_t> partitions;
 };
@@ -48,7 +56,8 @@ class GroupCoordinator {
   // a known one, and rebalances. Returns the member as it now is.
   const GroupMember& Join(const std::string& member_id, const std::string& client_name,
                           const std::string& connection, int64_t session_timeout_ms,
-                          uint32_t max_in_flight, int64_t now_ms);
+                          uint32_t max_in_flight, int64_t now_ms,
+                          uint64_t max_in_flight_bytes = kDefaultMaxInFlightBytes);
   // Renews a member's session. UNKNOWN_MEMBER when it is not (or no longer) a member.
   Result<const GroupMember*> Heartbeat(const std::string& member_id, const std::string& connection,
                                        int64_t now_ms);
@@ -64,10 +73,14 @@ class GroupCoordinator {
               int64_t now_ms, std::vector<PartitionDeadLetter>* dead_letters);
 
   // What to push now: each member receives from its partitions up to its
-  // free credits, fairly across partitions. `high_watermarks[p]` bounds new
-  // offsets of partition p.
+  // free credits and free byte budget, fairly across partitions.
+  // `high_watermarks[p]` bounds new offsets of partition p; `size_of` says
+  // what a message counts against the byte budget (nullptr: nothing, the
+  // budget then never limits).
+  using PartitionMessageSize = std::function<uint32_t(uint32_t partition, uint64_t offset)>;
   std::vector<Push> Plan(const std::vector<uint64_t>& high_watermarks, int64_t now_ms,
-                         std::vector<PartitionDeadLetter>* dead_letters);
+                         std::vector<PartitionDeadLetter>* dead_letters,
+                         const PartitionMessageSize& size_of = nullptr);
 
   // Expires sessions (rebalancing) and ack deadlines (redelivery or dead
   // letters). Returns whether the membership changed.
@@ -85,6 +98,7 @@ class GroupCoordinator {
   std::vector<DeliveryCursor>& cursors() { return cursors_; }
   const std::vector<DeliveryCursor>& cursors() const { return cursors_; }
   uint32_t InFlight(const GroupMember& member) const;
+  uint64_t InFlightBytes(const GroupMember& member) const;
 
  private:
   void Rebalance();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/broker/batch_lookup.h"
 #include "core/broker/batch_slicer.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
@@ -23,6 +24,12 @@ constexpr uint32_t kMinSessionTimeoutMs = 100;
 constexpr uint32_t kMaxSessionTimeoutMs = 600'000;
 constexpr uint32_t kDefaultMaxInFlight = 100;
 constexpr uint32_t kMaxInFlightLimit = 100'000;
+constexpr uint64_t kMaxInFlightBytesLimit = uint64_t{1} << 30;
+static_assert(protocol::kDefaultMaxInFlightBytes == kDefaultMaxInFlightBytes,
+              "the protocol's and the coordinator's default byte budgets agree");
+// A push carries at most this much (one larger message alone): far below
+// what one transport message may carry (64 MiB), whatever the budget.
+constexpr size_t kMaxPushBytes = 16u << 20;
 // How long a dead letter refused for capacity waits before it is tried again.
 constexpr int64_t kDeadLetterRetryMs = 50;
 
@@ -179,11 +186,19 @@ void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::str
                                 std::to_string(kMaxInFlightLimit) + ", got " +
                                 std::to_string(credits)));
   }
+  const uint64_t budget = request.max_in_flight_bytes() == 0 ? protocol::kDefaultMaxInFlightBytes
+                                                             : request.max_in_flight_bytes();
+  if (budget > kMaxInFlightBytesLimit) {
+    return done(InvalidArgument("max_in_flight_bytes must be at most " +
+                                std::to_string(kMaxInFlightBytesLimit) + ", got " +
+                                std::to_string(budget)));
+  }
+  const Credits limits{credits, budget};
   if (request.start() != pb::OFFSET_EARLIEST && request.start() != pb::OFFSET_LATEST) {
     return done(InvalidArgument("a group starts at EARLIEST or LATEST"));
   }
   const GroupId id{request.topic(), request.group()};
-  if (groups_.count(id) > 0) return done(Join(id, request, connection, session, credits));
+  if (groups_.count(id) > 0) return done(Join(id, request, connection, session, limits));
   if (auto pending = creating_.find(id); pending != creating_.end()) {
     pending->second.push_back(
         [this, request, connection, done] { JoinGroup(request, connection, done); });
@@ -193,9 +208,9 @@ void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::str
   const bool latest = request.start() == pb::OFFSET_LATEST;
   store_.PutRecordAsync(
       GroupKey(id.first, id.second), latest ? "latest" : "earliest",
-      [this, alive = std::weak_ptr<bool>(alive_), id, request, connection, session, credits,
+      [this, alive = std::weak_ptr<bool>(alive_), id, request, connection, session, limits,
        done](const Status& written) {
-        post_([this, alive, id, request, connection, session, credits, done, written] {
+        post_([this, alive, id, request, connection, session, limits, done, written] {
           if (alive.expired()) return;
           std::vector<std::function<void()>> waiting = std::move(creating_[id]);
           creating_.erase(id);
@@ -204,7 +219,7 @@ void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::str
           } else if (Status s = CreateGroup(id, request.start() == pb::OFFSET_LATEST); !s.ok()) {
             done(s);
           } else {
-            done(Join(id, request, connection, session, credits));
+            done(Join(id, request, connection, session, limits));
           }
           for (auto& retry : waiting) retry();
         });
@@ -232,10 +247,11 @@ Status GroupManager::CreateGroup(const GroupId& id, bool latest) {
 
 pb::JoinGroupResponse GroupManager::Join(const GroupId& id, const pb::JoinGroupRequest& request,
                                          const std::string& connection, uint32_t session,
-                                         uint32_t credits) {
+                                         const Credits& credits) {
   auto it = groups_.find(id);
-  const GroupMember& member = it->second.coordinator->Join(
-      request.member_id(), request.client_name(), connection, session, credits, NowMs());
+  const GroupMember& member =
+      it->second.coordinator->Join(request.member_id(), request.client_name(), connection, session,
+                                   credits.messages, NowMs(), credits.bytes);
   metrics_.rebalances.Increment();
   pb::JoinGroupResponse out;
   out.set_member_id(member.id);
@@ -316,39 +332,58 @@ void GroupManager::Pump(Group& group) {
   auto topic = topics_.Find(g.topic());
   if (!topic.ok()) return;
   std::vector<uint64_t> high_watermarks;
-  for (const auto& log : (*topic)->partitions) high_watermarks.push_back(log->CommitIndex());
+  std::vector<storage::PartitionLog*> logs;
+  for (const auto& log : (*topic)->partitions) {
+    high_watermarks.push_back(log->CommitIndex());
+    logs.push_back(log.get());
+  }
+  // Planning reads the batches to learn the messages' sizes; the pushes below
+  // send the same batches without reading them again.
+  BatchLookup lookup(std::move(logs), high_watermarks);
   std::vector<PartitionDeadLetter> letters;
   const int64_t now = NowMs();
   const int64_t ttl = (*topic)->config.message_ttl_ms;
   const int64_t wall_now = clock_.WallMillis();
-  for (Push& push : g.Plan(high_watermarks, now, &letters)) {
+  auto size_of = [&lookup](uint32_t partition, uint64_t offset) {
+    return lookup.MessageBytes(partition, offset);
+  };
+  for (Push& push : g.Plan(high_watermarks, now, &letters, size_of)) {
     storage::PartitionLog* log = (*topic)->partitions[push.partition].get();
     DeliveryCursor& cursor = g.cursors()[push.partition];
     group.dirty.insert(push.partition);
     pb::DeliverPush out;
-    out.set_topic(g.topic());
-    out.set_group(g.group());
-    out.set_member_id(push.member);
-    out.set_partition(push.partition);
     Batches batches;
+    size_t push_bytes = 0;
+    auto start_push = [&] {
+      out.Clear();
+      out.set_topic(g.topic());
+      out.set_group(g.group());
+      out.set_member_id(push.member);
+      out.set_partition(push.partition);
+      batches.clear();
+      push_bytes = 0;
+    };
+    auto send_push = [&] {
+      if (out.deliveries_size() > 0 && deliver_) {
+        deliver_(push.connection, std::move(out), std::move(batches));
+      }
+      start_push();
+    };
+    start_push();
     std::vector<Delivery> deliveries = push.deliveries;
     std::sort(deliveries.begin(), deliveries.end(),
               [](const Delivery& a, const Delivery& b) { return a.offset < b.offset; });
     size_t i = 0;
     while (i < deliveries.size()) {
       // The stored batch holding the next delivery, and the deliveries in it.
-      storage::ReadLimits limits;
-      limits.max_records = 1;
-      limits.end_offset = high_watermarks[push.partition];
-      auto read = log->Read(deliveries[i].offset, limits);
-      if (!read.ok() || read->batches.empty()) {
+      auto found = lookup.Find(push.partition, deliveries[i].offset);
+      if (!found.ok()) {
         // Retention removed it, or the stored batch is corrupt: it cannot
         // be delivered; settle it so the group moves on.
-        log::Warn("group delivery skipped",
-                  {{"topic", g.topic()},
-                   {"partition", push.partition},
-                   {"offset", deliveries[i].offset},
-                   {"error", read.ok() ? std::string("no batch") : read.status().ToString()}});
+        log::Warn("group delivery skipped", {{"topic", g.topic()},
+                                             {"partition", push.partition},
+                                             {"offset", deliveries[i].offset},
+                                             {"error", found.status().ToString()}});
         if (deliveries[i].offset < log->FirstOffset()) {
           cursor.OnLogStart(log->FirstOffset());
         } else {
@@ -357,7 +392,7 @@ void GroupManager::Pump(Group& group) {
         ++i;
         continue;
       }
-      const storage::StoredBatch& stored = read->batches.front();
+      const storage::StoredBatch& stored = **found;
       std::vector<uint64_t> offsets;
       const size_t first = i;
       while (i < deliveries.size() && deliveries[i].offset <= stored.last_offset) {
@@ -375,6 +410,10 @@ void GroupManager::Pump(Group& group) {
         cursor.Expire(o);
         metrics_.expired.Increment();
       }
+      size_t slice_bytes = 0;
+      for (const auto& b : slice->batches) slice_bytes += b->size();
+      // A push stays within what a transport message may carry.
+      if (push_bytes > 0 && push_bytes + slice_bytes > kMaxPushBytes) send_push();
       // slice->expired is ascending, like the deliveries of this batch.
       auto expired = slice->expired.begin();
       for (size_t d = first; d < i; ++d) {
@@ -390,9 +429,9 @@ void GroupManager::Pump(Group& group) {
         if (delivery.delivery_count > 1) metrics_.group_redeliveries.Increment();
       }
       for (auto& b : slice->batches) batches.push_back(std::move(b));
+      push_bytes += slice_bytes;
     }
-    if (out.deliveries_size() == 0) continue;
-    if (deliver_) deliver_(push.connection, std::move(out), std::move(batches));
+    send_push();
   }
   if (!letters.empty()) MoveToDeadLetters({g.topic(), g.group()}, std::move(letters));
 }
@@ -542,6 +581,8 @@ pb::GroupDescription GroupManager::DescribeGroupState(const Group& group) const 
     for (uint32_t p : m.partitions) out->add_partitions(p);
     out->set_in_flight(g.InFlight(m));
     out->set_max_in_flight(m.max_in_flight);
+    out->set_in_flight_bytes(g.InFlightBytes(m));
+    out->set_max_in_flight_bytes(m.max_in_flight_bytes);
   }
   auto topic = topics_.Find(g.topic());
   for (uint32_t p = 0; p < g.cursors().size(); ++p) {

@@ -93,11 +93,16 @@ class GroupManager {
   Result<DeliveryCursor> StartCursor(const Topic& topic, uint32_t partition, bool latest) const;
   // A new group in memory, once its record is written (OK when it exists).
   Status CreateGroup(const GroupId& id, bool latest);
+  // A member's flow control, validated: unsettled messages and bytes at most.
+  struct Credits {
+    uint32_t messages = 0;
+    uint64_t bytes = 0;
+  };
   // Joins a member to the existing group `id`.
   protocol::pb::JoinGroupResponse Join(const GroupId& id,
                                        const protocol::pb::JoinGroupRequest& request,
                                        const std::string& connection, uint32_t session,
-                                       uint32_t credits);
+                                       const Credits& credits);
   // Pushes what the group's members may receive now.
   void Pump(Group& group);
   // Publishes each letter to the dead letter topic through the pipeline; a

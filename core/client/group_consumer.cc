@@ -48,6 +48,7 @@ Status GroupConsumer::JoinNow() {
   }
   request.set_session_timeout_ms(static_cast<uint32_t>(config_.session_timeout.count()));
   request.set_max_in_flight(config_.max_in_flight);
+  request.set_max_in_flight_bytes(config_.max_in_flight_bytes);
   request.set_client_name(config_.client_name);
   request.set_start(config_.start_latest ? pb::OFFSET_LATEST : pb::OFFSET_EARLIEST);
   // The member id is set on the I/O thread as the reply arrives, before the
@@ -124,21 +125,26 @@ Result<std::optional<Message>> GroupConsumer::Receive(std::chrono::milliseconds 
     queue_.pop_front();
     queue_head_ = 0;
   }
-  if (config_.auto_ack) QueueAck(m.partition, m.offset);
+  if (config_.auto_ack) QueueAck(m);
   return std::optional<Message>(std::move(m));
 }
 
 void GroupConsumer::Ack(const Message& message) {
   MutexLock lock(mu_);
-  QueueAck(message.partition, message.offset);
+  QueueAck(message);
 }
 
-void GroupConsumer::QueueAck(uint32_t partition, uint64_t offset) {
-  acks_.emplace_back(partition, offset);
+void GroupConsumer::QueueAck(const Message& message) {
+  acks_.emplace_back(message.partition, message.offset);
+  acked_bytes_ += message.value.size() + (message.key ? message.key->size() : 0);
   // The settle thread sends every settle_interval anyway; waking it per ack
   // would cost two context switches a message. Wake it early only once half
-  // the credits wait on acks, so the server can push again sooner.
-  if (!flush_now_ && acks_.size() >= std::max<size_t>(1, config_.max_in_flight / 2)) {
+  // the credits (or half the byte budget) wait on acks, so the server can
+  // push again sooner.
+  const uint64_t budget = config_.max_in_flight_bytes == 0 ? protocol::kDefaultMaxInFlightBytes
+                                                           : config_.max_in_flight_bytes;
+  if (!flush_now_ && (acks_.size() >= std::max<size_t>(1, config_.max_in_flight / 2) ||
+                      acked_bytes_ >= budget / 2)) {
     flush_now_ = true;
     work_cv_.notify_one();
   }
@@ -181,6 +187,7 @@ void GroupConsumer::SendSettles() {
   }
   request.set_nack_delay_ms(nack_delay_ms_);
   acks_.clear();
+  acked_bytes_ = 0;
   nacks_.clear();
   ++settles_in_flight_;
   MutexUnlock unlocked(mu_);  // its callback takes the lock

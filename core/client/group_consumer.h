@@ -21,6 +21,10 @@ struct GroupConsumerConfig {
   std::string client_name = "sprawl-cpp";
   // Credits: the server keeps at most this many unsettled deliveries here.
   uint32_t max_in_flight = 100;
+  // Byte budget beside the credits: the server keeps at most this many bytes
+  // of unsettled deliveries here (a larger message comes alone). 0 = the
+  // node's default, protocol::kDefaultMaxInFlightBytes (8 MiB).
+  uint64_t max_in_flight_bytes = 0;
   std::chrono::milliseconds session_timeout{10'000};
   // Where a group that does not exist yet starts: false = earliest.
   bool start_latest = false;
@@ -72,7 +76,7 @@ class GroupConsumer {
   void OnPush(const transport::Reply& push);
   void Run();
   void SendSettles() REQUIRES(mu_);
-  void QueueAck(uint32_t partition, uint64_t offset) REQUIRES(mu_);
+  void QueueAck(const Message& message) REQUIRES(mu_);
 
   Client& client_;
   const GroupConsumerConfig config_;
@@ -84,6 +88,7 @@ class GroupConsumer {
   std::deque<std::vector<Message>> queue_ GUARDED_BY(mu_);
   size_t queue_head_ GUARDED_BY(mu_) = 0;
   std::vector<std::pair<uint32_t, uint64_t>> acks_ GUARDED_BY(mu_);
+  uint64_t acked_bytes_ GUARDED_BY(mu_) = 0;  // of the messages in acks_
   std::vector<std::pair<uint32_t, uint64_t>> nacks_ GUARDED_BY(mu_);
   uint32_t nack_delay_ms_ GUARDED_BY(mu_) = 0;
   std::string member_id_ GUARDED_BY(mu_);

@@ -39,13 +39,17 @@ Result<StartPosition> StartPosition::Parse(const std::string& text) {
 Result<std::unique_ptr<OffsetConsumer>> OffsetConsumer::Open(Client& client,
                                                              const std::string& topic,
                                                              std::vector<uint32_t> partitions,
-                                                             const StartPosition& start) {
+                                                             const StartPosition& start,
+                                                             const OffsetConsumerOptions& options) {
   SPRAWL_ASSIGN_OR_RETURN(auto described, client.DescribeTopic(topic));
   const auto count = static_cast<uint32_t>(described.partitions_size());
   if (partitions.empty()) {
     for (uint32_t p = 0; p < count; ++p) partitions.push_back(p);
   }
-  std::unique_ptr<OffsetConsumer> reader(new OffsetConsumer(client, topic));
+  const uint32_t max_fetch_bytes = options.max_fetch_bytes == 0
+                                       ? static_cast<uint32_t>(protocol::kDefaultMaxInFlightBytes)
+                                       : options.max_fetch_bytes;
+  std::unique_ptr<OffsetConsumer> reader(new OffsetConsumer(client, topic, max_fetch_bytes));
   for (uint32_t p : partitions) {
     if (p >= count) {
       return NotFound("topic '" + topic + "' has no partition " + std::to_string(p) + " (it has " +
@@ -78,7 +82,8 @@ Result<FetchResult> OffsetConsumer::Fetch(uint32_t partition, uint64_t offset,
   // The request and decoding of Client::Fetch, but waiting here for the reply:
   // Client::Fetch blocks until the node answers, and Close must not wait
   // for a long poll to end.
-  const pb::FetchRequest request = FetchRequestFor(topic_, partition, offset, wait, 1u << 20);
+  const pb::FetchRequest request =
+      FetchRequestFor(topic_, partition, offset, wait, max_fetch_bytes_);
   auto signal = signal_;
   auto slot = std::make_shared<std::optional<Result<transport::Reply>>>();
   client_.connection().CallAsync(
@@ -112,6 +117,17 @@ void OffsetConsumer::Close() {
 }
 
 Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
+  // With several partitions a pass that does not wait comes first, so that
+  // one with records is read at once, not after an idle one's poll ran out.
+  if (partitions_.size() > 1 && wait.count() > 0) {
+    SPRAWL_RETURN_IF_ERROR(FetchPass(std::chrono::milliseconds(0)));
+  }
+  if (ready_.empty()) SPRAWL_RETURN_IF_ERROR(FetchPass(wait));
+  turn_ = (turn_ + 1) % partitions_.size();
+  return Status::Ok();
+}
+
+Status OffsetConsumer::FetchPass(std::chrono::milliseconds wait) {
   const size_t n = partitions_.size();
   for (size_t k = 0; k < n && ready_.empty(); ++k) {
     const size_t i = (turn_ + k) % n;
@@ -119,7 +135,6 @@ Status OffsetConsumer::FetchRound(std::chrono::milliseconds wait) {
     next_[i] = fetched.next_offset;
     for (Message& m : fetched.messages) ready_.push_back(std::move(m));
   }
-  turn_ = (turn_ + 1) % n;
   return Status::Ok();
 }
 

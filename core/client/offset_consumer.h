@@ -29,6 +29,14 @@ struct StartPosition {
   static Result<StartPosition> Parse(const std::string& text);
 };
 
+struct OffsetConsumerOptions {
+  // The most bytes one fetch returns (at least one batch, so a larger message
+  // still comes). One fetch is in flight at a time, so this bounds what the
+  // node sends ahead of the application. 0 = protocol::kDefaultMaxInFlightBytes
+  // (8 MiB); the node caps it at its max_fetch_bytes (16 MiB).
+  uint32_t max_fetch_bytes = 0;
+};
+
 // Reads a topic by offset (no group, no acks): the given partitions, or all
 // of them, from a start position, in offset order within each partition.
 // One partition long-polls the node; several take turns with short polls.
@@ -40,7 +48,8 @@ class OffsetConsumer {
   // or partition, OFFSET_OUT_OF_RANGE for an offset outside the log.
   static Result<std::unique_ptr<OffsetConsumer>> Open(Client& client, const std::string& topic,
                                                       std::vector<uint32_t> partitions,
-                                                      const StartPosition& start);
+                                                      const StartPosition& start,
+                                                      const OffsetConsumerOptions& options = {});
 
   // The next message, or nullopt when none came within `timeout`. CLOSED
   // after Close.
@@ -63,15 +72,19 @@ class OffsetConsumer {
     bool closed GUARDED_BY(mu) = false;
   };
 
-  OffsetConsumer(Client& client, std::string topic) : client_(client), topic_(std::move(topic)) {}
+  OffsetConsumer(Client& client, std::string topic, uint32_t max_fetch_bytes)
+      : client_(client), topic_(std::move(topic)), max_fetch_bytes_(max_fetch_bytes) {}
   // One fetch round over the partitions, each waiting up to `wait`.
   Status FetchRound(std::chrono::milliseconds wait);
+  // Fetches the partitions in turn, each waiting up to `wait`, until one has records.
+  Status FetchPass(std::chrono::milliseconds wait);
   // One fetch of `partition` from `offset`, waiting up to `wait` for records;
   // CLOSED as soon as Close is called.
   Result<FetchResult> Fetch(uint32_t partition, uint64_t offset, std::chrono::milliseconds wait);
 
   Client& client_;
   const std::string topic_;
+  const uint32_t max_fetch_bytes_;
   std::vector<uint32_t> partitions_;
   std::vector<uint64_t> next_;
   size_t turn_ = 0;  // the partition fetched first next round, for fairness

@@ -34,7 +34,9 @@ nlohmann::json ToJson(const pb::GroupDescription& g) {
          {"client_name", m.client_name()},
          {"partitions", std::vector<uint32_t>(m.partitions().begin(), m.partitions().end())},
          {"in_flight", m.in_flight()},
-         {"max_in_flight", m.max_in_flight()}});
+         {"max_in_flight", m.max_in_flight()},
+         {"in_flight_bytes", m.in_flight_bytes()},
+         {"max_in_flight_bytes", m.max_in_flight_bytes()}});
   }
   nlohmann::json partitions = nlohmann::json::array();
   for (const auto& p : g.partitions()) {

@@ -29,7 +29,8 @@ struct BenchFlags {
   int producers = 1;
   int consumers = 1;
   uint32_t max_in_flight = 1000;
-  uint64_t rate = 50'000;  // e2e messages per second
+  uint64_t max_in_flight_bytes = 0;  // 0 = the node's default
+  uint64_t rate = 50'000;            // e2e messages per second
   std::string group;
 };
 
@@ -74,21 +75,21 @@ Result<client::pb::AckLevel> Acks(const std::string& text) {
   return InvalidArgument("--acks must be none, leader or all");
 }
 
+// `bytes`: the payload bytes of the `messages` (what was sent, or what was
+// actually received), from which the size and MB/s are reported.
 void Report(const Context& ctx, const std::string& what, const BenchFlags& f, uint64_t messages,
-            double seconds, std::vector<int64_t>* latencies, const std::string& latency_kind) {
+            uint64_t bytes, double seconds, std::vector<int64_t>* latencies,
+            const std::string& latency_kind) {
   const double rate = static_cast<double>(messages) / seconds;
-  const double mb = rate * static_cast<double>(f.size) / 1e6;
+  const double mb = static_cast<double>(bytes) / seconds / 1e6;
+  const uint64_t size = messages == 0 ? 0 : bytes / messages;
   Percentiles p;
   if (latencies != nullptr) p = Summarize(*latencies);
-  nlohmann::json out = {{"bench", what},
-                        {"messages", messages},
-                        {"seconds", seconds},
-                        {"msgs_per_sec", rate},
-                        {"mb_per_sec", mb},
-                        {"size", f.size},
-                        {"partitions", f.partitions},
-                        {"acks", f.acks},
-                        {"producers", f.producers},
+  nlohmann::json out = {{"bench", what},           {"messages", messages},
+                        {"seconds", seconds},      {"msgs_per_sec", rate},
+                        {"mb_per_sec", mb},        {"size", size},
+                        {"bytes", bytes},          {"partitions", f.partitions},
+                        {"acks", f.acks},          {"producers", f.producers},
                         {"consumers", f.consumers}};
   if (latencies != nullptr) {
     out["latency"] = {{"kind", latency_kind},
@@ -98,8 +99,11 @@ void Report(const Context& ctx, const std::string& what, const BenchFlags& f, ui
                       {"max_ms", p.max}};
   }
   Print(ctx, out, [&] {
-    std::printf("%s: %llu messages of %zu B in %.2f s: %.0f msg/s, %.1f MB/s\n", what.c_str(),
-                static_cast<unsigned long long>(messages), f.size, seconds, rate, mb);
+    // The size is the mean payload: a topic may hold messages of several sizes.
+    std::printf("%s: %llu messages of %llu B (%.1f MB) in %.2f s: %.0f msg/s, %.1f MB/s\n",
+                what.c_str(), static_cast<unsigned long long>(messages),
+                static_cast<unsigned long long>(size), static_cast<double>(bytes) / 1e6, seconds,
+                rate, mb);
     if (latencies != nullptr) {
       std::printf("  %s latency: p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms\n",
                   latency_kind.c_str(), p.p50, p.p99, p.p999, p.max);
@@ -163,7 +167,7 @@ int RunProduce(Context& ctx, const BenchFlags& f) {
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed > 0) std::cerr << "sprawlctl: " << failed << " publishes failed\n";
-  Report(ctx, "produce", f, acked, seconds, &latencies, "publish ack");
+  Report(ctx, "produce", f, acked, acked * f.size, seconds, &latencies, "publish ack");
   return failed > 0 ? 1 : 0;
 }
 
@@ -180,6 +184,7 @@ int RunConsume(Context& ctx, const BenchFlags& f) {
   const std::string group =
       f.group.empty() ? "bench-" + std::to_string(std::random_device{}()) : f.group;
   std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> received_bytes{0};
   std::atomic<bool> failed{false};
   const auto start = Clock::now();
   std::vector<std::thread> threads;
@@ -194,6 +199,7 @@ int RunConsume(Context& ctx, const BenchFlags& f) {
       gc.group = group;
       gc.client_name = "sprawlctl-bench";
       gc.max_in_flight = f.max_in_flight;
+      gc.max_in_flight_bytes = f.max_in_flight_bytes;
       auto consumer = client::GroupConsumer::Join(**client, gc);
       if (!consumer.ok()) {
         std::cerr << "sprawlctl: " << consumer.status().ToString() << "\n";
@@ -208,6 +214,7 @@ int RunConsume(Context& ctx, const BenchFlags& f) {
           continue;
         }
         idle_polls = 0;
+        received_bytes += (**m).value.size();
         (*consumer)->Ack(**m);
         ++received;
       }
@@ -216,7 +223,7 @@ int RunConsume(Context& ctx, const BenchFlags& f) {
   }
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  Report(ctx, "consume (group, acked)", f, received, seconds, nullptr, "");
+  Report(ctx, "consume (group, acked)", f, received, received_bytes, seconds, nullptr, "");
   return failed || received < target ? 1 : 0;
 }
 
@@ -235,11 +242,13 @@ int RunEndToEnd(Context& ctx, const BenchFlags& f) {
   gc.group = group;
   gc.start_latest = true;
   gc.max_in_flight = f.max_in_flight;
+  gc.max_in_flight_bytes = f.max_in_flight_bytes;
   auto consumer = client::GroupConsumer::Join(**consumer_client, gc);
   if (!consumer.ok()) return Fail(consumer.status());
 
   std::vector<int64_t> latencies;
   latencies.reserve(f.count);
+  uint64_t received_bytes = 0;
   std::atomic<bool> producing_done{false};
   std::thread reader([&] {
     auto idle_since = Clock::now();
@@ -251,6 +260,7 @@ int RunEndToEnd(Context& ctx, const BenchFlags& f) {
       int64_t sent = 0;
       if ((*m)->value.size() >= sizeof(sent)) std::memcpy(&sent, (*m)->value.data(), sizeof(sent));
       latencies.push_back(NowNanos() - sent);
+      received_bytes += (*m)->value.size();
       (*consumer)->Ack(**m);
     }
   });
@@ -277,8 +287,8 @@ int RunEndToEnd(Context& ctx, const BenchFlags& f) {
   reader.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   (void)(*consumer)->Close();
-  Report(ctx, "end-to-end at " + std::to_string(f.rate) + " msg/s", f, latencies.size(), seconds,
-         &latencies, "publish-to-delivery");
+  Report(ctx, "end-to-end at " + std::to_string(f.rate) + " msg/s", f, latencies.size(),
+         received_bytes, seconds, &latencies, "publish-to-delivery");
   return latencies.size() < f.count ? 1 : 0;
 }
 
@@ -295,6 +305,11 @@ void AddBenchCommands(CLI::App& app, Context& ctx, int& exit_code) {
     cmd->add_option("--partitions", f->partitions, "Partitions of a created topic")
         ->capture_default_str();
     cmd->add_option("--max-in-flight", f->max_in_flight, "Consumer credits")->capture_default_str();
+    cmd->add_option("--max-in-flight-bytes", f->max_in_flight_bytes,
+                    "Consumer byte budget: unacked bytes at most (a larger message comes alone); "
+                    "0 = the node's default, 8 MiB")
+        ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30))
+        ->capture_default_str();
     cmd->add_option("--linger-ms", f->linger_ms, "Producer linger")->capture_default_str();
   };
   CLI::App* produce = bench->add_subcommand("produce", "Batched async publish throughput");

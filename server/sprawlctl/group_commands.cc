@@ -14,11 +14,15 @@ void PrintGroup(const client::pb::GroupDescription& g) {
   for (const auto& m : g.members()) {
     std::string parts;
     for (uint32_t p : m.partitions()) parts += (parts.empty() ? "" : ",") + std::to_string(p);
-    members.push_back({m.member_id(), m.client_name().empty() ? "-" : m.client_name(),
-                       parts.empty() ? "-" : parts,
-                       std::to_string(m.in_flight()) + "/" + std::to_string(m.max_in_flight())});
+    members.push_back(
+        {m.member_id(), m.client_name().empty() ? "-" : m.client_name(),
+         parts.empty() ? "-" : parts,
+         std::to_string(m.in_flight()) + "/" + std::to_string(m.max_in_flight()),
+         std::to_string(m.in_flight_bytes()) + "/" + std::to_string(m.max_in_flight_bytes())});
   }
-  if (!members.empty()) PrintTable({"MEMBER", "CLIENT", "PARTITIONS", "IN_FLIGHT"}, members);
+  if (!members.empty()) {
+    PrintTable({"MEMBER", "CLIENT", "PARTITIONS", "IN_FLIGHT", "IN_FLIGHT_BYTES"}, members);
+  }
   std::vector<std::vector<std::string>> partitions;
   for (const auto& p : g.partitions()) {
     partitions.push_back({std::to_string(p.partition()), std::to_string(p.ack_floor()),

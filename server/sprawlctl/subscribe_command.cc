@@ -19,6 +19,7 @@ struct SubscribeFlags {
   double idle_timeout = 0;  // seconds; 0 = wait forever
   bool no_ack = false;
   std::optional<uint32_t> nack_delay_ms;
+  uint64_t max_in_flight_bytes = 0;  // 0 = the default
 };
 
 void PrintMessage(const Context& ctx, const client::Message& m) {
@@ -74,7 +75,10 @@ int SubscribeByOffset(Context& ctx, client::Client& client, const SubscribeFlags
   while (true) {
     bool got_any = false;
     for (size_t i = 0; i < partitions.size(); ++i) {
-      auto fetched = client.Fetch(f.topic, partitions[i], next[i], wait);
+      auto fetched = client.Fetch(f.topic, partitions[i], next[i], wait,
+                                  f.max_in_flight_bytes == 0
+                                      ? static_cast<uint32_t>(protocol::kDefaultMaxInFlightBytes)
+                                      : static_cast<uint32_t>(f.max_in_flight_bytes));
       if (!fetched.ok()) return Fail(fetched.status());
       for (const client::Message& m : fetched->messages) {
         PrintMessage(ctx, m);
@@ -100,6 +104,7 @@ int SubscribeAsMember(Context& ctx, client::Client& client, const SubscribeFlags
   options.group = *f.group;
   options.client_name = "sprawlctl";
   options.start_latest = f.from == "latest";
+  options.max_in_flight_bytes = f.max_in_flight_bytes;
   auto subscription = client::GroupConsumer::Join(client, options);
   if (!subscription.ok()) return Fail(subscription.status());
   uint64_t printed = 0;
@@ -151,6 +156,10 @@ void AddSubscribeCommand(CLI::App& app, Context& ctx, int& exit_code) {
   cmd->add_flag("--no-ack", f->no_ack, "Group mode: do not ack (messages are redelivered)");
   cmd->add_option("--nack-delay-ms", f->nack_delay_ms,
                   "Group mode: nack every message with this redelivery delay");
+  cmd->add_option("--max-in-flight-bytes", f->max_in_flight_bytes,
+                  "Group mode: unacked bytes the node sends ahead (a larger message comes alone); "
+                  "offset mode: bytes per fetch. 0 = 8 MiB")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
   cmd->callback([&ctx, &exit_code, f] {
     auto client = ctx.Connect();
     if (!client.ok()) return void(exit_code = Fail(client.status()));

@@ -70,6 +70,8 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
       gc.auto_ack = GetBool(config, "auto_ack", false);
       gc.max_in_flight = static_cast<uint32_t>(GetUint(config, "max_in_flight", 1000));
       if (gc.max_in_flight == 0) return sprawl::InvalidArgument("max_in_flight must be above 0");
+      // 0 (the default) leaves the byte budget to the node.
+      gc.max_in_flight_bytes = GetUint(config, "max_in_flight_bytes", 0);
       gc.session_timeout = std::chrono::milliseconds(
           GetUint(config, "session_timeout_ms", static_cast<uint64_t>(gc.session_timeout.count())));
       gc.client_name = Get(config, "client_name").value_or("sprawl-c");
@@ -84,8 +86,13 @@ sprawl_status_t sprawl_consumer_open(sprawl_client_t* client, const sprawl_confi
         partitions.push_back(static_cast<uint32_t>(GetUint(config, "partition", 0)));
       }
       SPRAWL_ASSIGN_OR_RETURN(auto position, sprawl::client::StartPosition::Parse(start));
-      SPRAWL_ASSIGN_OR_RETURN(handle->offsets, sprawl::client::OffsetConsumer::Open(
-                                                   *state.client, topic, partitions, position));
+      sprawl::client::OffsetConsumerOptions options;
+      // Read by offset, the budget is what one fetch returns (at most 1 GiB
+      // by the setting's range, so it fits).
+      options.max_fetch_bytes = static_cast<uint32_t>(GetUint(config, "max_in_flight_bytes", 0));
+      SPRAWL_ASSIGN_OR_RETURN(handle->offsets,
+                              sprawl::client::OffsetConsumer::Open(*state.client, topic, partitions,
+                                                                   position, options));
     }
     {
       sprawl::MutexLock lock(state.consumers_mu);

@@ -52,6 +52,7 @@ const std::vector<Setting>& Settings() {
       {"partition", Scope::kConsumer, Kind::kUint, UINT32_MAX},
       {"auto_ack", Scope::kConsumer, Kind::kBool},
       {"max_in_flight", Scope::kConsumer, Kind::kUint, 1'000'000},
+      {"max_in_flight_bytes", Scope::kConsumer, Kind::kUint, uint64_t{1} << 30},
       {"session_timeout_ms", Scope::kConsumer, Kind::kUint, 3'600'000},
       {"client_name", Scope::kConsumer, Kind::kString},
       {"partitions", Scope::kTopic, Kind::kUint, UINT32_MAX},

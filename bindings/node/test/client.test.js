@@ -68,6 +68,31 @@ test('a group delivers everything once, acks settle, a nack redelivers with a hi
   assert.equal(again.length, 0);
 });
 
+test('maxInFlightBytes: 1 MiB messages larger than the byte budget arrive one at a time, by group and by offset', async () => {
+  const topic = unique('big');
+  await client.createTopic(topic, { partitions: 2, maxMessageBytes: 2 << 20 });
+  const big = (i) => Buffer.concat([Buffer.from(String(i).padStart(8, '0')), Buffer.alloc((1 << 20) - 8, 7)]);
+  await Promise.all([...Array(6).keys()].map((i) => client.publish(topic, big(i), { partition: i % 2 })));
+  const seen = new Set();
+  const sub = client.subscribe(topic, { group: 'g', maxInFlight: 1000, maxInFlightBytes: 512 << 10 });
+  while (seen.size < 6) {
+    const m = await sub.receive(5000);
+    assert.ok(m, `message ${seen.size} arrived`);
+    assert.equal(m.value.length, 1 << 20);
+    seen.add(m.value.subarray(0, 8).toString());
+    await m.ack();
+  }
+  const [member] = (await client.describeGroup(topic, 'g')).members;
+  assert.equal(member.max_in_flight_bytes, 512 << 10);
+  await sub.close();
+  const read = new Set();
+  for await (const m of client.subscribe(topic, { start: 'earliest', maxInFlightBytes: 512 << 10, timeoutMs: 2000 })) {
+    read.add(m.value.subarray(0, 8).toString());
+    if (read.size === 6) break;
+  }
+  assert.equal(read.size, 6);
+});
+
 test('messages nacked max_deliveries times go to the dead-letter topic', async () => {
   const topic = unique('work');
   const dlq = unique('dlq');

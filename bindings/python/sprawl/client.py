@@ -212,6 +212,7 @@ class Client:
                   start: Union[str, int] = "earliest", partition: Optional[int] = None,
                   timeout: Optional[float] = None, auto_ack: bool = False,
                   max_in_flight: Optional[int] = None,
+                  max_in_flight_bytes: Optional[int] = None,
                   session_timeout: Optional[float] = None) -> Subscription:
         """Iterates messages of ``topic``.
 
@@ -219,7 +220,13 @@ class Client:
         must be acked (``msg.ack()``; ``auto_ack=True`` acks as they are
         received). Without it, reads ``partition`` (default all) from
         ``start``: ``"earliest"``, ``"latest"`` or an offset. The iteration
-        ends after ``timeout`` seconds without a message (None: never)."""
+        ends after ``timeout`` seconds without a message (None: never).
+
+        ``max_in_flight`` (group credits, default 1000) and
+        ``max_in_flight_bytes`` bound what the node sends ahead of the
+        application: for a group, unacked messages and their bytes (a
+        message larger than the byte budget comes alone); read by offset, the
+        bytes one fetch returns. The byte budget defaults to 8 MiB."""
         if group is None and auto_ack:
             raise ValueError("auto_ack needs a group: reads by offset are not acked")
         config = settings({
@@ -229,6 +236,7 @@ class Client:
             "partition": partition,
             "auto_ack": auto_ack if group else None,
             "max_in_flight": max_in_flight,
+            "max_in_flight_bytes": max_in_flight_bytes,
             "session_timeout_ms": None if session_timeout is None else milliseconds(session_timeout),
         })
         sub = Subscription(self, config, timeout)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/broker/sticky_assignor.h"
 
 namespace sprawl::broker {
@@ -114,6 +116,78 @@ TEST(GroupCoordinatorTest, LeaveHandsPartitionsOverAndNextDeadlineTracksSessions
   const std::string rejoined = g.Join(b, "", "conn-b2", 3000, 10, 300).id;
   EXPECT_EQ(rejoined, b) << "a known member renews its session";
   EXPECT_EQ(g.members().at(b).connection, "conn-b2");
+}
+
+// Every message counts 1 MiB: the byte budget, not the credits, limits.
+uint32_t MiB(uint32_t /*partition*/, uint64_t /*offset*/) { return 1u << 20; }
+
+size_t Sent(const std::vector<Push>& pushes) {
+  size_t n = 0;
+  for (const auto& p : pushes) n += p.deliveries.size();
+  return n;
+}
+
+TEST(GroupCoordinatorTest, TheByteBudgetBoundsWhatAMemberHasInFlight) {
+  GroupCoordinator g("t", "g", Cursors(2), 1);
+  const std::string a = g.Join("", "", "conn-a", 10'000, 1000, 0, 4u << 20).id;
+  std::vector<PartitionDeadLetter> dl;
+  auto pushes = g.Plan({100, 100}, 0, &dl, MiB);
+  EXPECT_EQ(Sent(pushes), 4u) << "4 MiB of 1 MiB messages, though 1000 credits are free";
+  std::set<uint32_t> partitions;
+  for (const auto& p : pushes) {
+    partitions.insert(p.partition);
+    for (const Delivery& d : p.deliveries) EXPECT_EQ(d.bytes, 1u << 20);
+  }
+  EXPECT_EQ(partitions.size(), 2u) << "both partitions get a turn";
+  const GroupMember& member = g.members().at(a);
+  EXPECT_EQ(g.InFlightBytes(member), 4u << 20);
+  EXPECT_TRUE(g.Plan({100, 100}, 0, &dl, MiB).empty()) << "the budget is used up";
+  // An ack frees 1 MiB: a quarter of the budget, enough to push again.
+  ASSERT_TRUE(g.Ack(a, pushes[0].partition, pushes[0].deliveries[0].offset).ok());
+  EXPECT_EQ(g.InFlightBytes(member), 3u << 20);
+  EXPECT_EQ(Sent(g.Plan({100, 100}, 0, &dl, MiB)), 1u);
+  EXPECT_EQ(g.InFlightBytes(member), 4u << 20);
+  // A nack and a timeout give the bytes back too.
+  ASSERT_TRUE(g.Nack(a, pushes[0].partition, pushes[0].deliveries.back().offset, 0, 0, &dl).ok());
+  EXPECT_EQ(g.InFlightBytes(member), 3u << 20);
+  g.Tick(1001, &dl);
+  EXPECT_EQ(g.InFlightBytes(member), 0u) << "every delivery timed out";
+  EXPECT_EQ(g.InFlight(member), 0u);
+}
+
+TEST(GroupCoordinatorTest, AMessageLargerThanTheBudgetGoesAloneWhenNothingIsInFlight) {
+  GroupCoordinator g("t", "g", Cursors(1), 1);
+  const std::string a = g.Join("", "", "conn-a", 10'000, 1000, 0, 256u << 10).id;
+  std::vector<PartitionDeadLetter> dl;
+  for (uint64_t offset = 0; offset < 3; ++offset) {
+    auto pushes = g.Plan({3}, 0, &dl, MiB);
+    ASSERT_EQ(Sent(pushes), 1u) << "one message at a time, never none";
+    EXPECT_EQ(pushes[0].deliveries[0].offset, offset);
+    EXPECT_TRUE(g.Plan({3}, 0, &dl, MiB).empty()) << "nothing more while it is in flight";
+    ASSERT_TRUE(g.Ack(a, 0, offset).ok());
+  }
+  EXPECT_EQ(g.InFlightBytes(g.members().at(a)), 0u);
+}
+
+TEST(GroupCoordinatorTest, DueRedeliveriesGoBeforeNewMessagesWithinTheBudget) {
+  GroupCoordinator g("t", "g", Cursors(1), 1);
+  const std::string a = g.Join("", "", "conn-a", 10'000, 1000, 0, 2u << 20).id;
+  std::vector<PartitionDeadLetter> dl;
+  ASSERT_EQ(Sent(g.Plan({10}, 0, &dl, MiB)), 2u);
+  ASSERT_TRUE(g.Nack(a, 0, 0, 0, 0, &dl).ok());
+  ASSERT_TRUE(g.Nack(a, 0, 1, 0, 0, &dl).ok());
+  auto pushes = g.Plan({10}, 0, &dl, MiB);
+  ASSERT_EQ(Sent(pushes), 2u);
+  EXPECT_EQ(pushes[0].deliveries[0].offset, 0u);
+  EXPECT_EQ(pushes[0].deliveries[0].delivery_count, 2u);
+  EXPECT_EQ(pushes[0].deliveries[1].offset, 1u);
+}
+
+TEST(GroupCoordinatorTest, WithoutSizesOnlyTheCreditsLimit) {
+  GroupCoordinator g("t", "g", Cursors(1), 1);
+  g.Join("", "", "conn-a", 10'000, 50, 0, 1);
+  std::vector<PartitionDeadLetter> dl;
+  EXPECT_EQ(Sent(g.Plan({100}, 0, &dl)), 50u);
 }
 
 }  // namespace

@@ -161,7 +161,9 @@ public final class SprawlClient implements AutoCloseable {
 
   /**
    * A consumer with more settings: start ("earliest", "latest", an offset),
-   * partition, auto_ack, max_in_flight, session_timeout_ms.
+   * partition, auto_ack, max_in_flight, max_in_flight_bytes (a group's unacked
+   * bytes, or the bytes of one fetch by offset; default 8 MiB),
+   * session_timeout_ms.
    */
   public Consumer subscribe(String topic, String group, Map<String, ?> settings) {
     Settings s = new Settings().put("topic", topic).put("group", group);
