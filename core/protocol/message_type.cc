@@ -40,12 +40,15 @@ std::string_view MessageTypeName(uint16_t type) {
       return "RESET_GROUP_OFFSETS";
     case MessageType::kGossip:
       return "GOSSIP";
+    case MessageType::kRaft:
+      return "RAFT";
   }
   return "";
 }
 
 bool IsPeerMessageType(uint16_t type) {
-  return type == static_cast<uint16_t>(MessageType::kGossip);
+  return type == static_cast<uint16_t>(MessageType::kGossip) ||
+         type == static_cast<uint16_t>(MessageType::kRaft);
 }
 
 }  // namespace sprawl::protocol
