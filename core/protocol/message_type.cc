@@ -42,13 +42,16 @@ std::string_view MessageTypeName(uint16_t type) {
       return "GOSSIP";
     case MessageType::kRaft:
       return "RAFT";
+    case MessageType::kMetaForward:
+      return "META_FORWARD";
   }
   return "";
 }
 
 bool IsPeerMessageType(uint16_t type) {
   return type == static_cast<uint16_t>(MessageType::kGossip) ||
-         type == static_cast<uint16_t>(MessageType::kRaft);
+         type == static_cast<uint16_t>(MessageType::kRaft) ||
+         type == static_cast<uint16_t>(MessageType::kMetaForward);
 }
 
 }  // namespace sprawl::protocol

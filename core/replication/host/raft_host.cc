@@ -48,6 +48,13 @@ Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
   // The snapshot is restored before the group hands out entries after it.
   if (stored->snapshot && restore_) restore_(id, *stored->snapshot);
   SPRAWL_RETURN_IF_ERROR(multi_.AddGroup(id, config, std::move(*stored)));
+  // A group whose only voter is this node has no one to wait for: it elects
+  // itself now rather than after an election timeout (an embedded node
+  // serves topic administration from its first request).
+  Raft* r = multi_.group(id);
+  if (r->conf().voters == std::vector<NodeId>{self_} && r->conf().learners.empty()) {
+    for (int i = 0; i < 2 * config.election_ticks && r->role() != Role::kLeader; ++i) r->Tick();
+  }
   Turn();
   return Status::Ok();
 }
