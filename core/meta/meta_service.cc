@@ -418,8 +418,14 @@ nlohmann::json MetaService::StatusJson() {
   if (r == nullptr) return out;
   nlohmann::json voters = nlohmann::json::array();
   nlohmann::json learners = nlohmann::json::array();
-  for (NodeId v : r->conf().voters) voters.push_back(MemberName(v));
-  for (NodeId l : r->conf().learners) learners.push_back(MemberName(l));
+  std::vector<std::string> names;
+  for (NodeId v : r->conf().voters) names.push_back(MemberName(v));
+  std::sort(names.begin(), names.end());
+  for (std::string& n : names) voters.push_back(std::move(n));
+  names.clear();
+  for (NodeId l : r->conf().learners) names.push_back(MemberName(l));
+  std::sort(names.begin(), names.end());
+  for (std::string& n : names) learners.push_back(std::move(n));
   out["role"] = RoleName(r->role());
   out["term"] = r->term();
   out["leader"] = MemberName(r->leader());
