@@ -14,10 +14,13 @@
 #include <utility>
 
 #include "core/broker/delivery_cursor.h"
+#include "core/broker/topic_config.h"
+#include "core/meta/meta_command.h"
 #include "core/overlay/codec.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
 #include "core/replication/codec.h"
+#include "core/replication/host/raft_storage.h"
 #include "core/storage/batch_format.h"
 #include "core/storage/compression.h"
 #include "core/storage/keys.h"
@@ -296,6 +299,24 @@ void WriteRaftSeeds(SeedWriter& seeds) {
   }
 }
 
+// meta_fuzz: a forwarded create and delete, and each stored Raft record.
+void WriteMetaSeeds(SeedWriter& seeds) {
+  using namespace replication;
+  broker::TopicConfig config;
+  config.partitions = 3;
+  config.replication_factor = 3;
+  const meta::MetaCommand create{meta::MetaCommand::Kind::kCreate, "n1/1", "orders",
+                                 "0123456789abcdef0123456789abcdef",
+                                 broker::EncodeTopicConfig(config)};
+  const meta::MetaCommand remove{meta::MetaCommand::Kind::kDelete, "n1/2", "orders", "", ""};
+  seeds.Write("meta_fuzz", "create", 0, meta::EncodeMetaCommand(create));
+  seeds.Write("meta_fuzz", "delete", 0, meta::EncodeMetaCommand(remove));
+  seeds.Write("meta_fuzz", "hard_state", 1, EncodeHardStateRecord({4, 2, 17}));
+  seeds.Write("meta_fuzz", "entry", 2,
+              EncodeEntryRecord({4, 18, EntryType::kNormal, meta::EncodeMetaCommand(create)}));
+  seeds.Write("meta_fuzz", "snapshot", 3, EncodeSnapshotRecord({17, 4, {{1, 2, 3}, {4}}, "image"}));
+}
+
 }  // namespace sprawl::fuzz
 
 int main(int argc, char** argv) {
@@ -307,6 +328,7 @@ int main(int argc, char** argv) {
   if (!sprawl::fuzz::WriteBatchSeeds(seeds)) return 1;
   sprawl::fuzz::WriteCodecSeeds(seeds);
   sprawl::fuzz::WriteTransportSeeds(seeds);
+  sprawl::fuzz::WriteMetaSeeds(seeds);
   sprawl::fuzz::WriteCursorSeeds(seeds);
   sprawl::fuzz::WriteOverlaySeeds(seeds);
   sprawl::fuzz::WriteRaftSeeds(seeds);

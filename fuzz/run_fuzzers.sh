@@ -22,7 +22,7 @@ cd "$root"
 
 seconds="${FUZZ_SECONDS:-20}"
 jobs="${FUZZ_JOBS:-1}"
-all_targets=(record_batch_fuzz storage_codec_fuzz transport_fuzz group_cursor_fuzz overlay_codec_fuzz raft_codec_fuzz)
+all_targets=(record_batch_fuzz storage_codec_fuzz transport_fuzz group_cursor_fuzz overlay_codec_fuzz raft_codec_fuzz meta_fuzz)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all_targets[*]}}"
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then

@@ -45,6 +45,11 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "Peer ports of nodes to join through, host:port[,host:port]; none = a new cluster")
       ->envname("SPRAWL_JOIN")
       ->delimiter(',');
+  app.add_option("--bootstrap-expect", node.bootstrap_expect,
+                 "Form the metadata group once gossip shows this many live members (the first "
+                 "min(N, 5) ids, sorted, vote); 0 = join an existing group. Default: 1 without "
+                 "--join, 0 with it")
+      ->envname("SPRAWL_BOOTSTRAP_EXPECT");
   app.add_option("--rack", node.rack, "Rack or zone, for rack-aware placement")
       ->envname("SPRAWL_RACK");
   overlay::MembershipConfig& gossip = node.membership;

@@ -45,6 +45,8 @@ export interface TopicOptions {
   maxDeliveries?: number;
   deadLetterTopic?: string;
   messageTtlMs?: number;
+  /** Replicas per partition, 1 to 7 (default on a node: min(3, live nodes)). */
+  replicationFactor?: number;
 }
 
 export type Bytes = Buffer | Uint8Array | string;

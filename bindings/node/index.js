@@ -59,7 +59,7 @@ const TOPIC_SETTINGS = {
   partitions: 'partitions', retentionMs: 'retention_ms', retentionBytes: 'retention_bytes',
   maxMessageBytes: 'max_message_bytes', ackTimeoutMs: 'ack_timeout_ms',
   maxDeliveries: 'max_deliveries', deadLetterTopic: 'dead_letter_topic',
-  messageTtlMs: 'message_ttl_ms',
+  messageTtlMs: 'message_ttl_ms', replicationFactor: 'replication_factor',
 };
 
 function topicSettings(options) {

@@ -40,6 +40,11 @@ Status Validate(std::string_view topic, const TopicConfig& c) {
       return bad("dead_letter_topic", "may not be the topic itself");
   }
   if (c.message_ttl_ms < 0) return bad("message_ttl_ms", "must not be negative");
+  if (c.replication_factor < 1 || c.replication_factor > kMaxReplicationFactor) {
+    return bad("replication_factor", "must be between 1 and " +
+                                         std::to_string(kMaxReplicationFactor) + ", got " +
+                                         std::to_string(c.replication_factor));
+  }
   return Status::Ok();
 }
 
@@ -63,6 +68,7 @@ void ApplyPresent(const protocol::pb::TopicConfig& p, TopicConfig* c) {
   if (p.has_max_deliveries()) c->max_deliveries = p.max_deliveries();
   if (p.has_dead_letter_topic()) c->dead_letter_topic = p.dead_letter_topic();
   if (p.has_message_ttl_ms()) c->message_ttl_ms = p.message_ttl_ms();
+  if (p.has_replication_factor()) c->replication_factor = p.replication_factor();
 }
 
 }  // namespace
@@ -101,6 +107,7 @@ protocol::pb::TopicConfig ToProto(const TopicConfig& c) {
   p.set_max_deliveries(c.max_deliveries);
   p.set_dead_letter_topic(c.dead_letter_topic);
   p.set_message_ttl_ms(c.message_ttl_ms);
+  p.set_replication_factor(c.replication_factor);
   return p;
 }
 

@@ -15,6 +15,7 @@ inline constexpr uint32_t kMaxMessageBytesLimit = 16u << 20;
 inline constexpr uint32_t kMinAckTimeoutMs = 100;
 inline constexpr uint32_t kMaxAckTimeoutMs = 12 * 3600 * 1000;
 inline constexpr uint32_t kMaxDeliveriesLimit = 10000;
+inline constexpr uint32_t kMaxReplicationFactor = 7;
 
 // A topic's configuration with every field set.
 struct TopicConfig {
@@ -26,6 +27,9 @@ struct TopicConfig {
   uint32_t max_deliveries = 0;  // 0 = redeliver forever
   std::string dead_letter_topic;
   int64_t message_ttl_ms = 0;  // 0 = never expires
+  // Replicas per partition. Recorded and validated; partitions are not yet
+  // replicated, so every node serves its own copy.
+  uint32_t replication_factor = 1;
 
   friend bool operator==(const TopicConfig&, const TopicConfig&) = default;
 };

@@ -6,6 +6,7 @@
 
 #include "core/overlay/placement.h"
 #include "core/protocol/message_type.h"
+#include "core/replication/host/raft_host.h"
 #include "core/util/logging.h"
 
 namespace sprawl::node {
@@ -90,7 +91,11 @@ Result<std::unique_ptr<Cluster>> Cluster::Start(zmq::context_t& context, transpo
 }
 
 void Cluster::OnGossip(uint16_t type, std::string body) {
-  if (type != kGossip) return;
+  if (type != kGossip) {
+    auto handler = handlers_.find(type);
+    if (handler != handlers_.end()) handler->second(std::move(body));
+    return;
+  }
   auto message = overlay::Decode(body);
   if (!message.ok()) {
     rejected_.Increment();
@@ -158,6 +163,7 @@ void Cluster::Flush() {
     if (m.state == overlay::MemberState::kDead || m.state == overlay::MemberState::kLeft) {
       peers_->Disconnect(m.meta.peer_address);
     }
+    if (member_listener_) member_listener_(m);
   }
   UpdateGauges();
 }
@@ -177,6 +183,27 @@ void Cluster::UpdateGauges() {
   dead_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kDead)));
   left_.Set(static_cast<int64_t>(membership_->count(overlay::MemberState::kLeft)));
   queue_.Set(static_cast<int64_t>(membership_->pending_updates()));
+}
+
+void Cluster::SendToMember(uint64_t raft_id, uint16_t type, std::string_view body) {
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.state != overlay::MemberState::kAlive && m.state != overlay::MemberState::kSuspect) {
+      continue;
+    }
+    if (replication::RaftNodeId(id) != raft_id) continue;
+    if (id != membership_->self().meta.id) peers_->Send(m.meta.peer_address, type, body);
+    return;
+  }
+}
+
+std::vector<std::string> Cluster::LiveMemberIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, m] : membership_->members()) {
+    if (m.state == overlay::MemberState::kAlive || id == membership_->self().meta.id) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
 }
 
 nlohmann::json Cluster::MembersJson() const {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -63,6 +64,22 @@ class Cluster {
 
   const std::string& peer_endpoint() const { return peers_->endpoint(); }
 
+  // Where messages of another peer-port kind (RAFT, META_FORWARD) go. Before
+  // the loop runs.
+  void SetPeerHandler(uint16_t type, std::function<void(std::string body)> handler) {
+    handlers_[type] = std::move(handler);
+  }
+  // Called on the loop for every change of a member's state (alive, suspect,
+  // dead, left). Before the loop runs.
+  void SetMemberListener(std::function<void(const overlay::Member&)> listener) {
+    member_listener_ = std::move(listener);
+  }
+  // Sends to the member whose Raft node id (replication::RaftNodeId of its
+  // member id) is `raft_id`, if it is alive or suspect; lost otherwise.
+  void SendToMember(uint64_t raft_id, uint16_t type, std::string_view body);
+  // The ids of the live members, this node included.
+  std::vector<std::string> LiveMemberIds() const;
+
  private:
   Cluster(const Clock& clock, metrics::Registry& registry);
   void OnGossip(uint16_t type, std::string body);
@@ -89,6 +106,8 @@ class Cluster {
   metrics::Gauge& imbalance_;  // permille: gauges hold integers
   metrics::Gauge& placed_;
   std::function<TopicList()> topics_;
+  std::map<uint16_t, std::function<void(std::string)>> handlers_;
+  std::function<void(const overlay::Member&)> member_listener_;
   int64_t next_report_ms_ = 0;
   overlay::MembershipMetrics reported_;  // what the counters already hold
 };

@@ -81,11 +81,21 @@ admin::Router HttpApi::Routes() {
           cluster_->PlacementJson(ListTopicPartitions(broker_), kPlacementReplication)));
     });
   });
+  router.Add("GET", "/v1/meta", [this](HttpRequest, Responder respond) {
+    if (meta_ == nullptr) {
+      return respond(ErrorResponse(NotFound("this node has no metadata group")));
+    }
+    OnLoop(std::move(respond),
+           [this](Responder respond) { respond(JsonResponse(meta_->StatusJson())); });
+  });
   router.Add("GET", "/v1/topics", [this](HttpRequest, Responder respond) {
     OnLoop(std::move(respond), [this](Responder respond) {
       json topics = json::array();
       const pb::ListTopicsResponse listed = broker_.ListTopics();
-      for (const auto& t : listed.topics()) topics.push_back(protocol::ToJson(t));
+      for (pb::TopicDescription t : listed.topics()) {
+        if (meta_) meta_->Decorate(&t);
+        topics.push_back(protocol::ToJson(t));
+      }
       respond(JsonResponse({{"topics", topics}}));
     });
   });
@@ -103,10 +113,11 @@ admin::Router HttpApi::Routes() {
     create.set_name((*body)["name"].get<std::string>());
     *create.mutable_config() = *config;
     OnLoop(std::move(respond), [this, create](Responder respond) {
-      broker_.CreateTopic(create, [respond](Result<pb::TopicDescription> created) {
+      auto done = [respond](Result<pb::TopicDescription> created) {
         respond(created.ok() ? JsonResponse(protocol::ToJson(*created), 201)
                              : ErrorResponse(created.status()));
-      });
+      };
+      meta_ ? meta_->CreateTopic(create, done) : broker_.CreateTopic(create, done);
     });
   });
   router.Add("GET", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
@@ -114,6 +125,7 @@ admin::Router HttpApi::Routes() {
     describe.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, describe](Responder respond) {
       auto d = broker_.DescribeTopic(describe);
+      if (d.ok() && meta_) meta_->Decorate(&*d);
       respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
     });
   });
@@ -134,18 +146,20 @@ admin::Router HttpApi::Routes() {
     alter.set_name(request.params["topic"]);
     *alter.mutable_config() = *config;
     OnLoop(std::move(respond), [this, alter](Responder respond) {
-      broker_.AlterTopic(alter, [respond](Result<pb::TopicDescription> d) {
+      auto done = [respond](Result<pb::TopicDescription> d) {
         respond(d.ok() ? JsonResponse(protocol::ToJson(*d)) : ErrorResponse(d.status()));
-      });
+      };
+      meta_ ? meta_->AlterTopic(alter, done) : broker_.AlterTopic(alter, done);
     });
   });
   router.Add("DELETE", "/v1/topics/{topic}", [this](HttpRequest request, Responder respond) {
     pb::DeleteTopicRequest del;
     del.set_name(request.params["topic"]);
     OnLoop(std::move(respond), [this, del](Responder respond) {
-      broker_.DeleteTopic(del, [respond, name = del.name()](Status s) {
+      auto done = [respond, name = del.name()](Status s) {
         respond(s.ok() ? JsonResponse({{"deleted", name}}) : ErrorResponse(s));
-      });
+      };
+      meta_ ? meta_->DeleteTopic(del, done) : broker_.DeleteTopic(del, done);
     });
   });
   router.Add("GET", "/v1/topics/{topic}/partitions",

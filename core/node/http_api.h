@@ -4,6 +4,7 @@
 
 #include "core/admin/http_server.h"
 #include "core/broker/broker.h"
+#include "core/meta/meta_service.h"
 #include "core/node/rest_members.h"
 #include "core/transport/event_loop.h"
 
@@ -26,6 +27,9 @@ class HttpApi {
   // The cluster the /v1/cluster and /v1/placement routes describe; set before
   // the loop runs.
   void SetCluster(const Cluster* cluster) { cluster_ = cluster; }
+  // Topic create, alter and delete go to the cluster's metadata group
+  // through `meta` (GET /v1/meta describes it); set before the loop runs.
+  void SetMeta(meta::MetaService* meta) { meta_ = meta; }
 
  private:
   // Runs `fn` on the loop; it answers through the responder it is given.
@@ -35,6 +39,7 @@ class HttpApi {
   void Consume(admin::HttpRequest request, admin::Responder respond);
   void Settle(admin::HttpRequest request, admin::Responder respond);
 
+  meta::MetaService* meta_ = nullptr;
   broker::Broker& broker_;
   transport::EventLoop& loop_;
   RestMembers& rest_;

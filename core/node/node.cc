@@ -14,6 +14,16 @@ constexpr std::chrono::seconds kRetentionPeriod{30};
 // The hint of a request-wide RETRY_AFTER (per-batch hints come from the broker).
 constexpr uint32_t kDefaultRetryAfterMs = 10;
 
+// The node hosts one Raft group, the metadata group. It does not quiesce:
+// its heartbeats (one per follower per 100 ms tick) are cheap, and a
+// follower then notices a dead leader by its own election timeout (1 to 2
+// s) rather than waiting for the membership to declare the leader dead.
+replication::RaftHostOptions RaftHostOptionsForMeta() {
+  replication::RaftHostOptions options;
+  options.quiesce = false;
+  return options;
+}
+
 }  // namespace
 
 Node::Node(const NodeConfig& config) : config_(config) {}
@@ -79,15 +89,54 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   Cluster* cluster = node->cluster_.get();
   node->http_api_->SetCluster(cluster);  // before the loop runs what HTTP posts
   cluster->SetTopicSource([broker] { return ListTopicPartitions(*broker); });
-  loop->SetTimer(
-      [broker, rest, cluster] {
-        return std::min(
-            {broker->NextDeadlineNanos(), rest->NextDeadlineNanos(), cluster->NextDeadlineNanos()});
+
+  // The metadata group: Raft state in this node's store, Raft messages on
+  // the peer port, topic administration proposed to the group.
+  constexpr uint16_t kRaftType = static_cast<uint16_t>(protocol::MessageType::kRaft);
+  constexpr uint16_t kForwardType = static_cast<uint16_t>(protocol::MessageType::kMetaForward);
+  auto post = [loop](std::function<void()> fn) { loop->Post(std::move(fn)); };
+  node->raft_storage_ = std::make_unique<replication::RaftStorage>(*node->store_);
+  node->raft_host_ = std::make_unique<replication::RaftHost>(
+      replication::RaftNodeId(config.node_id), *node->raft_storage_, clock, post,
+      [cluster](replication::NodeId to, std::string bytes) {
+        cluster->SendToMember(to, kRaftType, bytes);
       },
-      [broker, rest, cluster] {
+      RaftHostOptionsForMeta());
+  replication::RaftHost* host = node->raft_host_.get();
+  meta::MetaServiceOptions meta_options;
+  meta_options.node_id = config.node_id;
+  meta_options.bootstrap_expect = config.BootstrapExpect();
+  node->meta_ = std::make_unique<meta::MetaService>(
+      meta_options, *host, *node->raft_storage_, *broker, *node->store_, clock, post,
+      [cluster] { return cluster->LiveMemberIds(); },
+      [cluster](replication::NodeId to, std::string body) {
+        cluster->SendToMember(to, kForwardType, body);
+      });
+  meta::MetaService* meta = node->meta_.get();
+  cluster->SetPeerHandler(kRaftType, [host](std::string body) { host->Receive(body); });
+  cluster->SetPeerHandler(kForwardType, [meta](std::string body) { meta->OnForward(body); });
+  cluster->SetMemberListener([host](const overlay::Member& m) {
+    if (m.state == overlay::MemberState::kDead || m.state == overlay::MemberState::kLeft) {
+      host->OnNodeDown(replication::RaftNodeId(m.meta.id));
+    }
+  });
+  SPRAWL_RETURN_IF_ERROR(meta->Start());
+  node->dispatcher_->SetMeta(meta);
+  node->http_api_->SetMeta(meta);
+
+  loop->SetTimer(
+      [broker, rest, cluster, host, meta] {
+        return std::min({broker->NextDeadlineNanos(), rest->NextDeadlineNanos(),
+                         cluster->NextDeadlineNanos(), host->NextDeadlineNanos(),
+                         meta->NextDeadlineNanos()});
+      },
+      [broker, rest, cluster, host, meta] {
         broker->Tick();
-        rest->Tick(SystemClock::Instance().MonotonicNanos());
+        const int64_t now = SystemClock::Instance().MonotonicNanos();
+        rest->Tick(now);
         cluster->Tick();
+        if (now >= host->NextDeadlineNanos()) host->Tick();
+        if (now >= meta->NextDeadlineNanos()) meta->Tick();
       });
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
   node->loop_thread_ = std::thread([loop, node_id = config.node_id] {
@@ -169,6 +218,9 @@ void Node::Stop() {
   // HTTP handlers post to the loop: stop them before the loop goes away.
   http_.reset();
   retention_.reset();
+  meta_.reset();
+  raft_host_.reset();
+  raft_storage_.reset();
   cluster_.reset();
   endpoint_.reset();
   dispatcher_.reset();

@@ -8,11 +8,14 @@
 
 #include "core/admin/http_server.h"
 #include "core/broker/broker.h"
+#include "core/meta/meta_service.h"
 #include "core/node/cluster.h"
 #include "core/node/http_api.h"
 #include "core/node/node_config.h"
 #include "core/node/request_dispatcher.h"
 #include "core/node/rest_members.h"
+#include "core/replication/host/raft_host.h"
+#include "core/replication/host/raft_storage.h"
 #include "core/storage/retention_task.h"
 #include "core/storage/store.h"
 #include "core/transport/event_loop.h"
@@ -60,6 +63,9 @@ class Node {
   zmq::context_t context_{1};
   std::unique_ptr<transport::ServerEndpoint> endpoint_;
   std::unique_ptr<Cluster> cluster_;
+  std::unique_ptr<replication::RaftStorage> raft_storage_;
+  std::unique_ptr<replication::RaftHost> raft_host_;
+  std::unique_ptr<meta::MetaService> meta_;
   RestMembers rest_members_;
   std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<admin::HttpServer> http_;

@@ -41,6 +41,14 @@ Status NodeConfig::Validate() const {
     if (!ok) return InvalidArgument("join seed '" + listed + "' is not host:port");
   }
   if (rack.size() > 64) return InvalidArgument("rack must be at most 64 characters");
+  if (bootstrap_expect && *bootstrap_expect > 1000) {
+    return InvalidArgument("bootstrap-expect must be at most 1000, got " +
+                           std::to_string(*bootstrap_expect));
+  }
+  if (bootstrap_expect && *bootstrap_expect > 1 && join.empty()) {
+    return InvalidArgument("bootstrap-expect " + std::to_string(*bootstrap_expect) +
+                           " needs --join seeds to find the other members");
+  }
   SPRAWL_RETURN_IF_ERROR(membership.Validate());
   if (memory_bytes_per_partition < (1u << 16)) {
     return InvalidArgument("memory per partition must be at least 64 KiB");

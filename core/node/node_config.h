@@ -36,6 +36,12 @@ struct NodeConfig {
   // others may join.
   std::vector<std::string> join;
   std::string rack;  // for rack-aware placement; "" = none
+  // How the cluster's metadata group is first formed (docs/replication.md):
+  // N waits until gossip shows N live members and makes the first min(N, 5)
+  // member ids, sorted, its voters; 0 joins a cluster whose group exists.
+  // Unset: 1 without seeds (a lone node forms its own group at once), 0 with.
+  std::optional<uint32_t> bootstrap_expect;
+  uint32_t BootstrapExpect() const { return bootstrap_expect.value_or(join.empty() ? 1 : 0); }
   // Gossip timings (probe period and timeout, suspicion, push-pull): the
   // defaults detect a crashed node in about 2 s (docs/overlay.md).
   overlay::MembershipConfig membership;

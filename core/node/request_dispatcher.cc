@@ -64,36 +64,40 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
     case MessageType::kCreateTopic: {
       auto request = ParseBody<pb::CreateTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return broker_.CreateTopic(*request, [reply](Result<pb::TopicDescription> created) {
+      auto done = [reply](Result<pb::TopicDescription> created) {
         if (!created.ok()) return reply(created.status());
         pb::CreateTopicResponse out;
         *out.mutable_topic() = std::move(*created);
         reply(Encode(out));
-      });
+      };
+      return meta_ ? meta_->CreateTopic(*request, done) : broker_.CreateTopic(*request, done);
     }
     case MessageType::kAlterTopic: {
       auto request = ParseBody<pb::AlterTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return broker_.AlterTopic(*request, [reply](Result<pb::TopicDescription> altered) {
+      auto done = [reply](Result<pb::TopicDescription> altered) {
         if (!altered.ok()) return reply(altered.status());
         pb::AlterTopicResponse out;
         *out.mutable_topic() = std::move(*altered);
         reply(Encode(out));
-      });
+      };
+      return meta_ ? meta_->AlterTopic(*request, done) : broker_.AlterTopic(*request, done);
     }
     case MessageType::kDeleteTopic: {
       auto request = ParseBody<pb::DeleteTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return broker_.DeleteTopic(*request, [reply](Status deleted) {
+      auto done = [reply](Status deleted) {
         if (!deleted.ok()) return reply(deleted);
         reply(Encode(pb::DeleteTopicResponse()));
-      });
+      };
+      return meta_ ? meta_->DeleteTopic(*request, done) : broker_.DeleteTopic(*request, done);
     }
     case MessageType::kDescribeTopic: {
       auto request = ParseBody<pb::DescribeTopicRequest>(body, type);
       if (!request.ok()) return reply(request.status());
       auto described = broker_.DescribeTopic(*request);
       if (!described.ok()) return reply(described.status());
+      if (meta_) meta_->Decorate(&*described);
       pb::DescribeTopicResponse out;
       *out.mutable_topic() = std::move(*described);
       return reply(Encode(out));
@@ -101,7 +105,11 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
     case MessageType::kListTopics: {
       auto request = ParseBody<pb::ListTopicsRequest>(body, type);
       if (!request.ok()) return reply(request.status());
-      return reply(Encode(broker_.ListTopics()));
+      pb::ListTopicsResponse listed = broker_.ListTopics();
+      if (meta_) {
+        for (auto& t : *listed.mutable_topics()) meta_->Decorate(&t);
+      }
+      return reply(Encode(listed));
     }
     case MessageType::kPublish: {
       auto request = ParseBody<pb::PublishRequest>(body, type);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/broker/broker.h"
+#include "core/meta/meta_service.h"
 #include "core/util/result.h"
 
 namespace sprawl::node {
@@ -34,8 +35,13 @@ class RequestDispatcher {
   void Dispatch(uint16_t type, std::string_view body, std::vector<std::string> frames,
                 const std::string& connection, ReplyFn reply);
 
+  // Topic create, alter and delete go to the cluster's metadata group
+  // through `meta`, which must outlive the dispatcher. Before the loop runs.
+  void SetMeta(meta::MetaService* meta) { meta_ = meta; }
+
  private:
   broker::Broker& broker_;
+  meta::MetaService* meta_ = nullptr;
   std::string node_id_;
   const Clock& clock_;
   int64_t started_nanos_;

@@ -10,7 +10,8 @@ nlohmann::json ToJson(const pb::TopicConfig& c) {
           {"ack_timeout_ms", c.ack_timeout_ms()},
           {"max_deliveries", c.max_deliveries()},
           {"dead_letter_topic", c.dead_letter_topic()},
-          {"message_ttl_ms", c.message_ttl_ms()}};
+          {"message_ttl_ms", c.message_ttl_ms()},
+          {"replication_factor", c.replication_factor()}};
 }
 
 nlohmann::json ToJson(const pb::TopicDescription& t) {
@@ -23,7 +24,10 @@ nlohmann::json ToJson(const pb::TopicDescription& t) {
                           {"memory_bytes", p.memory_bytes()},
                           {"disk_bytes", p.disk_bytes()}});
   }
-  return {{"name", t.name()}, {"config", ToJson(t.config())}, {"partitions", partitions}};
+  nlohmann::json out = {
+      {"name", t.name()}, {"config", ToJson(t.config())}, {"partitions", partitions}};
+  if (!t.topic_id().empty()) out["topic_id"] = t.topic_id();
+  return out;
 }
 
 nlohmann::json ToJson(const pb::GroupDescription& g) {
@@ -103,6 +107,9 @@ Result<pb::TopicConfig> TopicConfigFromJson(const nlohmann::json& json) {
     } else if (key == "message_ttl_ms") {
       SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kI64));
       c.set_message_ttl_ms(static_cast<int64_t>(v));
+    } else if (key == "replication_factor") {
+      SPRAWL_ASSIGN_OR_RETURN(uint64_t v, whole(key, value, kU32));
+      c.set_replication_factor(static_cast<uint32_t>(v));
     } else {
       return InvalidArgument("unknown config field '" + key + "'");
     }

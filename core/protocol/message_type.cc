@@ -40,12 +40,18 @@ std::string_view MessageTypeName(uint16_t type) {
       return "RESET_GROUP_OFFSETS";
     case MessageType::kGossip:
       return "GOSSIP";
+    case MessageType::kRaft:
+      return "RAFT";
+    case MessageType::kMetaForward:
+      return "META_FORWARD";
   }
   return "";
 }
 
 bool IsPeerMessageType(uint16_t type) {
-  return type == static_cast<uint16_t>(MessageType::kGossip);
+  return type == static_cast<uint16_t>(MessageType::kGossip) ||
+         type == static_cast<uint16_t>(MessageType::kRaft) ||
+         type == static_cast<uint16_t>(MessageType::kMetaForward);
 }
 
 }  // namespace sprawl::protocol

@@ -26,7 +26,9 @@ enum class MessageType : uint16_t {
   kListGroups = 26,
   kResetGroupOffsets = 27,
   // The peer port (node to node). One-way: sent with NO_REPLY, never answered.
-  kGossip = 100,  // overlay membership: the body is the membership codec's bytes
+  kGossip = 100,       // overlay membership: the body is the membership codec's bytes
+  kRaft = 101,         // Raft groups: the body is one PeerBatch (replication/multi_raft.h)
+  kMetaForward = 102,  // a metadata command for the metadata group's leader (meta_command.h)
 };
 
 // The upper-case name of a type ("PUBLISH"), or "" for an unknown number.

@@ -193,6 +193,13 @@ Result<uint64_t> MultiRaft::Propose(GroupId id, std::string data) {
   return r->Propose(std::move(data));
 }
 
+Status MultiRaft::ProposeConfChange(GroupId id, ConfChangeType type, NodeId node) {
+  Raft* r = group(id);
+  if (!r) return NotFound("multi-raft: no group " + std::to_string(id));
+  Wake(id);
+  return r->ProposeConfChange(type, node);
+}
+
 void MultiRaft::OnNodeDown(NodeId node) {
   for (auto& [id, g] : groups_) {
     if (g.raft->leader() == node) Wake(id);

@@ -82,6 +82,8 @@ class MultiRaft {
   void Tick();
   void Receive(const PeerBatch& batch);
   Result<uint64_t> Propose(GroupId id, std::string data);
+  // Raft::ProposeConfChange on group `id` (NOT_FOUND when absent); wakes it.
+  Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
   // The membership layer declared `node` dead: groups it led wake up, so
   // their followers' election timers run again.
   void OnNodeDown(NodeId node);

@@ -55,7 +55,11 @@ GroupCommitWriter::~GroupCommitWriter() {
 }
 
 void GroupCommitWriter::Submit(std::vector<WriteOp> ops, WriteDone done) {
-  Request request{std::move(ops), std::move(done), 0, false};
+  Submit(std::move(ops), std::move(done), /*sync=*/false);
+}
+
+void GroupCommitWriter::Submit(std::vector<WriteOp> ops, WriteDone done, bool sync) {
+  Request request{std::move(ops), std::move(done), 0, sync};
   for (const auto& op : request.ops) request.bytes += OpBytes(op);
   UniqueLock lock(mu_);
   // A request larger than the whole bound still goes through once the queue

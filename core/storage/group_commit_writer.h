@@ -60,6 +60,9 @@ class GroupCommitWriter {
   // submission and every later one fail with IO_ERROR, not retriable, naming
   // the cause, until the store is reopened (see failure()).
   void Submit(std::vector<WriteOp> ops, WriteDone done);
+  // As Submit; with `sync`, `done` runs only once the ops are also synced to
+  // stable storage, whatever the fsync policy (Raft's hard state and votes).
+  void Submit(std::vector<WriteOp> ops, WriteDone done, bool sync);
 
   // Submit and wait for the outcome.
   Status SubmitAndWait(std::vector<WriteOp> ops);

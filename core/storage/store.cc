@@ -233,6 +233,43 @@ void Store::PutRecordAsync(std::string_view key, std::string value,
                            [done = std::move(done)](const Status& s) { done(s); });
 }
 
+void Store::WriteRecordsAsync(std::vector<RecordWrite> writes, bool sync,
+                              std::function<void(Status)> done) {
+  using Kind = RecordWrite::Kind;
+  if (!engine_) {
+    {
+      MutexLock lock(mu_);
+      for (RecordWrite& w : writes) {
+        if (w.kind == Kind::kPut) {
+          memory_records_[w.key] = std::move(w.value);
+        } else if (w.kind == Kind::kDelete) {
+          auto it = memory_records_.find(w.key);
+          if (it != memory_records_.end()) memory_records_.erase(it);
+        } else if (w.key < w.value) {
+          memory_records_.erase(memory_records_.lower_bound(w.key),
+                                memory_records_.lower_bound(w.value));
+        }
+      }
+    }
+    done(Status::Ok());
+    return;
+  }
+  std::vector<WriteOp> ops;
+  ops.reserve(writes.size());
+  for (RecordWrite& w : writes) {
+    if (w.kind == Kind::kPut) {
+      ops.push_back(WriteOp::Put(engine_->state_cf(), RecordKey(w.key), std::move(w.value)));
+    } else if (w.kind == Kind::kDelete) {
+      ops.push_back(WriteOp::Delete(engine_->state_cf(), RecordKey(w.key)));
+    } else {
+      ops.push_back(
+          WriteOp::DeleteRange(engine_->state_cf(), RecordKey(w.key), RecordKey(w.value)));
+    }
+  }
+  engine_->writer().Submit(
+      std::move(ops), [done = std::move(done)](const Status& s) { done(s); }, sync);
+}
+
 Status Store::DeleteRecord(std::string_view key) {
   if (!engine_) {
     MutexLock lock(mu_);

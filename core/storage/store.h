@@ -76,6 +76,18 @@ class Store {
   Status DeleteRecord(std::string_view key);
   // Deletes every record whose key starts with `prefix`.
   Status DeleteRecords(std::string_view prefix);
+  // One change of a record for WriteRecordsAsync.
+  struct RecordWrite {
+    enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
+    Kind kind = Kind::kPut;
+    std::string key;    // kDeleteRange: the first key deleted
+    std::string value;  // kPut: the value; kDeleteRange: the first key kept
+  };
+  // Applies `writes` atomically, in order, after every earlier write; `done`
+  // runs (on the storage writer thread, or at once in memory mode) once they
+  // are written and, with `sync`, synced whatever the fsync policy.
+  void WriteRecordsAsync(std::vector<RecordWrite> writes, bool sync,
+                         std::function<void(Status)> done);
   // Every record whose key starts with `prefix`, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> ScanRecords(
       std::string_view prefix) const;

@@ -17,6 +17,7 @@ struct ConfigFlags {
   std::optional<uint32_t> max_deliveries;
   std::optional<std::string> dead_letter_topic;
   std::optional<int64_t> message_ttl_ms;
+  std::optional<uint32_t> replication_factor;
 
   void Add(CLI::App* cmd) {
     cmd->add_option("--partitions", partitions, "Number of partitions (alter: may only grow)");
@@ -30,6 +31,8 @@ struct ConfigFlags {
     cmd->add_option("--dead-letter-topic", dead_letter_topic, "Where undeliverable records go");
     cmd->add_option("--message-ttl-ms", message_ttl_ms,
                     "Records older than this are not delivered");
+    cmd->add_option("--replication-factor", replication_factor,
+                    "Replicas per partition (default: min(3, live nodes))");
   }
 
   client::pb::TopicConfig ToProto() const {
@@ -42,6 +45,7 @@ struct ConfigFlags {
     if (max_deliveries) c.set_max_deliveries(*max_deliveries);
     if (dead_letter_topic) c.set_dead_letter_topic(*dead_letter_topic);
     if (message_ttl_ms) c.set_message_ttl_ms(*message_ttl_ms);
+    if (replication_factor) c.set_replication_factor(*replication_factor);
     return c;
   }
 };
@@ -54,7 +58,9 @@ void PrintTopic(const client::pb::TopicDescription& t) {
             << " ack_timeout_ms=" << c.ack_timeout_ms() << " max_deliveries=" << c.max_deliveries()
             << " dead_letter_topic="
             << (c.dead_letter_topic().empty() ? "-" : c.dead_letter_topic())
-            << " message_ttl_ms=" << c.message_ttl_ms() << "\n";
+            << " message_ttl_ms=" << c.message_ttl_ms()
+            << " replication_factor=" << c.replication_factor()
+            << (t.topic_id().empty() ? "" : " topic_id=" + t.topic_id()) << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : t.partitions()) {
     rows.push_back({std::to_string(p.partition()), std::to_string(p.first_offset()),

@@ -63,6 +63,7 @@ const std::vector<Setting>& Settings() {
       {"max_deliveries", Scope::kTopic, Kind::kUint, UINT32_MAX},
       {"dead_letter_topic", Scope::kTopic, Kind::kString},
       {"message_ttl_ms", Scope::kTopic, Kind::kUint, INT64_MAX},
+      {"replication_factor", Scope::kTopic, Kind::kUint, UINT32_MAX},
   };
   return settings;
 }

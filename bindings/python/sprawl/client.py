@@ -21,7 +21,7 @@ DEFAULT_ADDRESS = "tcp://127.0.0.1:7400"
 # Topic settings: the Python keywords are the core's setting names.
 _TOPIC_KEYS = {name: name for name in (
     "partitions", "retention_ms", "retention_bytes", "max_message_bytes", "ack_timeout_ms",
-    "max_deliveries", "dead_letter_topic", "message_ttl_ms")}
+    "max_deliveries", "dead_letter_topic", "message_ttl_ms", "replication_factor")}
 
 
 def _headers(headers: HeadersArg) -> List[Tuple[str, bytes]]:

@@ -51,5 +51,24 @@ TEST(TopicConfigTest, OutOfRangePartitionsAreRefusedNamingTheField) {
   EXPECT_EQ(good->partitions, 3u);
 }
 
+TEST(TopicConfigTest, ReplicationFactorIsValidatedAndStored) {
+  pb::TopicConfig asked;
+  auto defaulted = ConfigForCreate("orders", asked);
+  ASSERT_TRUE(defaulted.ok());
+  EXPECT_EQ(defaulted->replication_factor, 1u);
+  for (uint32_t bad : {0u, kMaxReplicationFactor + 1}) {
+    asked.set_replication_factor(bad);
+    auto config = ConfigForCreate("orders", asked);
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.status().message().find("replication_factor"), std::string::npos);
+  }
+  asked.set_replication_factor(3);
+  auto good = ConfigForCreate("orders", asked);
+  ASSERT_TRUE(good.ok());
+  auto stored = DecodeTopicConfig("orders", EncodeTopicConfig(*good));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->replication_factor, 3u);
+}
+
 }  // namespace
 }  // namespace sprawl::broker

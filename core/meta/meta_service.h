@@ -1,0 +1,144 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/broker/broker.h"
+#include "core/meta/meta_state.h"
+#include "core/replication/host/raft_host.h"
+#include "core/storage/store.h"
+#include "core/util/clock.h"
+
+namespace sprawl::meta {
+
+namespace pb = protocol::pb;
+
+struct MetaServiceOptions {
+  std::string node_id;
+  // How the metadata group is first formed (docs/replication.md): N >= 1
+  // waits until gossip shows N live members, then every node derives the
+  // same voters (the first min(N, 5) member ids in sorted order); 0 joins a
+  // cluster whose group exists: the leader adds this node as a learner and
+  // promotes it while the group has fewer than 5 voters.
+  uint32_t bootstrap_expect = 1;
+  // How long a proposed change may take to commit and apply here before the
+  // request gets TIMEOUT (retriable; the change may still apply).
+  std::chrono::milliseconds request_timeout{5000};
+};
+
+// The cluster's topic metadata as a Raft group (group kGroup, on up to five
+// voters): topic create, alter and delete asked of any node are proposed to
+// the group (forwarded to its leader over the peer port when this node does
+// not lead), and every node applies the committed commands to its MetaState
+// and then makes its own broker's topics match, so a topic exists on every
+// node. The asking node answers its client once it applied the command
+// itself. Loop thread only.
+class MetaService {
+ public:
+  static constexpr replication::GroupId kGroup = 1;
+  static constexpr size_t kMaxVoters = 5;
+  using Post = std::function<void(std::function<void()>)>;
+  // Member ids of the live cluster members, this node included.
+  using LiveMembers = std::function<std::vector<std::string>()>;
+  // Sends a META_FORWARD body to node `to` over the peer port; may be lost.
+  using Forward = std::function<void(replication::NodeId to, std::string body)>;
+
+  // Everything must outlive the service.
+  MetaService(MetaServiceOptions options, replication::RaftHost& host,
+              replication::RaftStorage& raft_storage, broker::Broker& broker, storage::Store& store,
+              const Clock& clock, Post post, LiveMembers live, Forward forward);
+  ~MetaService();
+
+  // Before the loop runs: loads the topic ids of this node's topics and
+  // opens the metadata group when it has stored state or this node joins
+  // (bootstrap_expect 0); otherwise Tick opens it once the bootstrap
+  // condition holds.
+  Status Start();
+
+  void Tick();
+  int64_t NextDeadlineNanos() const { return next_tick_ns_; }
+
+  // Topic administration, answered on the loop once this node applied the
+  // change (or why it changed nothing). Bad input is refused at once and
+  // changes nothing; RETRY_AFTER while the group has no leader or is not
+  // formed; TIMEOUT when the change did not apply within request_timeout.
+  void CreateTopic(const pb::CreateTopicRequest& request, broker::Broker::TopicDone done);
+  void AlterTopic(const pb::AlterTopicRequest& request, broker::Broker::TopicDone done);
+  void DeleteTopic(const pb::DeleteTopicRequest& request, std::function<void(Status)> done);
+
+  // A META_FORWARD body from the peer port: proposed when this node leads,
+  // dropped otherwise (the asking node times out).
+  void OnForward(std::string_view body);
+  // Sets the description's topic id from this node's records.
+  void Decorate(pb::TopicDescription* description) const;
+  // GET /v1/meta: this node's view of the metadata group.
+  nlohmann::json StatusJson();
+
+ private:
+  struct Pending {
+    std::function<void(Status)> finish;
+    int64_t deadline_ns;
+    std::string encoded;              // the command, to send again
+    replication::NodeId sent_to = 0;  // the leader it went to; 0 = none yet
+    int64_t sent_ns = 0;
+  };
+  // Sends (or proposes) every pending command whose leader changed since.
+  void Resend();
+  void SendTo(replication::NodeId leader, Pending& pending);
+  void OpenGroup(const replication::ConfState& initial);
+  void MaybeBootstrap();
+  void ManageMembership();
+  void Submit(MetaCommand command, std::function<void(Status)> finish);
+  void Apply(replication::GroupId group, const replication::Entry& entry);
+  // Works through the topics whose metadata changed, one at a time.
+  void Pump();
+  void Reconcile(const std::string& topic, std::function<void(Status)> then);
+  void CreateLocal(const MetaTopic& desired, const std::string& topic,
+                   std::function<void(Status)> then);
+  void RecordId(const std::string& topic, const std::string& id, std::function<void(Status)> then);
+  std::string NewRequestId();
+  std::string MemberName(replication::NodeId id) const;
+
+  MetaServiceOptions options_;
+  replication::RaftHost& host_;
+  replication::RaftStorage& raft_storage_;
+  broker::Broker& broker_;
+  storage::Store& store_;
+  const Clock& clock_;
+  Post post_;
+  LiveMembers live_;
+  Forward forward_;
+  const replication::NodeId self_;
+
+  MetaState state_;
+  bool open_ = false;
+  int64_t next_tick_ns_ = 0;
+  uint64_t next_request_ = 0;
+  std::string incarnation_;  // drawn once: request ids differ across restarts
+  std::map<std::string, Pending> pending_;
+  // Topics to bring in line with the metadata, with the request to answer.
+  struct Work {
+    std::string topic;
+    std::string request_id;
+    Status outcome;
+  };
+  std::deque<Work> work_;
+  bool working_ = false;
+  // The topic id each local topic was created for ("meta/topic-id/<name>").
+  std::map<std::string, std::string, std::less<>> local_ids_;
+  // Member ids by Raft id, for every member ever seen live.
+  std::map<replication::NodeId, std::string> names_;
+  std::mt19937_64 rng_{std::random_device{}()};  // topic ids
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sprawl::meta

@@ -1,0 +1,72 @@
+#include "core/meta/meta_state.h"
+
+#include "core/storage/store.h"
+
+namespace sprawl::meta {
+
+Status MetaState::CheckDeadLetter(std::string_view topic, const broker::TopicConfig& config) const {
+  if (config.dead_letter_topic.empty() || topics_.count(config.dead_letter_topic) > 0 ||
+      config.dead_letter_topic == topic) {
+    return Status::Ok();
+  }
+  return InvalidArgument("dead letter topic '" + config.dead_letter_topic +
+                         "' does not exist; create it first");
+}
+
+Status MetaState::Apply(const MetaCommand& c) {
+  if (!c.request_id.empty()) {
+    if (applied_.count(c.request_id) > 0) return Status::Ok();
+    applied_.insert(c.request_id);
+    applied_order_.push_back(c.request_id);
+    if (applied_order_.size() > kRememberedRequests) {
+      applied_.erase(applied_order_.front());
+      applied_order_.pop_front();
+    }
+  }
+  switch (c.kind) {
+    case MetaCommand::Kind::kCreate: {
+      SPRAWL_RETURN_IF_ERROR(storage::Store::ValidateTopicName(c.topic));
+      if (topics_.count(c.topic) > 0) {
+        return AlreadyExists("topic '" + c.topic + "' already exists");
+      }
+      auto config = broker::DecodeTopicConfig(c.topic, c.config);
+      if (!config.ok()) return InvalidArgument(config.status().message());
+      SPRAWL_RETURN_IF_ERROR(CheckDeadLetter(c.topic, *config));
+      topics_[c.topic] = MetaTopic{c.topic_id, std::move(*config)};
+      return Status::Ok();
+    }
+    case MetaCommand::Kind::kAlter: {
+      auto it = topics_.find(c.topic);
+      if (it == topics_.end()) return NotFound("topic '" + c.topic + "' does not exist");
+      protocol::pb::TopicConfig patch;
+      if (!patch.ParseFromString(c.config)) {
+        return InvalidArgument("topic '" + c.topic + "': the config change does not decode");
+      }
+      SPRAWL_ASSIGN_OR_RETURN(broker::TopicConfig altered,
+                              broker::ConfigForAlter(c.topic, it->second.config, patch));
+      SPRAWL_RETURN_IF_ERROR(CheckDeadLetter(c.topic, altered));
+      it->second.config = std::move(altered);
+      return Status::Ok();
+    }
+    case MetaCommand::Kind::kDelete: {
+      auto it = topics_.find(c.topic);
+      if (it == topics_.end()) return NotFound("topic '" + c.topic + "' does not exist");
+      for (const auto& [name, t] : topics_) {
+        if (name != c.topic && t.config.dead_letter_topic == c.topic) {
+          return InvalidArgument("topic '" + c.topic + "' is the dead letter topic of '" + name +
+                                 "'; change or delete that topic first");
+        }
+      }
+      topics_.erase(it);
+      return Status::Ok();
+    }
+  }
+  return InvalidArgument("metadata command of an unknown kind");
+}
+
+const MetaTopic* MetaState::Find(std::string_view topic) const {
+  auto it = topics_.find(topic);
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+}  // namespace sprawl::meta

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "core/broker/topic_config.h"
+#include "core/meta/meta_command.h"
+#include "core/util/result.h"
+
+namespace sprawl::meta {
+
+// A topic as the cluster's metadata records it.
+struct MetaTopic {
+  std::string topic_id;
+  broker::TopicConfig config;
+};
+
+// The cluster's topics: the state machine of the metadata Raft group. Pure
+// and deterministic: every node that applies the same committed commands in
+// the same order holds the same topics and computes the same outcomes.
+class MetaState {
+ public:
+  // Applies one committed command. OK when it changed the topics; otherwise
+  // why it changed nothing, which is what the asking node answers its
+  // client: ALREADY_EXISTS, NOT_FOUND, INVALID_ARGUMENT (a dead letter topic
+  // that does not exist or is still named by another topic, a config that
+  // does not decode). A command whose request id was applied already (a
+  // retry forwarded again after a leader change) changes nothing and is OK.
+  Status Apply(const MetaCommand& command);
+
+  // Null when absent.
+  const MetaTopic* Find(std::string_view topic) const;
+  const std::map<std::string, MetaTopic, std::less<>>& topics() const { return topics_; }
+
+ private:
+  Status CheckDeadLetter(std::string_view topic, const broker::TopicConfig& config) const;
+
+  std::map<std::string, MetaTopic, std::less<>> topics_;
+  // The request ids of the last kRememberedRequests commands, oldest first.
+  static constexpr size_t kRememberedRequests = 10'000;
+  std::set<std::string, std::less<>> applied_;
+  std::deque<std::string> applied_order_;
+};
+
+}  // namespace sprawl::meta

@@ -1,0 +1,146 @@
+#include "core/replication/host/raft_host.h"
+
+#include "core/util/logging.h"
+
+namespace sprawl::replication {
+
+NodeId RaftNodeId(std::string_view member_id) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : member_id) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h == kNoNode ? 1 : h;
+}
+
+RaftHost::RaftHost(NodeId self, RaftStorage& storage, const Clock& clock, Post post, Send send,
+                   RaftHostOptions options)
+    : self_(self),
+      storage_(storage),
+      clock_(clock),
+      post_(std::move(post)),
+      send_(std::move(send)),
+      options_(options),
+      multi_(self, MultiRaftOptions{options.quiesce}),
+      next_tick_ns_(clock.MonotonicNanos() +
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(options.tick).count()) {
+  options_.raft.id = self;
+}
+
+RaftHost::~RaftHost() { *alive_ = false; }
+
+void RaftHost::SetApply(Apply apply, Restore restore) {
+  apply_ = std::move(apply);
+  restore_ = std::move(restore);
+}
+
+Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
+  SPRAWL_ASSIGN_OR_RETURN(auto stored, storage_.Load(id));
+  if (!stored) {
+    SPRAWL_RETURN_IF_ERROR(storage_.Create(id, initial));
+    stored = PersistedState{};
+    stored->initial_conf = initial;
+  }
+  RaftConfig config = options_.raft;
+  // Each node and group draws its own election timeouts.
+  config.seed = options_.raft.seed ^ (id * 0x9e3779b97f4a7c15ULL) ^
+                static_cast<uint64_t>(clock_.MonotonicNanos());
+  // The snapshot is restored before the group hands out entries after it.
+  if (stored->snapshot && restore_) restore_(id, *stored->snapshot);
+  SPRAWL_RETURN_IF_ERROR(multi_.AddGroup(id, config, std::move(*stored)));
+  // A group whose only voter is this node has no one to wait for: it elects
+  // itself now rather than after an election timeout (an embedded node
+  // serves topic administration from its first request).
+  Raft* r = multi_.group(id);
+  if (r->conf().voters == std::vector<NodeId>{self_} && r->conf().learners.empty()) {
+    for (int i = 0; i < 2 * config.election_ticks && r->role() != Role::kLeader; ++i) r->Tick();
+  }
+  Turn();
+  return Status::Ok();
+}
+
+void RaftHost::Tick() {
+  const int64_t tick_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.tick).count();
+  const int64_t now = clock_.MonotonicNanos();
+  // A loop that fell behind ticks once, not once per missed interval: a
+  // burst of ticks would fire elections for a pause the peers never saw.
+  next_tick_ns_ = std::max(next_tick_ns_ + tick_ns, now + tick_ns / 2);
+  multi_.Tick();
+  Turn();
+}
+
+void RaftHost::Receive(std::string_view bytes) {
+  auto batch = DecodeBatch(bytes);
+  if (!batch.ok() || batch->to != self_) {
+    ++rejected_;
+    log::Debug("raft batch rejected",
+               {{"error", batch.ok() ? "addressed to another node" : batch.status().ToString()}});
+    return;
+  }
+  multi_.Receive(*batch);
+  Turn();
+}
+
+Result<uint64_t> RaftHost::Propose(GroupId id, std::string data) {
+  if (!failure_.ok()) return failure_;
+  auto index = multi_.Propose(id, std::move(data));
+  Turn();
+  return index;
+}
+
+Status RaftHost::ProposeConfChange(GroupId id, ConfChangeType type, NodeId node) {
+  if (!failure_.ok()) return failure_;
+  Status s = multi_.ProposeConfChange(id, type, node);
+  Turn();
+  return s;
+}
+
+void RaftHost::OnNodeDown(NodeId node) {
+  multi_.OnNodeDown(node);
+  Turn();
+}
+
+void RaftHost::Turn() {
+  if (writing_ || !failure_.ok()) return;
+  std::vector<MultiRaft::GroupReady> readies = multi_.GetReadies();
+  if (readies.empty()) {
+    SendBatches(multi_.Advance());
+    return;
+  }
+  writing_ = true;
+  auto shared = std::make_shared<std::vector<MultiRaft::GroupReady>>(std::move(readies));
+  storage_.Persist(*shared, [this, alive = alive_, post = post_, shared](Status s) {
+    post([this, alive, shared, s = std::move(s)]() mutable {
+      if (*alive) OnPersisted(std::move(s), std::move(*shared));
+    });
+  });
+}
+
+void RaftHost::OnPersisted(Status status, std::vector<MultiRaft::GroupReady> readies) {
+  writing_ = false;
+  if (!status.ok()) {
+    // Nothing that depends on this write may leave: the groups stop here,
+    // as the store refuses every later write until it is reopened.
+    failure_ = status;
+    log::Error("raft state could not be written; this node's groups stop",
+               {{"error", status.ToString()}});
+    return;
+  }
+  SendBatches(multi_.Advance());
+  for (const MultiRaft::GroupReady& gr : readies) {
+    if (gr.ready.snapshot && restore_) restore_(gr.group, *gr.ready.snapshot);
+    if (!apply_) continue;
+    for (const Entry& e : gr.ready.committed) apply_(gr.group, e);
+  }
+  Turn();
+}
+
+void RaftHost::SendBatches(std::vector<PeerBatch> batches) {
+  for (PeerBatch& b : batches) {
+    if (b.heartbeats.empty() && b.acks.empty() && b.messages.empty()) continue;
+    send_(b.to, EncodeBatch(b));
+  }
+}
+
+}  // namespace sprawl::replication

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/replication/host/raft_storage.h"
+#include "core/replication/multi_raft.h"
+#include "core/util/clock.h"
+#include "core/util/result.h"
+
+namespace sprawl::replication {
+
+// The Raft node id of a cluster member: a 64-bit hash (FNV-1a) of its
+// member id, never 0. Every node derives the same number from the same id,
+// so Raft ids need no registry of their own.
+NodeId RaftNodeId(std::string_view member_id);
+
+struct RaftHostOptions {
+  // One Raft tick. With the default 10 election ticks a follower campaigns
+  // 1 to 2 s after it last heard from its leader.
+  std::chrono::milliseconds tick{100};
+  // Timings and limits of every group (the id is the host's).
+  RaftConfig raft;
+  bool quiesce = true;
+};
+
+// A node's Raft groups (MultiRaft) on its event loop: ticks from the loop's
+// timer, state made durable through RaftStorage off the loop, and messages
+// batched per peer and handed to `send` only once the Ready they depend on
+// is durable. Committed entries reach `apply` in order, after they are
+// durable. Loop thread only; storage completions come back through `post`.
+class RaftHost {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+  // Carries one encoded PeerBatch to node `to`; it may be lost.
+  using Send = std::function<void(NodeId to, std::string bytes)>;
+  using Apply = std::function<void(GroupId group, const Entry& entry)>;
+  using Restore = std::function<void(GroupId group, const Snapshot& snapshot)>;
+
+  // `storage` and `clock` must outlive the host.
+  RaftHost(NodeId self, RaftStorage& storage, const Clock& clock, Post post, Send send,
+           RaftHostOptions options = {});
+  ~RaftHost();
+  RaftHost(const RaftHost&) = delete;
+  RaftHost& operator=(const RaftHost&) = delete;
+
+  // Where committed entries and installed snapshots go. Before OpenGroup.
+  void SetApply(Apply apply, Restore restore);
+
+  // Restarts group `id` from its stored state, or, when it has none, records
+  // it with `initial` as its membership (empty for a node that waits to be
+  // added by the group's leader) and starts it. Errors of the store.
+  Status OpenGroup(GroupId id, const ConfState& initial);
+
+  void Tick();
+  // When Tick must next run, on the clock's monotonic nanoseconds.
+  int64_t NextDeadlineNanos() const { return next_tick_ns_; }
+  // An encoded PeerBatch from the peer port. A batch that does not decode or
+  // is not for this node is dropped and counted.
+  void Receive(std::string_view bytes);
+  Result<uint64_t> Propose(GroupId id, std::string data);
+  Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
+  // The membership declared `node` dead: groups it led elect again.
+  void OnNodeDown(NodeId node);
+
+  NodeId self() const { return self_; }
+  // The group, or null; for its role, leader, term and membership.
+  const Raft* group(GroupId id) { return multi_.group(id); }
+  // OK, or the storage error that stopped every group of this node.
+  const Status& failure() const { return failure_; }
+  uint64_t rejected_batches() const { return rejected_; }
+
+ private:
+  // Hands the Readies of every group to storage, or sends at once what
+  // needs nothing written. One write in flight at a time.
+  void Turn();
+  void OnPersisted(Status status, std::vector<MultiRaft::GroupReady> readies);
+  void SendBatches(std::vector<PeerBatch> batches);
+
+  const NodeId self_;
+  RaftStorage& storage_;
+  const Clock& clock_;
+  Post post_;
+  Send send_;
+  RaftHostOptions options_;
+  MultiRaft multi_;
+  Apply apply_;
+  Restore restore_;
+  int64_t next_tick_ns_;
+  bool writing_ = false;
+  Status failure_;
+  uint64_t rejected_ = 0;
+  // Completions posted by the storage writer check it: the host may be gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sprawl::replication

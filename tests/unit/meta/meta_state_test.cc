@@ -1,0 +1,117 @@
+// The metadata group's commands and state machine: a deterministic outcome
+// for every command, the codec's rejections.
+#include "core/meta/meta_state.h"
+
+#include <gtest/gtest.h>
+
+#include "core/meta/meta_command.h"
+
+namespace sprawl::meta {
+namespace {
+
+int next_request = 0;
+std::string RequestId() { return "n1/" + std::to_string(++next_request); }
+
+MetaCommand Create(const std::string& topic, const std::string& id,
+                   broker::TopicConfig config = {}) {
+  return {MetaCommand::Kind::kCreate, RequestId(), topic, id, broker::EncodeTopicConfig(config)};
+}
+
+MetaCommand Delete(const std::string& topic) {
+  return {MetaCommand::Kind::kDelete, RequestId(), topic, "", ""};
+}
+MetaCommand Alter(const std::string& topic, const protocol::pb::TopicConfig& patch) {
+  return {MetaCommand::Kind::kAlter, RequestId(), topic, "", patch.SerializeAsString()};
+}
+
+TEST(MetaCommandTest, RoundTripsAndRefusesDamage) {
+  const MetaCommand c = Create("orders", "abc");
+  auto decoded = DecodeMetaCommand(EncodeMetaCommand(c));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, c);
+  const std::string bytes = EncodeMetaCommand(c);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeMetaCommand(bytes.substr(0, n)).ok()) << n;
+  }
+  EXPECT_EQ(DecodeMetaCommand(bytes + "x").status().code(), ErrorCode::kInvalidArgument);
+  std::string newer = bytes;
+  newer[0] = 2;
+  EXPECT_EQ(DecodeMetaCommand(newer).status().code(), ErrorCode::kUnsupportedVersion);
+  std::string kind = bytes;
+  kind[1] = 9;
+  EXPECT_EQ(DecodeMetaCommand(kind).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(MetaStateTest, CreateAlterDeleteAndTheirRefusals) {
+  MetaState s;
+  ASSERT_TRUE(s.Apply(Create("orders", "id1")).ok());
+  EXPECT_EQ(s.Apply(Create("orders", "id2")).code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(s.Find("orders")->topic_id, "id1");
+
+  protocol::pb::TopicConfig grow;
+  grow.set_partitions(4);
+  ASSERT_TRUE(s.Apply(Alter("orders", grow)).ok());
+  EXPECT_EQ(s.Find("orders")->config.partitions, 4u);
+  protocol::pb::TopicConfig shrink;
+  shrink.set_partitions(2);
+  EXPECT_EQ(s.Apply(Alter("orders", shrink)).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.Find("orders")->config.partitions, 4u);
+  EXPECT_EQ(s.Apply(Alter("nope", grow)).code(), ErrorCode::kNotFound);
+
+  ASSERT_TRUE(s.Apply(Delete("orders")).ok());
+  EXPECT_EQ(s.Find("orders"), nullptr);
+  EXPECT_EQ(s.Apply(Delete("orders")).code(), ErrorCode::kNotFound);
+  // Created again: a new topic with its own id.
+  ASSERT_TRUE(s.Apply(Create("orders", "id3")).ok());
+  EXPECT_EQ(s.Find("orders")->topic_id, "id3");
+}
+
+TEST(MetaStateTest, DeadLetterTopicsMustExistAndCannotBeDeletedWhileNamed) {
+  MetaState s;
+  broker::TopicConfig config;
+  config.dead_letter_topic = "dlq";
+  EXPECT_EQ(s.Apply(Create("orders", "id1", config)).code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(s.Apply(Create("dlq", "id2")).ok());
+  ASSERT_TRUE(s.Apply(Create("orders", "id1", config)).ok());
+  EXPECT_EQ(s.Apply(Delete("dlq")).code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(s.Apply(Delete("orders")).ok());
+  EXPECT_TRUE(s.Apply(Delete("dlq")).ok());
+}
+
+TEST(MetaStateTest, ABadNameOrConfigFromThePeerPortChangesNothing) {
+  MetaState s;
+  EXPECT_EQ(s.Apply(Create("bad/name", "id1")).code(), ErrorCode::kInvalidArgument);
+  MetaCommand garbage = Create("orders", "id1");
+  garbage.config = "\x01\xff\xff";
+  EXPECT_EQ(s.Apply(garbage).code(), ErrorCode::kInvalidArgument);
+  broker::TopicConfig too_many;
+  too_many.replication_factor = broker::kMaxReplicationFactor + 1;
+  EXPECT_EQ(s.Apply(Create("orders", "id1", too_many)).code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(s.topics().empty());
+}
+
+// A command sent again after a leader change may commit twice: the second
+// changes nothing, even after the topic was deleted in between.
+TEST(MetaStateTest, ARequestAppliesOnce) {
+  MetaState s;
+  const MetaCommand create = Create("orders", "id1");
+  ASSERT_TRUE(s.Apply(create).ok());
+  ASSERT_TRUE(s.Apply(Delete("orders")).ok());
+  EXPECT_TRUE(s.Apply(create).ok());
+  EXPECT_EQ(s.Find("orders"), nullptr);
+}
+
+// Two nodes applying the same commands agree on topics and outcomes.
+TEST(MetaStateTest, TheSameCommandsGiveTheSameStateAndOutcomes) {
+  std::vector<MetaCommand> log = {Create("a", "1"), Create("b", "2"), Create("a", "3"),
+                                  Delete("a"),      Create("a", "4"), Delete("c")};
+  MetaState x;
+  MetaState y;
+  for (const MetaCommand& c : log) EXPECT_EQ(x.Apply(c).code(), y.Apply(c).code());
+  ASSERT_EQ(x.topics().size(), y.topics().size());
+  EXPECT_EQ(x.Find("a")->topic_id, "4");
+  EXPECT_EQ(y.Find("a")->topic_id, "4");
+}
+
+}  // namespace
+}  // namespace sprawl::meta
