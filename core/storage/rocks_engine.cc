@@ -106,6 +106,16 @@ Status CheckDataDir(const StoreOptions& options, bool* fresh) {
   return Status::Ok();
 }
 
+// Bytes in the WAL files of the RocksDB under `dir` (0 for a new store).
+uint64_t WalBytes(const fs::path& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (fs::directory_iterator it(dir / "rocksdb", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".log") total += it->file_size(ec);
+  }
+  return total;
+}
+
 // The directory itself, or its closest ancestor that exists yet: where its
 // file system's free space can be read before anything is created.
 std::string NearestExisting(fs::path dir) {
@@ -128,10 +138,6 @@ rocksdb::Options DbOptions() {
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
   o.max_total_wal_size = 512ull << 20;
-  // Recovery replays the WAL into memtables and leaves them there: flushing
-  // them on open would need as much free disk as the WAL holds, and a node
-  // stopped on a nearly full disk could then never start again.
-  o.avoid_flush_during_recovery = true;
   return o;
 }
 
@@ -180,6 +186,13 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
   };
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
   rocksdb::Options db_options = DbOptions();
+  // Recovery flushes the replayed WAL into a table file, which needs about
+  // as much free space as the WAL holds. On a disk that has not got it, the
+  // replayed writes stay in memtables (flushed later, like any others), so a
+  // node stopped on a nearly full disk can start again.
+  const uint64_t reserve =
+      options.min_free_disk_bytes.value_or(DiskSpaceGuard::DefaultReserve(usage.capacity));
+  db_options.avoid_flush_during_recovery = usage.available < WalBytes(dir) + reserve;
   if (options.file_system) {
     engine->env_ = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = engine->env_.get();
