@@ -15,6 +15,7 @@
 namespace sprawl::storage {
 namespace {
 
+using sprawl::testing::FaultInjectionFs;
 using testing::TempDir;
 using testing::WaitFor;
 
@@ -134,29 +135,38 @@ TEST(GroupCommitWriterIntervalTest, IdleWritesAreSyncedWithinTheInterval) {
   EXPECT_GT(metrics.fsyncs.Value(), before);
 }
 
+// A writer under the never policy on a file system that injects faults.
+class GroupCommitWriterFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions o;
+    o.data_dir = dir_.Sub("data");
+    o.fsync = *FsyncPolicy::Parse("never");
+    o.file_system = fs;
+    auto engine = RocksEngine::Open(o, metrics);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+  }
+
+  TempDir dir_;
+  metrics::Registry registry_;
+  StorageMetrics metrics{registry_};
+  std::shared_ptr<FaultInjectionFs> fs = std::make_shared<FaultInjectionFs>();
+  std::unique_ptr<RocksEngine> engine_;
+};
+
 // A failed write fails its own submission and everything queued behind it,
 // in order, with one non-retriable error; later submissions and Flush are
 // refused without touching the disk again.
-TEST(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneError) {
-  using sprawl::testing::FaultInjectionFs;
-  TempDir dir;
-  metrics::Registry registry;
-  StorageMetrics metrics(registry);
-  auto fs = std::make_shared<FaultInjectionFs>();
-  StoreOptions o;
-  o.data_dir = dir.Sub("data");
-  o.fsync = *FsyncPolicy::Parse("never");
-  o.file_system = fs;
-  auto engine = RocksEngine::Open(o, metrics);
-  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  GroupCommitWriter& w = (*engine)->writer();
-  ASSERT_TRUE(w.SubmitAndWait({WriteOp::Put((*engine)->state_cf(), "ok", "1")}).ok());
+TEST_F(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneError) {
+  GroupCommitWriter& w = engine_->writer();
+  ASSERT_TRUE(w.SubmitAndWait({WriteOp::Put(engine_->state_cf(), "ok", "1")}).ok());
 
   fs->Fail(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal);
   std::mutex mu;
   std::vector<std::pair<int, Status>> outcomes;
   for (int i = 0; i < 50; ++i) {
-    w.Submit({WriteOp::Put((*engine)->state_cf(), "k" + std::to_string(i), "v")},
+    w.Submit({WriteOp::Put(engine_->state_cf(), "k" + std::to_string(i), "v")},
              [&, i](const Status& s) {
                std::lock_guard lock(mu);
                outcomes.emplace_back(i, s);
@@ -178,7 +188,7 @@ TEST(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneE
   fs->ClearAll();
   const uint64_t writes = fs->calls(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal);
   const uint64_t syncs = fs->calls(FaultInjectionFs::Op::kSync, FaultInjectionFs::kWal);
-  EXPECT_EQ(w.SubmitAndWait({WriteOp::Put((*engine)->state_cf(), "later", "v")}).message(),
+  EXPECT_EQ(w.SubmitAndWait({WriteOp::Put(engine_->state_cf(), "later", "v")}).message(),
             flushed.message());
   EXPECT_EQ(w.Flush().message(), flushed.message());
   EXPECT_EQ(fs->calls(FaultInjectionFs::Op::kWrite, FaultInjectionFs::kWal), writes);
@@ -191,20 +201,9 @@ TEST(GroupCommitWriterFaultTest, AFailedWriteFailsEverySubmissionInOrderWithOneE
 // callback must not wait for that group's sync: a caller blocked on its
 // append while a slow sync runs would otherwise wait on the disk, and a test
 // holding the sync deadlocked.
-TEST(GroupCommitWriterFaultTest, AWriteGroupedWithASyncIsAcknowledgedBeforeTheSync) {
-  using sprawl::testing::FaultInjectionFs;
-  TempDir dir;
-  metrics::Registry registry;
-  StorageMetrics metrics(registry);
-  auto fs = std::make_shared<FaultInjectionFs>();
-  StoreOptions o;
-  o.data_dir = dir.Sub("data");
-  o.fsync = *FsyncPolicy::Parse("never");
-  o.file_system = fs;
-  auto engine = RocksEngine::Open(o, metrics);
-  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  GroupCommitWriter& w = (*engine)->writer();
-  auto cf = (*engine)->state_cf();
+TEST_F(GroupCommitWriterFaultTest, AWriteGroupedWithASyncIsAcknowledgedBeforeTheSync) {
+  GroupCommitWriter& w = engine_->writer();
+  auto cf = engine_->state_cf();
   ASSERT_TRUE(w.SubmitAndWait({WriteOp::Put(cf, "a", "1")}).ok());
 
   fs->HoldSyncs();
