@@ -1,6 +1,7 @@
 #include "core/storage/rocks_engine.h"
 
 #include <fcntl.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "core/storage/keys.h"
 #include "core/util/logging.h"
@@ -135,11 +137,48 @@ rocksdb::ColumnFamilyOptions LogCfOptions() {
   return o;
 }
 
+rocksdb::ConfigOptions StrictConfig() {
+  rocksdb::ConfigOptions config;
+  config.ignore_unknown_options = false;
+  config.input_strings_escaped = false;
+  return config;
+}
+
+// The defaults with the store options' RocksDB option strings applied.
+Result<rocksdb::Options> TunedDbOptions(const StoreOptions& options) {
+  rocksdb::Options o = DbOptions();
+  if (options.rocksdb_db_options.empty()) return o;
+  rocksdb::DBOptions tuned;
+  const rocksdb::Status s =
+      rocksdb::GetDBOptionsFromString(StrictConfig(), o, options.rocksdb_db_options, &tuned);
+  if (!s.ok()) {
+    return InvalidArgument("invalid RocksDB database options '" + options.rocksdb_db_options +
+                           "': " + s.ToString());
+  }
+  return rocksdb::Options(tuned, o);
+}
+
+Result<rocksdb::ColumnFamilyOptions> TunedLogCfOptions(const StoreOptions& options) {
+  rocksdb::ColumnFamilyOptions o = LogCfOptions();
+  if (options.rocksdb_log_options.empty()) return o;
+  rocksdb::ColumnFamilyOptions tuned;
+  const rocksdb::Status s = rocksdb::GetColumnFamilyOptionsFromString(
+      StrictConfig(), o, options.rocksdb_log_options, &tuned);
+  if (!s.ok()) {
+    return InvalidArgument("invalid RocksDB options for the log column family '" +
+                           options.rocksdb_log_options + "': " + s.ToString());
+  }
+  return tuned;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& options,
                                                        StorageMetrics& metrics) {
   SPRAWL_RETURN_IF_ERROR(options.Validate());
+  // Checked before anything is created, so a bad string changes nothing.
+  SPRAWL_ASSIGN_OR_RETURN(rocksdb::Options db_options, TunedDbOptions(options));
+  SPRAWL_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyOptions log_options, TunedLogCfOptions(options));
   bool fresh = false;
   SPRAWL_RETURN_IF_ERROR(CheckDataDir(options, &fresh));
   const fs::path dir(options.data_dir);
@@ -147,12 +186,11 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const StoreOptions& optio
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"log", LogCfOptions()},
+      {"log", log_options},
       {"index", rocksdb::ColumnFamilyOptions()},
       {"state", rocksdb::ColumnFamilyOptions()},
   };
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
-  rocksdb::Options db_options = DbOptions();
   if (options.file_system) {
     engine->env_ = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = engine->env_.get();
@@ -202,6 +240,32 @@ RocksEngine::~RocksEngine() {
     }
     const rocksdb::Status closed = db_->Close();
     if (!closed.ok()) log::Error("closing the store failed", {{"error", closed.ToString()}});
+  }
+}
+
+Status RocksEngine::Settle() const {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  const rocksdb::Status flushed = db_->Flush(flush, handles_);
+  if (!flushed.ok()) return IoError("flushing the store's memtables failed: " + flushed.ToString());
+  // RocksDB 7.8 has no public wait for compactions; its properties say when
+  // nothing is pending or running.
+  static constexpr const char* kBusy[] = {
+      "rocksdb.mem-table-flush-pending", "rocksdb.compaction-pending",
+      "rocksdb.num-running-flushes", "rocksdb.num-running-compactions"};
+  for (;;) {
+    bool busy = false;
+    for (auto* handle : handles_) {
+      for (const char* property : kBusy) {
+        uint64_t value = 0;
+        if (!db_->GetIntProperty(handle, property, &value)) {
+          return Internal(std::string("RocksDB does not report ") + property);
+        }
+        busy = busy || value > 0;
+      }
+    }
+    if (!busy) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

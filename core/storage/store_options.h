@@ -46,6 +46,12 @@ struct StoreOptions {
   // Bound on bytes queued for the disk writer; appends wait beyond it.
   uint64_t writer_queue_bytes = 64ull << 20;
   bool create_if_missing = true;
+  // RocksDB option strings ("name=value;name=value", RocksDB's own syntax)
+  // applied over the disk tier's defaults: to the database, and to the `log`
+  // column family. Empty keeps the defaults (docs/storage.md, 4.4). A string
+  // RocksDB does not accept is INVALID_ARGUMENT when the store opens.
+  std::string rocksdb_db_options;
+  std::string rocksdb_log_options;
   // The file system RocksDB works through; null means the operating system's.
   // Tests inject faults through it (tests/support/fault_injection_fs.h). The
   // store marker is always written through the operating system.
