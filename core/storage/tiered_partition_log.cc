@@ -192,11 +192,6 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
   rocksdb::ReadOptions options;
   options.iterate_lower_bound = &lower_slice;
   options.iterate_upper_bound = &upper_slice;
-  // Every batch is verified below against its own XXH3 checksum and its key;
-  // RocksDB's checksums would cover the same bytes again, and blob files use
-  // CRC32C, which the distribution's build computes without SSE4.2 (it made
-  // reads of blob values several times slower).
-  options.verify_checksums = false;
   std::unique_ptr<rocksdb::Iterator> it(engine_->db()->NewIterator(options, engine_->log_cf()));
   it->SeekForPrev(keys::Offset(id_, offset));
   if (!it->Valid()) it->Seek(keys::Offset(id_, offset));
