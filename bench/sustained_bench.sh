@@ -77,7 +77,7 @@ if [[ "$peers" == 1 ]]; then
   for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
   nats_before="$(write_bytes "$nats_pid")"
   "$root/build/release/bench/nats_bench" "nats://127.0.0.1:$nats_port" "$count" "$size" produce |
-    tee "$data/nats.txt"
+    tee "$data/nats.txt" || true
   nats_after="$(write_bytes "$nats_pid")"
   kill "$nats_pid"
   wait "$nats_pid" 2>/dev/null || true
@@ -85,7 +85,8 @@ if [[ "$peers" == 1 ]]; then
   nats_line="$(python3 -c '
 import re, sys
 m = re.search(r"([0-9.]+) MB/s", open(sys.argv[1]).read())
-print(f"{m.group(1)} {(int(sys.argv[3]) - int(sys.argv[2])) / (int(sys.argv[4]) * int(sys.argv[5])):.3f}")
+if m:
+    print(f"{m.group(1)} {(int(sys.argv[3]) - int(sys.argv[2])) / (int(sys.argv[4]) * int(sys.argv[5])):.3f}")
 ' "$data/nats.txt" "$nats_before" "$nats_after" "$count" "$size")"
 fi
 

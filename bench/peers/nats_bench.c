@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   if (check(natsConnection_ConnectTo(&nc, url), "connect")) return 1;
   jsOptions_Init(&jo);
   jo.PublishAsync.MaxPending = 8192;
+  /* A slow disk (long runs) stalls the server for seconds at a time. */
+  jo.PublishAsync.StallWait = 60000;
   if (check(natsConnection_JetStream(&js, nc, &jo), "jetstream")) return 1;
 
   jsStreamConfig sc;
