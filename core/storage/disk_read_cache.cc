@@ -20,17 +20,29 @@ std::optional<ReadResult> DiskReadCache::Serve(uint64_t offset, uint64_t end_off
   result.next_offset = offset;
   uint64_t bytes = 0;
   uint64_t records = 0;
+  bool complete = false;  // stopped by the limits or end_offset, not by the cache's end
   for (; it != batches_.end(); ++it) {
-    if (it->last_offset >= end_offset) break;
+    if (it->last_offset >= end_offset) {
+      complete = true;
+      break;
+    }
     if (!result.batches.empty() && (bytes >= limits.max_bytes || records >= limits.max_records)) {
+      complete = true;
       break;
     }
     bytes += it->bytes->size();
     records += it->last_offset + 1 - std::max(offset, it->base_offset);
     result.next_offset = it->last_offset + 1;
     result.batches.push_back(*it);
+    if (bytes >= limits.max_bytes || records >= limits.max_records ||
+        it->last_offset + 1 >= end_offset) {
+      complete = true;
+      break;
+    }
   }
-  if (result.batches.empty()) return std::nullopt;
+  // A read the cache can only answer in part goes to RocksDB, which may hold
+  // batches written after the cache was filled.
+  if (result.batches.empty() || !complete) return std::nullopt;
   return result;
 }
 

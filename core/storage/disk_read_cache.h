@@ -20,7 +20,8 @@ class DiskReadCache {
  public:
   // Batches from the one holding `offset` on, whole, ending before
   // `end_offset`, within `limits` as PartitionLog::Read applies them; nullopt
-  // when the cache does not hold `offset` or cannot return a batch.
+  // when the cache does not hold `offset` or cannot give the whole answer (it
+  // ends before the limits or `end_offset` are reached).
   std::optional<ReadResult> Serve(uint64_t offset, uint64_t end_offset,
                                   const ReadLimits& limits) const;
 

@@ -30,7 +30,9 @@ TEST(DiskReadCacheTest, ServesFromTheBatchHoldingTheOffsetWithinTheLimits) {
   EXPECT_FALSE(cache.Serve(9, 100, {}).has_value());
   EXPECT_FALSE(cache.Serve(40, 100, {}).has_value());
 
-  auto all = cache.Serve(25, 100, {});
+  // The cache ends before the limits: RocksDB may hold more, so it is a miss.
+  EXPECT_FALSE(cache.Serve(25, 100, {}).has_value());
+  auto all = cache.Serve(25, 40, {});
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->batches.size(), 2u);
   EXPECT_EQ(all->batches[0].base_offset, 20u);
@@ -56,11 +58,11 @@ TEST(DiskReadCacheTest, AFillFromBeforeAnInvalidateIsDropped) {
   const uint64_t before = cache.generation();
   cache.Invalidate();
   cache.Fill({Batch(0, 9)}, before);
-  EXPECT_FALSE(cache.Serve(0, 100, {}).has_value());
+  EXPECT_FALSE(cache.Serve(0, 10, {}).has_value());
   cache.Fill({Batch(0, 9)}, cache.generation());
-  EXPECT_TRUE(cache.Serve(0, 100, {}).has_value());
+  EXPECT_TRUE(cache.Serve(0, 10, {}).has_value());
   cache.Invalidate();
-  EXPECT_FALSE(cache.Serve(0, 100, {}).has_value());
+  EXPECT_FALSE(cache.Serve(0, 10, {}).has_value());
 }
 
 class DiskReadAheadTest : public ::testing::Test {
