@@ -4,15 +4,20 @@
 #   1. publish throughput: 100-byte messages, batched async producer,
 #      acks=leader, 4 partitions, fsync interval:10;
 #   2. consumer-group delivery with per-message acks of those messages;
-#   3. end-to-end latency (publish to delivery) at a fixed 50,000 msg/s;
-#   4. 200 messages of 1,000,000 bytes: publish, then acked group delivery at
+#   3. a catch-up read: the server is restarted (its memory tier is then
+#      empty) and a new group reads every message from RocksDB, with acks;
+#   4. end-to-end latency (publish to delivery) at a fixed 50,000 msg/s;
+#   5. 200 messages of 1,000,000 bytes: publish, then acked group delivery at
 #      1000, 100 and 10 credits.
+# The server's write_bytes (/proc/<pid>/io) over the publish gives its write
+# amplification: bytes written to disk per payload byte.
 # Then, in the same run, the same publish and acked-consume workload against
 # NATS JetStream (nats-server, file storage, R1; async publish; durable pull
 # consumer acking each message; bench/peers/nats_bench.c on libnats) and
 # Redis Streams (redis-server with AOF everysec; pipelined XADD, XREADGROUP
 # and XACK; bench/peers/redis_bench.c on hiredis), and prints Sprawl's ratio
-# to each. PEERS=0 skips them.
+# to each. JetStream is restarted for a catch-up read too. PEERS=0 skips the
+# peers.
 # Environment: COUNT (default 2000000), RATE (50000), E2E_COUNT (250000),
 # SIZE (100), PARTITIONS (4), FSYNC (interval:10), PRODUCERS (1), PEERS (1).
 set -euo pipefail
@@ -32,25 +37,40 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 data="$(mktemp -d /tmp/sprawl-bench-XXXXXX)"
 client_port="$(free_port)"
 http_port="$(free_port)"
-"$server_bin" --data-dir "$data/data" --client-port "$client_port" --http-port "$http_port" \
-  --fsync "$fsync" --log-level warn >"$data/server.log" 2>&1 &
-server_pid=$!
+server_pid=""
 peer_pids=()
 cleanup() {
-  kill "$server_pid" "${peer_pids[@]}" 2>/dev/null || true
+  kill $server_pid "${peer_pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$data"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$http_port/ready" >/dev/null && break
-  sleep 0.1
-done
+start_server() {
+  "$server_bin" --data-dir "$data/data" --client-port "$client_port" --http-port "$http_port" \
+    --fsync "$fsync" --log-level warn >>"$data/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$http_port/ready" >/dev/null && break
+    sleep 0.1
+  done
+}
+write_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io"; }
+start_server
 ctl=("$ctl_bin" --server "tcp://127.0.0.1:$client_port" "$@")
 echo "== Sprawl: 1 node, RocksDB, fsync $fsync, $partitions partitions, $size-byte messages, acks=leader"
+written_before="$(write_bytes "$server_pid")"
 "${ctl[@]}" bench produce --topic bench --count "$count" --size "$size" \
   --partitions "$partitions" --acks leader --producers "$producers" | tee "$data/sprawl.txt"
+written_after="$(write_bytes "$server_pid")"
+python3 -c 'import sys; b, a, n = map(int, sys.argv[1:]); print(f"write amplification: {(a - b) / n:.3f} bytes written to disk per payload byte (server write_bytes while publishing)")' \
+  "$written_before" "$written_after" "$((count * size))" | tee -a "$data/sprawl.txt"
 "${ctl[@]}" bench consume --topic bench --count "$count" --max-in-flight 1000 | tee -a "$data/sprawl.txt"
+echo "== Sprawl catch-up: server restarted (memory tier empty), a new group reads everything, acked"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+start_server
+"${ctl[@]}" bench consume --topic bench --count "$count" --max-in-flight 1000 |
+  sed 's/^consume/catchup consume/' | tee -a "$data/sprawl.txt"
 "${ctl[@]}" bench e2e --topic e2e --count "$e2e_count" --rate "$rate" --size "$size" \
   --partitions "$partitions" --linger-ms 1
 # Large messages: 200 of 1,000,000 bytes, consumed at several credit settings;
@@ -71,6 +91,14 @@ nats-server -js -sd "$data/nats" -a 127.0.0.1 -p "$nats_port" >"$data/nats.log" 
 peer_pids+=($!)
 for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
 "$root/build/release/bench/nats_bench" "nats://127.0.0.1:$nats_port" "$count" "$size" | tee "$data/nats.txt"
+echo "== NATS JetStream catch-up: nats-server restarted, a new durable consumer reads everything, acked"
+kill "${peer_pids[-1]}"
+wait "${peer_pids[-1]}" 2>/dev/null || true
+nats-server -js -sd "$data/nats" -a 127.0.0.1 -p "$nats_port" >>"$data/nats.log" 2>&1 &
+peer_pids+=($!)
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
+"$root/build/release/bench/nats_bench" "nats://127.0.0.1:$nats_port" "$count" "$size" consume |
+  sed 's/^consume/catchup consume/' | tee -a "$data/nats.txt"
 
 echo "== Redis Streams $(redis-server --version | awk '{print $3}'): AOF everysec, pipelined XADD, XREADGROUP + XACK"
 redis_port="$(free_port)"
@@ -87,11 +115,17 @@ d = sys.argv[1]
 def rates(name):
     out = {}
     for line in open(f"{d}/{name}.txt"):
-        m = re.match(r"(produce|consume)\S*.*: ([0-9]+) msg/s", line)
-        if m: out[m.group(1)] = int(m.group(2))
+        m = re.match(r"(produce|consume|catchup consume)\S*.*: ([0-9]+) msg/s", line)
+        if m: out[m.group(1).split()[0]] = int(m.group(2))
+        m = re.match(r"write amplification: ([0-9.]+)", line)
+        if m: out["amp"] = float(m.group(1))
     return out
 s, n, r = rates("sprawl"), rates("nats"), rates("redis")
 for kind in ("produce", "consume"):
     print(f"{kind:8s} sprawl {s[kind]:>9,} msg/s | JetStream {n[kind]:>9,} -> x{s[kind]/n[kind]:.2f}"
           f" (target 3) | Redis {r[kind]:>9,} -> x{s[kind]/r[kind]:.2f} (target 2)")
+kind = "catchup"
+print(f"{kind:8s} sprawl {s[kind]:>9,} msg/s = {100 * s[kind] / s['consume']:.0f}% of warm (target 80)"
+      f" | JetStream {n[kind]:>9,} -> x{s[kind]/n[kind]:.2f} (target 3 at 100 B, 1.5 at 1 KiB)")
+print(f"write amplification {s['amp']:.3f} bytes written per payload byte (target 2.1 at 1 KiB)")
 PY

@@ -2,7 +2,9 @@
  * publish of COUNT SIZE-byte messages to a file-storage stream (R1), then a
  * durable pull consumer that fetches in batches of 1000 and acks every
  * message. Prints msg/s for both, in the format of sprawlctl bench.
- * Usage: nats_bench <url> <count> <size> */
+ * Usage: nats_bench <url> <count> <size> [both|produce|consume]
+ * `produce` only publishes; `consume` only reads a stream an earlier
+ * `produce` filled (a catch-up read after a server restart). */
 #include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,17 @@ static int check(natsStatus s, const char* what) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s <url> <count> <size>\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s <url> <count> <size> [both|produce|consume]\n", argv[0]);
     return 2;
   }
+  const char* mode = argc == 5 ? argv[4] : "both";
+  if (strcmp(mode, "both") != 0 && strcmp(mode, "produce") != 0 && strcmp(mode, "consume") != 0) {
+    fprintf(stderr, "nats_bench: unknown mode '%s'\n", mode);
+    return 2;
+  }
+  const int produce = strcmp(mode, "consume") != 0;
+  const int consume = strcmp(mode, "produce") != 0;
   const char* url = argv[1];
   const long count = atol(argv[2]);
   const int size = atoi(argv[3]);
@@ -39,6 +48,8 @@ int main(int argc, char** argv) {
   if (check(natsConnection_ConnectTo(&nc, url), "connect")) return 1;
   jsOptions_Init(&jo);
   jo.PublishAsync.MaxPending = 8192;
+  /* A slow disk (long runs) stalls the server for seconds at a time. */
+  jo.PublishAsync.StallWait = 60000;
   if (check(natsConnection_JetStream(&js, nc, &jo), "jetstream")) return 1;
 
   jsStreamConfig sc;
@@ -49,20 +60,31 @@ int main(int argc, char** argv) {
   sc.SubjectsLen = 1;
   sc.Storage = js_FileStorage;
   jsStreamInfo* si = NULL;
-  if (check(js_AddStream(&si, js, &sc, NULL, &jerr), "add stream")) return 1;
-  jsStreamInfo_Destroy(si);
-
-  double start = now_seconds();
-  for (long i = 0; i < count; i++) {
-    if (check(js_PublishAsync(js, "bench", payload, size, NULL), "publish")) return 1;
+  double start = 0;
+  double seconds = 0;
+  if (produce) {
+    if (check(js_AddStream(&si, js, &sc, NULL, &jerr), "add stream")) return 1;
+    jsStreamInfo_Destroy(si);
+    start = now_seconds();
+    for (long i = 0; i < count; i++) {
+      if (check(js_PublishAsync(js, "bench", payload, size, NULL), "publish")) return 1;
+    }
+    if (check(js_PublishAsyncComplete(js, NULL), "publish complete")) return 1;
+    seconds = now_seconds() - start;
+    printf("produce: %ld messages of %d B in %.2f s: %.0f msg/s, %.1f MB/s\n", count, size,
+           seconds, (double)count / seconds, (double)count * size / seconds / 1e6);
   }
-  if (check(js_PublishAsyncComplete(js, NULL), "publish complete")) return 1;
-  double seconds = now_seconds() - start;
-  printf("produce: %ld messages of %d B in %.2f s: %.0f msg/s\n", count, size, seconds,
-         (double)count / seconds);
+  if (!consume) {
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    free(payload);
+    return 0;
+  }
 
   natsSubscription* sub = NULL;
-  if (check(js_PullSubscribe(&sub, js, "bench", "bench-consumer", NULL, NULL, &jerr),
+  /* A catch-up read gets a durable of its own, so it starts from the first message. */
+  const char* durable = produce ? "bench-consumer" : "bench-catchup";
+  if (check(js_PullSubscribe(&sub, js, "bench", durable, NULL, NULL, &jerr),
             "pull subscribe")) {
     return 1;
   }
@@ -80,8 +102,8 @@ int main(int argc, char** argv) {
     natsMsgList_Destroy(&list);
   }
   seconds = now_seconds() - start;
-  printf("consume (durable pull, acked): %ld messages of %d B in %.2f s: %.0f msg/s\n", received,
-         size, seconds, (double)received / seconds);
+  printf("consume (%s, durable pull, acked): %ld messages of %d B in %.2f s: %.0f msg/s\n",
+         produce ? "warm" : "catch-up", received, size, seconds, (double)received / seconds);
   natsSubscription_Destroy(sub);
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);

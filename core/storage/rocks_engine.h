@@ -47,6 +47,12 @@ class RocksEngine {
   // Refuses appends that would use the free space kept in reserve.
   DiskSpaceGuard& disk_space() { return *disk_space_; }
 
+  // Flushes every memtable to table (and blob) files and blocks until RocksDB
+  // has no flush or compaction pending or running, so that what the disk
+  // tier wrote for the data so far can be measured. Writes may go on
+  // meanwhile and make it wait longer.
+  Status Settle() const;
+
   // Reads a key of the state column family; nullopt when absent.
   Result<std::optional<std::string>> GetState(const std::string& key) const;
 

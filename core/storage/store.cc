@@ -61,6 +61,8 @@ Status Store::LoadPartitions() {
   return Status::Ok();
 }
 
+Status Store::SettleDisk() const { return engine_ ? engine_->Settle() : Status::Ok(); }
+
 Status Store::ValidateTopicName(std::string_view topic) {
   if (topic.empty() || topic.size() > 249) {
     return InvalidArgument("topic name must be 1 to 249 characters long");

@@ -60,6 +60,11 @@ class Store {
   // period (disk mode; nothing in memory mode).
   void RefreshDiskSpace();
 
+  // Disk mode: flushes RocksDB's memtables and blocks until it has finished
+  // every flush and compaction pending, for benchmarks and tests that measure
+  // what the disk tier wrote. Memory mode: returns at once.
+  Status SettleDisk() const;
+
   // OK, or why the store refuses writes: a disk write or WAL sync failed
   // (IO_ERROR, not retriable). Only reopening the store clears it.
   Status failure() const;

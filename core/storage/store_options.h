@@ -59,6 +59,12 @@ struct StoreOptions {
   std::optional<uint64_t> min_free_disk_bytes;
   // How free space is read; null means statvfs. Tests fake a small disk.
   std::function<Result<DiskUsage>(const std::string& dir)> disk_usage_probe;
+  // RocksDB option strings ("name=value;name=value", RocksDB's own syntax)
+  // applied over the disk tier's defaults: to the database, and to the `log`
+  // column family. Empty keeps the defaults (docs/storage.md, 4.4). A string
+  // RocksDB does not accept is INVALID_ARGUMENT when the store opens.
+  std::string rocksdb_db_options;
+  std::string rocksdb_log_options;
   // The file system RocksDB works through; null means the operating system's.
   // Tests inject faults through it (tests/support/fault_injection_fs.h). The
   // store marker is always written through the operating system.

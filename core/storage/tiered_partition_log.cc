@@ -17,6 +17,9 @@ uint64_t RecordsFrom(const StoredBatch& b, uint64_t offset) {
   return b.last_offset + 1 - std::max(offset, b.base_offset);
 }
 
+// How much a disk read fetches at least, for the reads after it.
+constexpr uint64_t kDiskReadAheadBytes = 1u << 20;
+
 }  // namespace
 
 TieredPartitionLog::TieredPartitionLog(PartitionKey key, const StoreOptions& options,
@@ -181,7 +184,37 @@ Result<ReadResult> TieredPartitionLog::Read(uint64_t offset, const ReadLimits& l
     // Everything below the memory tier's oldest batch has been written.
     end = std::min(end, written_next_.load());
   }
-  return ReadDisk(offset, end, limits);
+  if (auto cached = read_cache_.Serve(offset, end, limits)) {
+    uint64_t records = 0;
+    for (const auto& b : cached->batches) records += RecordsFrom(b, offset);
+    metrics_.read_records_disk.Increment(records);
+    return std::move(*cached);
+  }
+  // Reads ahead: the reader (or the next slice of a group's push) comes back
+  // for the batches after these at once, and one iterator serves them all.
+  const uint64_t generation = read_cache_.generation();
+  ReadLimits ahead;
+  ahead.max_bytes = std::max(limits.max_bytes, kDiskReadAheadBytes);
+  SPRAWL_ASSIGN_OR_RETURN(ReadResult read, ReadDisk(offset, end, ahead));
+  if (read.batches.empty()) return read;
+  read_cache_.Fill(read.batches, generation);
+  // What the caller's limits allow of it, as ReadDisk would have cut it.
+  ReadResult result;
+  result.tier = Tier::kDisk;
+  result.next_offset = offset;
+  uint64_t bytes = 0;
+  uint64_t records = 0;
+  for (auto& b : read.batches) {
+    if (!result.batches.empty() && (bytes >= limits.max_bytes || records >= limits.max_records)) {
+      break;
+    }
+    bytes += b.bytes->size();
+    records += RecordsFrom(b, offset);
+    result.next_offset = b.last_offset + 1;
+    result.batches.push_back(std::move(b));
+  }
+  metrics_.read_records_disk.Increment(records);
+  return result;
 }
 
 Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_offset,
@@ -254,7 +287,6 @@ Result<ReadResult> TieredPartitionLog::ReadDisk(uint64_t offset, uint64_t end_of
     return OffsetOutOfRange("offset " + std::to_string(offset) + " of " + key_.ToString() +
                             " is no longer retained");
   }
-  metrics_.read_records_disk.Increment(records);
   return result;
 }
 
@@ -353,7 +385,10 @@ Status TieredPartitionLog::TruncateSuffix(uint64_t from) {
       segments_.Replace(*rebuilt);
       ops.push_back(WriteOp::Delete(engine_->index_cf(), keys::Offset(id_, rebuilt->first_offset)));
     }
-    SPRAWL_RETURN_IF_ERROR(engine_->writer().SubmitAndWait(std::move(ops)));
+    const Status written = engine_->writer().SubmitAndWait(std::move(ops));
+    // After the write, so that a disk read from before it cannot refill it.
+    read_cache_.Invalidate();
+    SPRAWL_RETURN_IF_ERROR(written);
     // Every append before the truncation has completed (the writer is FIFO).
     written_next_.store(from);
   }
@@ -509,6 +544,7 @@ Status TieredPartitionLog::InstallSnapshot(const PartitionSnapshot& snapshot) {
     ops.push_back(WriteOp::Put(engine_->state_cf(), keys::PartitionState(id_, "snapshot"),
                                state_codec::EncodeSnapshot(snapshot)));
     const Status s = engine_->writer().SubmitAndWait(std::move(ops));
+    read_cache_.Invalidate();  // after the write, as in TruncateSuffix
     if (!s.ok()) {
       first_ = old_first, next_ = old_next, commit_ = old_commit;
       prev_term_ = old_prev, last_term_ = old_last;

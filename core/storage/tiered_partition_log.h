@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include "core/storage/disk_read_cache.h"
 #include "core/storage/memory_tier.h"
 #include "core/storage/partition_log.h"
 #include "core/storage/record_batch.h"
@@ -95,6 +96,9 @@ class TieredPartitionLog final : public PartitionLog {
   MemoryTier memory_ GUARDED_BY(mu_);
   SegmentIndex segments_ GUARDED_BY(mu_);
   std::optional<PartitionSnapshot> memory_snapshot_ GUARDED_BY(mu_);  // memory mode only
+
+  // What the last disk read returned and read ahead, for the reads after it.
+  mutable DiskReadCache read_cache_;
 
   // Offsets below this are in RocksDB. Raised by the writer thread as writes
   // complete (in order); lowered only under mu_ once the writer is drained.

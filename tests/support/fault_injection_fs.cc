@@ -22,6 +22,8 @@ size_t KindIndex(FileKind kind) {
       return 2;
     case FaultInjectionFs::kOther:
       return 3;
+    case FaultInjectionFs::kBlob:
+      return 4;
   }
   return 3;
 }
@@ -153,6 +155,7 @@ FaultInjectionFs::FileKind FaultInjectionFs::KindOf(const std::string& path) {
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (EndsWith(name, ".log")) return kWal;
   if (EndsWith(name, ".sst")) return kTable;
+  if (EndsWith(name, ".blob")) return kBlob;
   if (name.rfind("MANIFEST-", 0) == 0) return kManifest;
   return kOther;
 }
@@ -175,7 +178,7 @@ void FaultInjectionFs::ClearAll() {
 uint64_t FaultInjectionFs::calls(Op op, unsigned kinds) const {
   std::lock_guard lock(mu_);
   uint64_t total = 0;
-  for (FileKind kind : {kWal, kTable, kManifest, kOther}) {
+  for (FileKind kind : {kWal, kTable, kManifest, kOther, kBlob}) {
     if (kinds & kind) total += calls_[static_cast<size_t>(op)][KindIndex(kind)];
   }
   return total;

@@ -26,8 +26,9 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
     kTable = 2,     // <number>.sst
     kManifest = 4,  // MANIFEST-<number>
     kOther = 8,     // CURRENT, OPTIONS-*, LOG, ...
+    kBlob = 16,     // <number>.blob: values of the log family stored apart from its tables
   };
-  static constexpr unsigned kDataFiles = kWal | kTable;
+  static constexpr unsigned kDataFiles = kWal | kTable | kBlob;
 
   explicit FaultInjectionFs(
       std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default());
@@ -84,7 +85,7 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
 
  private:
   static constexpr size_t kOps = 3;
-  static constexpr size_t kKinds = 4;
+  static constexpr size_t kKinds = 5;
   struct Arm {
     bool armed = false;
     unsigned kinds = 0;

@@ -46,6 +46,7 @@ class FaultInjectionFsTest : public ::testing::Test {
 TEST_F(FaultInjectionFsTest, TellsFileKindsByName) {
   EXPECT_EQ(FaultInjectionFs::KindOf("/d/000012.log"), FaultInjectionFs::kWal);
   EXPECT_EQ(FaultInjectionFs::KindOf("/d/000013.sst"), FaultInjectionFs::kTable);
+  EXPECT_EQ(FaultInjectionFs::KindOf("/d/000014.blob"), FaultInjectionFs::kBlob);
   EXPECT_EQ(FaultInjectionFs::KindOf("/d/MANIFEST-000005"), FaultInjectionFs::kManifest);
   EXPECT_EQ(FaultInjectionFs::KindOf("/d/LOG"), FaultInjectionFs::kOther);
   EXPECT_EQ(FaultInjectionFs::KindOf("/d/CURRENT"), FaultInjectionFs::kOther);
