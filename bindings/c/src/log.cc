@@ -1,6 +1,7 @@
 // Logging: the process-wide level and the host's log callback. Records reach the callback
 // through a log::RecordQueue, so a slow or blocking callback costs the core nothing but the
 // records it drops.
+#include <cstring>
 #include <memory>
 
 #include "core/util/log_delivery.h"
@@ -55,6 +56,15 @@ const bool kDefaultsSet = [] {
 
 log::Level ToCore(sprawl_log_level_t level) { return static_cast<log::Level>(level); }
 
+// A C caller may pass any int as a level. Its bytes are read rather than the
+// enum itself: loading an out-of-range value as the C++ enum is undefined.
+int RawLevel(const sprawl_log_level_t& level) {
+  static_assert(sizeof(int) == sizeof(sprawl_log_level_t));
+  int raw = 0;
+  std::memcpy(&raw, &level, sizeof(raw));
+  return raw;
+}
+
 sprawl_log_level_t FromCore(log::Level level) { return static_cast<sprawl_log_level_t>(level); }
 
 }  // namespace
@@ -64,9 +74,9 @@ extern "C" {
 
 sprawl_status_t sprawl_log_set_level(sprawl_log_level_t level, sprawl_error_t** err) {
   using namespace sprawl::cabi;
-  if (static_cast<int>(level) < SPRAWL_LOG_TRACE || static_cast<int>(level) > SPRAWL_LOG_OFF) {
-    return Fail(err, sprawl::InvalidArgument("unknown log level " +
-                                             std::to_string(static_cast<int>(level)) +
+  const int raw = RawLevel(level);
+  if (raw < SPRAWL_LOG_TRACE || raw > SPRAWL_LOG_OFF) {
+    return Fail(err, sprawl::InvalidArgument("unknown log level " + std::to_string(raw) +
                                              "; expected SPRAWL_LOG_TRACE to SPRAWL_LOG_OFF"));
   }
   // Under the lock that sprawl_log_set_callback holds while it reconfigures the logger with the
@@ -143,10 +153,11 @@ sprawl_status_t sprawl_log_set_callback(sprawl_log_fn fn, void* user_data,
 sprawl_status_t sprawl_log_write(sprawl_log_level_t level, const char* component,
                                  const char* message, sprawl_error_t** err) {
   using namespace sprawl::cabi;
-  if (static_cast<int>(level) < SPRAWL_LOG_TRACE || static_cast<int>(level) >= SPRAWL_LOG_OFF) {
+  const int raw = RawLevel(level);
+  if (raw < SPRAWL_LOG_TRACE || raw >= SPRAWL_LOG_OFF) {
     return Fail(err, sprawl::InvalidArgument("a record's level is SPRAWL_LOG_TRACE to "
                                              "SPRAWL_LOG_ERROR, not " +
-                                             std::to_string(static_cast<int>(level))));
+                                             std::to_string(raw)));
   }
   return Guard(err, [&]() -> sprawl::Status {
     SPRAWL_ASSIGN_OR_RETURN(std::string name, StringArgument(component, "component"));
