@@ -241,12 +241,16 @@ void MetaService::CreateTopic(const pb::CreateTopicRequest& request,
   const std::string topic = request.name();
   Submit(std::move(command), [this, done, topic](Status s) {
     if (!s.ok()) return done(s);
-    pb::DescribeTopicRequest describe;
-    describe.set_name(topic);
-    auto described = broker_.DescribeTopic(describe);
-    if (described.ok()) Decorate(&*described);
-    done(std::move(described));
+    done(DescribeApplied(topic));
   });
+}
+
+Result<pb::TopicDescription> MetaService::DescribeApplied(const std::string& topic) const {
+  pb::DescribeTopicRequest describe;
+  describe.set_name(topic);
+  auto described = broker_.DescribeTopic(describe);
+  if (described.ok()) Decorate(&*described);
+  return described;
 }
 
 void MetaService::AlterTopic(const pb::AlterTopicRequest& request, broker::Broker::TopicDone done) {
@@ -261,11 +265,7 @@ void MetaService::AlterTopic(const pb::AlterTopicRequest& request, broker::Broke
   const std::string topic = request.name();
   Submit(std::move(command), [this, done, topic](Status s) {
     if (!s.ok()) return done(s);
-    pb::DescribeTopicRequest describe;
-    describe.set_name(topic);
-    auto described = broker_.DescribeTopic(describe);
-    if (described.ok()) Decorate(&*described);
-    done(std::move(described));
+    done(DescribeApplied(topic));
   });
 }
 

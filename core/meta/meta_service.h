@@ -80,6 +80,9 @@ class MetaService {
   void OnForward(std::string_view body);
   // Sets the description's topic id from this node's records.
   void Decorate(pb::TopicDescription* description) const;
+  // The broker's description of `topic` once a change to it is applied here,
+  // with its topic id (Decorate).
+  Result<pb::TopicDescription> DescribeApplied(const std::string& topic) const;
   // GET /v1/meta: this node's view of the metadata group.
   nlohmann::json StatusJson();
 
