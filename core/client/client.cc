@@ -7,8 +7,7 @@ using protocol::MessageType;
 Result<std::unique_ptr<Client>> Client::Connect(const ClientConfig& config) {
   transport::ClientOptions options;
   options.request_timeout = config.request_timeout;
-  SPRAWL_ASSIGN_OR_RETURN(auto connection,
-                          transport::ClientConnection::Connect(config.server, options));
+  SPRAWL_ASSIGN_OR_RETURN(auto connection, RoutingConnection::Connect(config.server, options));
   std::unique_ptr<Client> client(new Client(config, std::move(connection)));
   Client* raw = client.get();
   client->connection_->SetPushHandler([raw](transport::Reply push) { raw->OnPush(push); });
@@ -44,6 +43,12 @@ Client::~Client() { connection_->Close(); }
 
 Result<pb::PingResponse> Client::Ping() {
   return Request<pb::PingResponse>(MessageType::kPing, pb::PingRequest());
+}
+
+Result<pb::MetadataResponse> Client::Metadata(const std::vector<std::string>& topics) {
+  pb::MetadataRequest request;
+  for (const std::string& t : topics) request.add_topics(t);
+  return Request<pb::MetadataResponse>(MessageType::kMetadata, request);
 }
 
 Result<pb::TopicDescription> Client::CreateTopic(const std::string& name,

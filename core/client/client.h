@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/client/message.h"
+#include "core/client/routing_connection.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
 #include "core/transport/client_connection.h"
@@ -36,10 +37,11 @@ pb::FetchRequest FetchRequestFor(const std::string& topic, uint32_t partition, u
 Result<FetchResult> DecodeFetchReply(const std::string& topic, uint32_t partition, uint64_t offset,
                                      const transport::Reply& reply);
 
-// A connection to one node with the admin calls (topics, offsets, fetch).
-// Producers and consumers are built on a Client and share its connection.
-// Thread-safe; blocking calls must not run on the connection's I/O thread
-// (inside callbacks).
+// A connection to a node (or a cluster through it) with the admin calls
+// (topics, offsets, fetch). Producers and consumers are built on a Client
+// and share its connection, which sends each request to the node that
+// serves it (RoutingConnection). Thread-safe; blocking calls must not run on
+// a connection's I/O thread (inside callbacks).
 class Client {
  public:
   // INVALID_ARGUMENT for a malformed server address. Connecting is lazy:
@@ -48,6 +50,10 @@ class Client {
   ~Client();
 
   Result<pb::PingResponse> Ping();
+  // Each partition's leader and replicas, for `topics` (every topic when
+  // empty), as the bootstrap node knows them; unknown topics are left out.
+  // The answer also refreshes the routes requests follow.
+  Result<pb::MetadataResponse> Metadata(const std::vector<std::string>& topics = {});
   Result<pb::TopicDescription> CreateTopic(const std::string& name,
                                            const pb::TopicConfig& config = {});
   Result<pb::TopicDescription> AlterTopic(const std::string& name, const pb::TopicConfig& patch);
@@ -79,17 +85,17 @@ class Client {
   void RoutePushes(const std::string& topic, const std::string& group,
                    std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler);
 
-  transport::ClientConnection& connection() { return *connection_; }
+  RoutingConnection& connection() { return *connection_; }
   const ClientConfig& config() const { return config_; }
 
  private:
-  Client(ClientConfig config, std::unique_ptr<transport::ClientConnection> connection)
+  Client(ClientConfig config, std::unique_ptr<RoutingConnection> connection)
       : config_(std::move(config)), connection_(std::move(connection)) {}
 
   void OnPush(const transport::Reply& push);
 
   ClientConfig config_;
-  std::unique_ptr<transport::ClientConnection> connection_;
+  std::unique_ptr<RoutingConnection> connection_;
   Mutex routes_mu_;
   std::map<std::pair<std::string, std::string>,
            std::function<void(const transport::Reply&, const pb::DeliverPush&)>>

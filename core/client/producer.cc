@@ -4,19 +4,33 @@
 #include <limits>
 
 #include "core/protocol/partitioner.h"
-#include "core/storage/record_batch.h"
+#include "core/storage/batch_format.h"
 #include "core/util/clock.h"
 
 namespace sprawl::client {
 namespace {
 
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
 int64_t Now() { return SystemClock::Instance().MonotonicNanos(); }
 int64_t Nanos(std::chrono::milliseconds d) { return d.count() * 1'000'000; }
+
+// What a record counts against the buffer limit.
+size_t RecordBytes(std::optional<std::string_view> key, std::string_view value,
+                   const Headers& headers) {
+  size_t bytes = value.size() + (key ? key->size() : 0) + 16;
+  for (const auto& [k, v] : headers) bytes += k.size() + v.size() + 4;
+  return bytes;
+}
+
+Status ClosedBeforeAck() {
+  return Status(ErrorCode::kClosed, "the producer was closed before the record was acknowledged");
+}
 
 }  // namespace
 
 Producer::Producer(Client& client, ProducerConfig config)
-    : client_(client), config_(config), rng_(std::random_device{}()) {
+    : client_(client), config_(std::move(config)), rng_(std::random_device{}()) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -31,44 +45,8 @@ uint64_t Producer::NewProducerId() {
 void Producer::Send(const std::string& topic, std::optional<std::string_view> key,
                     std::string_view value, const Headers& headers, DeliveryCallback done,
                     std::optional<uint32_t> partition) {
-  PendingRecord record;
-  if (key) record.key.emplace(*key);
-  record.value.assign(value);
-  record.headers = headers;
-  record.timestamp_ms = SystemClock::Instance().WallMillis();
-  record.done = std::move(done);
-  record.partition = partition;
-  record.bytes = value.size() + (key ? key->size() : 0) + 16;
-  for (const auto& [k, v] : headers) record.bytes += k.size() + v.size() + 4;
-  const int64_t now = Now();
-  record.deadline_nanos = now + Nanos(config_.delivery_timeout);
-
-  UniqueLock lock(mu_);
-  const bool has_space = space_cv_.wait_until(
-      lock.native(), std::chrono::steady_clock::now() + config_.max_block, [&]() REQUIRES(mu_) {
-        return closing_ || buffered_bytes_ == 0 ||
-               buffered_bytes_ + record.bytes <= config_.max_buffered_bytes;
-      });
-  if (closing_ || !has_space) {
-    const bool closing = closing_;  // read under the lock, not after it
-    lock.unlock();
-    record.done(closing ? Status(ErrorCode::kClosed, "the producer is closed")
-                        : ResourceExhausted("the producer's buffer is full (" +
-                                            std::to_string(config_.max_buffered_bytes) +
-                                            " bytes) and stayed full for max_block_ms (" +
-                                            std::to_string(config_.max_block.count()) +
-                                            " ms); the server is not keeping up"));
-    return;
-  }
-  buffered_bytes_ += record.bytes;
-  ++sent_records_;
-  TopicState& state = topics_[topic];
-  if (state.partitions == 0) {
-    state.unassigned.push_back(std::move(record));
-  } else {
-    Assign(state, std::move(record), now);
-  }
-  cv_.notify_one();
+  SendImpl(topic, key, value, headers, std::move(done), partition,
+           /*urgent=*/config_.linger.count() <= 0);
 }
 
 Result<PublishAck> Producer::SendSync(const std::string& topic, std::optional<std::string_view> key,
@@ -76,87 +54,226 @@ Result<PublishAck> Producer::SendSync(const std::string& topic, std::optional<st
                                       std::optional<uint32_t> partition) {
   auto promise = std::make_shared<std::promise<Result<PublishAck>>>();
   auto future = promise->get_future();
-  Send(
+  SendImpl(
       topic, key, value, headers,
-      [promise](Result<PublishAck> ack) { promise->set_value(std::move(ack)); }, partition);
-  {
-    MutexLock lock(mu_);
-    flush_requested_ = true;  // do not linger for a caller who waits
-  }
-  cv_.notify_one();
+      [promise](Result<PublishAck> ack) { promise->set_value(std::move(ack)); }, partition,
+      /*urgent=*/true);
   return future.get();
 }
 
-void Producer::Assign(TopicState& topic, PendingRecord record, int64_t now) {
-  uint32_t p;
-  if (record.partition) {
-    // An unknown partition is failed by the sender, outside the lock.
-    p = *record.partition;
-  } else if (record.key && !record.key->empty()) {
-    p = protocol::PartitionForKey(*record.key, topic.partitions);
-  } else {
-    p = topic.sticky;
+void Producer::SendImpl(const std::string& topic, std::optional<std::string_view> key,
+                        std::string_view value, const Headers& headers, DeliveryCallback done,
+                        std::optional<uint32_t> partition, bool urgent) {
+  const size_t bytes = RecordBytes(key, value, headers);
+  const int64_t timestamp_ms = SystemClock::Instance().WallMillis();
+  Status refused;
+  Outgoing direct;
+  bool send_direct = false;
+  std::vector<Completion> failed;
+  {
+    UniqueLock lock(mu_);
+    auto has_space = [&]() REQUIRES(mu_) {
+      return closing_ || buffered_bytes_ == 0 ||
+             buffered_bytes_ + bytes <= config_.max_buffered_bytes;
+    };
+    // The deadline is computed only when there is a wait: the common case
+    // reads no clock here.
+    if (!has_space()) space_cv_.wait_for(lock.native(), config_.max_block, has_space);
+    if (closing_) {
+      refused = Status(ErrorCode::kClosed, "the producer is closed");
+    } else if (!has_space()) {
+      refused = ResourceExhausted(
+          "the producer's buffer is full (" + std::to_string(config_.max_buffered_bytes) +
+          " bytes) and stayed full for max_block_ms (" + std::to_string(config_.max_block.count()) +
+          " ms); the server is not keeping up");
+    } else {
+      TopicState& state = FindTopic(topic);
+      if (state.partitions == 0) {
+        PendingRecord record;
+        if (key) record.key.emplace(*key);
+        record.value.assign(value);
+        record.headers = headers;
+        record.timestamp_ms = timestamp_ms;
+        record.done = std::move(done);
+        record.partition = partition;
+        record.bytes = bytes;
+        record.urgent = urgent;
+        state.unassigned.push_back(std::move(record));
+        buffered_bytes_ += bytes;
+        ++sent_records_;
+        WakeSender(0);  // the sender looks the topic up
+      } else {
+        uint32_t id = 0;
+        if (!Append(state, key, value, headers, timestamp_ms, done, partition, bytes, &id)) {
+          refused =
+              NotFound("topic '" + topic + "' has no partition " + std::to_string(*partition));
+        } else {
+          buffered_bytes_ += bytes;
+          ++sent_records_;
+          PartitionState& part = state.parts[id];
+          if (urgent && !part.in_flight) {
+            // Nothing to wait for: send from this thread, sparing a hop
+            // through the sender thread.
+            CloseOpenBatch(state, id);
+            direct.topic = topic;
+            if (Launch(topic, id, part, Now(), direct, failed)) {
+              send_direct = true;
+              ++requests_in_flight_;
+            }
+          } else if (urgent) {
+            part.urgent = true;  // sent as soon as the batch in flight is answered
+          } else if (!part.in_flight && (!part.open || part.batches.size() > 1)) {
+            WakeSender(0);  // a full batch can go now
+          } else if (part.open && part.batches.back().records == 1) {
+            // A new batch starts lingering: wake the sender only if it would
+            // otherwise sleep past the batch's linger.
+            WakeSender(part.batches.back().opened_nanos + Nanos(config_.linger));
+          }
+        }
+      }
+    }
   }
-  PartitionState& part = topic.parts[p];
-  if (part.producer_id == 0 && config_.idempotent) part.producer_id = NewProducerId();
-  if (part.records.empty()) part.opened_nanos = now;
-  part.bytes += record.bytes;
-  part.records.push_back(std::move(record));
+  if (!refused.ok()) {
+    if (done) done(refused);
+    return;
+  }
+  if (!failed.empty()) Complete(failed, /*request_finished=*/false);
+  if (send_direct) Transmit(std::move(direct));
+}
+
+void Producer::WakeSender(int64_t due_nanos) {
+  if (sender_sleeps_until_ == 0 || due_nanos >= sender_sleeps_until_) return;
+  sender_sleeps_until_ = 0;  // one notification is enough until it runs again
+  cv_.notify_one();
+}
+
+Producer::TopicState& Producer::FindTopic(const std::string& name) {
+  if (last_topic_ != nullptr && *last_topic_name_ == name) return *last_topic_;
+  auto it = topics_.find(name);
+  if (it == topics_.end()) it = topics_.emplace(name, TopicState()).first;
+  last_topic_ = &it->second;
+  last_topic_name_ = &it->first;
+  return it->second;
+}
+
+bool Producer::Append(TopicState& topic, std::optional<std::string_view> key,
+                      std::string_view value, const Headers& headers, int64_t timestamp_ms,
+                      DeliveryCallback& done, std::optional<uint32_t> partition, size_t bytes,
+                      uint32_t* chosen) {
+  uint32_t id;
+  if (partition) {
+    if (*partition >= topic.partitions) return false;
+    id = *partition;
+  } else if (key && !key->empty()) {
+    id = protocol::PartitionForKey(*key, topic.partitions);
+  } else {
+    id = topic.sticky;
+  }
+  PartitionState& part = topic.parts[id];
+  if (part.open) {
+    const Batch& open = part.batches.back();
+    // A batch stays within batch_bytes unless one record alone exceeds it.
+    if (open.record_bytes + bytes > config_.batch_bytes ||
+        open.records >= storage::batch_format::kMaxRecordsPerBatch) {
+      CloseOpenBatch(topic, id);
+    }
+  }
+  if (!part.open) {
+    Batch& opened = part.batches.emplace_back(config_.compression);
+    // Sized like the partition's last batch, the buffer grows once per batch.
+    opened.builder.Reserve(part.last_batch_bytes);
+    // The one monotonic clock read of a batch: its first record's delivery
+    // deadline is the batch's (later records' deadlines are later).
+    opened.opened_nanos = Now();
+    opened.deadline_nanos = opened.opened_nanos + Nanos(config_.delivery_timeout);
+    part.open = true;
+  }
+  Batch& batch = part.batches.back();
+  batch.builder.Add(key, value, headers, timestamp_ms);
+  if (done) batch.callbacks.emplace_back(batch.records, std::move(done));
+  ++batch.records;
+  batch.record_bytes += bytes;
+  if (batch.record_bytes >= config_.batch_bytes) CloseOpenBatch(topic, id);
+  *chosen = id;
+  return true;
+}
+
+void Producer::CloseOpenBatch(TopicState& topic, uint32_t id) {
+  PartitionState& part = topic.parts[id];
+  if (!part.open) return;
+  part.open = false;
+  part.urgent = false;  // the closed batch is sent without lingering anyway
+  part.last_batch_bytes = part.batches.back().builder.payload_bytes();
+  if (id == topic.sticky && topic.partitions > 1) {
+    topic.sticky = static_cast<uint32_t>(rng_() % topic.partitions);
+  }
 }
 
 bool Producer::Ready(const PartitionState& p, int64_t now) const {
-  if (p.in_flight) return !p.in_flight->sent && p.in_flight->retry_at_nanos <= now;
-  if (p.records.empty()) return false;
-  return p.bytes >= config_.batch_bytes || now - p.opened_nanos >= Nanos(config_.linger) ||
-         flush_requested_ || closing_;
+  if (p.in_flight) {
+    const Batch& front = p.batches.front();
+    return !front.sent && front.retry_at_nanos <= now;
+  }
+  if (p.batches.empty()) return false;
+  if (!p.open || p.batches.size() > 1) return true;  // a closed batch waits its turn
+  return p.urgent || flush_requested_ || closing_ ||
+         now - p.batches.front().opened_nanos >= Nanos(config_.linger);
 }
 
 int64_t Producer::NextWakeNanos(int64_t now) const {
-  int64_t next = std::numeric_limits<int64_t>::max();
+  int64_t next = kNever;
   for (const auto& [name, topic] : topics_) {
-    for (const auto& [id, p] : topic.parts) {
+    for (const PartitionState& p : topic.parts) {
       if (p.in_flight) {
-        if (!p.in_flight->sent) next = std::min(next, p.in_flight->retry_at_nanos);
-      } else if (!p.records.empty()) {
-        next = std::min(next, p.opened_nanos + Nanos(config_.linger));
+        if (!p.batches.front().sent) next = std::min(next, p.batches.front().retry_at_nanos);
+      } else if (!p.batches.empty()) {
+        next = std::min(
+            next, Ready(p, now) ? now : p.batches.front().opened_nanos + Nanos(config_.linger));
       }
     }
   }
   return next;
 }
 
-void Producer::SealBatch(PartitionState& p) {
-  storage::RecordBatchBuilder builder(config_.compression,
-                                      storage::ProducerStamp{p.producer_id, p.next_sequence});
-  InFlight batch;
-  batch.deadline_nanos = std::numeric_limits<int64_t>::max();
-  size_t bytes = 0;
-  while (!p.records.empty() && (batch.callbacks.empty() || bytes < config_.batch_bytes)) {
-    PendingRecord& r = p.records.front();
-    storage::RecordInput input;
-    if (r.key) input.key = *r.key;
-    input.value = r.value;
-    input.timestamp_ms = r.timestamp_ms;
-    for (const auto& [k, v] : r.headers) input.headers.push_back({k, v});
-    builder.Add(input);
-    bytes += r.bytes;
-    batch.deadline_nanos = std::min(batch.deadline_nanos, r.deadline_nanos);
-    batch.callbacks.push_back(std::move(r.done));
-    p.records.pop_front();
+bool Producer::Launch(const std::string& name, uint32_t id, PartitionState& part, int64_t now,
+                      Outgoing& request, std::vector<Completion>& failed) {
+  Batch& batch = part.batches.front();
+  Status why;
+  if (!batch.built) {
+    if (config_.idempotent && part.producer_id == 0) part.producer_id = NewProducerId();
+    // The sequence is fixed only now: a failure before resets it, and the
+    // batches behind start from the new one.
+    batch.builder.set_producer(config_.idempotent
+                                   ? storage::ProducerStamp{part.producer_id, part.next_sequence}
+                                   : storage::ProducerStamp{});
+    auto built = batch.builder.Build();
+    if (built.ok()) {
+      batch.bytes = std::move(*built);
+      batch.built = true;
+      if (config_.idempotent) part.next_sequence += batch.records;
+    } else {
+      why = InvalidArgument(built.status().message());
+    }
   }
-  p.bytes -= bytes;
-  batch.record_bytes = bytes;
-  auto built = builder.Build();
-  if (built.ok()) {
-    batch.bytes = std::move(*built);
-    if (config_.idempotent) p.next_sequence += static_cast<uint32_t>(batch.callbacks.size());
-  } else {
-    // Marked failed: sent as nothing, completed with this error by the sender.
-    batch.attempts = -1;
-    batch.bytes = built.status().message();
+  if (why.ok() && now >= batch.deadline_nanos) {
+    why =
+        Status(ErrorCode::kTimeout, "the record was not acknowledged within the delivery timeout");
   }
-  p.opened_nanos = Now();
-  p.in_flight = std::move(batch);
+  if (!why.ok()) {
+    buffered_bytes_ -= batch.record_bytes;
+    failed.push_back(Completion{name, id, std::move(batch), why});
+    part.batches.pop_front();
+    part.in_flight = false;
+    return false;
+  }
+  batch.sent = true;
+  ++batch.attempts;
+  part.in_flight = true;
+  request.body.add_batches()->set_partition(id);
+  // Without acks nothing is retried: the bytes move to the connection.
+  request.batches.push_back(config_.acks == pb::ACK_NONE ? std::move(batch.bytes) : batch.bytes);
+  request.partitions.push_back(id);
+  return true;
 }
 
 void Producer::ResolveMetadata() {
@@ -170,107 +287,97 @@ void Producer::ResolveMetadata() {
       MutexUnlock unlocked(mu_);  // a round trip to the node
       described = client_.DescribeTopic(name);
     }
-    TopicState& topic = topics_[name];
+    TopicState& topic = FindTopic(name);
+    std::vector<Completion> failed;
     if (described.ok() && described->partitions_size() > 0) {
       topic.partitions = static_cast<uint32_t>(described->partitions_size());
-      const int64_t now = Now();
+      topic.parts.resize(topic.partitions);
       auto pending = std::move(topic.unassigned);
       topic.unassigned.clear();
-      for (auto& r : pending) Assign(topic, std::move(r), now);
-      continue;
+      for (PendingRecord& r : pending) {
+        uint32_t id = 0;
+        if (Append(topic, r.key, r.value, r.headers, r.timestamp_ms, r.done, r.partition, r.bytes,
+                   &id)) {
+          if (r.urgent && topic.parts[id].open) topic.parts[id].urgent = true;
+          continue;
+        }
+        buffered_bytes_ -= r.bytes;
+        Batch alone(config_.compression);
+        if (r.done) alone.callbacks.emplace_back(0, std::move(r.done));
+        alone.records = 1;
+        failed.push_back(Completion{
+            name, *r.partition, std::move(alone),
+            NotFound("topic '" + name + "' has no partition " + std::to_string(*r.partition))});
+      }
+    } else {
+      const Status error = described.ok()
+                               ? InvalidArgument("topic '" + name + "' has no partitions")
+                               : described.status();
+      for (PendingRecord& r : topic.unassigned) {
+        buffered_bytes_ -= r.bytes;
+        Batch alone(config_.compression);
+        if (r.done) alone.callbacks.emplace_back(0, std::move(r.done));
+        alone.records = 1;
+        failed.push_back(Completion{name, r.partition.value_or(0), std::move(alone), error});
+      }
+      last_topic_ = nullptr;
+      topics_.erase(topics_.find(name));
     }
-    const Status error = described.ok() ? InvalidArgument("topic '" + name + "' has no partitions")
-                                        : described.status();
-    auto failed = std::move(topic.unassigned);
-    topics_.erase(name);
-    for (auto& r : failed) buffered_bytes_ -= r.bytes;
-    {
+    if (!failed.empty()) {
       MutexUnlock unlocked(mu_);
-      for (auto& r : failed) r.done(error);
+      Complete(failed, /*request_finished=*/false);
     }
-    // Complete only once the callbacks ran: Flush promises exactly that.
-    completed_records_ += failed.size();
-    space_cv_.notify_all();
   }
 }
 
 void Producer::SendReady(int64_t now) {
-  struct Request {
-    std::string topic;
-    pb::PublishRequest body;
-    std::vector<std::string> batches;
-    std::vector<uint32_t> partitions;
-  };
-  std::vector<Request> requests;
-  std::vector<std::pair<DeliveryCallback, Status>> failures;
+  std::vector<Outgoing> requests;
+  std::vector<Completion> failed;
   for (auto& [name, topic] : topics_) {
-    Request request;
-    request.topic = name;
-    request.body.set_topic(name);
-    request.body.set_acks(config_.acks);
-    for (auto& [id, part] : topic.parts) {
+    Outgoing request;
+    for (uint32_t id = 0; id < topic.parts.size(); ++id) {
+      PartitionState& part = topic.parts[id];
       if (!Ready(part, now)) continue;
-      if (!part.in_flight) {
-        SealBatch(part);
-        if (id == topic.sticky && topic.partitions > 0) {
-          topic.sticky = static_cast<uint32_t>(rng_() % topic.partitions);
-        }
-      }
-      InFlight& batch = *part.in_flight;
-      if (batch.attempts < 0 || id >= topic.partitions || now >= batch.deadline_nanos) {
-        const Status why =
-            batch.attempts < 0 ? InvalidArgument(batch.bytes)
-            : id >= topic.partitions
-                ? NotFound("topic '" + name + "' has no partition " + std::to_string(id))
-                : Status(ErrorCode::kTimeout,
-                         "the record was not acknowledged within the "
-                         "delivery timeout");
-        for (auto& cb : batch.callbacks) failures.emplace_back(std::move(cb), why);
-        buffered_bytes_ -= batch.record_bytes;
-        part.in_flight.reset();
-        continue;
-      }
-      batch.sent = true;
-      ++batch.attempts;
-      request.body.add_batches()->set_partition(id);
-      request.batches.push_back(batch.bytes);
-      request.partitions.push_back(id);
+      if (!part.in_flight && part.open && part.batches.size() == 1) CloseOpenBatch(topic, id);
+      Launch(name, id, part, now, request, failed);
     }
-    if (!request.partitions.empty()) requests.push_back(std::move(request));
+    if (!request.partitions.empty()) {
+      request.topic = name;
+      requests.push_back(std::move(request));
+    }
   }
   requests_in_flight_ += requests.size();
   MutexUnlock unlocked(mu_);  // callbacks and sends run without the lock
-  for (auto& [cb, why] : failures) cb(why);
-  if (!failures.empty()) {
-    // Complete only once the callbacks ran: Flush promises exactly that.
-    MutexLock relock(mu_);
-    completed_records_ += failures.size();
-    space_cv_.notify_all();
+  if (!failed.empty()) Complete(failed, /*request_finished=*/false);
+  for (Outgoing& r : requests) Transmit(std::move(r));
+}
+
+void Producer::Transmit(Outgoing request) {
+  request.body.set_topic(request.topic);
+  request.body.set_acks(config_.acks);
+  std::string body = request.body.SerializeAsString();
+  const auto type = static_cast<uint16_t>(protocol::MessageType::kPublish);
+  if (config_.acks == pb::ACK_NONE) {
+    client_.connection().Send(type, std::move(body), std::move(request.batches));
+    transport::Reply none;
+    pb::PublishResponse empty;
+    for (size_t i = 0; i < request.partitions.size(); ++i) empty.add_results();
+    none.header.flags = transport::kFlagResponse;
+    none.body = empty.SerializeAsString();
+    OnReply(request.topic, std::move(request.partitions), std::move(none));
+    return;
   }
-  for (Request& r : requests) {
-    if (config_.acks == pb::ACK_NONE) {
-      client_.connection().Send(static_cast<uint16_t>(protocol::MessageType::kPublish),
-                                r.body.SerializeAsString(), std::move(r.batches));
-      transport::Reply none;
-      pb::PublishResponse empty;
-      for (size_t i = 0; i < r.partitions.size(); ++i) empty.add_results();
-      none.header.flags = transport::kFlagResponse;
-      none.body = empty.SerializeAsString();
-      OnReply(r.topic, std::move(r.partitions), std::move(none));
-      continue;
-    }
-    client_.connection().CallAsync(
-        static_cast<uint16_t>(protocol::MessageType::kPublish), r.body.SerializeAsString(),
-        std::move(r.batches),
-        [this, topic = r.topic, partitions = r.partitions](Result<transport::Reply> reply) {
-          OnReply(topic, partitions, std::move(reply));
-        });
-  }
+  client_.connection().CallAsync(
+      type, std::move(body), std::move(request.batches),
+      [this, topic = std::move(request.topic),
+       partitions = std::move(request.partitions)](Result<transport::Reply> reply) mutable {
+        OnReply(topic, std::move(partitions), std::move(reply));
+      });
 }
 
 void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> partitions,
                        Result<transport::Reply> reply) {
-  std::vector<std::pair<DeliveryCallback, Result<PublishAck>>> done;
+  std::vector<Completion> done;
   Status request_error = reply.ok() ? reply->status() : reply.status();
   pb::PublishResponse response;
   if (request_error.ok() && !response.ParseFromString(reply->body)) {
@@ -287,9 +394,11 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
     auto topic_it = topics_.find(topic_name);
     for (size_t i = 0; i < partitions.size(); ++i) {
       if (topic_it == topics_.end()) break;
-      PartitionState& part = topic_it->second.parts[partitions[i]];
+      TopicState& topic = topic_it->second;
+      if (partitions[i] >= topic.parts.size()) continue;
+      PartitionState& part = topic.parts[partitions[i]];
       if (!part.in_flight) continue;
-      InFlight& batch = *part.in_flight;
+      Batch& batch = part.batches.front();
       Status error = request_error;
       uint32_t retry_after_ms = 0;
       const pb::PublishResult* result = nullptr;
@@ -310,36 +419,56 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
             now + std::max<int64_t>(backoff, int64_t{retry_after_ms} * 1'000'000);
         continue;
       }
-      for (size_t j = 0; j < batch.callbacks.size(); ++j) {
-        if (!error.ok()) {
-          done.emplace_back(std::move(batch.callbacks[j]), error);
-          continue;
-        }
-        PublishAck ack;
-        ack.topic = topic_name;
-        ack.partition = partitions[i];
-        ack.offset = result->base_offset() + j;
-        ack.duplicate = result->duplicate();
-        done.emplace_back(std::move(batch.callbacks[j]), std::move(ack));
-      }
       if (!error.ok() && config_.idempotent) {
         // The sequence now has a hole the server would refuse: start afresh.
         part.producer_id = NewProducerId();
         part.next_sequence = 0;
       }
       buffered_bytes_ -= batch.record_bytes;
-      part.in_flight.reset();
+      Completion completion{topic_name, partitions[i], std::move(batch), error};
+      if (error.ok()) {
+        completion.base_offset = result->base_offset();
+        completion.duplicate = result->duplicate();
+      }
+      done.push_back(std::move(completion));
+      part.batches.pop_front();
+      part.in_flight = false;
     }
   }
-  for (auto& [cb, result] : done) cb(result);
+  Complete(done, /*request_finished=*/true);
+}
+
+void Producer::Complete(std::vector<Completion>& done, bool request_finished) {
+  uint64_t records = 0;
+  for (Completion& c : done) {
+    records += c.batch.records;
+    for (auto& [index, callback] : c.batch.callbacks) {
+      if (!c.status.ok()) {
+        callback(c.status);
+        continue;
+      }
+      PublishAck ack;
+      ack.topic = c.topic;
+      ack.partition = c.partition;
+      ack.offset = c.base_offset + index;
+      ack.duplicate = c.duplicate;
+      callback(std::move(ack));
+    }
+    if (config_.on_batch) {
+      config_.on_batch(BatchOutcome{c.topic, c.partition, c.batch.records, c.base_offset,
+                                    c.duplicate, c.status});
+    }
+  }
+  done.clear();  // the batches' buffers go before Close may return
   // Notified under the lock: once it is released, Close may return and the
   // producer be destroyed, so nothing of it may be touched after. Records
   // count as complete only now that their callbacks ran (Flush waits for that).
   MutexLock lock(mu_);
-  completed_records_ += done.size();
-  --requests_in_flight_;
+  completed_records_ += records;
+  if (request_finished) --requests_in_flight_;
   space_cv_.notify_all();
-  cv_.notify_one();
+  // An answered batch may let the next one of its partition go.
+  if (request_finished) WakeSender(0);
 }
 
 void Producer::Run() {
@@ -348,23 +477,27 @@ void Producer::Run() {
     ResolveMetadata();
     SendReady(Now());
     if (flush_requested_ && completed_records_ == sent_records_) flush_requested_ = false;
-    const int64_t wake = NextWakeNanos(Now());
+    const int64_t now = Now();
     bool work_pending = false;
     for (const auto& [name, topic] : topics_) {
       if (topic.partitions == 0 && !topic.unassigned.empty()) work_pending = true;
-      for (const auto& [id, p] : topic.parts) {
-        if (Ready(p, Now())) work_pending = true;
+      for (const PartitionState& p : topic.parts) {
+        if (Ready(p, now)) work_pending = true;
       }
     }
     if (work_pending) continue;
     // SendReady let go of the lock: Close may have asked to stop meanwhile,
     // and its notification is gone.
     if (stopped_) break;
-    if (wake == std::numeric_limits<int64_t>::max()) {
+    const int64_t wake = NextWakeNanos(now);
+    // From here until it wakes, a Send that needs the sender sooner notifies.
+    sender_sleeps_until_ = wake;
+    if (wake == kNever) {
       cv_.wait(lock.native());
     } else {
       cv_.wait_for(lock.native(), std::chrono::nanoseconds(std::max<int64_t>(0, wake - Now())));
     }
+    sender_sleeps_until_ = 0;
   }
 }
 
@@ -372,7 +505,7 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
   UniqueLock lock(mu_);
   const uint64_t target = sent_records_;
   flush_requested_ = true;
-  cv_.notify_one();
+  WakeSender(0);
   const bool done = space_cv_.wait_for(
       lock.native(), timeout, [&]() REQUIRES(mu_) { return completed_records_ >= target; });
   if (!done) {
@@ -388,7 +521,7 @@ void Producer::Close(std::chrono::milliseconds grace) {
     UniqueLock lock(mu_);
     if (stopped_) return;
     closing_ = true;
-    cv_.notify_one();
+    WakeSender(0);
     space_cv_.wait_for(lock.native(), grace,
                        [&]() REQUIRES(mu_) { return completed_records_ >= sent_records_; });
     stopped_ = true;
@@ -402,24 +535,27 @@ void Producer::Close(std::chrono::milliseconds grace) {
     space_cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return requests_in_flight_ == 0; });
   }
   // Whatever is left never reached the server or got no reply in time.
-  std::vector<DeliveryCallback> left;
+  std::vector<Completion> left;
   {
     MutexLock lock(mu_);
     for (auto& [name, topic] : topics_) {
-      for (auto& r : topic.unassigned) left.push_back(std::move(r.done));
-      for (auto& [id, p] : topic.parts) {
-        for (auto& r : p.records) left.push_back(std::move(r.done));
-        if (p.in_flight) {
-          for (auto& cb : p.in_flight->callbacks) left.push_back(std::move(cb));
+      for (PendingRecord& r : topic.unassigned) {
+        Batch alone(config_.compression);
+        if (r.done) alone.callbacks.emplace_back(0, std::move(r.done));
+        alone.records = 1;
+        left.push_back(
+            Completion{name, r.partition.value_or(0), std::move(alone), ClosedBeforeAck()});
+      }
+      for (uint32_t id = 0; id < topic.parts.size(); ++id) {
+        for (Batch& batch : topic.parts[id].batches) {
+          left.push_back(Completion{name, id, std::move(batch), ClosedBeforeAck()});
         }
       }
     }
     topics_.clear();
+    last_topic_ = nullptr;
   }
-  for (auto& cb : left) {
-    if (cb)
-      cb(Status(ErrorCode::kClosed, "the producer was closed before the record was acknowledged"));
-  }
+  Complete(left, /*request_finished=*/false);
 }
 
 }  // namespace sprawl::client

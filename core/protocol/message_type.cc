@@ -16,6 +16,8 @@ std::string_view MessageTypeName(uint16_t type) {
       return "LIST_TOPICS";
     case MessageType::kAlterTopic:
       return "ALTER_TOPIC";
+    case MessageType::kMetadata:
+      return "METADATA";
     case MessageType::kPublish:
       return "PUBLISH";
     case MessageType::kFetch:

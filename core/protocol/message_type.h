@@ -14,6 +14,7 @@ enum class MessageType : uint16_t {
   kDescribeTopic = 4,
   kListTopics = 5,
   kAlterTopic = 6,
+  kMetadata = 7,  // partition -> leader and replicas; any node answers
   kPublish = 10,
   kFetch = 11,
   kListOffsets = 12,

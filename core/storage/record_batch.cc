@@ -25,36 +25,38 @@ void StoreAt(std::string* bytes, size_t pos, T v) {
   std::memcpy(bytes->data() + pos, &v, sizeof(T));
 }
 
-// Each record: varint length of the rest, zig-zag timestamp delta, varint
-// (key length + 1) with 0 for no key, key, varint value length, value, varint
-// header count, then per header varint name length, name, varint value
-// length, value.
-void EncodeRecord(const RecordInput& r, int64_t first_timestamp, std::string* scratch,
-                  std::string* out) {
-  scratch->clear();
-  ByteWriter w(scratch);
-  // Wrapping arithmetic: any pair of timestamps round-trips without overflow.
-  w.VarI64(static_cast<int64_t>(static_cast<uint64_t>(r.timestamp_ms) -
-                                static_cast<uint64_t>(first_timestamp)));
-  if (r.key) {
-    w.VarU64(r.key->size() + 1);
-    w.Bytes(*r.key);
-  } else {
-    w.VarU64(0);
+size_t VarU64Size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
   }
-  w.VarU64(r.value.size());
-  w.Bytes(r.value);
-  w.VarU64(r.headers.size());
-  for (const auto& h : r.headers) {
-    w.VarU64(h.name.size());
-    w.Bytes(h.name);
-    w.VarU64(h.value.size());
-    w.Bytes(h.value);
-  }
-  ByteWriter o(out);
-  o.VarU64(scratch->size());
-  o.Bytes(*scratch);
+  return n;
 }
+
+// ByteWriter's LEB128 varint, stored at `out`; returns the end.
+char* PutVarU64(char* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<char>(v);
+  return out;
+}
+
+char* PutBytes(char* out, std::string_view bytes) {
+  if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
+  return out + bytes.size();
+}
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+
+std::string_view HeaderName(const HeaderView& h) { return h.name; }
+std::string_view HeaderValue(const HeaderView& h) { return h.value; }
+std::string_view HeaderName(const std::pair<std::string, std::string>& h) { return h.first; }
+std::string_view HeaderValue(const std::pair<std::string, std::string>& h) { return h.second; }
 
 bool SkipHeaders(ByteReader* r, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) {
@@ -83,22 +85,70 @@ std::vector<HeaderView> RecordView::Headers() const {
 }
 
 RecordBatchBuilder::RecordBatchBuilder(Compression compression, ProducerStamp producer)
-    : compression_(compression), producer_(producer) {}
+    : compression_(compression), producer_(producer), payload_(kReserved, '\0') {
+  static_assert(kReserved == bf::kHeaderSize);
+}
+
+// Each record: varint length of the rest, zig-zag timestamp delta, varint
+// (key length + 1) with 0 for no key, key, varint value length, value, varint
+// header count, then per header varint name length, name, varint value
+// length, value. The length is computed first so that the record is written
+// once, in place.
+template <typename HeaderList>
+void RecordBatchBuilder::Encode(std::optional<std::string_view> key, std::string_view value,
+                                const HeaderList& headers, int64_t timestamp_ms) {
+  if (record_count_ == 0) {
+    first_timestamp_ = timestamp_ms;
+    max_timestamp_ = timestamp_ms;
+  }
+  max_timestamp_ = std::max(max_timestamp_, timestamp_ms);
+  // Wrapping arithmetic: any pair of timestamps round-trips without overflow.
+  const uint64_t delta = ZigZag(static_cast<int64_t>(static_cast<uint64_t>(timestamp_ms) -
+                                                     static_cast<uint64_t>(first_timestamp_)));
+  const uint64_t key_field = key ? key->size() + 1 : 0;
+  size_t body = VarU64Size(delta) + VarU64Size(key_field) + (key ? key->size() : 0) +
+                VarU64Size(value.size()) + value.size() + VarU64Size(headers.size());
+  for (const auto& h : headers) {
+    body += VarU64Size(HeaderName(h).size()) + HeaderName(h).size() +
+            VarU64Size(HeaderValue(h).size()) + HeaderValue(h).size();
+  }
+  // One resize, then plain stores: cheaper than growing the string per field.
+  const size_t at = payload_.size();
+  payload_.resize(at + VarU64Size(body) + body);
+  char* out = payload_.data() + at;
+  out = PutVarU64(out, body);
+  out = PutVarU64(out, delta);
+  out = PutVarU64(out, key_field);
+  if (key) out = PutBytes(out, *key);
+  out = PutVarU64(out, value.size());
+  out = PutBytes(out, value);
+  out = PutVarU64(out, headers.size());
+  for (const auto& h : headers) {
+    out = PutVarU64(out, HeaderName(h).size());
+    out = PutBytes(out, HeaderName(h));
+    out = PutVarU64(out, HeaderValue(h).size());
+    out = PutBytes(out, HeaderValue(h));
+  }
+  ++record_count_;
+}
 
 void RecordBatchBuilder::Add(const RecordInput& record) {
-  if (record_count_ == 0) {
-    first_timestamp_ = record.timestamp_ms;
-    max_timestamp_ = record.timestamp_ms;
-  }
-  max_timestamp_ = std::max(max_timestamp_, record.timestamp_ms);
-  thread_local std::string scratch;
-  EncodeRecord(record, first_timestamp_, &scratch, &payload_);
-  ++record_count_;
+  Encode(record.key, record.value, record.headers, record.timestamp_ms);
 }
 
 void RecordBatchBuilder::Add(std::optional<std::string_view> key, std::string_view value,
                              int64_t timestamp_ms) {
-  Add(RecordInput{key, value, {}, timestamp_ms});
+  Encode(key, value, std::vector<HeaderView>(), timestamp_ms);
+}
+
+void RecordBatchBuilder::Add(std::optional<std::string_view> key, std::string_view value,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             int64_t timestamp_ms) {
+  Encode(key, value, headers, timestamp_ms);
+}
+
+void RecordBatchBuilder::Reserve(size_t payload_bytes) {
+  payload_.reserve(kReserved + payload_bytes);
 }
 
 Result<std::string> RecordBatchBuilder::Build() {
@@ -109,14 +159,21 @@ Result<std::string> RecordBatchBuilder::Build() {
     return InvalidArgument("a record batch holds at most " +
                            std::to_string(bf::kMaxRecordsPerBatch) + " records");
   }
-  if (payload_.size() + bf::kHeaderSize > bf::kMaxBatchBytes) {
-    return InvalidArgument("record batch of " + std::to_string(payload_.size()) +
+  const size_t payload_size = payload_bytes();
+  if (payload_.size() > bf::kMaxBatchBytes) {
+    return InvalidArgument("record batch of " + std::to_string(payload_size) +
                            " bytes exceeds the limit of " + std::to_string(bf::kMaxBatchBytes));
   }
-  std::string out(bf::kHeaderSize, '\0');
-  SPRAWL_RETURN_IF_ERROR(Compress(compression_, payload_, &out));
-  if (out.size() > bf::kMaxBatchBytes) {
-    return InvalidArgument("compressed record batch exceeds the size limit");
+  std::string out;
+  if (compression_ == Compression::kNone) {
+    out = std::move(payload_);  // the records are already in place behind the header
+  } else {
+    out.assign(bf::kHeaderSize, '\0');
+    SPRAWL_RETURN_IF_ERROR(
+        Compress(compression_, std::string_view(payload_).substr(kReserved), &out));
+    if (out.size() > bf::kMaxBatchBytes) {
+      return InvalidArgument("compressed record batch exceeds the size limit");
+    }
   }
   StoreAt<uint32_t>(&out, bf::kBatchLengthPos, static_cast<uint32_t>(out.size()));
   StoreAt<uint8_t>(&out, bf::kVersionPos, bf::kBatchFormatVersion);
@@ -126,7 +183,7 @@ Result<std::string> RecordBatchBuilder::Build() {
   StoreAt<int64_t>(&out, bf::kMaxTimestampPos, max_timestamp_);
   StoreAt<uint64_t>(&out, bf::kProducerIdPos, producer_.producer_id);
   StoreAt<uint32_t>(&out, bf::kBaseSequencePos, producer_.base_sequence);
-  StoreAt<uint32_t>(&out, bf::kPayloadLengthPos, static_cast<uint32_t>(payload_.size()));
+  StoreAt<uint32_t>(&out, bf::kPayloadLengthPos, static_cast<uint32_t>(payload_size));
   const std::string_view covered(out.data() + bf::kChecksummedFrom,
                                  out.size() - bf::kChecksummedFrom);
   StoreAt<uint64_t>(&out, bf::kChecksumPos, Checksum64(covered.data(), covered.size()));
@@ -134,7 +191,7 @@ Result<std::string> RecordBatchBuilder::Build() {
   if (producer_.producer_id != 0) {
     producer_.base_sequence += record_count_;
   }
-  payload_.clear();
+  payload_.assign(kReserved, '\0');
   record_count_ = 0;
   return out;
 }

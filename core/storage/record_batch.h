@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/storage/compression.h"
 #include "core/storage/record.h"
@@ -18,7 +20,10 @@ struct ProducerStamp {
 };
 
 // Accumulates records and encodes them as one batch (layout in
-// docs/storage.md). Not thread-safe; reusable after Build().
+// docs/storage.md). Each record is encoded once, straight into the buffer
+// that becomes the batch: behind room left for the header, which Build()
+// fills in place (uncompressed batches are then moved out, never copied).
+// Not thread-safe; reusable after Build().
 class RecordBatchBuilder {
  public:
   explicit RecordBatchBuilder(Compression compression = Compression::kNone,
@@ -28,19 +33,35 @@ class RecordBatchBuilder {
   void Add(const RecordInput& record);
   // Shorthand for a record without headers.
   void Add(std::optional<std::string_view> key, std::string_view value, int64_t timestamp_ms);
+  // The same with headers as owned (name, value) pairs: what a producer holds,
+  // without building a RecordInput (no allocation beyond the buffer's growth).
+  void Add(std::optional<std::string_view> key, std::string_view value,
+           const std::vector<std::pair<std::string, std::string>>& headers, int64_t timestamp_ms);
+
+  // Makes room for `payload_bytes` of records, so a batch of a known size
+  // grows its buffer once.
+  void Reserve(size_t payload_bytes);
+  // The identity stamped by the next Build(); a producer fixes it only when
+  // the batch is first sent.
+  void set_producer(ProducerStamp producer) { producer_ = producer; }
 
   size_t record_count() const { return record_count_; }
   // Bytes of encoded records so far (before compression and the header).
-  size_t payload_bytes() const { return payload_.size(); }
+  size_t payload_bytes() const { return payload_.size() - kReserved; }
 
   // Encodes the batch with base offset and term 0 (the log assigns both) and
   // resets the builder. INVALID_ARGUMENT when empty or over the size limits.
   Result<std::string> Build();
 
  private:
+  static constexpr size_t kReserved = 68;  // batch_format::kHeaderSize (checked in the .cc)
+  template <typename HeaderList>
+  void Encode(std::optional<std::string_view> key, std::string_view value,
+              const HeaderList& headers, int64_t timestamp_ms);
+
   Compression compression_;
   ProducerStamp producer_;
-  std::string payload_;
+  std::string payload_;  // kReserved bytes for the header, then the records
   uint32_t record_count_ = 0;
   int64_t first_timestamp_ = 0;
   int64_t max_timestamp_ = 0;

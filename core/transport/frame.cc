@@ -85,6 +85,7 @@ protocol::pb::Error ErrorBody(const Status& status, uint32_t retry_after_ms) {
   e.set_message(status.message());
   e.set_retriable(status.retriable());
   if (retry_after_ms > 0) e.set_retry_after_ms(retry_after_ms);
+  if (!status.leader_hint().empty()) e.set_leader_hint(status.leader_hint());
   return e;
 }
 
@@ -97,7 +98,7 @@ Status StatusFromError(const protocol::pb::Error& error) {
   }
   std::string message = error.message();
   if (!known) message = "unknown error code " + std::to_string(error.code()) + ": " + message;
-  return Status(code, std::move(message), error.retriable());
+  return Status(code, std::move(message), error.retriable()).WithLeaderHint(error.leader_hint());
 }
 
 }  // namespace sprawl::transport

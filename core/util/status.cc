@@ -19,7 +19,7 @@ Status Status::WithContext(std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += message_;
-  return Status(code_, std::move(message), retriable_);
+  return Status(code_, std::move(message), retriable_).WithLeaderHint(leader_hint_);
 }
 
 }  // namespace sprawl

@@ -33,6 +33,15 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is prefixed by `context` ("context: message").
   Status WithContext(std::string_view context) const;
 
+  // NOT_LEADER: the client address of the node to ask instead ("" = none
+  // known). Travels in the error reply's `leader_hint`.
+  const std::string& leader_hint() const { return leader_hint_; }
+  Status WithLeaderHint(std::string hint) const {
+    Status s = *this;
+    s.leader_hint_ = std::move(hint);
+    return s;
+  }
+
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_;
   }
@@ -41,6 +50,7 @@ class [[nodiscard]] Status {
   ErrorCode code_ = ErrorCode::kOk;
   bool retriable_ = false;
   std::string message_;
+  std::string leader_hint_;
 };
 
 inline Status InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
@@ -61,6 +71,10 @@ inline Status ResourceExhausted(std::string m) {
 inline Status Closed(std::string m) { return {ErrorCode::kClosed, std::move(m)}; }
 inline Status Timeout(std::string m) { return {ErrorCode::kTimeout, std::move(m)}; }
 inline Status Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+// NOT_LEADER (retriable) naming where to go instead.
+inline Status NotLeader(std::string m, std::string leader_hint) {
+  return Status(ErrorCode::kNotLeader, std::move(m)).WithLeaderHint(std::move(leader_hint));
+}
 
 }  // namespace sprawl
 

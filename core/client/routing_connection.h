@@ -1,0 +1,126 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/client/connection_pool.h"
+#include "core/client/route_table.h"
+#include "core/transport/client_connection.h"
+#include "core/util/thread_annotations.h"
+
+namespace sprawl::client {
+
+class PublishFanout;
+
+// What producers and consumers send through, in a cluster where each
+// partition has a leader (docs/protocol.md section 4, "Routing"). It offers
+// the calls of transport::ClientConnection and sends each request to the
+// node that serves it:
+// - PUBLISH is split by the leader of each batch's partition and the
+//   sub-replies merged back into one reply in the request's order; a batch
+//   answered NOT_LEADER with a hint is re-sent at once to the hinted node
+//   (up to kMaxHops times), one with an empty hint is returned as is (the
+//   producer retries it) while the routes are refreshed with METADATA;
+// - FETCH and LIST_OFFSETS go to the partition's route, group calls to the
+//   node the group was joined on; a NOT_LEADER reply with a hint is
+//   followed;
+// - everything else goes to the bootstrap node.
+// Unknown routes mean the bootstrap node, so against a single node this is
+// one connection doing what it always did. A node that times out loses its
+// routes. Thread-safe; callbacks run on a connection's I/O thread and must
+// not block.
+class RoutingConnection {
+ public:
+  using Callback = transport::ClientConnection::Callback;
+
+  // How many times one batch or request follows NOT_LEADER hints.
+  static constexpr int kMaxHops = 3;
+  // METADATA refreshes start at most this often.
+  static constexpr std::chrono::milliseconds kMinRefreshInterval{100};
+
+  // Opens the bootstrap connection. INVALID_ARGUMENT for a malformed address.
+  static Result<std::unique_ptr<RoutingConnection>> Connect(const std::string& bootstrap,
+                                                            transport::ClientOptions options);
+  // Close()s.
+  ~RoutingConnection();
+
+  // As transport::ClientConnection: sends a request to the node that serves
+  // it; `done` gets one reply (TIMEOUT, CLOSED... as there). Thread-safe.
+  void CallAsync(uint16_t type, std::string body, std::vector<std::string> batches, Callback done,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // CallAsync and wait. Must not be called from a callback (an I/O thread).
+  Result<transport::Reply> Call(uint16_t type, std::string body,
+                                std::vector<std::string> batches = {},
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // A NO_REPLY message; a publish is split by route like CallAsync's.
+  void Send(uint16_t type, std::string body, std::vector<std::string> batches = {});
+
+  // Handles server pushes (DELIVER) from every node connection, on its I/O
+  // thread. Set before the pushes can come.
+  void SetPushHandler(std::function<void(transport::Reply)> handler);
+
+  // Closes every connection: outstanding calls fail with CLOSED, later ones
+  // too. Idempotent; not from a callback.
+  void Close();
+
+  // The bootstrap node's address.
+  const std::string& endpoint() const { return pool_->bootstrap_address(); }
+
+  // Where requests for (topic, partition) go now ("" = the bootstrap node),
+  // and how many METADATA refreshes were answered: for tests and diagnostics.
+  std::string RouteOf(const std::string& topic, uint32_t partition) const;
+  uint64_t refreshes() const;
+
+ private:
+  struct PublishCall;
+  struct RoutedCall;
+
+  RoutingConnection(transport::ClientOptions options) : options_(options) {}
+
+  void OnPush(transport::Reply push);
+  int64_t DeadlineFor(std::chrono::milliseconds timeout) const;
+
+  void StartPublish(std::string body, std::vector<std::string> batches, Callback done,
+                    int64_t deadline);
+  void DispatchPublish(const std::shared_ptr<PublishCall>& call, std::vector<size_t> indexes,
+                       const std::string& address, int hops);
+  void OnPublishReply(const std::shared_ptr<PublishCall>& call, const std::vector<size_t>& indexes,
+                      const std::string& address, int hops, Result<transport::Reply> reply);
+  void SendPublish(std::string body, std::vector<std::string> batches);
+
+  void DispatchRouted(const std::shared_ptr<RoutedCall>& call, const std::string& address);
+  void OnRoutedReply(const std::shared_ptr<RoutedCall>& call, const std::string& address,
+                     Result<transport::Reply> reply);
+
+  // A reply that did not come (TIMEOUT, IO_ERROR): forget the routes
+  // through `address` and ask for fresh ones.
+  void OnConnectionFailure(const std::string& address);
+  // Starts a METADATA request for `topic` and the topics already wanted
+  // (those that met NOT_LEADER or lost a route) unless one is in flight or
+  // started less than kMinRefreshInterval ago: the producer's retries and
+  // every hint call it, so it must stay cheap.
+  void RequestRefresh(const std::string& topic);
+  void OnRefreshReply(const std::string& target, Result<transport::Reply> reply);
+
+  const transport::ClientOptions options_;
+  std::unique_ptr<ConnectionPool> pool_;
+
+  Mutex push_mu_;
+  std::function<void(transport::Reply)> push_handler_ GUARDED_BY(push_mu_);
+
+  mutable Mutex mu_;
+  RouteTable routes_ GUARDED_BY(mu_);
+  std::set<std::string> refresh_topics_ GUARDED_BY(mu_);  // topics whose routes matter
+  bool refresh_in_flight_ GUARDED_BY(mu_) = false;
+  int64_t last_refresh_nanos_ GUARDED_BY(mu_) = std::numeric_limits<int64_t>::min() / 2;
+  size_t refresh_target_ GUARDED_BY(mu_) = 0;  // index into the pool's addresses
+  uint64_t refreshes_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace sprawl::client
