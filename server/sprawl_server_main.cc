@@ -4,6 +4,7 @@
 
 #include "core/node/node.h"
 #include "server/server_options.h"
+#include "web/console_assets.h"
 
 int main(int argc, char** argv) {
   using namespace sprawl;
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
     if (parsed.exit_code != 0) std::fprintf(stderr, "\n");
     return parsed.exit_code;
   }
-  const server::ServerOptions& options = parsed.options;
+  server::ServerOptions& options = parsed.options;
+  options.node.console = web::ConsoleAssets();  // GET /ui (docs/console.md)
   log::LogOptions log_options;
   log_options.level = options.log_level;
   log_options.format = options.log_format;

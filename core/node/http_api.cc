@@ -8,7 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <boost/beast/core/detail/base64.hpp>
+
 #include "core/admin/builtin_routes.h"
+#include "core/admin/static_assets.h"
+#include "core/client/message.h"
 #include "core/protocol/json.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
@@ -28,6 +32,32 @@ namespace pb = protocol::pb;
 constexpr uint32_t kRestSessionTimeoutMs = 30'000;
 constexpr uint32_t kMaxRestWaitMs = 30'000;
 constexpr size_t kMaxRestMessages = 1000;
+// Browsing by offset: messages per answer by default and at most, and the
+// bytes one read may take from the log.
+constexpr uint64_t kDefaultBrowseMessages = 50;
+constexpr uint64_t kMaxBrowseMessages = 500;
+constexpr uint32_t kBrowseFetchBytes = 1u << 20;
+
+// Browsed keys, values and header values are bytes, not necessarily UTF-8:
+// base64 carries them exactly (the console decodes them as text, JSON or hex).
+std::string Base64(std::string_view bytes) {
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::encoded_size(bytes.size()), '\0');
+  out.resize(b64::encode(out.data(), bytes.data(), bytes.size()));
+  return out;
+}
+
+json BrowsedMessageJson(const client::Message& m) {
+  json headers = json::array();
+  for (const auto& [name, value] : m.headers) {
+    headers.push_back({{"name", name}, {"value_base64", Base64(value)}});
+  }
+  return {{"offset", m.offset},
+          {"timestamp_ms", m.timestamp_ms},
+          {"key_base64", m.key ? json(Base64(*m.key)) : json(nullptr)},
+          {"value_base64", Base64(m.value)},
+          {"headers", headers}};
+}
 
 Result<json> ParseJson(const std::string& body) {
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -71,6 +101,7 @@ admin::Router HttpApi::Routes() {
     return ready_ ? Status::Ok() : Status(ErrorCode::kClosed, "the node is starting or stopping");
   });
   admin::InstallMetricsRoute(router, registry_);
+  if (!console_.empty()) admin::InstallStaticRoutes(router, "/ui", console_);
   router.Add("GET", "/v1/cluster", [this](HttpRequest, Responder respond) {
     OnLoop(std::move(respond),
            [this](Responder respond) { respond(JsonResponse(cluster_->MembersJson())); });
@@ -186,6 +217,10 @@ admin::Router HttpApi::Routes() {
                      {{"topic", topic}, {"partitions", out["partitions"]}, {"group_lag", lag}}));
                });
              });
+  router.Add("GET", "/v1/topics/{topic}/partitions/{partition}/messages",
+             [this](HttpRequest request, Responder respond) {
+               Browse(std::move(request), std::move(respond));
+             });
   router.Add("GET", "/v1/groups", [this](HttpRequest request, Responder respond) {
     pb::ListGroupsRequest list;
     list.set_topic(request.query["topic"]);
@@ -217,7 +252,116 @@ admin::Router HttpApi::Routes() {
              [this](HttpRequest request, Responder respond) {
                Settle(std::move(request), std::move(respond));
              });
+  router.Add("POST", "/v1/topics/{topic}/groups/{group}/reset",
+             [this](HttpRequest request, Responder respond) {
+               ResetGroup(std::move(request), std::move(respond));
+             });
   return router;
+}
+
+// GET .../partitions/{partition}/messages?offset=<o>&max=<n>: the committed
+// messages from offset o (default: the partition's first retained one), at
+// most n, read without a group: nothing is delivered, acked or changed.
+void HttpApi::Browse(HttpRequest request, Responder respond) {
+  const std::string& partition_text = request.params["partition"];
+  if (partition_text.find_first_not_of("0123456789") != std::string::npos ||
+      partition_text.size() > 9) {
+    return respond(ErrorResponse(InvalidArgument("the partition must be a whole number")));
+  }
+  auto max = QueryNumber(request, "max", kDefaultBrowseMessages);
+  if (!max.ok()) return respond(ErrorResponse(max.status()));
+  std::optional<uint64_t> offset;
+  if (!request.query["offset"].empty()) {
+    auto o = QueryNumber(request, "offset", 0);
+    if (!o.ok()) return respond(ErrorResponse(o.status()));
+    offset = *o;
+  }
+  pb::FetchRequest fetch;
+  fetch.set_topic(request.params["topic"]);
+  fetch.set_partition(static_cast<uint32_t>(std::stoul(partition_text)));
+  fetch.set_max_bytes(kBrowseFetchBytes);
+  fetch.set_max_wait_ms(0);
+  const size_t take = std::clamp<uint64_t>(*max, 1, kMaxBrowseMessages);
+  OnLoop(std::move(respond), [this, fetch, offset, take](const Responder& respond) mutable {
+    if (offset) {
+      fetch.set_offset(*offset);
+    } else {
+      pb::ListOffsetsRequest earliest;
+      earliest.set_topic(fetch.topic());
+      earliest.set_partition(fetch.partition());
+      earliest.set_spec(pb::OFFSET_EARLIEST);
+      auto first = broker_.ListOffsets(earliest);
+      if (!first.ok()) return respond(ErrorResponse(first.status()));
+      fetch.set_offset(first->offset());
+    }
+    broker_.Fetch(fetch, [fetch, take, respond](Result<broker::FetchReply> r) {
+      if (!r.ok()) return respond(ErrorResponse(r.status()));
+      json messages = json::array();
+      uint64_t next = fetch.offset();
+      for (const storage::BatchBytes& batch : r->batches) {
+        if (messages.size() >= take) break;
+        auto decoded =
+            client::DecodeBatch(fetch.topic(), fetch.partition(), *batch, fetch.offset());
+        if (!decoded.ok()) return respond(ErrorResponse(decoded.status()));
+        for (const client::Message& m : *decoded) {
+          if (messages.size() >= take) break;
+          messages.push_back(BrowsedMessageJson(m));
+          next = m.offset + 1;
+        }
+      }
+      respond(JsonResponse({{"topic", fetch.topic()},
+                            {"partition", fetch.partition()},
+                            {"offset", fetch.offset()},
+                            {"next_offset", next},
+                            {"first_offset", r->response.first_offset()},
+                            {"high_watermark", r->response.high_watermark()},
+                            {"messages", messages}}));
+    });
+  });
+}
+
+// Body: {"to": "earliest"|"latest"} or {"offset": n} or {"timestamp_ms": n}:
+// moves every partition's cursor of the group there (ResetGroupOffsets, as
+// sprawlctl does over the client protocol); answers the group.
+void HttpApi::ResetGroup(HttpRequest request, Responder respond) {
+  auto body = ParseJson(request.body);
+  if (!body.ok()) return respond(ErrorResponse(body.status()));
+  if (!body->is_object() || body->size() != 1) {
+    return respond(ErrorResponse(InvalidArgument(
+        "the body needs exactly one of 'to' (earliest or latest), 'offset' or 'timestamp_ms'")));
+  }
+  pb::ResetGroupOffsetsRequest reset;
+  reset.set_topic(request.params["topic"]);
+  reset.set_group(request.params["group"]);
+  if (body->contains("to")) {
+    const json& to = (*body)["to"];
+    if (to == "earliest") {
+      reset.set_spec(pb::OFFSET_EARLIEST);
+    } else if (to == "latest") {
+      reset.set_spec(pb::OFFSET_LATEST);
+    } else {
+      return respond(ErrorResponse(InvalidArgument("'to' must be earliest or latest")));
+    }
+  } else if (body->contains("offset")) {
+    if (!(*body)["offset"].is_number_unsigned()) {
+      return respond(ErrorResponse(InvalidArgument("'offset' must be a whole number")));
+    }
+    reset.set_spec(pb::OFFSET_EXACT);
+    reset.set_offset((*body)["offset"].get<uint64_t>());
+  } else if (body->contains("timestamp_ms")) {
+    if (!(*body)["timestamp_ms"].is_number_integer()) {
+      return respond(ErrorResponse(InvalidArgument("'timestamp_ms' must be a whole number")));
+    }
+    reset.set_spec(pb::OFFSET_TIMESTAMP);
+    reset.set_timestamp_ms((*body)["timestamp_ms"].get<int64_t>());
+  } else {
+    return respond(ErrorResponse(InvalidArgument(
+        "the body needs exactly one of 'to' (earliest or latest), 'offset' or 'timestamp_ms'")));
+  }
+  OnLoop(std::move(respond), [this, reset](const Responder& respond) {
+    auto group = broker_.ResetGroupOffsets(reset);
+    respond(group.ok() ? JsonResponse(protocol::ToJson(*group)) : ErrorResponse(group.status()));
+  });
 }
 
 // Body: {"messages": [{"value": "...", "key": "...", "headers": {...},

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <span>
 
 #include "core/admin/http_server.h"
+#include "core/admin/static_assets.h"
 #include "core/broker/broker.h"
 #include "core/meta/meta_service.h"
 #include "core/node/rest_members.h"
@@ -24,6 +26,9 @@ class HttpApi {
 
   admin::Router Routes();
 
+  // The console Routes() serves at /ui (none when empty); set before Routes().
+  void SetConsole(std::span<const admin::StaticAsset> assets) { console_ = assets; }
+
   // The cluster the /v1/cluster and /v1/placement routes describe; set before
   // the loop runs.
   void SetCluster(const Cluster* cluster) { cluster_ = cluster; }
@@ -38,6 +43,8 @@ class HttpApi {
   void Publish(admin::HttpRequest request, admin::Responder respond);
   void Consume(admin::HttpRequest request, admin::Responder respond);
   void Settle(admin::HttpRequest request, admin::Responder respond);
+  void Browse(admin::HttpRequest request, admin::Responder respond);
+  void ResetGroup(admin::HttpRequest request, admin::Responder respond);
 
   meta::MetaService* meta_ = nullptr;
   broker::Broker& broker_;
@@ -47,6 +54,7 @@ class HttpApi {
   const std::atomic<bool>& ready_;
   std::atomic<uint64_t> round_robin_{0};
   const Cluster* cluster_ = nullptr;
+  std::span<const admin::StaticAsset> console_;
 };
 
 }  // namespace sprawl::node
