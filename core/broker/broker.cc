@@ -173,16 +173,48 @@ void Broker::Fetch(const pb::FetchRequest& request, std::function<void(Result<Fe
   if (BeingDeleted(request.topic())) {
     return done(NotFound("topic '" + request.topic() + "' is being deleted"));
   }
+  Status held = CheckHeld(request.topic(), request.partition());
+  if (!held.ok()) return done(held);
   fetches_.Fetch(request, std::move(done));
 }
 
 Result<pb::ListOffsetsResponse> Broker::ListOffsets(const pb::ListOffsetsRequest& request) const {
+  SPRAWL_RETURN_IF_ERROR(CheckHeld(request.topic(), request.partition()));
   return fetches_.ListOffsets(request);
 }
 
 void Broker::JoinGroup(const pb::JoinGroupRequest& request, const std::string& connection,
                        GroupManager::JoinDone done) {
+  if (replication_ != nullptr) {
+    auto topic = topics_.Find(request.topic());
+    if (topic.ok()) {
+      // Deliveries read each partition's log here: every partition must be.
+      for (uint32_t p = 0; p < (*topic)->partitions.size(); ++p) {
+        PartitionRoute route = replication_->Route(request.topic(), p);
+        if (route.HoldsData()) continue;
+        return done(NotLeader("consumer groups of topic '" + request.topic() +
+                                  "' are served by a node holding all its partitions; this "
+                                  "node holds no replica of partition " +
+                                  std::to_string(p),
+                              route.hint));
+      }
+    }
+  }
   groups_.JoinGroup(request, connection, std::move(done));
+}
+
+Status Broker::CheckHeld(const std::string& topic, uint32_t partition) const {
+  if (replication_ == nullptr) return Status::Ok();
+  PartitionRoute route = replication_->Route(topic, partition);
+  if (route.HoldsData()) return Status::Ok();
+  return NotLeader("this node holds no replica of partition " + std::to_string(partition) +
+                       " of topic '" + topic + "'",
+                   route.hint);
+}
+
+void Broker::SetReplicationHook(ReplicationHook* hook) {
+  replication_ = hook;
+  pipeline_.SetReplicationHook(hook);
 }
 
 Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,

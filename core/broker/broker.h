@@ -104,6 +104,21 @@ class Broker {
 
   const TopicRegistry& topics() const { return topics_; }
 
+  // Replicated partitions (PublishPipeline, same names): where each
+  // partition is served decides whether a publish, fetch, offset lookup or
+  // group join is served here or refused with NOT_LEADER and a hint.
+  void SetReplicationHook(ReplicationHook* hook);
+  Status MarkReplicated(const std::string& topic, uint32_t partition, uint64_t applied_end) {
+    return pipeline_.MarkReplicated(topic, partition, applied_end);
+  }
+  Result<uint64_t> ApplyReplicated(const std::string& topic, uint32_t partition, uint64_t index,
+                                   uint64_t term, std::string_view batch) {
+    return pipeline_.ApplyReplicated(topic, partition, index, term, batch);
+  }
+  void FailReplicatedProposals(const std::string& topic, uint32_t partition, const Status& why) {
+    pipeline_.FailReplicatedProposals(topic, partition, why);
+  }
+
   // Queues `work` on the admin worker thread, behind the administration
   // already queued: tests hold the worker with it.
   void RunOnAdminWorkerForTesting(std::function<void()> work) { admin_.Submit(std::move(work)); }
@@ -122,6 +137,8 @@ class Broker {
   void Administer(const std::string& topic, AdminInFlight op, std::function<Status()> work,
                   std::function<void(Status)> then);
 
+  // NOT_LEADER (with a hint) when this node holds no replica of the partition.
+  Status CheckHeld(const std::string& topic, uint32_t partition) const;
   // The commit index of `partition` moved: groups and parked fetches may go on.
   void OnCommitted(const std::string& topic, uint32_t partition);
   // Serves every partition of `topic` in the publish pipeline.
@@ -135,6 +152,7 @@ class Broker {
   FetchHandler fetches_;
   GroupManager groups_;
   std::map<std::string, AdminInFlight, std::less<>> admin_in_flight_;
+  ReplicationHook* replication_ = nullptr;
   // Completions posted by the admin worker check it: the broker may be gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // Last: destroyed first, so queued disk work finishes while the rest exists.

@@ -19,6 +19,7 @@ pb::Error ToError(const Status& status) {
   e.set_code(static_cast<uint32_t>(status.code()));
   e.set_message(status.message());
   e.set_retriable(status.retriable());
+  if (!status.leader_hint().empty()) e.set_leader_hint(status.leader_hint());
   return e;
 }
 
@@ -90,14 +91,30 @@ Status PublishPipeline::AddPartition(const std::string& topic, uint32_t partitio
   if (part->log->CommitIndex() < end) {
     SPRAWL_RETURN_IF_ERROR(part->log->SetCommitIndex(end));
   }
-  SPRAWL_RETURN_IF_ERROR(RebuildProducers(*part));
+  SPRAWL_RETURN_IF_ERROR(RebuildProducers(*part, part->log->CommitIndex()));
   partitions_.emplace(id, std::move(part));
   return Status::Ok();
 }
 
-Status PublishPipeline::RebuildProducers(Partition& part) {
+Status PublishPipeline::MarkReplicated(const std::string& topic, uint32_t partition,
+                                       uint64_t applied_end) {
+  auto found = partitions_.find({topic, partition});
+  if (found == partitions_.end()) {
+    return NotFound("topic '" + topic + "' has no partition " + std::to_string(partition));
+  }
+  Partition& part = *found->second;
+  const uint64_t end = part.log->NextOffset();
+  // The mark is written after the appends it covers, on the same writer: it
+  // can lag behind the log, never run ahead of it. A log retained past the
+  // mark (retention) restarts the count at its first offset.
+  part.replicated = true;
+  part.apply_end = std::clamp(applied_end, part.log->FirstOffset(), end);
+  part.producers = ProducerTable();
+  return RebuildProducers(part, part.apply_end);
+}
+
+Status PublishPipeline::RebuildProducers(Partition& part, uint64_t end) {
   storage::PartitionLog& log = *part.log;
-  const uint64_t end = log.CommitIndex();
   uint64_t offset = std::max(log.FirstOffset(),
                              end > kProducerRebuildRecords ? end - kProducerRebuildRecords : 0);
   while (offset < end) {
@@ -138,6 +155,14 @@ void PublishPipeline::DropTopic(const std::string& topic) {
       for (AppendDone& waiter : proposal.on_commit) orphaned.push_back(std::move(waiter));
     }
     part.proposals.clear();
+    for (auto& [index, proposal] : part.raft_proposals) {
+      --appends_in_flight_;
+      pending_publish_bytes_ -= proposal.bytes;
+      orphaned.push_back([done = std::move(proposal.done)](Result<storage::AppendInfo> info) {
+        if (done) done(false, std::move(info));
+      });
+    }
+    part.raft_proposals.clear();
     it = partitions_.erase(it);
   }
   for (AppendDone& waiter : orphaned) {
@@ -204,6 +229,15 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
                          std::to_string(topic.partitions.size()) + ")"));
   }
   const std::shared_ptr<Partition> part = found->second;
+  const PartitionRoute route =
+      replication_ != nullptr ? replication_->Route(topic.name, partition) : PartitionRoute{};
+  if (route.kind == PartitionRoute::Kind::kFollower ||
+      route.kind == PartitionRoute::Kind::kElsewhere) {
+    return fail(NotLeader("this node does not lead partition " + std::to_string(partition) +
+                              " of topic '" + topic.name + "'",
+                          route.hint));
+  }
+  if (!part->failed.ok()) return fail(part->failed);
   auto view = storage::RecordBatchView::Parse(batch);
   if (!view.ok()) return fail(view.status());
   Status sizes = CheckRecordSizes(*view, topic.config.max_message_bytes);
@@ -213,7 +247,11 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
 
   // The batch's acknowledgement: once its outcome (or, for a retry, the
   // original's) is known, and after a sync for ACK_ALL under a lazy policy.
-  auto acknowledge = [this, call, index](bool duplicate, Result<storage::AppendInfo> info) {
+  // A replicated batch is acknowledged once committed by a majority, as
+  // Raft persists its entries (docs/replication.md): no extra local sync.
+  const bool needs_sync = call->ack_all && sync_on_all_ && !route.Replicated();
+  auto acknowledge = [this, call, index, needs_sync](bool duplicate,
+                                                     Result<storage::AppendInfo> info) {
     pb::PublishResult& r = *call->response.mutable_results(static_cast<int>(index));
     if (!info.ok()) {
       *r.mutable_error() = ToError(info.status());
@@ -223,7 +261,7 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
     r.set_duplicate(duplicate);
     r.set_base_offset(info->base_offset);
     r.set_last_offset(info->last_offset);
-    if (!call->ack_all || !sync_on_all_) return FinishBatch(call);
+    if (!needs_sync) return FinishBatch(call);
     sync_waiter_.AfterSync([this, call, index](Status synced) {
       post_([this, call, index, synced = std::move(synced)] {
         if (!synced.ok()) {
@@ -235,6 +273,13 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
     });
   };
 
+  if (route.kind == PartitionRoute::Kind::kLeader) {
+    // Idempotence is judged when the entry applies, the same on every
+    // replica; a retry of a batch in flight is proposed again and applies as
+    // a duplicate. Both ack levels wait for the commit: offsets are assigned
+    // when the entry applies.
+    return ProposeReplicated(part, std::move(batch), std::move(acknowledge));
+  }
   const storage::ProducerStamp producer = view->producer();
   const uint32_t count = view->record_count();
   if (producer.producer_id != 0) {
@@ -281,10 +326,24 @@ void PublishPipeline::Append(const Topic& topic, uint32_t partition, std::string
     return done(
         NotFound("topic '" + topic.name + "' has no partition " + std::to_string(partition)));
   }
+  const PartitionRoute route =
+      replication_ != nullptr ? replication_->Route(topic.name, partition) : PartitionRoute{};
+  if (route.kind == PartitionRoute::Kind::kFollower ||
+      route.kind == PartitionRoute::Kind::kElsewhere) {
+    return done(NotLeader("this node does not lead partition " + std::to_string(partition) +
+                              " of topic '" + topic.name + "'",
+                          route.hint));
+  }
   Status admitted = Admit(batch.size());
   if (!admitted.ok()) return done(admitted);
   auto view = storage::RecordBatchView::Parse(batch);
   if (!view.ok()) return done(view.status());
+  if (route.kind == PartitionRoute::Kind::kLeader) {
+    return ProposeReplicated(found->second, std::move(batch),
+                             [done = std::move(done)](bool, Result<storage::AppendInfo> info) {
+                               done(std::move(info));
+                             });
+  }
   const uint32_t count = view->record_count();
   Propose(found->second, std::move(batch), view->producer(), count, /*wait_for_commit=*/true,
           std::move(done));
@@ -386,6 +445,153 @@ void PublishPipeline::Commit(Partition& part, uint64_t commit_index) {
     for (AppendDone& waiter : waiters) waiter(info);
   }
   on_commit_(part.topic, part.partition);
+}
+
+void PublishPipeline::ProposeReplicated(const std::shared_ptr<Partition>& part, std::string batch,
+                                        ReplicatedDone done) {
+  const uint64_t bytes = batch.size();
+  auto proposed = replication_->Propose(part->topic, part->partition, std::move(batch));
+  if (!proposed.ok()) return done(false, proposed.status());
+  pending_publish_bytes_ += bytes;
+  metrics_.pending_publish_bytes.Set(static_cast<int64_t>(pending_publish_bytes_));
+  ++appends_in_flight_;
+  auto [it, inserted] = part->raft_proposals.try_emplace(proposed->index);
+  if (!inserted) {
+    // An index proposed in an earlier term whose entry was overwritten: that
+    // proposal is lost.
+    ResolveReplicated(*part, proposed->index, 0,
+                      NotLeader("leadership changed before the batch committed", ""), false);
+    it = part->raft_proposals.try_emplace(proposed->index).first;
+  }
+  it->second = ReplicatedProposal{proposed->term, bytes, std::move(done)};
+}
+
+void PublishPipeline::ResolveReplicated(Partition& part, uint64_t index, uint64_t term,
+                                        const Result<storage::AppendInfo>& outcome,
+                                        bool duplicate) {
+  // Every proposal at or below `index` is decided: the one at `index` by
+  // this outcome if its term matches, the others were overwritten.
+  std::vector<std::pair<ReplicatedDone, Result<storage::AppendInfo>>> decided;
+  while (!part.raft_proposals.empty() && part.raft_proposals.begin()->first <= index) {
+    auto it = part.raft_proposals.begin();
+    ReplicatedProposal p = std::move(it->second);
+    const bool mine = it->first == index && p.term == term && term != 0;
+    part.raft_proposals.erase(it);
+    --appends_in_flight_;
+    pending_publish_bytes_ -= p.bytes;
+    decided.emplace_back(std::move(p.done),
+                         mine ? outcome
+                              : Result<storage::AppendInfo>(NotLeader(
+                                    "leadership changed before the batch committed", "")));
+  }
+  metrics_.pending_publish_bytes.Set(static_cast<int64_t>(pending_publish_bytes_));
+  for (auto& [done, result] : decided) {
+    if (done) done(duplicate && result.ok(), result);
+  }
+}
+
+void PublishPipeline::FailReplicatedProposals(const std::string& topic, uint32_t partition,
+                                              const Status& why) {
+  auto found = partitions_.find({topic, partition});
+  if (found == partitions_.end() || found->second->raft_proposals.empty()) return;
+  Partition& part = *found->second;
+  std::vector<ReplicatedDone> failed;
+  for (auto& [index, p] : part.raft_proposals) {
+    --appends_in_flight_;
+    pending_publish_bytes_ -= p.bytes;
+    failed.push_back(std::move(p.done));
+  }
+  part.raft_proposals.clear();
+  metrics_.pending_publish_bytes.Set(static_cast<int64_t>(pending_publish_bytes_));
+  for (ReplicatedDone& done : failed) {
+    if (done) done(false, why);
+  }
+}
+
+Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint32_t partition,
+                                                  uint64_t index, uint64_t term,
+                                                  std::string_view batch) {
+  auto found = partitions_.find({topic, partition});
+  if (found == partitions_.end()) {
+    return NotFound("topic '" + topic + "' has no partition " + std::to_string(partition));
+  }
+  const std::shared_ptr<Partition> part = found->second;
+  if (!part->failed.ok()) return part->failed;
+  if (batch.empty()) {
+    // A control entry (a new leader's no-op, a membership change): it takes
+    // no offset, and a proposal still waiting at its index was overwritten.
+    ResolveReplicated(*part, index, 0, NotLeader("leadership changed before the batch committed", ""),
+                      false);
+    return part->apply_end;
+  }
+  storage::PartitionLog& log = *part->log;
+  // Every replica decides the same way from the same entries: a batch that
+  // does not verify, a duplicate or an out-of-order sequence leaves no trace.
+  auto view = storage::RecordBatchView::ParseVerified(batch);
+  if (!view.ok()) {
+    ResolveReplicated(*part, index, term, view.status(), false);
+    return part->apply_end;
+  }
+  const storage::ProducerStamp producer = view->producer();
+  const uint32_t count = view->record_count();
+  if (producer.producer_id != 0) {
+    const SequenceCheck check =
+        part->producers.Check(producer.producer_id, producer.base_sequence, count);
+    if (check.verdict == SequenceVerdict::kDuplicate || check.verdict == SequenceVerdict::kInFlight) {
+      metrics_.publish_duplicates.Increment();
+      ResolveReplicated(*part, index, term,
+                        storage::AppendInfo{check.base_offset.value_or(0),
+                                            check.last_offset.value_or(0)},
+                        true);
+      return part->apply_end;
+    }
+    if (check.verdict == SequenceVerdict::kOutOfOrder) {
+      ResolveReplicated(
+          *part, index, term,
+          Status(ErrorCode::kOutOfOrderSequence,
+                 "producer " + std::to_string(producer.producer_id) + " sent sequence " +
+                     std::to_string(producer.base_sequence) + " but the next expected is " +
+                     std::to_string(check.expected_sequence)),
+          false);
+      return part->apply_end;
+    }
+  }
+  storage::AppendInfo info{part->apply_end, part->apply_end + count - 1};
+  if (part->apply_end >= log.NextOffset()) {
+    const uint64_t base = log.NextOffset();
+    log.AppendAsync(std::string(batch), term,
+                    [this, part, post = post_](Result<storage::AppendInfo> appended) {
+                      if (appended.ok()) return;
+                      post([part, status = appended.status()] {
+                        // The replica can no longer follow its group's log.
+                        if (part->failed.ok()) part->failed = status;
+                        log::Error("a committed batch could not be appended; the replica stops",
+                                   {{"topic", part->topic},
+                                    {"partition", part->partition},
+                                    {"error", status.ToString()}});
+                      });
+                    });
+    if (log.NextOffset() != base + count) {
+      part->failed = DataCorruption("a committed batch was refused by the log");
+      return part->failed;
+    }
+    info = {base, base + count - 1};
+    metrics_.published_batches.Increment();
+    metrics_.published_records.Increment(count);
+    metrics_.published_bytes.Increment(batch.size());
+  }
+  part->apply_end = info.last_offset + 1;
+  if (producer.producer_id != 0) {
+    part->producers.Record(producer.producer_id, producer.base_sequence, count, info.base_offset,
+                           info.last_offset);
+  }
+  if (log.CommitIndex() < part->apply_end) {
+    Status s = log.SetCommitIndex(part->apply_end);
+    if (!s.ok()) return s;
+  }
+  ResolveReplicated(*part, index, term, info, false);
+  on_commit_(part->topic, part->partition);
+  return part->apply_end;
 }
 
 void PublishPipeline::FinishBatch(const std::shared_ptr<PublishCall>& call) {

@@ -11,6 +11,7 @@
 #include "core/broker/broker_metrics.h"
 #include "core/broker/broker_options.h"
 #include "core/broker/producer_table.h"
+#include "core/broker/replication_hook.h"
 #include "core/broker/sync_waiter.h"
 #include "core/broker/topic_registry.h"
 #include "core/protocol/messages.h"
@@ -66,6 +67,32 @@ class PublishPipeline {
   // Whether publishes are waiting for their acks (shutdown waits for none).
   bool InProgress() const { return publishes_in_progress_ > 0 || appends_in_flight_ > 0; }
 
+  // Replicated partitions (docs/replication.md). With a hook, each batch's
+  // partition is routed: a follower or a node without a replica refuses it
+  // with NOT_LEADER; the leader proposes it to the partition's Raft group,
+  // and every replica appends it when it commits (ApplyReplicated). Without
+  // a hook, or for a partition the hook calls local, batches go straight to
+  // the log as on one node. `hook` must outlive the pipeline.
+  void SetReplicationHook(ReplicationHook* hook) { replication_ = hook; }
+  // Serves (topic, partition) as a Raft group's state machine whose entries
+  // up to the one that left the log at `applied_end` are applied; batches
+  // the log holds past it were appended by entries that come again (a crash
+  // before their applied mark was written) and are matched, not appended
+  // twice. Producer state is rebuilt up to `applied_end`.
+  Status MarkReplicated(const std::string& topic, uint32_t partition, uint64_t applied_end);
+  // Applies the committed entry `index` of term `term` (an encoded batch):
+  // idempotence is checked here, the same way on every replica, then the
+  // batch is appended and the commit index moves past it; whoever proposed
+  // it on this node is answered. Returns the offset after the last applied
+  // batch (the applied mark to persist), or the storage error that stops the
+  // partition.
+  Result<uint64_t> ApplyReplicated(const std::string& topic, uint32_t partition, uint64_t index,
+                                   uint64_t term, std::string_view batch);
+  // This node no longer leads the partition: publishes waiting for entries
+  // it proposed fail with `why` (retriable NOT_LEADER: a retry from an
+  // idempotent producer is deduplicated if the entry commits after all).
+  void FailReplicatedProposals(const std::string& topic, uint32_t partition, const Status& why);
+
  private:
   struct PublishCall;
   struct Ticket;
@@ -77,6 +104,13 @@ class PublishPipeline {
     std::vector<AppendDone> on_append;
     std::vector<AppendDone> on_commit;
   };
+  // Who waits for a batch proposed to the partition's Raft group.
+  using ReplicatedDone = std::function<void(bool duplicate, Result<storage::AppendInfo>)>;
+  struct ReplicatedProposal {
+    uint64_t term = 0;
+    uint64_t bytes = 0;
+    ReplicatedDone done;
+  };
   struct Partition {
     std::string topic;
     uint32_t partition = 0;
@@ -84,6 +118,12 @@ class PublishPipeline {
     ProducerTable producers;
     std::map<uint64_t, Proposal> proposals;  // by end offset (last_offset + 1)
     bool dropped = false;
+    // A Raft group's state machine: the offset the next applied batch takes
+    // (below the log's end only while re-applying after a restart).
+    bool replicated = false;
+    uint64_t apply_end = 0;
+    Status failed;                                         // a local append failed
+    std::map<uint64_t, ReplicatedProposal> raft_proposals;  // by Raft index
   };
   using PartitionId = std::pair<std::string, uint32_t>;
 
@@ -102,7 +142,13 @@ class PublishPipeline {
   // RETRY_AFTER when `bytes` more would pass the bound on bytes in flight.
   Status Admit(uint64_t bytes) const;
   uint32_t RetryAfterHintMs() const;
-  Status RebuildProducers(Partition& part);
+  Status RebuildProducers(Partition& part, uint64_t end);
+  // Proposes `batch` to the partition's Raft group; `done` runs when the
+  // entry applies here (or is lost).
+  void ProposeReplicated(const std::shared_ptr<Partition>& part, std::string batch,
+                         ReplicatedDone done);
+  void ResolveReplicated(Partition& part, uint64_t index, uint64_t term,
+                         const Result<storage::AppendInfo>& outcome, bool duplicate);
 
   const Clock& clock_;
   BrokerMetrics& metrics_;
@@ -115,6 +161,7 @@ class PublishPipeline {
   size_t publishes_in_progress_ = 0;
   size_t appends_in_flight_ = 0;
   std::map<PartitionId, std::shared_ptr<Partition>> partitions_;
+  ReplicationHook* replication_ = nullptr;
 };
 
 }  // namespace sprawl::broker

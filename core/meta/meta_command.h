@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/util/result.h"
 
@@ -23,12 +24,20 @@ struct MetaCommand {
   // kCreate: the whole configuration (broker::EncodeTopicConfig);
   // kAlter: the protobuf TopicConfig holding the fields to change.
   std::string config;
+  // kCreate, and kAlter when it adds partitions: the replica set of every
+  // partition (member ids, placement order), chosen by the proposing node.
+  // Empty: the topic is not placed (every node serves its own copy), as
+  // topics created before assignments were recorded.
+  std::vector<std::vector<std::string>> assignment;
 
   friend bool operator==(const MetaCommand&, const MetaCommand&) = default;
 };
 
-inline constexpr uint8_t kMetaCommandVersion = 1;
+// Version 1 has no assignment; 2 adds it (written only when there is one).
+inline constexpr uint8_t kMetaCommandVersion = 2;
 inline constexpr size_t kMaxMetaFieldBytes = 64u << 10;
+inline constexpr size_t kMaxAssignedPartitions = 1024;
+inline constexpr size_t kMaxAssignedReplicas = 7;
 
 std::string EncodeMetaCommand(const MetaCommand& command);
 // INVALID_ARGUMENT for anything truncated, oversized, of an unknown kind or

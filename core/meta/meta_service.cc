@@ -238,6 +238,11 @@ void MetaService::CreateTopic(const pb::CreateTopicRequest& request,
                 static_cast<unsigned long long>(rng_()));
   command.topic_id = id;
   command.config = broker::EncodeTopicConfig(*config);
+  if (place_) {
+    command.assignment =
+        place_(request.name(), 0, config->partitions, config->replication_factor);
+    if (command.assignment.size() != config->partitions) command.assignment.clear();
+  }
   const std::string topic = request.name();
   Submit(std::move(command), [this, done, topic](Status s) {
     if (!s.ok()) return done(s);
@@ -262,6 +267,16 @@ void MetaService::AlterTopic(const pb::AlterTopicRequest& request, broker::Broke
   command.topic = request.name();
   // Unknown fields travel along and are refused where the change applies.
   command.config = request.config().SerializeAsString();
+  const MetaTopic* current = state_.Find(request.name());
+  if (place_ && current != nullptr && !current->assignment.empty() &&
+      request.config().has_partitions() &&
+      request.config().partitions() > current->assignment.size()) {
+    // New partitions are placed here, over the members live now.
+    command.assignment = current->assignment;
+    auto added = place_(request.name(), static_cast<uint32_t>(current->assignment.size()),
+                        request.config().partitions(), current->config.replication_factor);
+    for (auto& replicas : added) command.assignment.push_back(std::move(replicas));
+  }
   const std::string topic = request.name();
   Submit(std::move(command), [this, done, topic](Status s) {
     if (!s.ok()) return done(s);
@@ -290,6 +305,9 @@ void MetaService::Apply(replication::GroupId, const replication::Entry& entry) {
     return;
   }
   Status outcome = state_.Apply(*command);
+  if (outcome.ok() && placement_listener_.changed) {
+    placement_listener_.changed(command->topic, state_.Find(command->topic));
+  }
   work_.push_back({command->topic, command->request_id, std::move(outcome)});
   Pump();
 }
@@ -305,6 +323,8 @@ void MetaService::Pump() {
     if (!local.ok()) {
       log::Error("topic could not be brought in line with the cluster metadata",
                  {{"topic", w.topic}, {"error", local.ToString()}});
+    } else if (placement_listener_.reconciled) {
+      placement_listener_.reconciled(w.topic);
     }
     auto it = pending_.find(w.request_id);
     if (it != pending_.end()) {
@@ -401,6 +421,7 @@ void MetaService::RecordId(const std::string& topic, const std::string& id,
 void MetaService::Decorate(pb::TopicDescription* description) const {
   auto it = local_ids_.find(description->name());
   if (it != local_ids_.end()) description->set_topic_id(it->second);
+  if (decorator_) decorator_(description);
 }
 
 std::string MetaService::MemberName(NodeId id) const {

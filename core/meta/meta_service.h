@@ -51,12 +51,32 @@ class MetaService {
   using LiveMembers = std::function<std::vector<std::string>()>;
   // Sends a META_FORWARD body to node `to` over the peer port; may be lost.
   using Forward = std::function<void(replication::NodeId to, std::string body)>;
+  // The replica sets of partitions [from, to) of a topic over the live
+  // members, placement order (Cluster::Assign).
+  using Place = std::function<std::vector<std::vector<std::string>>(
+      const std::string& topic, uint32_t from, uint32_t to, size_t replication)>;
+  // Who follows where topics are placed (PartitionReplicas): `changed` when
+  // a committed command changed a topic (null: deleted), `reconciled` once
+  // this node's broker holds the topic as the metadata says.
+  struct PlacementListener {
+    std::function<void(const std::string& topic, const MetaTopic* now)> changed;
+    std::function<void(const std::string& topic)> reconciled;
+  };
 
   // Everything must outlive the service.
   MetaService(MetaServiceOptions options, replication::RaftHost& host,
               replication::RaftStorage& raft_storage, broker::Broker& broker, storage::Store& store,
               const Clock& clock, Post post, LiveMembers live, Forward forward);
   ~MetaService();
+
+  // Before Start: how new topics are placed, and who hears of placements.
+  void SetPlacement(Place place, PlacementListener listener) {
+    place_ = std::move(place);
+    placement_listener_ = std::move(listener);
+  }
+  // Whether this node recorded a topic id for `topic` (its local topic was
+  // made for the cluster's metadata).
+  bool HasRecordedId(std::string_view topic) const { return local_ids_.count(topic) > 0; }
 
   // Before the loop runs: loads the topic ids of this node's topics and
   // opens the metadata group when it has stored state or this node joins
@@ -78,8 +98,12 @@ class MetaService {
   // A META_FORWARD body from the peer port: proposed when this node leads,
   // dropped otherwise (the asking node times out).
   void OnForward(std::string_view body);
-  // Sets the description's topic id from this node's records.
+  // Sets the description's topic id from this node's records, then lets the
+  // decorator (the replicas: leaders, replica sets, terms) add its part.
   void Decorate(pb::TopicDescription* description) const;
+  void SetDecorator(std::function<void(pb::TopicDescription*)> decorator) {
+    decorator_ = std::move(decorator);
+  }
   // The broker's description of `topic` once a change to it is applied here,
   // with its topic id (Decorate).
   Result<pb::TopicDescription> DescribeApplied(const std::string& topic) const;
@@ -120,6 +144,9 @@ class MetaService {
   Post post_;
   LiveMembers live_;
   Forward forward_;
+  Place place_;
+  std::function<void(pb::TopicDescription*)> decorator_;
+  PlacementListener placement_listener_;
   const replication::NodeId self_;
 
   MetaState state_;

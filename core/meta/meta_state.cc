@@ -1,5 +1,7 @@
 #include "core/meta/meta_state.h"
 
+#include <set>
+
 #include "core/storage/store.h"
 
 namespace sprawl::meta {
@@ -11,6 +13,25 @@ Status MetaState::CheckDeadLetter(std::string_view topic, const broker::TopicCon
   }
   return InvalidArgument("dead letter topic '" + config.dead_letter_topic +
                          "' does not exist; create it first");
+}
+
+Status MetaState::CheckAssignment(std::string_view topic,
+                                  const std::vector<std::vector<std::string>>& assignment,
+                                  uint32_t partitions) {
+  if (assignment.empty()) return Status::Ok();
+  if (assignment.size() < partitions) {
+    return InvalidArgument("topic '" + std::string(topic) + "': the assignment places " +
+                           std::to_string(assignment.size()) + " of " +
+                           std::to_string(partitions) + " partitions");
+  }
+  for (const auto& replicas : assignment) {
+    std::set<std::string_view> distinct(replicas.begin(), replicas.end());
+    if (replicas.empty() || distinct.size() != replicas.size()) {
+      return InvalidArgument("topic '" + std::string(topic) +
+                             "': a partition's replicas are empty or repeat a member");
+    }
+  }
+  return Status::Ok();
 }
 
 Status MetaState::Apply(const MetaCommand& c) {
@@ -32,7 +53,10 @@ Status MetaState::Apply(const MetaCommand& c) {
       auto config = broker::DecodeTopicConfig(c.topic, c.config);
       if (!config.ok()) return InvalidArgument(config.status().message());
       SPRAWL_RETURN_IF_ERROR(CheckDeadLetter(c.topic, *config));
-      topics_[c.topic] = MetaTopic{c.topic_id, std::move(*config)};
+      SPRAWL_RETURN_IF_ERROR(CheckAssignment(c.topic, c.assignment, config->partitions));
+      std::vector<std::vector<std::string>> assignment = c.assignment;
+      if (!assignment.empty()) assignment.resize(config->partitions);
+      topics_[c.topic] = MetaTopic{c.topic_id, std::move(*config), std::move(assignment)};
       return Status::Ok();
     }
     case MetaCommand::Kind::kAlter: {
@@ -45,6 +69,20 @@ Status MetaState::Apply(const MetaCommand& c) {
       SPRAWL_ASSIGN_OR_RETURN(broker::TopicConfig altered,
                               broker::ConfigForAlter(c.topic, it->second.config, patch));
       SPRAWL_RETURN_IF_ERROR(CheckDeadLetter(c.topic, altered));
+      auto& assignment = it->second.assignment;
+      if (!assignment.empty() && altered.partitions > assignment.size()) {
+        // New partitions of a placed topic are placed by the command; the
+        // existing ones keep their replicas.
+        if (c.assignment.size() < altered.partitions) {
+          return InvalidArgument("topic '" + c.topic + "': " +
+                                 std::to_string(altered.partitions - assignment.size()) +
+                                 " new partitions come without replicas");
+        }
+        SPRAWL_RETURN_IF_ERROR(CheckAssignment(c.topic, c.assignment, altered.partitions));
+        for (size_t p = assignment.size(); p < altered.partitions; ++p) {
+          assignment.push_back(c.assignment[p]);
+        }
+      }
       it->second.config = std::move(altered);
       return Status::Ok();
     }

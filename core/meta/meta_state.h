@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/broker/topic_config.h"
 #include "core/meta/meta_command.h"
@@ -17,6 +18,9 @@ namespace sprawl::meta {
 struct MetaTopic {
   std::string topic_id;
   broker::TopicConfig config;
+  // Per partition, its replica set (member ids, placement order: the first
+  // is the preferred leader). Empty for a topic that is not placed.
+  std::vector<std::vector<std::string>> assignment;
 };
 
 // The cluster's topics: the state machine of the metadata Raft group. Pure
@@ -38,6 +42,11 @@ class MetaState {
 
  private:
   Status CheckDeadLetter(std::string_view topic, const broker::TopicConfig& config) const;
+  // INVALID_ARGUMENT unless `assignment` (when not empty) places partitions
+  // [0, partitions) on distinct members.
+  static Status CheckAssignment(std::string_view topic,
+                                const std::vector<std::vector<std::string>>& assignment,
+                                uint32_t partitions);
 
   std::map<std::string, MetaTopic, std::less<>> topics_;
   // The request ids of the last kRememberedRequests commands, oldest first.

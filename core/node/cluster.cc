@@ -206,6 +206,32 @@ std::vector<std::string> Cluster::LiveMemberIds() const {
   return ids;
 }
 
+std::vector<std::vector<std::string>> Cluster::Assign(const std::string& topic, uint32_t from,
+                                                      uint32_t to, size_t replication) const {
+  overlay::Placement placement = LivePlacement();
+  std::vector<std::vector<std::string>> out;
+  for (uint32_t p = from; p < to; ++p) out.push_back(placement.ReplicaSet(topic, p, replication));
+  return out;
+}
+
+std::string Cluster::ClientAddressOf(std::string_view member_id) const {
+  for (const auto& [id, m] : membership_->members()) {
+    if (id != member_id) continue;
+    const bool live = m.state == overlay::MemberState::kAlive ||
+                      m.state == overlay::MemberState::kSuspect ||
+                      id == membership_->self().meta.id;
+    return live ? m.meta.client_address : std::string();
+  }
+  return "";
+}
+
+std::string Cluster::MemberIdOf(uint64_t raft_id) const {
+  for (const auto& [id, m] : membership_->members()) {
+    if (replication::RaftNodeId(id) == raft_id) return id;
+  }
+  return "";
+}
+
 nlohmann::json Cluster::MembersJson() const {
   nlohmann::json members = nlohmann::json::array();
   for (const auto& [id, m] : membership_->members()) {

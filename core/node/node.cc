@@ -75,6 +75,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   });
   node->http_api_ =
       std::make_unique<HttpApi>(*broker, *loop, node->rest_members_, node->registry_, node->ready_);
+  node->http_api_->SetConsole(config.console);
   admin::HttpServerOptions http_options;
   http_options.bind = config.bind;
   http_options.port = config.http_port;
@@ -113,6 +114,35 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
         cluster->SendToMember(to, kForwardType, body);
       });
   meta::MetaService* meta = node->meta_.get();
+  // Partitions as Raft groups on the same host, placed by the metadata.
+  node->replicas_ = std::make_unique<replica::PartitionReplicas>(
+      config.node_id, *host, *broker, *node->store_, post,
+      replica::ClusterView{
+          [cluster](std::string_view id) { return cluster->ClientAddressOf(id); },
+          [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); }},
+      [meta](std::string_view topic) { return meta->HasRecordedId(topic); });
+  replica::PartitionReplicas* replicas = node->replicas_.get();
+  broker->SetReplicationHook(replicas);
+  meta->SetDecorator([replicas](broker::pb::TopicDescription* d) { replicas->Decorate(d); });
+  meta->SetPlacement(
+      [cluster](const std::string& topic, uint32_t from, uint32_t to, size_t replication) {
+        return cluster->Assign(topic, from, to, replication);
+      },
+      meta::MetaService::PlacementListener{
+          [replicas](const std::string& topic, const meta::MetaTopic* now) {
+            if (now == nullptr) return replicas->OnPlacement(topic, nullptr);
+            replica::Placement placement{now->topic_id, now->config.replication_factor,
+                                         now->assignment};
+            replicas->OnPlacement(topic, &placement);
+          },
+          [replicas](const std::string& topic) {
+            Status opened = replicas->Open(topic);
+            if (!opened.ok()) {
+              log::Error("partition replicas not opened",
+                         {{"topic", topic}, {"error", opened.ToString()}});
+            }
+          }});
+  node->dispatcher_->SetReplicas(replicas);
   cluster->SetPeerHandler(kRaftType, [host](std::string body) { host->Receive(body); });
   cluster->SetPeerHandler(kForwardType, [meta](std::string body) { meta->OnForward(body); });
   cluster->SetMemberListener([host](const overlay::Member& m) {
@@ -124,18 +154,24 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->dispatcher_->SetMeta(meta);
   node->http_api_->SetMeta(meta);
 
+  node->group_metrics_ = std::make_unique<GroupMetrics>(*broker, node->registry_);
+  GroupMetrics* group_metrics = node->group_metrics_.get();
   loop->SetTimer(
-      [broker, rest, cluster, host, meta] {
+      [broker, rest, cluster, host, meta, group_metrics] {
         return std::min({broker->NextDeadlineNanos(), rest->NextDeadlineNanos(),
                          cluster->NextDeadlineNanos(), host->NextDeadlineNanos(),
-                         meta->NextDeadlineNanos()});
+                         meta->NextDeadlineNanos(), group_metrics->NextDeadlineNanos()});
       },
-      [broker, rest, cluster, host, meta] {
+      [broker, rest, cluster, host, meta, replicas, group_metrics] {
         broker->Tick();
         const int64_t now = SystemClock::Instance().MonotonicNanos();
         rest->Tick(now);
+        group_metrics->Tick(now);
         cluster->Tick();
-        if (now >= host->NextDeadlineNanos()) host->Tick();
+        if (now >= host->NextDeadlineNanos()) {
+          host->Tick();
+          replicas->Tick();
+        }
         if (now >= meta->NextDeadlineNanos()) meta->Tick();
       });
   node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
@@ -218,12 +254,15 @@ void Node::Stop() {
   // HTTP handlers post to the loop: stop them before the loop goes away.
   http_.reset();
   retention_.reset();
+  if (broker_) broker_->SetReplicationHook(nullptr);
+  replicas_.reset();
   meta_.reset();
   raft_host_.reset();
   raft_storage_.reset();
   cluster_.reset();
   endpoint_.reset();
   dispatcher_.reset();
+  group_metrics_.reset();
   broker_.reset();
   store_.reset();
   log::Info("node stopped");

@@ -10,8 +10,10 @@
 #include "core/broker/broker.h"
 #include "core/meta/meta_service.h"
 #include "core/node/cluster.h"
+#include "core/node/group_metrics.h"
 #include "core/node/http_api.h"
 #include "core/node/node_config.h"
+#include "core/replica/partition_replicas.h"
 #include "core/node/request_dispatcher.h"
 #include "core/node/rest_members.h"
 #include "core/replication/host/raft_host.h"
@@ -59,6 +61,7 @@ class Node {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<transport::EventLoop> loop_;
   std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<GroupMetrics> group_metrics_;
   std::unique_ptr<RequestDispatcher> dispatcher_;
   zmq::context_t context_{1};
   std::unique_ptr<transport::ServerEndpoint> endpoint_;
@@ -66,6 +69,7 @@ class Node {
   std::unique_ptr<replication::RaftStorage> raft_storage_;
   std::unique_ptr<replication::RaftHost> raft_host_;
   std::unique_ptr<meta::MetaService> meta_;
+  std::unique_ptr<replica::PartitionReplicas> replicas_;
   RestMembers rest_members_;
   std::unique_ptr<HttpApi> http_api_;
   std::unique_ptr<admin::HttpServer> http_;

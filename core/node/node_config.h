@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/admin/static_assets.h"
 #include "core/overlay/membership.h"
 #include "core/storage/store_options.h"
 #include "core/util/result.h"
@@ -57,6 +59,10 @@ struct NodeConfig {
   // The file system the store's RocksDB works through; null = the operating
   // system's. Tests inject disk faults through it.
   std::shared_ptr<rocksdb::FileSystem> file_system;
+  // The web console the HTTP port serves at /ui (docs/console.md); empty =
+  // none. sprawl-server passes the assets embedded in it (web/); embedded
+  // nodes have none, so the bindings do not carry them.
+  std::span<const admin::StaticAsset> console;
 
   // INVALID_ARGUMENT naming the field for a value a node cannot start with.
   Status Validate() const;

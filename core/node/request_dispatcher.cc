@@ -1,5 +1,7 @@
 #include "core/node/request_dispatcher.h"
 
+#include <algorithm>
+
 #include "core/protocol/message_type.h"
 
 namespace sprawl::node {
@@ -110,6 +112,23 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
         for (auto& t : *listed.mutable_topics()) meta_->Decorate(&t);
       }
       return reply(Encode(listed));
+    }
+    case MessageType::kMetadata: {
+      auto request = ParseBody<pb::MetadataRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      if (replicas_ != nullptr) return reply(Encode(replicas_->Metadata(*request)));
+      pb::MetadataResponse out;
+      for (const auto& d : broker_.ListTopics().topics()) {
+        if (request->topics_size() > 0 &&
+            std::find(request->topics().begin(), request->topics().end(), d.name()) ==
+                request->topics().end()) {
+          continue;
+        }
+        pb::TopicMetadata* tm = out.add_topics();
+        tm->set_name(d.name());
+        for (const auto& p : d.partitions()) tm->add_partitions()->set_partition(p.partition());
+      }
+      return reply(Encode(out));
     }
     case MessageType::kPublish: {
       auto request = ParseBody<pb::PublishRequest>(body, type);

@@ -8,6 +8,7 @@
 
 #include "core/broker/broker.h"
 #include "core/meta/meta_service.h"
+#include "core/replica/partition_replicas.h"
 #include "core/util/result.h"
 
 namespace sprawl::node {
@@ -38,10 +39,14 @@ class RequestDispatcher {
   // Topic create, alter and delete go to the cluster's metadata group
   // through `meta`, which must outlive the dispatcher. Before the loop runs.
   void SetMeta(meta::MetaService* meta) { meta_ = meta; }
+  // METADATA is answered from `replicas` (which must outlive the
+  // dispatcher); without them every partition is served here.
+  void SetReplicas(replica::PartitionReplicas* replicas) { replicas_ = replicas; }
 
  private:
   broker::Broker& broker_;
   meta::MetaService* meta_ = nullptr;
+  replica::PartitionReplicas* replicas_ = nullptr;
   std::string node_id_;
   const Clock& clock_;
   int64_t started_nanos_;

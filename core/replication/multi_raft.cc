@@ -87,6 +87,12 @@ Result<PeerBatch> DecodeBatch(std::string_view bytes) {
 
 MultiRaft::MultiRaft(NodeId self, MultiRaftOptions options) : self_(self), options_(options) {}
 
+void MultiRaft::RemoveGroup(GroupId id) {
+  groups_.erase(id);
+  awake_.erase(id);
+  dirty_.erase(id);
+}
+
 Status MultiRaft::AddGroup(GroupId id, RaftConfig config, PersistedState state) {
   if (config.id != self_)
     return InvalidArgument("multi-raft: the group's node id is not this node");
@@ -221,7 +227,9 @@ std::vector<MultiRaft::GroupReady> MultiRaft::GetReadies() {
 
 std::vector<PeerBatch> MultiRaft::Advance() {
   for (GroupId id : readied_) {
-    Group& g = groups_.at(id);
+    auto found = groups_.find(id);
+    if (found == groups_.end()) continue;  // removed while its Ready was written
+    Group& g = found->second;
     g.readied = false;
     dirty_.insert(id);  // an acknowledged write can commit, and so need another Ready
     for (Message& m : g.raft->Advance()) {

@@ -75,6 +75,9 @@ class MultiRaft {
 
   // INVALID_ARGUMENT if the group exists or `config.id` is not this node.
   Status AddGroup(GroupId id, RaftConfig config, PersistedState state);
+  // Forgets the group (its topic was deleted); its messages still in a batch
+  // are dropped on arrival as any message for an unknown group is.
+  void RemoveGroup(GroupId id);
   Raft* group(GroupId id);
   size_t groups() const { return groups_.size(); }
   size_t awake() const { return awake_.size(); }

@@ -34,6 +34,17 @@ void RaftHost::SetApply(Apply apply, Restore restore) {
   restore_ = std::move(restore);
 }
 
+void RaftHost::SetGroupApply(GroupId id, Apply apply, Restore restore) {
+  group_apply_[id] = {std::move(apply), std::move(restore)};
+}
+
+Status RaftHost::CloseGroup(GroupId id) {
+  multi_.RemoveGroup(id);
+  group_apply_.erase(id);
+  storage_.DropAsync(id);
+  return Status::Ok();
+}
+
 Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
   SPRAWL_ASSIGN_OR_RETURN(auto stored, storage_.Load(id));
   if (!stored) {
@@ -46,7 +57,9 @@ Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
   config.seed = options_.raft.seed ^ (id * 0x9e3779b97f4a7c15ULL) ^
                 static_cast<uint64_t>(clock_.MonotonicNanos());
   // The snapshot is restored before the group hands out entries after it.
-  if (stored->snapshot && restore_) restore_(id, *stored->snapshot);
+  auto own = group_apply_.find(id);
+  const Restore& restore = own != group_apply_.end() ? own->second.second : restore_;
+  if (stored->snapshot && restore) restore(id, *stored->snapshot);
   SPRAWL_RETURN_IF_ERROR(multi_.AddGroup(id, config, std::move(*stored)));
   // A group whose only voter is this node has no one to wait for: it elects
   // itself now rather than after an election timeout (an embedded node
@@ -129,9 +142,13 @@ void RaftHost::OnPersisted(Status status, std::vector<MultiRaft::GroupReady> rea
   }
   SendBatches(multi_.Advance());
   for (const MultiRaft::GroupReady& gr : readies) {
-    if (gr.ready.snapshot && restore_) restore_(gr.group, *gr.ready.snapshot);
-    if (!apply_) continue;
-    for (const Entry& e : gr.ready.committed) apply_(gr.group, e);
+    auto own = group_apply_.find(gr.group);
+    if (own == group_apply_.end() && multi_.group(gr.group) == nullptr) continue;  // closed
+    const Apply& apply = own != group_apply_.end() ? own->second.first : apply_;
+    const Restore& restore = own != group_apply_.end() ? own->second.second : restore_;
+    if (gr.ready.snapshot && restore) restore(gr.group, *gr.ready.snapshot);
+    if (!apply) continue;
+    for (const Entry& e : gr.ready.committed) apply(gr.group, e);
   }
   Turn();
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,11 +51,15 @@ class RaftHost {
 
   // Where committed entries and installed snapshots go. Before OpenGroup.
   void SetApply(Apply apply, Restore restore);
+  // The same for one group, in place of the host-wide callbacks.
+  void SetGroupApply(GroupId id, Apply apply, Restore restore);
 
   // Restarts group `id` from its stored state, or, when it has none, records
   // it with `initial` as its membership (empty for a node that waits to be
   // added by the group's leader) and starts it. Errors of the store.
   Status OpenGroup(GroupId id, const ConfState& initial);
+  // Stops group `id` and deletes its stored state (its topic is gone).
+  Status CloseGroup(GroupId id);
 
   void Tick();
   // When Tick must next run, on the clock's monotonic nanoseconds.
@@ -90,6 +95,7 @@ class RaftHost {
   MultiRaft multi_;
   Apply apply_;
   Restore restore_;
+  std::map<GroupId, std::pair<Apply, Restore>> group_apply_;
   int64_t next_tick_ns_;
   bool writing_ = false;
   Status failure_;

@@ -1,5 +1,7 @@
 #include "core/replication/host/raft_storage.h"
 
+#include "core/util/logging.h"
+
 #include <cstdio>
 #include <future>
 
@@ -260,5 +262,20 @@ void RaftStorage::SaveSnapshot(GroupId group, const Snapshot& snapshot,
 }
 
 Status RaftStorage::Drop(GroupId group) { return store_.DeleteRecords(RaftGroupPrefix(group)); }
+
+void RaftStorage::DropAsync(GroupId group) {
+  std::string first = RaftGroupPrefix(group);
+  std::string end = first;
+  end.back() = static_cast<char>(end.back() + 1);  // past every key under the prefix
+  using RecordWrite = storage::Store::RecordWrite;
+  store_.WriteRecordsAsync({RecordWrite{RecordWrite::Kind::kDeleteRange, first, end}},
+                           /*sync=*/false, [group](Status s) {
+                             if (!s.ok()) {
+                               log::Warn("raft group state not deleted",
+                                         {{"group", std::to_string(group)},
+                                          {"error", s.ToString()}});
+                             }
+                           });
+}
 
 }  // namespace sprawl::replication

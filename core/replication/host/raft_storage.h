@@ -50,6 +50,8 @@ class RaftStorage {
   void SaveSnapshot(GroupId group, const Snapshot& snapshot, std::function<void(Status)> done);
   // Deletes every record of the group.
   Status Drop(GroupId group);
+  // The same without waiting: ordered after every earlier write.
+  void DropAsync(GroupId group);
 
  private:
   storage::Store& store_;

@@ -14,14 +14,14 @@ std::string RequestId() { return "n1/" + std::to_string(++next_request); }
 
 MetaCommand Create(const std::string& topic, const std::string& id,
                    broker::TopicConfig config = {}) {
-  return {MetaCommand::Kind::kCreate, RequestId(), topic, id, broker::EncodeTopicConfig(config)};
+  return {MetaCommand::Kind::kCreate, RequestId(), topic, id, broker::EncodeTopicConfig(config), {}};
 }
 
 MetaCommand Delete(const std::string& topic) {
-  return {MetaCommand::Kind::kDelete, RequestId(), topic, "", ""};
+  return {MetaCommand::Kind::kDelete, RequestId(), topic, "", "", {}};
 }
 MetaCommand Alter(const std::string& topic, const protocol::pb::TopicConfig& patch) {
-  return {MetaCommand::Kind::kAlter, RequestId(), topic, "", patch.SerializeAsString()};
+  return {MetaCommand::Kind::kAlter, RequestId(), topic, "", patch.SerializeAsString(), {}};
 }
 
 TEST(MetaCommandTest, RoundTripsAndRefusesDamage) {
@@ -35,11 +35,63 @@ TEST(MetaCommandTest, RoundTripsAndRefusesDamage) {
   }
   EXPECT_EQ(DecodeMetaCommand(bytes + "x").status().code(), ErrorCode::kInvalidArgument);
   std::string newer = bytes;
-  newer[0] = 2;
+  newer[0] = kMetaCommandVersion + 1;
   EXPECT_EQ(DecodeMetaCommand(newer).status().code(), ErrorCode::kUnsupportedVersion);
   std::string kind = bytes;
   kind[1] = 9;
   EXPECT_EQ(DecodeMetaCommand(kind).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(MetaCommandTest, AnAssignmentRoundTripsAndAnUnplacedCommandStaysVersionOne) {
+  MetaCommand placed = Create("orders", "abc");
+  placed.assignment = {{"n1", "n2", "n3"}, {"n2", "n3", "n1"}};
+  const std::string bytes = EncodeMetaCommand(placed);
+  EXPECT_EQ(bytes[0], 2);
+  auto decoded = DecodeMetaCommand(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, placed);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeMetaCommand(bytes.substr(0, n)).ok()) << n;
+  }
+  // A node of the previous version reads what an unplaced command writes.
+  EXPECT_EQ(EncodeMetaCommand(Create("orders", "abc"))[0], 1);
+}
+
+TEST(MetaStateTest, APlacedTopicKeepsItsAssignmentAndGrowsItWithNewPartitions) {
+  MetaState s;
+  broker::TopicConfig two;
+  two.partitions = 2;
+  MetaCommand create = Create("orders", "id1", two);
+  create.assignment = {{"n1", "n2"}, {"n2", "n1"}};
+  ASSERT_TRUE(s.Apply(create).ok());
+  EXPECT_EQ(s.Find("orders")->assignment, create.assignment);
+
+  protocol::pb::TopicConfig grow;
+  grow.set_partitions(3);
+  // Growing a placed topic without placing the new partition changes nothing.
+  EXPECT_EQ(s.Apply(Alter("orders", grow)).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.Find("orders")->config.partitions, 2u);
+  MetaCommand alter = Alter("orders", grow);
+  alter.assignment = {{"x"}, {"y"}, {"n3", "n1"}};
+  ASSERT_TRUE(s.Apply(alter).ok());
+  const std::vector<std::vector<std::string>> grown = {{"n1", "n2"}, {"n2", "n1"}, {"n3", "n1"}};
+  EXPECT_EQ(s.Find("orders")->assignment, grown);
+}
+
+TEST(MetaStateTest, ABadAssignmentIsRefusedAndChangesNothing) {
+  MetaState s;
+  broker::TopicConfig two;
+  two.partitions = 2;
+  MetaCommand short_one = Create("orders", "id1", two);
+  short_one.assignment = {{"n1"}};
+  EXPECT_EQ(s.Apply(short_one).code(), ErrorCode::kInvalidArgument);
+  MetaCommand repeats = Create("orders", "id1", two);
+  repeats.assignment = {{"n1", "n1"}, {"n2"}};
+  EXPECT_EQ(s.Apply(repeats).code(), ErrorCode::kInvalidArgument);
+  MetaCommand empty_set = Create("orders", "id1", two);
+  empty_set.assignment = {{"n1"}, {}};
+  EXPECT_EQ(s.Apply(empty_set).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.Find("orders"), nullptr);
 }
 
 TEST(MetaStateTest, CreateAlterDeleteAndTheirRefusals) {

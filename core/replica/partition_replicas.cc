@@ -1,0 +1,354 @@
+#include "core/replica/partition_replicas.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/util/byte_io.h"
+#include "core/util/logging.h"
+
+namespace sprawl::replica {
+namespace {
+
+using broker::PartitionRoute;
+using replication::GroupId;
+
+constexpr uint8_t kMarkVersion = 1;
+
+}  // namespace
+
+GroupId PartitionGroupId(std::string_view topic_id, uint32_t partition) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over "<topic id>/<partition>"
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  };
+  for (unsigned char c : topic_id) mix(c);
+  mix('/');
+  for (int shift = 0; shift < 32; shift += 8) mix(static_cast<unsigned char>(partition >> shift));
+  return h <= 1 ? h + 2 : h;
+}
+
+std::string AppliedMarkKey(GroupId group) {
+  char key[48];
+  std::snprintf(key, sizeof key, "replica/%016llx/applied", static_cast<unsigned long long>(group));
+  return key;
+}
+
+std::string EncodeAppliedMark(uint64_t index, uint64_t end_offset) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(kMarkVersion);
+  w.U64(index);
+  w.U64(end_offset);
+  return out;
+}
+
+Result<std::pair<uint64_t, uint64_t>> DecodeAppliedMark(std::string_view bytes) {
+  ByteReader r(bytes);
+  uint8_t version = 0;
+  uint64_t index = 0;
+  uint64_t end = 0;
+  if (!r.U8(&version) || version != kMarkVersion || !r.U64(&index) || !r.U64(&end) ||
+      r.remaining() != 0) {
+    return DataCorruption("replica applied mark: malformed");
+  }
+  return std::make_pair(index, end);
+}
+
+PartitionReplicas::PartitionReplicas(std::string node_id, replication::RaftHost& host,
+                                     broker::Broker& broker, storage::Store& store, Post post,
+                                     ClusterView view, RecordedTopicId recorded_topic_id)
+    : node_id_(std::move(node_id)),
+      host_(host),
+      broker_(broker),
+      store_(store),
+      post_(std::move(post)),
+      view_(std::move(view)),
+      recorded_topic_id_(std::move(recorded_topic_id)) {}
+
+PartitionReplicas::~PartitionReplicas() { *alive_ = false; }
+
+void PartitionReplicas::OnPlacement(const std::string& topic, const Placement* placement) {
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) {
+    if (placement != nullptr && it->second.placement.topic_id == placement->topic_id &&
+        it->second.placement.assignment.size() == placement->assignment.size()) {
+      return;  // unchanged (a replay, or a config change that moved nothing)
+    }
+    if (placement == nullptr || it->second.placement.topic_id != placement->topic_id) {
+      CloseTopic(it->second);
+      topics_.erase(it);
+      it = topics_.end();
+    }
+  }
+  if (placement == nullptr || placement->assignment.empty()) return;
+  TopicParts& t = topics_[topic];
+  const size_t known = t.parts.size();
+  t.placement = *placement;
+  for (size_t p = known; p < placement->assignment.size(); ++p) {
+    Part part;
+    part.topic = topic;
+    part.partition = static_cast<uint32_t>(p);
+    part.group = PartitionGroupId(placement->topic_id, part.partition);
+    part.replicas = placement->assignment[p];
+    part.raft = placement->replication_factor > 1 && part.replicas.size() > 1;
+    part.mine = std::find(part.replicas.begin(), part.replicas.end(), node_id_) !=
+                part.replicas.end();
+    t.parts.push_back(std::move(part));
+  }
+}
+
+Status PartitionReplicas::Open(const std::string& topic) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return Status::Ok();
+  for (Part& part : it->second.parts) {
+    if (!part.raft || !part.mine || part.open) continue;
+    // Where this replica's state machine stands: its applied mark.
+    SPRAWL_ASSIGN_OR_RETURN(auto marks, store_.ScanRecords(AppliedMarkKey(part.group)));
+    uint64_t index = 0;
+    uint64_t end = 0;
+    if (!marks.empty()) {
+      SPRAWL_ASSIGN_OR_RETURN(auto mark, DecodeAppliedMark(marks.front().second));
+      std::tie(index, end) = mark;
+    }
+    SPRAWL_RETURN_IF_ERROR(broker_.MarkReplicated(part.topic, part.partition, end));
+    part.applied_index = index;
+    part.applied_end = end;
+    replication::ConfState voters;
+    for (const std::string& id : part.replicas) {
+      voters.voters.push_back(replication::RaftNodeId(id));
+    }
+    std::sort(voters.voters.begin(), voters.voters.end());
+    by_group_[part.group] = {part.topic, part.partition};
+    host_.SetGroupApply(
+        part.group,
+        [this](GroupId group, const replication::Entry& entry) { Apply(group, entry); },
+        [this](GroupId group, const replication::Snapshot&) {
+          // Partition groups take no snapshots yet (their Raft logs are not
+          // compacted), so none can arrive from a leader running this code.
+          log::Error("snapshot for a partition group ignored", {{"group", std::to_string(group)}});
+        });
+    SPRAWL_RETURN_IF_ERROR(host_.OpenGroup(part.group, voters));
+    part.open = true;
+    log::Info("partition replica open", {{"topic", part.topic},
+                                         {"partition", part.partition},
+                                         {"applied_index", std::to_string(index)}});
+  }
+  return Status::Ok();
+}
+
+void PartitionReplicas::CloseTopic(TopicParts& topic) {
+  for (Part& part : topic.parts) {
+    if (!part.open) continue;
+    broker_.FailReplicatedProposals(part.topic, part.partition,
+                                    NotFound("topic '" + part.topic + "' was deleted"));
+    Status closed = host_.CloseGroup(part.group);
+    if (!closed.ok()) {
+      log::Warn("partition group not closed", {{"topic", part.topic}, {"error", closed.ToString()}});
+    }
+    using RecordWrite = storage::Store::RecordWrite;
+    store_.WriteRecordsAsync({RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
+                             /*sync=*/false, [](Status) {});
+    by_group_.erase(part.group);
+    part.open = false;
+  }
+}
+
+void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
+  auto where = by_group_.find(group);
+  if (where == by_group_.end()) return;
+  auto t = topics_.find(where->second.first);
+  if (t == topics_.end() || where->second.second >= t->second.parts.size()) return;
+  Part& part = t->second.parts[where->second.second];
+  if (entry.index <= part.applied_index) return;  // applied before a restart
+  const bool batch = entry.type == replication::EntryType::kNormal && !entry.data.empty();
+  auto applied = broker_.ApplyReplicated(part.topic, part.partition, entry.index, entry.term,
+                                         batch ? std::string_view(entry.data) : std::string_view());
+  if (!applied.ok()) {
+    log::Error("committed entry not applied; the replica stops",
+               {{"topic", part.topic},
+                {"partition", part.partition},
+                {"index", std::to_string(entry.index)},
+                {"error", applied.status().ToString()}});
+    return;
+  }
+  part.applied_index = entry.index;
+  part.applied_end = *applied;
+  part.mark_dirty = true;
+  ScheduleMarks();
+}
+
+void PartitionReplicas::ScheduleMarks() {
+  if (marks_scheduled_) return;
+  marks_scheduled_ = true;
+  // After the turn's entries are applied: one write carries every mark,
+  // queued behind the appends it covers.
+  post_([this, alive = alive_] {
+    if (*alive) WriteMarks();
+  });
+}
+
+void PartitionReplicas::WriteMarks() {
+  marks_scheduled_ = false;
+  using RecordWrite = storage::Store::RecordWrite;
+  std::vector<RecordWrite> writes;
+  for (auto& [name, t] : topics_) {
+    for (Part& part : t.parts) {
+      if (!part.mark_dirty) continue;
+      part.mark_dirty = false;
+      writes.push_back({RecordWrite::Kind::kPut, AppliedMarkKey(part.group),
+                        EncodeAppliedMark(part.applied_index, part.applied_end)});
+    }
+  }
+  if (writes.empty()) return;
+  store_.WriteRecordsAsync(std::move(writes), /*sync=*/false, [](Status s) {
+    if (!s.ok()) log::Warn("applied marks not written", {{"error", s.ToString()}});
+  });
+}
+
+void PartitionReplicas::Tick() {
+  for (auto& [name, t] : topics_) {
+    for (Part& part : t.parts) {
+      if (!part.open) continue;
+      const replication::Raft* r = host_.group(part.group);
+      if (r == nullptr) continue;
+      const bool leads = r->role() == replication::Role::kLeader;
+      if (part.led && (!leads || r->term() != part.led_term)) {
+        // Entries proposed here may never commit: their publishers retry.
+        uint64_t term = 0;
+        broker_.FailReplicatedProposals(
+            part.topic, part.partition,
+            NotLeader("leadership of partition " + std::to_string(part.partition) + " of topic '" +
+                          part.topic + "' moved before the batch committed",
+                      LeaderOf(part, &term)));
+      }
+      part.led = leads;
+      part.led_term = r->term();
+    }
+  }
+}
+
+const PartitionReplicas::Part* PartitionReplicas::FindPart(std::string_view topic,
+                                                           uint32_t partition) const {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || partition >= it->second.parts.size()) return nullptr;
+  return &it->second.parts[partition];
+}
+
+std::string PartitionReplicas::LeaderOf(const Part& part, uint64_t* term) const {
+  *term = 0;
+  if (!part.raft) return view_.client_address(part.replicas.front());
+  if (!part.open) return "";
+  const replication::Raft* r = host_.group(part.group);
+  if (r == nullptr || r->leader() == replication::kNoNode) return "";
+  *term = r->term();
+  const std::string id = view_.member_id(r->leader());
+  return id.empty() ? "" : view_.client_address(id);
+}
+
+std::string PartitionReplicas::AnyReplicaAddress(const Part& part) const {
+  for (const std::string& id : part.replicas) {
+    std::string address = view_.client_address(id);
+    if (!address.empty()) return address;
+  }
+  return "";
+}
+
+broker::PartitionRoute PartitionReplicas::Route(std::string_view topic, uint32_t partition) const {
+  const Part* part = FindPart(topic, partition);
+  if (part == nullptr) {
+    if (topics_.count(topic) == 0 && recorded_topic_id_ && recorded_topic_id_(topic)) {
+      // Placed by the metadata, which has not replayed here yet.
+      return {PartitionRoute::Kind::kFollower, ""};
+    }
+    return {PartitionRoute::Kind::kLocal, ""};
+  }
+  if (!part->mine) return {PartitionRoute::Kind::kElsewhere, AnyReplicaAddress(*part)};
+  if (!part->raft) return {PartitionRoute::Kind::kLocal, ""};
+  if (!part->open) return {PartitionRoute::Kind::kFollower, ""};
+  const replication::Raft* r = host_.group(part->group);
+  if (r != nullptr && r->role() == replication::Role::kLeader) {
+    return {PartitionRoute::Kind::kLeader, ""};
+  }
+  uint64_t term = 0;
+  return {PartitionRoute::Kind::kFollower, LeaderOf(*part, &term)};
+}
+
+Result<broker::ProposalId> PartitionReplicas::Propose(std::string_view topic, uint32_t partition,
+                                                      std::string batch) {
+  const Part* part = FindPart(topic, partition);
+  if (part == nullptr || !part->open) {
+    return NotLeader("partition " + std::to_string(partition) + " of topic '" +
+                         std::string(topic) + "' is not served here yet",
+                     "");
+  }
+  const replication::Raft* r = host_.group(part->group);
+  const uint64_t term = r != nullptr ? r->term() : 0;
+  auto index = host_.Propose(part->group, std::move(batch));
+  if (!index.ok()) {
+    if (index.status().code() != ErrorCode::kNotLeader) return index.status();
+    uint64_t leader_term = 0;
+    return NotLeader("this node does not lead partition " + std::to_string(partition) +
+                         " of topic '" + std::string(topic) + "'",
+                     LeaderOf(*part, &leader_term));
+  }
+  return broker::ProposalId{*index, term};
+}
+
+pb::MetadataResponse PartitionReplicas::Metadata(const pb::MetadataRequest& request) const {
+  pb::MetadataResponse out;
+  std::vector<std::string> names(request.topics().begin(), request.topics().end());
+  if (names.empty()) {
+    for (const auto& d : broker_.ListTopics().topics()) names.push_back(d.name());
+  }
+  for (const std::string& name : names) {
+    auto local = broker_.topics().Find(name);
+    if (!local.ok()) continue;
+    pb::TopicMetadata* tm = out.add_topics();
+    tm->set_name(name);
+    auto placed = topics_.find(name);
+    if (placed != topics_.end()) tm->set_topic_id(placed->second.placement.topic_id);
+    const uint32_t partitions = static_cast<uint32_t>((*local)->partitions.size());
+    for (uint32_t p = 0; p < partitions; ++p) {
+      pb::PartitionMetadata* pm = tm->add_partitions();
+      pm->set_partition(p);
+      const Part* part = FindPart(name, p);
+      if (part == nullptr) {
+        // Not placed: every node serves its own copy.
+        pm->set_leader_id(node_id_);
+        pm->set_leader_address(view_.client_address(node_id_));
+        continue;
+      }
+      for (const std::string& id : part->replicas) {
+        pm->add_replica_ids(id);
+        pm->add_replica_addresses(view_.client_address(id));
+      }
+      uint64_t term = 0;
+      const std::string leader = LeaderOf(*part, &term);
+      pm->set_leader_address(leader);
+      pm->set_term(term);
+      if (!part->raft) {
+        pm->set_leader_id(part->replicas.front());
+      } else if (part->open) {
+        const replication::Raft* r = host_.group(part->group);
+        if (r != nullptr && r->leader() != replication::kNoNode) {
+          pm->set_leader_id(view_.member_id(r->leader()));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void PartitionReplicas::Decorate(pb::TopicDescription* description) const {
+  for (pb::PartitionStatus& status : *description->mutable_partitions()) {
+    const Part* part = FindPart(description->name(), status.partition());
+    if (part == nullptr) continue;
+    for (const std::string& id : part->replicas) status.add_replicas(id);
+    uint64_t term = 0;
+    status.set_leader(LeaderOf(*part, &term));
+    status.set_term(term);
+  }
+}
+
+}  // namespace sprawl::replica

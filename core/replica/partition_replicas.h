@@ -1,0 +1,133 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/broker/broker.h"
+#include "core/broker/replication_hook.h"
+#include "core/protocol/messages.h"
+#include "core/replication/host/raft_host.h"
+#include "core/storage/store.h"
+
+namespace sprawl::replica {
+
+namespace pb = protocol::pb;
+
+// What the node's membership tells the replicas.
+struct ClusterView {
+  // The client address of a live member ("" when it is not live).
+  std::function<std::string(std::string_view member_id)> client_address;
+  // The member id of a Raft node id ("" when unknown).
+  std::function<std::string(replication::NodeId)> member_id;
+};
+
+// A topic as the cluster's metadata places it.
+struct Placement {
+  std::string topic_id;
+  uint32_t replication_factor = 1;
+  std::vector<std::vector<std::string>> assignment;  // per partition, placement order
+};
+
+// The Raft group id of a partition: a hash of its topic id and number, so a
+// topic created again under the same name has new groups. Never 0 or 1 (the
+// metadata group).
+replication::GroupId PartitionGroupId(std::string_view topic_id, uint32_t partition);
+
+// Every partition this node replicates as a Raft group (docs/replication.md,
+// "Replicated partitions"): opens the groups of the partitions placement
+// gives this node, applies their committed entries to the broker, persists
+// how far each applied, and tells the broker where each partition is served
+// (the broker's ReplicationHook). A partition of a topic with a replication
+// factor of 1 is served by its one replica's own log, without a group.
+// Loop thread only.
+class PartitionReplicas : public broker::ReplicationHook {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+  // Topic ids recorded on this node (MetaService): a topic with one whose
+  // placement is not known yet (a restart before the metadata replayed) is
+  // not served at all rather than served unreplicated.
+  using RecordedTopicId = std::function<bool(std::string_view topic)>;
+
+  // Everything must outlive this object.
+  PartitionReplicas(std::string node_id, replication::RaftHost& host, broker::Broker& broker,
+                    storage::Store& store, Post post, ClusterView view,
+                    RecordedTopicId recorded_topic_id);
+  ~PartitionReplicas() override;
+
+  // The metadata applied a change of `topic`: its placement now (null: the
+  // topic is gone, its groups close). Routes follow at once; groups open in
+  // Open once the broker holds the topic.
+  void OnPlacement(const std::string& topic, const Placement* placement);
+  // The broker holds `topic` as the metadata says: opens the groups of the
+  // partitions this node replicates (restarting each from its stored state
+  // and applied mark). Errors of the store.
+  Status Open(const std::string& topic);
+
+  // The membership declared a node dead: fail over the groups it led.
+  void Tick();
+
+  // broker::ReplicationHook
+  broker::PartitionRoute Route(std::string_view topic, uint32_t partition) const override;
+  Result<broker::ProposalId> Propose(std::string_view topic, uint32_t partition,
+                                     std::string batch) override;
+
+  // METADATA: every topic of the broker (or those asked), with this node's
+  // view of each partition's leader and replicas.
+  pb::MetadataResponse Metadata(const pb::MetadataRequest& request) const;
+  // Fills each partition's leader, replicas and term in a description.
+  void Decorate(pb::TopicDescription* description) const;
+
+ private:
+  struct Part {
+    std::string topic;
+    uint32_t partition = 0;
+    replication::GroupId group = 0;
+    std::vector<std::string> replicas;
+    bool raft = false;         // a Raft group (replication factor above 1)
+    bool mine = false;         // this node is a replica
+    bool open = false;         // the group runs here
+    uint64_t applied_index = 0;
+    uint64_t applied_end = 0;  // the log offset after the last applied batch
+    bool mark_dirty = false;
+    bool led = false;  // this node led at `led_term` when last looked
+    uint64_t led_term = 0;
+  };
+  struct TopicParts {
+    Placement placement;
+    std::vector<Part> parts;
+  };
+
+  const Part* FindPart(std::string_view topic, uint32_t partition) const;
+  void Apply(replication::GroupId group, const replication::Entry& entry);
+  void ScheduleMarks();
+  void WriteMarks();
+  void CloseTopic(TopicParts& topic);
+  std::string LeaderOf(const Part& part, uint64_t* term) const;
+  std::string AnyReplicaAddress(const Part& part) const;
+
+  const std::string node_id_;
+  replication::RaftHost& host_;
+  broker::Broker& broker_;
+  storage::Store& store_;
+  Post post_;
+  ClusterView view_;
+  RecordedTopicId recorded_topic_id_;
+  std::map<std::string, TopicParts, std::less<>> topics_;
+  std::map<replication::GroupId, std::pair<std::string, uint32_t>> by_group_;
+  bool marks_scheduled_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// The applied mark of a group, "replica/<group, 16 hex digits>/applied":
+// version 1, the Raft index and the log offset after it (u64 each).
+std::string AppliedMarkKey(replication::GroupId group);
+std::string EncodeAppliedMark(uint64_t index, uint64_t end_offset);
+// DATA_CORRUPTION for anything but a version-1 mark of 17 bytes.
+Result<std::pair<uint64_t, uint64_t>> DecodeAppliedMark(std::string_view bytes);
+
+}  // namespace sprawl::replica
