@@ -520,8 +520,8 @@ Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint
   if (batch.empty()) {
     // A control entry (a new leader's no-op, a membership change): it takes
     // no offset, and a proposal still waiting at its index was overwritten.
-    ResolveReplicated(*part, index, 0, NotLeader("leadership changed before the batch committed", ""),
-                      false);
+    ResolveReplicated(*part, index, 0,
+                      NotLeader("leadership changed before the batch committed", ""), false);
     return part->apply_end;
   }
   storage::PartitionLog& log = *part->log;
@@ -537,12 +537,12 @@ Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint
   if (producer.producer_id != 0) {
     const SequenceCheck check =
         part->producers.Check(producer.producer_id, producer.base_sequence, count);
-    if (check.verdict == SequenceVerdict::kDuplicate || check.verdict == SequenceVerdict::kInFlight) {
+    if (check.verdict == SequenceVerdict::kDuplicate ||
+        check.verdict == SequenceVerdict::kInFlight) {
       metrics_.publish_duplicates.Increment();
-      ResolveReplicated(*part, index, term,
-                        storage::AppendInfo{check.base_offset.value_or(0),
-                                            check.last_offset.value_or(0)},
-                        true);
+      ResolveReplicated(
+          *part, index, term,
+          storage::AppendInfo{check.base_offset.value_or(0), check.last_offset.value_or(0)}, true);
       return part->apply_end;
     }
     if (check.verdict == SequenceVerdict::kOutOfOrder) {
@@ -560,7 +560,7 @@ Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint
   if (part->apply_end >= log.NextOffset()) {
     const uint64_t base = log.NextOffset();
     log.AppendAsync(std::string(batch), term,
-                    [this, part, post = post_](Result<storage::AppendInfo> appended) {
+                    [part, post = post_](const Result<storage::AppendInfo>& appended) {
                       if (appended.ok()) return;
                       post([part, status = appended.status()] {
                         // The replica can no longer follow its group's log.

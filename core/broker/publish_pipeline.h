@@ -122,7 +122,7 @@ class PublishPipeline {
     // (below the log's end only while re-applying after a restart).
     bool replicated = false;
     uint64_t apply_end = 0;
-    Status failed;                                         // a local append failed
+    Status failed;                                          // a local append failed
     std::map<uint64_t, ReplicatedProposal> raft_proposals;  // by Raft index
   };
   using PartitionId = std::pair<std::string, uint32_t>;

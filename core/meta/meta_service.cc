@@ -239,8 +239,7 @@ void MetaService::CreateTopic(const pb::CreateTopicRequest& request,
   command.topic_id = id;
   command.config = broker::EncodeTopicConfig(*config);
   if (place_) {
-    command.assignment =
-        place_(request.name(), 0, config->partitions, config->replication_factor);
+    command.assignment = place_(request.name(), 0, config->partitions, config->replication_factor);
     if (command.assignment.size() != config->partitions) command.assignment.clear();
   }
   const std::string topic = request.name();

@@ -21,8 +21,8 @@ Status MetaState::CheckAssignment(std::string_view topic,
   if (assignment.empty()) return Status::Ok();
   if (assignment.size() < partitions) {
     return InvalidArgument("topic '" + std::string(topic) + "': the assignment places " +
-                           std::to_string(assignment.size()) + " of " +
-                           std::to_string(partitions) + " partitions");
+                           std::to_string(assignment.size()) + " of " + std::to_string(partitions) +
+                           " partitions");
   }
   for (const auto& replicas : assignment) {
     std::set<std::string_view> distinct(replicas.begin(), replicas.end());
@@ -74,8 +74,8 @@ Status MetaState::Apply(const MetaCommand& c) {
         // New partitions of a placed topic are placed by the command; the
         // existing ones keep their replicas.
         if (c.assignment.size() < altered.partitions) {
-          return InvalidArgument("topic '" + c.topic + "': " +
-                                 std::to_string(altered.partitions - assignment.size()) +
+          return InvalidArgument("topic '" + c.topic +
+                                 "': " + std::to_string(altered.partitions - assignment.size()) +
                                  " new partitions come without replicas");
         }
         SPRAWL_RETURN_IF_ERROR(CheckAssignment(c.topic, c.assignment, altered.partitions));

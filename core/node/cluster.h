@@ -81,8 +81,8 @@ class Cluster {
   std::vector<std::string> LiveMemberIds() const;
   // The replica sets of partitions [from, to) of `topic` over the live
   // members (placement order), for a new topic or new partitions.
-  std::vector<std::vector<std::string>> Assign(const std::string& topic, uint32_t from,
-                                               uint32_t to, size_t replication) const;
+  std::vector<std::vector<std::string>> Assign(const std::string& topic, uint32_t from, uint32_t to,
+                                               size_t replication) const;
   // The client address of a live (alive or suspect) member; "" otherwise.
   std::string ClientAddressOf(std::string_view member_id) const;
   // The member id whose Raft node id is `raft_id`, among the known members;

@@ -117,9 +117,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   // Partitions as Raft groups on the same host, placed by the metadata.
   node->replicas_ = std::make_unique<replica::PartitionReplicas>(
       config.node_id, *host, *broker, *node->store_, post,
-      replica::ClusterView{
-          [cluster](std::string_view id) { return cluster->ClientAddressOf(id); },
-          [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); }},
+      replica::ClusterView{[cluster](std::string_view id) { return cluster->ClientAddressOf(id); },
+                           [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); }},
       [meta](std::string_view topic) { return meta->HasRecordedId(topic); });
   replica::PartitionReplicas* replicas = node->replicas_.get();
   broker->SetReplicationHook(replicas);

@@ -23,6 +23,13 @@ nlohmann::json ToJson(const pb::TopicDescription& t) {
                           {"high_watermark", p.commit_index()},
                           {"memory_bytes", p.memory_bytes()},
                           {"disk_bytes", p.disk_bytes()}});
+    // Where the partition is served, once a cluster places it.
+    nlohmann::json& out = partitions.back();
+    if (!p.leader().empty()) out["leader"] = p.leader();
+    if (p.replicas_size() > 0) {
+      out["replicas"] = std::vector<std::string>(p.replicas().begin(), p.replicas().end());
+    }
+    if (p.term() > 0) out["term"] = p.term();
   }
   nlohmann::json out = {
       {"name", t.name()}, {"config", ToJson(t.config())}, {"partitions", partitions}};

@@ -92,8 +92,8 @@ void PartitionReplicas::OnPlacement(const std::string& topic, const Placement* p
     part.group = PartitionGroupId(placement->topic_id, part.partition);
     part.replicas = placement->assignment[p];
     part.raft = placement->replication_factor > 1 && part.replicas.size() > 1;
-    part.mine = std::find(part.replicas.begin(), part.replicas.end(), node_id_) !=
-                part.replicas.end();
+    part.mine =
+        std::find(part.replicas.begin(), part.replicas.end(), node_id_) != part.replicas.end();
     t.parts.push_back(std::move(part));
   }
 }
@@ -121,9 +121,8 @@ Status PartitionReplicas::Open(const std::string& topic) {
     std::sort(voters.voters.begin(), voters.voters.end());
     by_group_[part.group] = {part.topic, part.partition};
     host_.SetGroupApply(
-        part.group,
-        [this](GroupId group, const replication::Entry& entry) { Apply(group, entry); },
-        [this](GroupId group, const replication::Snapshot&) {
+        part.group, [this](GroupId group, const replication::Entry& entry) { Apply(group, entry); },
+        [](GroupId group, const replication::Snapshot&) {
           // Partition groups take no snapshots yet (their Raft logs are not
           // compacted), so none can arrive from a leader running this code.
           log::Error("snapshot for a partition group ignored", {{"group", std::to_string(group)}});
@@ -144,11 +143,13 @@ void PartitionReplicas::CloseTopic(TopicParts& topic) {
                                     NotFound("topic '" + part.topic + "' was deleted"));
     Status closed = host_.CloseGroup(part.group);
     if (!closed.ok()) {
-      log::Warn("partition group not closed", {{"topic", part.topic}, {"error", closed.ToString()}});
+      log::Warn("partition group not closed",
+                {{"topic", part.topic}, {"error", closed.ToString()}});
     }
     using RecordWrite = storage::Store::RecordWrite;
-    store_.WriteRecordsAsync({RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
-                             /*sync=*/false, [](Status) {});
+    store_.WriteRecordsAsync(
+        {RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
+        /*sync=*/false, [](const Status&) {});
     by_group_.erase(part.group);
     part.open = false;
   }
@@ -278,8 +279,8 @@ Result<broker::ProposalId> PartitionReplicas::Propose(std::string_view topic, ui
                                                       std::string batch) {
   const Part* part = FindPart(topic, partition);
   if (part == nullptr || !part->open) {
-    return NotLeader("partition " + std::to_string(partition) + " of topic '" +
-                         std::string(topic) + "' is not served here yet",
+    return NotLeader("partition " + std::to_string(partition) + " of topic '" + std::string(topic) +
+                         "' is not served here yet",
                      "");
   }
   const replication::Raft* r = host_.group(part->group);

@@ -88,9 +88,9 @@ class PartitionReplicas : public broker::ReplicationHook {
     uint32_t partition = 0;
     replication::GroupId group = 0;
     std::vector<std::string> replicas;
-    bool raft = false;         // a Raft group (replication factor above 1)
-    bool mine = false;         // this node is a replica
-    bool open = false;         // the group runs here
+    bool raft = false;  // a Raft group (replication factor above 1)
+    bool mine = false;  // this node is a replica
+    bool open = false;  // the group runs here
     uint64_t applied_index = 0;
     uint64_t applied_end = 0;  // the log offset after the last applied batch
     bool mark_dirty = false;

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <future>
 
 #include "core/util/clock.h"
@@ -24,22 +25,42 @@ Result<std::unique_ptr<ClientConnection>> ClientConnection::Connect(const std::s
   socket.set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket.set(zmq::sockopt::sndhwm, 100'000);
   socket.set(zmq::sockopt::rcvhwm, 100'000);
+  // ZMTP heartbeats: a node that stops answering (a partition, a frozen
+  // host) drops the connection like one whose process died.
+  socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(kHeartbeatInterval.count()));
+  socket.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(kHeartbeatTimeout.count()));
+  // The socket reports a dropped connection on an inproc pair: the requests
+  // sent on it will get no reply, and the caller learns so at once instead of
+  // after its timeout (a killed partition leader is then routed around in
+  // about an election's time).
+  static std::atomic<uint64_t> monitors{0};
+  const std::string monitor_endpoint =
+      "inproc://sprawl-client-monitor-" + std::to_string(++monitors);
+  constexpr int kEvents = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
+  if (zmq_socket_monitor(socket.handle(), monitor_endpoint.c_str(), kEvents) != 0) {
+    return IoError(std::string("cannot monitor the connection: ") + zmq_strerror(zmq_errno()));
+  }
+  zmq::socket_t monitor(context, zmq::socket_type::pair);
+  monitor.set(zmq::sockopt::linger, 0);
   try {
+    monitor.connect(monitor_endpoint);
     socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return InvalidArgument("cannot connect to '" + endpoint + "': " + e.what());
   }
-  std::unique_ptr<ClientConnection> conn(
-      new ClientConnection(std::move(context), std::move(socket), endpoint, options));
+  std::unique_ptr<ClientConnection> conn(new ClientConnection(
+      std::move(context), std::move(socket), std::move(monitor), endpoint, options));
   if (conn->wake_fd_ < 0) return IoError("eventfd failed: out of file descriptors");
   conn->thread_ = std::thread([raw = conn.get()] { raw->Run(); });
   return conn;
 }
 
 ClientConnection::ClientConnection(zmq::context_t context, zmq::socket_t socket,
-                                   std::string endpoint, ClientOptions options)
+                                   zmq::socket_t monitor, std::string endpoint,
+                                   ClientOptions options)
     : context_(std::move(context)),
       socket_(std::move(socket)),
+      monitor_(std::move(monitor)),
       endpoint_(std::move(endpoint)),
       options_(options),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
@@ -210,6 +231,48 @@ void ClientConnection::ExpireTimedOut() {
   }
 }
 
+void ClientConnection::ReadMonitorEvents() {
+  bool lost = false;
+  bool refused = false;
+  for (;;) {
+    // An event is two frames: 6 bytes (u16 event, u32 value), then the
+    // endpoint.
+    std::vector<zmq::message_t> parts;
+    auto got = zmq::recv_multipart(monitor_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+    if (!got) break;
+    if (parts.size() != 2 || parts[0].size() < sizeof(uint16_t)) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, parts[0].data(), sizeof event);
+    if (event == ZMQ_EVENT_CONNECTED) {
+      was_connected_ = true;
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      lost = true;
+    } else if (event == ZMQ_EVENT_CONNECT_RETRIED && was_connected_) {
+      // The node this connection reached is gone: what was sent since is
+      // queued for a node that may never come back. (Before the first
+      // connection, calls wait for the node to start, up to their timeout.)
+      refused = true;
+    }
+  }
+  if ((!lost && !refused) || pending_.empty()) return;
+  // Requests on the wire get no reply over a new connection: fail them now.
+  // Their outcome is unknown, as after a timeout (IO_ERROR is retriable).
+  auto pending = std::move(pending_);
+  pending_.clear();
+  deadlines_.clear();
+  {
+    MutexLock lock(mu_);
+    outstanding_ -= pending.size();
+  }
+  const Status status =
+      lost ? IoError("the connection to " + endpoint_ +
+                     " was lost; the request may or may not have been carried out")
+           : IoError("cannot reconnect to " + endpoint_ +
+                     " (refused); the request stays queued and may still be carried out if the "
+                     "node comes back");
+  for (auto& [id, p] : pending) p.done(status);
+}
+
 void ClientConnection::FailAll(const Status& status) {
   std::deque<Outbound> unsent;
   {
@@ -262,14 +325,15 @@ void ClientConnection::Run() {
     zmq::pollitem_t items[] = {
         {socket_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (backlog.empty() ? 0 : ZMQ_POLLOUT)),
          0},
-        {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+        {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+        {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     long timeout_ms = -1;
     if (!deadlines_.empty()) {
       const int64_t wait = deadlines_.begin()->first - NowNanos();
       timeout_ms = wait <= 0 ? 0 : static_cast<long>((wait + 999'999) / 1'000'000);
     }
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+      zmq::poll(items, 3, std::chrono::milliseconds(timeout_ms));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       break;
@@ -279,12 +343,15 @@ void ClientConnection::Run() {
       [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
     }
     if (items[0].revents & ZMQ_POLLIN) ReadReplies();
+    if (items[2].revents & ZMQ_POLLIN) ReadMonitorEvents();
     ExpireTimedOut();
   }
   for (auto& out : backlog) {
     if (out.done) out.done(Status(ErrorCode::kClosed, "the connection was closed"));
   }
   FailAll(Status(ErrorCode::kClosed, "the connection was closed"));
+  zmq_socket_monitor(socket_.handle(), nullptr, 0);
+  monitor_.close();
   socket_.close();
 }
 

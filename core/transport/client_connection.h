@@ -46,10 +46,21 @@ struct ClientOptions {
 // thread. Requests from any thread are matched to their replies by
 // correlation id; callbacks and the push handler run on the I/O thread and
 // must not block it. ZeroMQ reconnects by itself after a server restart;
-// requests in flight then time out.
+// requests in flight when the connection drops (the process died, or
+// heartbeats went unanswered for kHeartbeatTimeout) fail at once with a
+// retriable IO_ERROR: their outcome is unknown. Once a connection has been
+// up, requests made while its node refuses to reconnect fail the same way at
+// the next refused attempt (within the reconnect interval, at most 2 s)
+// rather than wait for a node that may be gone for good (ZeroMQ keeps them
+// queued: a node that comes back may still carry them out, as after a
+// TIMEOUT); before the first connection, requests wait for the node to start.
 class ClientConnection {
  public:
   using Callback = std::function<void(Result<Reply>)>;
+
+  // ZMTP heartbeats on the connection, and how long one may go unanswered.
+  static constexpr std::chrono::milliseconds kHeartbeatInterval{1'000};
+  static constexpr std::chrono::milliseconds kHeartbeatTimeout{5'000};
 
   // Connects (asynchronously: the first call waits for the server).
   // INVALID_ARGUMENT for a malformed endpoint.
@@ -90,17 +101,21 @@ class ClientConnection {
     int64_t deadline_nanos;
   };
 
-  ClientConnection(zmq::context_t context, zmq::socket_t socket, std::string endpoint,
-                   ClientOptions options);
+  ClientConnection(zmq::context_t context, zmq::socket_t socket, zmq::socket_t monitor,
+                   std::string endpoint, ClientOptions options);
   void Enqueue(Outbound out);
   void Run();
   bool SendOne(Outbound& out);
   void ReadReplies();
   void ExpireTimedOut();
+  // The socket's monitor reported events: a dropped connection fails the
+  // requests in flight on it.
+  void ReadMonitorEvents();
   void FailAll(const Status& status);
 
   zmq::context_t context_;
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;  // PAIR receiving the socket's disconnect events
   std::string endpoint_;
   ClientOptions options_;
   int wake_fd_;
@@ -115,6 +130,7 @@ class ClientConnection {
   std::unordered_map<uint64_t, Pending> pending_;
   std::multimap<int64_t, uint64_t> deadlines_;  // deadline -> correlation id
   std::function<void(Reply)> push_handler_;
+  bool was_connected_ = false;  // the monitor reported a connection once
   std::thread thread_;
 };
 

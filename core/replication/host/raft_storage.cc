@@ -271,9 +271,9 @@ void RaftStorage::DropAsync(GroupId group) {
   store_.WriteRecordsAsync({RecordWrite{RecordWrite::Kind::kDeleteRange, first, end}},
                            /*sync=*/false, [group](Status s) {
                              if (!s.ok()) {
-                               log::Warn("raft group state not deleted",
-                                         {{"group", std::to_string(group)},
-                                          {"error", s.ToString()}});
+                               log::Warn(
+                                   "raft group state not deleted",
+                                   {{"group", std::to_string(group)}, {"error", s.ToString()}});
                              }
                            });
 }

@@ -14,7 +14,8 @@ std::string RequestId() { return "n1/" + std::to_string(++next_request); }
 
 MetaCommand Create(const std::string& topic, const std::string& id,
                    broker::TopicConfig config = {}) {
-  return {MetaCommand::Kind::kCreate, RequestId(), topic, id, broker::EncodeTopicConfig(config), {}};
+  return {MetaCommand::Kind::kCreate,        RequestId(), topic, id,
+          broker::EncodeTopicConfig(config), {}};
 }
 
 MetaCommand Delete(const std::string& topic) {
