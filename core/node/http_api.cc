@@ -201,6 +201,7 @@ admin::Router HttpApi::Routes() {
                  describe.set_name(topic);
                  auto d = broker_.DescribeTopic(describe);
                  if (!d.ok()) return respond(ErrorResponse(d.status()));
+                 if (meta_) meta_->Decorate(&*d);
                  pb::ListGroupsRequest list;
                  list.set_topic(topic);
                  json out = protocol::ToJson(*d);

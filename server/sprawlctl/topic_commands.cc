@@ -63,11 +63,17 @@ void PrintTopic(const client::pb::TopicDescription& t) {
             << (t.topic_id().empty() ? "" : " topic_id=" + t.topic_id()) << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : t.partitions()) {
+    std::string replicas;
+    for (const std::string& id : p.replicas()) replicas += (replicas.empty() ? "" : ",") + id;
     rows.push_back({std::to_string(p.partition()), std::to_string(p.first_offset()),
                     std::to_string(p.commit_index()), std::to_string(p.memory_bytes()),
-                    std::to_string(p.disk_bytes())});
+                    std::to_string(p.disk_bytes()), p.leader().empty() ? "-" : p.leader(),
+                    replicas.empty() ? "-" : replicas,
+                    p.term() == 0 ? "-" : std::to_string(p.term())});
   }
-  PrintTable({"PARTITION", "FIRST", "HIGH_WATERMARK", "MEMORY_BYTES", "DISK_BYTES"}, rows);
+  PrintTable({"PARTITION", "FIRST", "HIGH_WATERMARK", "MEMORY_BYTES", "DISK_BYTES", "LEADER",
+              "REPLICAS", "TERM"},
+             rows);
 }
 
 }  // namespace

@@ -138,6 +138,17 @@ class ReplicatedPartitionsTest(unittest.TestCase):
                        what="every partition of orders to have a leader every node knows")
         for p in describe(nodes[0], "orders")["partitions"]:
             self.assertEqual(sorted(p["replicas"]), ["r0", "r1", "r2"])
+            self.assertGreater(p["term"], 0)
+        # sprawlctl and the partitions route show the same.
+        described = nodes[1].ctl_json("topic", "describe", "orders")[0]
+        self.assertEqual([p["leader"].rsplit(":", 1)[1] for p in described["partitions"]],
+                         [str(led[p]) for p in range(PARTITIONS)])
+        table = nodes[1].ctl("topic", "describe", "orders").stdout
+        self.assertIn("LEADER", table)
+        status, parts = nodes[2].request("GET", "/v1/topics/orders/partitions")
+        self.assertEqual(status, 200)
+        self.assertEqual([sorted(p["replicas"]) for p in parts["partitions"]],
+                         [["r0", "r1", "r2"]] * PARTITIONS)
 
         # The victim leads partition 0; the producer talks to another node.
         victim = next(s for s in nodes if s.client_port == led[0])

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <future>
 
+#include <unistd.h>
+
 namespace sprawl::transport {
 namespace {
 
@@ -118,11 +120,11 @@ TEST(ClientConnectionTest, TheConnectionServesAgainOnceTheServerIsBack) {
 
 TEST(ClientConnectionTest, BeforeTheFirstConnectionACallWaitsForTheServerToStart) {
   zmq::context_t context(1);
-  int port = 0;
-  {
-    FakeServer probe(context);  // a free port, closed again
-    port = probe.port();
-  }
+  // A port below the kernel's ephemeral range (32768 and up), so that no
+  // other test's socket takes it and the client's own retries cannot
+  // connect to themselves (a TCP self-connect when the source port the
+  // kernel picks equals the destination).
+  const int port = 20000 + static_cast<int>(getpid() % 10000);
   auto conn = ClientConnection::Connect("tcp://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(conn.ok());
   std::promise<Result<Reply>> answered;
