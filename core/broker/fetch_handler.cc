@@ -58,6 +58,12 @@ Result<FetchReply> FetchHandler::ReadCommitted(const pb::FetchRequest& request) 
                          : std::min(request.max_bytes(), options_.max_fetch_bytes);
   limits.end_offset = high_watermark;
   SPRAWL_ASSIGN_OR_RETURN(storage::ReadResult read, log->Read(request.offset(), limits));
+  if (read.batches.size() > protocol::kMaxBatchesPerMessage) {
+    // Many small batches under the byte budget: the reply stops at the most
+    // one message may carry, and the reader asks again from there.
+    read.batches.resize(protocol::kMaxBatchesPerMessage);
+    read.next_offset = read.batches.back().last_offset + 1;
+  }
   reply.response.set_next_offset(read.next_offset);
   reply.batches.reserve(read.batches.size());
   for (storage::StoredBatch& batch : read.batches) reply.batches.push_back(std::move(batch.bytes));

@@ -412,8 +412,13 @@ void GroupManager::Pump(Group& group) {
       }
       size_t slice_bytes = 0;
       for (const auto& b : slice->batches) slice_bytes += b->size();
-      // A push stays within what a transport message may carry.
-      if (push_bytes > 0 && push_bytes + slice_bytes > kMaxPushBytes) send_push();
+      // A push stays within what a transport message may carry, in bytes
+      // and in frames.
+      if (push_bytes > 0 &&
+          (push_bytes + slice_bytes > kMaxPushBytes ||
+           batches.size() + slice->batches.size() > protocol::kMaxBatchesPerMessage)) {
+        send_push();
+      }
       // slice->expired is ascending, like the deliveries of this batch.
       auto expired = slice->expired.begin();
       for (size_t d = first; d < i; ++d) {

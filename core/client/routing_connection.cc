@@ -177,6 +177,7 @@ void RoutingConnection::CallAsync(uint16_t type, std::string body, std::vector<s
             if (reply.ok() && !reply->error && metadata.ParseFromString(reply->body)) {
               MutexLock lock(mu_);
               routes_.Learn(metadata);
+              RememberNodes(metadata);
             }
             done(std::move(reply));
           },
@@ -191,6 +192,7 @@ void RoutingConnection::CallAsync(uint16_t type, std::string body, std::vector<s
                                  timeout);
     return;
   }
+  Discover(call->topic);
   call->type = type;
   call->body = std::move(body);
   call->done = std::move(done);
@@ -223,7 +225,7 @@ void RoutingConnection::DispatchRouted(const std::shared_ptr<RoutedCall>& call,
 void RoutingConnection::OnRoutedReply(const std::shared_ptr<RoutedCall>& call,
                                       const std::string& address, Result<transport::Reply> reply) {
   if (!reply.ok()) {
-    if (Unanswered(reply.status(), call->hops)) OnConnectionFailure(address);
+    if (Unanswered(reply.status(), call->hops)) OnConnectionFailure(address, call->topic);
     call->done(std::move(reply));
     return;
   }
@@ -270,6 +272,7 @@ void RoutingConnection::StartPublish(std::string body, std::vector<std::string> 
                                  std::move(done), Remaining(deadline));
     return;
   }
+  Discover(fanout->topic());
   // The batches grouped by the node that leads their partition, in the
   // order the nodes first appear ("" = the bootstrap node).
   std::vector<std::pair<std::string, std::vector<size_t>>> groups;
@@ -332,7 +335,7 @@ void RoutingConnection::OnPublishReply(const std::shared_ptr<PublishCall>& call,
                                        const std::string& address, int hops,
                                        Result<transport::Reply> reply) {
   Status failure = reply.ok() ? reply->status() : reply.status();
-  if (!reply.ok() && Unanswered(failure, hops)) OnConnectionFailure(address);
+  if (!reply.ok() && Unanswered(failure, hops)) OnConnectionFailure(address, call->topic);
   auto can_follow = [&](const std::string& hint) {
     return !hint.empty() && hint != address && hops < kMaxHops && pool_->Get(hint) != nullptr;
   };
@@ -446,18 +449,63 @@ void RoutingConnection::SendPublish(std::string body, std::vector<std::string> b
   }
 }
 
-void RoutingConnection::OnConnectionFailure(const std::string& address) {
+std::vector<std::string> RoutingConnection::KnownNodes() const {
+  MutexLock lock(mu_);
+  return {known_nodes_.begin(), known_nodes_.end()};
+}
+
+void RoutingConnection::Discover(const std::string& topic) {
   {
     MutexLock lock(mu_);
-    for (std::string& topic : routes_.DropAddress(address)) {
-      refresh_topics_.insert(std::move(topic));
+    if (topic.empty() || !discovered_topics_.insert(topic).second) return;
+  }
+  pb::MetadataRequest request;
+  request.add_topics(topic);
+  // Only the nodes are taken from the answer, not the routes: on a lone node
+  // a route would name the address the node advertises, which a client
+  // outside may not reach (a node bound to 0.0.0.0); routes come from
+  // NOT_LEADER hints and the refreshes they start.
+  pool_->bootstrap().CallAsync(
+      Type(MessageType::kMetadata), request.SerializeAsString(), {},
+      [this](Result<transport::Reply> reply) {
+        pb::MetadataResponse metadata;
+        if (!reply.ok() || reply->error || !metadata.ParseFromString(reply->body)) {
+          return;
+        }
+        MutexLock lock(mu_);
+        RememberNodes(metadata);
+      });
+}
+
+void RoutingConnection::RememberNodes(const pb::MetadataResponse& metadata) {
+  for (const pb::TopicMetadata& topic : metadata.topics()) {
+    for (const pb::PartitionMetadata& p : topic.partitions()) {
+      // Only the nodes of replicated partitions: an unplaced one names the
+      // answering node's own advertised address.
+      if (p.replica_ids_size() < 2) continue;
+      for (const std::string& address : p.replica_addresses()) {
+        if (!address.empty() && known_nodes_.size() < kMaxKnownNodes) {
+          known_nodes_.insert(address);
+        }
+      }
     }
   }
-  RequestRefresh(std::string());
+}
+
+void RoutingConnection::OnConnectionFailure(const std::string& address, const std::string& topic) {
+  {
+    MutexLock lock(mu_);
+    for (std::string& routed : routes_.DropAddress(address)) {
+      refresh_topics_.insert(std::move(routed));
+    }
+  }
+  // The request's own topic too: it had no route (it went to the bootstrap
+  // node), and that node may be the one that is gone.
+  RequestRefresh(topic);
 }
 
 void RoutingConnection::RequestRefresh(const std::string& topic) {
-  const std::vector<std::string> addresses = pool_->Addresses();
+  std::vector<std::string> addresses = pool_->Addresses();
   pb::MetadataRequest request;
   std::string target;
   {
@@ -473,6 +521,13 @@ void RoutingConnection::RequestRefresh(const std::string& topic) {
     refresh_in_flight_ = true;
     last_refresh_nanos_ = now;
     for (const std::string& t : refresh_topics_) request.add_topics(t);
+    // Every node this client knows of can answer, not only those it has
+    // connections to: a client whose one node died asks the others.
+    for (const std::string& known : known_nodes_) {
+      if (std::find(addresses.begin(), addresses.end(), known) == addresses.end()) {
+        addresses.push_back(known);
+      }
+    }
     target = addresses[refresh_target_ % addresses.size()];
   }
   transport::ClientConnection* connection = pool_->Get(target);
@@ -493,6 +548,7 @@ void RoutingConnection::OnRefreshReply(const std::string& target, Result<transpo
   refresh_in_flight_ = false;
   if (ok) {
     routes_.Learn(metadata);
+    RememberNodes(metadata);
     ++refreshes_;
     return;
   }

@@ -43,6 +43,8 @@ class RoutingConnection {
   static constexpr int kMaxHops = 3;
   // METADATA refreshes start at most this often.
   static constexpr std::chrono::milliseconds kMinRefreshInterval{100};
+  // Node addresses remembered from METADATA answers, at most.
+  static constexpr size_t kMaxKnownNodes = 1024;
 
   // Opens the bootstrap connection. INVALID_ARGUMENT for a malformed address.
   static Result<std::unique_ptr<RoutingConnection>> Connect(const std::string& bootstrap,
@@ -76,6 +78,9 @@ class RoutingConnection {
   // and how many METADATA refreshes were answered: for tests and diagnostics.
   std::string RouteOf(const std::string& topic, uint32_t partition) const;
   uint64_t refreshes() const;
+  // The node addresses learned from METADATA answers that refreshes may ask
+  // besides the connections already open.
+  std::vector<std::string> KnownNodes() const;
 
  private:
   struct PublishCall;
@@ -98,15 +103,21 @@ class RoutingConnection {
   void OnRoutedReply(const std::shared_ptr<RoutedCall>& call, const std::string& address,
                      Result<transport::Reply> reply);
 
-  // A reply that did not come (TIMEOUT, IO_ERROR): forget the routes
-  // through `address` and ask for fresh ones.
-  void OnConnectionFailure(const std::string& address);
+  // A reply about `topic` that did not come (TIMEOUT, IO_ERROR): forget the
+  // routes through `address` and ask for fresh ones, for `topic` too.
+  void OnConnectionFailure(const std::string& address, const std::string& topic);
   // Starts a METADATA request for `topic` and the topics already wanted
   // (those that met NOT_LEADER or lost a route) unless one is in flight or
   // started less than kMinRefreshInterval ago: the producer's retries and
   // every hint call it, so it must stay cheap.
   void RequestRefresh(const std::string& topic);
   void OnRefreshReply(const std::string& target, Result<transport::Reply> reply);
+  // The first request for `topic` asks the bootstrap node, in the
+  // background, which nodes hold its replicas, so that the routes can be
+  // refreshed from them if the bootstrap node dies.
+  void Discover(const std::string& topic);
+  // Adds the replicas' addresses of replicated partitions to known_nodes_.
+  void RememberNodes(const protocol::pb::MetadataResponse& metadata) REQUIRES(mu_);
 
   const transport::ClientOptions options_;
   std::unique_ptr<ConnectionPool> pool_;
@@ -121,6 +132,8 @@ class RoutingConnection {
   int64_t last_refresh_nanos_ GUARDED_BY(mu_) = std::numeric_limits<int64_t>::min() / 2;
   size_t refresh_target_ GUARDED_BY(mu_) = 0;  // index into the pool's addresses
   uint64_t refreshes_ GUARDED_BY(mu_) = 0;
+  std::set<std::string> discovered_topics_ GUARDED_BY(mu_);  // Discover ran for them
+  std::set<std::string> known_nodes_ GUARDED_BY(mu_);        // refresh targets besides the pool
 };
 
 }  // namespace sprawl::client

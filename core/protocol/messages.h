@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 // The protocol bodies generated from sprawl.proto. Include this header rather
@@ -16,4 +17,10 @@ namespace pb = ::sprawl::protocol::v1;
 // far below the 64 MiB one transport message may carry. At 1 MB messages it
 // keeps 8 in flight: a push per round trip that keeps a consumer busy.
 inline constexpr uint64_t kDefaultMaxInFlightBytes = 8u << 20;
+
+// The most batches one message carries (a fetch reply, a group push, a
+// publish request): each is a frame, and a receiver refuses a message of
+// more than this many plus its header and body (transport::Limits). Senders
+// split or stop short at it.
+inline constexpr size_t kMaxBatchesPerMessage = 1024;
 }  // namespace sprawl::protocol

@@ -29,6 +29,10 @@ Result<std::unique_ptr<ClientConnection>> ClientConnection::Connect(const std::s
   // host) drops the connection like one whose process died.
   socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(kHeartbeatInterval.count()));
   socket.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(kHeartbeatTimeout.count()));
+  // A reconnect whose handshake does not finish (the process is stopped but
+  // its kernel still accepts connections) is dropped as soon, not after
+  // ZeroMQ's default 30 s.
+  socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(kHeartbeatTimeout.count()));
   // The socket reports a dropped connection on an inproc pair: the requests
   // sent on it will get no reply, and the caller learns so at once instead of
   // after its timeout (a killed partition leader is then routed around in

@@ -47,7 +47,7 @@ struct ClientOptions {
 // correlation id; callbacks and the push handler run on the I/O thread and
 // must not block it. ZeroMQ reconnects by itself after a server restart;
 // requests in flight when the connection drops (the process died, or
-// heartbeats went unanswered for kHeartbeatTimeout) fail at once with a
+// heartbeats or a reconnect's handshake went unanswered for kHeartbeatTimeout) fail at once with a
 // retriable IO_ERROR: their outcome is unknown. Once a connection has been
 // up, requests made while its node refuses to reconnect fail the same way at
 // the next refused attempt (within the reconnect interval, at most 2 s)
@@ -58,9 +58,12 @@ class ClientConnection {
  public:
   using Callback = std::function<void(Result<Reply>)>;
 
-  // ZMTP heartbeats on the connection, and how long one may go unanswered.
+  // ZMTP heartbeats on the connection, and how long one (or a reconnect's
+  // handshake) may go unanswered. libzmq's I/O thread answers them, not the
+  // node's event loop, so a busy node still answers; a stopped or cut-off
+  // one does not.
   static constexpr std::chrono::milliseconds kHeartbeatInterval{1'000};
-  static constexpr std::chrono::milliseconds kHeartbeatTimeout{5'000};
+  static constexpr std::chrono::milliseconds kHeartbeatTimeout{3'000};
 
   // Connects (asynchronously: the first call waits for the server).
   // INVALID_ARGUMENT for a malformed endpoint.

@@ -39,9 +39,9 @@ Result<FrameHeader> DecodeHeader(std::string_view bytes, FrameHeader* partial = 
 
 // Bounds on what a peer may send (docs/protocol.md, "Limits").
 struct Limits {
-  size_t max_frames = 2 + 1024;          // header, body and up to 1024 batches
-  size_t max_body_bytes = 1u << 20;      // the protobuf body
-  size_t max_message_bytes = 64u << 20;  // every frame together
+  size_t max_frames = 2 + protocol::kMaxBatchesPerMessage;  // header, body and the batches
+  size_t max_body_bytes = 1u << 20;                         // the protobuf body
+  size_t max_message_bytes = 64u << 20;                     // every frame together
 };
 
 // A message without its routing frame: header, body and batch frames.

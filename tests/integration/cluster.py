@@ -52,14 +52,16 @@ class Server:
     def http(self):
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self):
+    def start(self, timeout=20.0):
+        """Starts the process and waits up to `timeout` s for /ready (a node
+        recovering a large store under load may need more than the default)."""
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [SERVER, "--data-dir", os.path.join(self.data_dir, "data"),
                  "--client-port", str(self.client_port), "--http-port", str(self.http_port),
                  "--peer-port", str(self.peer_port)]
                 + self.extra, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self.ready, what="the server to be ready")
+        wait_for(self.ready, timeout=timeout, what="the server to be ready")
         return self
 
     def ready(self):

@@ -209,5 +209,17 @@ class ReplicatedPartitionsTest(unittest.TestCase):
                  what=f"the restarted node to reach the survivors' ends {want}")
 
 
+class ShortChaosTest(unittest.TestCase):
+    def test_four_leader_faults_lose_nothing(self):
+        """Four cycles of chaos.py (three SIGKILLs with restarts, one
+        SIGSTOP/SIGCONT): `make chaos` runs a hundred."""
+        import chaos
+        tally, problems = chaos.run(4, log=lambda line: print(line, flush=True))
+        print(f"\n{tally}")
+        self.assertEqual(problems, [])
+        self.assertEqual((tally["kills"], tally["stops"]), (3, 1))
+        self.assertGreater(tally["acknowledged"], 2000)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -77,6 +77,50 @@ TEST_P(BrokerTest, BadTopicRequestsAreClearErrorsAndChangeNothing) {
   EXPECT_EQ(broker_->topics().Find("orders").value()->config.partitions, 2u);
 }
 
+TEST_P(BrokerTest, AFetchOfManySmallBatchesStopsAtTheBatchesOneMessageCarries) {
+  CreateTopic("orders", 1);
+  const size_t count = protocol::kMaxBatchesPerMessage + 300;
+  for (size_t i = 0; i < count; ++i) {
+    auto published = Publish("orders", 0, Batch(1, "m" + std::to_string(i) + "-"));
+    ASSERT_TRUE(published.ok() && !published->results(0).has_error());
+  }
+  // Far under the fetch's byte budget, but more batches than one reply may
+  // carry: a client refuses a message of more frames.
+  auto first = Fetch("orders", 0, 0);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->batches.size(), protocol::kMaxBatchesPerMessage);
+  EXPECT_EQ(first->response.next_offset(), protocol::kMaxBatchesPerMessage);
+  auto rest = Fetch("orders", 0, first->response.next_offset());
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->batches.size(), 300u);
+  EXPECT_EQ(rest->response.next_offset(), count);
+}
+
+TEST_P(BrokerTest, AGroupPushOfManySmallBatchesIsSplitAtTheBatchesOneMessageCarries) {
+  CreateTopic("orders", 1);
+  const size_t count = protocol::kMaxBatchesPerMessage + 300;
+  for (size_t i = 0; i < count; ++i) {
+    auto published = Publish("orders", 0, Batch(1, "m" + std::to_string(i) + "-"));
+    ASSERT_TRUE(published.ok() && !published->results(0).has_error());
+  }
+  size_t delivered = 0;
+  size_t most_batches = 0;
+  broker_->SetDeliverySink(
+      [&](const std::string&, const pb::DeliverPush& push, const Batches& batches) {
+        delivered += static_cast<size_t>(push.deliveries_size());
+        most_batches = std::max(most_batches, batches.size());
+      });
+  pb::JoinGroupRequest join;
+  join.set_topic("orders");
+  join.set_group("all-at-once");
+  join.set_start(pb::OFFSET_EARLIEST);
+  join.set_max_in_flight(static_cast<uint32_t>(count));
+  ASSERT_TRUE(JoinGroupNow(join, "conn-1").ok());
+  loop_.RunUntil([&] { return delivered == count; });
+  EXPECT_EQ(delivered, count);
+  EXPECT_LE(most_batches, protocol::kMaxBatchesPerMessage);
+}
+
 TEST_P(BrokerTest, PublishedBatchesAreFetchedInOrderWithTheirOffsets) {
   CreateTopic("orders", 2);
   auto first = Publish("orders", 1, Batch(3, "a"));

@@ -527,5 +527,45 @@ TEST_F(RoutingTest, ANodeThatStopsAnsweringLosesItsRoutesAndMetadataIsAskedAgain
   EXPECT_GE(client_->connection().refreshes(), 1u);
 }
 
+TEST(RoutingFailoverTest, AClientWhoseOnlyNodeDiesRefreshesFromTheReplicasItWasTold) {
+  zmq::context_t context;
+  auto bootstrap = std::make_unique<FakeNode>(context);
+  FakeNode other(context);
+  // The bootstrap node leads the partition, so no hint ever names another;
+  // its METADATA says the partition also has a replica on `other`.
+  pb::MetadataResponse placed = MetadataOf("t", {bootstrap->address()});
+  pb::PartitionMetadata* p = placed.mutable_topics(0)->mutable_partitions(0);
+  for (const auto& [id, address] :
+       {std::pair{"n1", bootstrap->address()}, std::pair{"n2", other.address()}}) {
+    p->add_replica_ids(id);
+    p->add_replica_addresses(address);
+  }
+  bootstrap->SetMetadata(placed);
+  bootstrap->SetPartitions("t", 1);
+  bootstrap->Lead("t", 0);
+
+  ClientConfig config;
+  config.server = bootstrap->address();
+  config.request_timeout = std::chrono::milliseconds(10'000);
+  auto client = Client::Connect(config);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  Producer producer(**client);
+  ASSERT_TRUE(producer.SendSync("t", std::nullopt, "before", {}, 0u).ok());
+  EXPECT_TRUE(Eventually([&] { return !(*client)->connection().KnownNodes().empty(); }));
+  EXPECT_EQ(bootstrap->Stored("t", 0), std::vector<std::string>{"before"});
+  // Learning the nodes did not route the partition anywhere.
+  EXPECT_EQ((*client)->connection().RouteOf("t", 0), "");
+
+  // The bootstrap node dies; the partition's new leader is `other`.
+  other.SetMetadata(MetadataOf("t", {other.address()}));
+  other.Lead("t", 0);
+  bootstrap.reset();
+  auto ack = producer.SendSync("t", std::nullopt, "after", {}, 0u);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(other.Stored("t", 0), std::vector<std::string>{"after"});
+  EXPECT_GE(other.Count(MessageType::kMetadata), 1);
+  EXPECT_EQ((*client)->connection().RouteOf("t", 0), other.address());
+}
+
 }  // namespace
 }  // namespace sprawl::client
