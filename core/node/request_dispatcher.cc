@@ -118,7 +118,10 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
       if (!request.ok()) return reply(request.status());
       if (replicas_ != nullptr) return reply(Encode(replicas_->Metadata(*request)));
       pb::MetadataResponse out;
-      for (const auto& d : broker_.ListTopics().topics()) {
+      // Held in a local: a range-for over a member of a temporary would
+      // outlive it (before C++23).
+      const pb::ListTopicsResponse listed = broker_.ListTopics();
+      for (const auto& d : listed.topics()) {
         if (request->topics_size() > 0 &&
             std::find(request->topics().begin(), request->topics().end(), d.name()) ==
                 request->topics().end()) {

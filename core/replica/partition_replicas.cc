@@ -300,7 +300,8 @@ pb::MetadataResponse PartitionReplicas::Metadata(const pb::MetadataRequest& requ
   pb::MetadataResponse out;
   std::vector<std::string> names(request.topics().begin(), request.topics().end());
   if (names.empty()) {
-    for (const auto& d : broker_.ListTopics().topics()) names.push_back(d.name());
+    const pb::ListTopicsResponse listed = broker_.ListTopics();  // outlives the loop
+    for (const auto& d : listed.topics()) names.push_back(d.name());
   }
   for (const std::string& name : names) {
     auto local = broker_.topics().Find(name);
