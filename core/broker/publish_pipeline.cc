@@ -229,14 +229,9 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
                          std::to_string(topic.partitions.size()) + ")"));
   }
   const std::shared_ptr<Partition> part = found->second;
-  const PartitionRoute route =
-      replication_ != nullptr ? replication_->Route(topic.name, partition) : PartitionRoute{};
-  if (route.kind == PartitionRoute::Kind::kFollower ||
-      route.kind == PartitionRoute::Kind::kElsewhere) {
-    return fail(NotLeader("this node does not lead partition " + std::to_string(partition) +
-                              " of topic '" + topic.name + "'",
-                          route.hint));
-  }
+  const PartitionRoute route = RouteOf(topic, partition);
+  Status leads = CheckLeads(topic, partition, route);
+  if (!leads.ok()) return fail(leads);
   if (!part->failed.ok()) return fail(part->failed);
   auto view = storage::RecordBatchView::Parse(batch);
   if (!view.ok()) return fail(view.status());
@@ -326,14 +321,9 @@ void PublishPipeline::Append(const Topic& topic, uint32_t partition, std::string
     return done(
         NotFound("topic '" + topic.name + "' has no partition " + std::to_string(partition)));
   }
-  const PartitionRoute route =
-      replication_ != nullptr ? replication_->Route(topic.name, partition) : PartitionRoute{};
-  if (route.kind == PartitionRoute::Kind::kFollower ||
-      route.kind == PartitionRoute::Kind::kElsewhere) {
-    return done(NotLeader("this node does not lead partition " + std::to_string(partition) +
-                              " of topic '" + topic.name + "'",
-                          route.hint));
-  }
+  const PartitionRoute route = RouteOf(topic, partition);
+  Status leads = CheckLeads(topic, partition, route);
+  if (!leads.ok()) return done(leads);
   Status admitted = Admit(batch.size());
   if (!admitted.ok()) return done(admitted);
   auto view = storage::RecordBatchView::Parse(batch);
@@ -445,6 +435,21 @@ void PublishPipeline::Commit(Partition& part, uint64_t commit_index) {
     for (AppendDone& waiter : waiters) waiter(info);
   }
   on_commit_(part.topic, part.partition);
+}
+
+PartitionRoute PublishPipeline::RouteOf(const Topic& topic, uint32_t partition) const {
+  return replication_ != nullptr ? replication_->Route(topic.name, partition) : PartitionRoute{};
+}
+
+Status PublishPipeline::CheckLeads(const Topic& topic, uint32_t partition,
+                                   const PartitionRoute& route) {
+  if (route.kind != PartitionRoute::Kind::kFollower &&
+      route.kind != PartitionRoute::Kind::kElsewhere) {
+    return Status::Ok();
+  }
+  return NotLeader("this node does not lead partition " + std::to_string(partition) +
+                       " of topic '" + topic.name + "'",
+                   route.hint);
 }
 
 void PublishPipeline::ProposeReplicated(const std::shared_ptr<Partition>& part, std::string batch,

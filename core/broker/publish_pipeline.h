@@ -143,6 +143,10 @@ class PublishPipeline {
   Status Admit(uint64_t bytes) const;
   uint32_t RetryAfterHintMs() const;
   Status RebuildProducers(Partition& part, uint64_t end);
+  // Where (topic, partition) is served: local without a hook.
+  PartitionRoute RouteOf(const Topic& topic, uint32_t partition) const;
+  // NOT_LEADER, with the route's hint, unless this node may append to it.
+  static Status CheckLeads(const Topic& topic, uint32_t partition, const PartitionRoute& route);
   // Proposes `batch` to the partition's Raft group; `done` runs when the
   // entry applies here (or is lost).
   void ProposeReplicated(const std::shared_ptr<Partition>& part, std::string batch,

@@ -31,9 +31,14 @@ struct FakeDisk {
 
 class DiskSpaceGuardTest : public ::testing::Test {
  protected:
-  std::unique_ptr<DiskSpaceGuard> Start(std::optional<uint64_t> reserve) {
-    auto guard = DiskSpaceGuard::Start("/data", reserve, metrics_, disk_.Probe(),
-                                       std::chrono::milliseconds(5));
+  // `period`: how often the guard's thread re-reads the fake disk. A test
+  // that counts admitted bytes between explicit Refresh()es needs a long one:
+  // a reading between two Admits starts the count again (a slow sanitizer
+  // build makes 5 ms pass between any two lines).
+  std::unique_ptr<DiskSpaceGuard> Start(
+      std::optional<uint64_t> reserve,
+      std::chrono::milliseconds period = std::chrono::milliseconds(5)) {
+    auto guard = DiskSpaceGuard::Start("/data", reserve, metrics_, disk_.Probe(), period);
     EXPECT_TRUE(guard.ok()) << guard.status().ToString();
     return std::move(guard).value();
   }
@@ -50,7 +55,7 @@ TEST(DiskSpaceGuardDefaults, TheReserveIsFivePercentOfTheDiskAtMostOneGibibyte) 
 
 TEST_F(DiskSpaceGuardTest, AppendsStopAtTheReserveAndCountWhatTheyTake) {
   disk_.available = 100 * kMiB;
-  auto guard = Start(60 * kMiB);
+  auto guard = Start(60 * kMiB, std::chrono::hours(1));
   ASSERT_TRUE(guard->Admit(30 * kMiB).ok());
   // Admitted bytes count at once: the second 30 MiB would cross the reserve
   // before the next reading of the disk.

@@ -189,6 +189,15 @@ TEST_F(RaftHostTest, ARestartedNodeReplaysItsLogAndCatchesUp) {
   ProposeAll({a.get(), b.get(), c.get()}, {"one"});
   ASSERT_TRUE(WaitUntil([&] { return c->applied().size() == 1; }));
   c.reset();  // stopped, its store closed
+  // What the membership layer reports. If c led and the idle group had
+  // quiesced before it stopped, a and b would otherwise wait for a heartbeat
+  // that never comes (seen under load: no leader for 30 s).
+  for (HostNode* n : {a.get(), b.get()}) {
+    n->OnLoop([&] {
+      n->host().OnNodeDown(3);
+      return 0;
+    });
+  }
   ProposeAll({a.get(), b.get()}, {"two", "three"});
   c = Start(3);
   EXPECT_TRUE(WaitUntil([&] { return c->applied().size() == 3; }));
