@@ -299,16 +299,21 @@ void WriteRaftSeeds(SeedWriter& seeds) {
   }
 }
 
-// meta_fuzz: a forwarded create and delete, and each stored Raft record.
+// meta_fuzz: a forwarded create (with its assignment) and delete, and each
+// stored Raft record.
 void WriteMetaSeeds(SeedWriter& seeds) {
   using namespace replication;
   broker::TopicConfig config;
   config.partitions = 3;
   config.replication_factor = 3;
-  const meta::MetaCommand create{meta::MetaCommand::Kind::kCreate, "n1/1", "orders",
+  // A version-2 create: each partition's replica set in placement order.
+  const meta::MetaCommand create{meta::MetaCommand::Kind::kCreate,
+                                 "n1/1",
+                                 "orders",
                                  "0123456789abcdef0123456789abcdef",
-                                 broker::EncodeTopicConfig(config)};
-  const meta::MetaCommand remove{meta::MetaCommand::Kind::kDelete, "n1/2", "orders", "", ""};
+                                 broker::EncodeTopicConfig(config),
+                                 {{"n1", "n2", "n3"}, {"n2", "n3", "n1"}, {"n3", "n1", "n2"}}};
+  const meta::MetaCommand remove{meta::MetaCommand::Kind::kDelete, "n1/2", "orders", "", "", {}};
   seeds.Write("meta_fuzz", "create", 0, meta::EncodeMetaCommand(create));
   seeds.Write("meta_fuzz", "delete", 0, meta::EncodeMetaCommand(remove));
   seeds.Write("meta_fuzz", "hard_state", 1, EncodeHardStateRecord({4, 2, 17}));

@@ -44,6 +44,10 @@ void ParseBody(uint16_t type, const std::string& body) {
       return ParseAs<pb::ListTopicsRequest>(body);
     case MessageType::kAlterTopic:
       return ParseAs<pb::AlterTopicRequest>(body);
+    case MessageType::kMetadata:
+      // A node decodes the request; a client decodes the answer (its routes).
+      ParseAs<pb::MetadataRequest>(body);
+      return ParseAs<pb::MetadataResponse>(body);
     case MessageType::kPublish:
       return ParseAs<pb::PublishRequest>(body);
     case MessageType::kFetch:
