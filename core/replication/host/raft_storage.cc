@@ -230,10 +230,17 @@ void RaftStorage::Persist(const std::vector<MultiRaft::GroupReady>& readies,
       writes.push_back(
           {RecordWrite::Kind::kPut, Key(gr.group, "snap"), EncodeSnapshotRecord(*rd.snapshot)});
       sync = true;
+      last_written_[gr.group] = rd.snapshot->index;  // no entry after it is stored
     }
     if (!rd.entries.empty()) {
-      writes.push_back({RecordWrite::Kind::kDeleteRange,
-                        EntryKey(gr.group, rd.entries.front().index), EntriesEnd(gr.group)});
+      auto last = last_written_.find(gr.group);
+      if (last == last_written_.end() || rd.entries.front().index <= last->second) {
+        // A new leader's entries replacing a conflicting suffix (or a log
+        // this object has not written yet): drop what follows first.
+        writes.push_back({RecordWrite::Kind::kDeleteRange,
+                          EntryKey(gr.group, rd.entries.front().index), EntriesEnd(gr.group)});
+      }
+      last_written_[gr.group] = rd.entries.back().index;
       for (const Entry& e : rd.entries) {
         writes.push_back(
             {RecordWrite::Kind::kPut, EntryKey(gr.group, e.index), EncodeEntryRecord(e)});
@@ -261,9 +268,13 @@ void RaftStorage::SaveSnapshot(GroupId group, const Snapshot& snapshot,
   store_.WriteRecordsAsync(std::move(writes), /*sync=*/true, std::move(done));
 }
 
-Status RaftStorage::Drop(GroupId group) { return store_.DeleteRecords(RaftGroupPrefix(group)); }
+Status RaftStorage::Drop(GroupId group) {
+  last_written_.erase(group);
+  return store_.DeleteRecords(RaftGroupPrefix(group));
+}
 
 void RaftStorage::DropAsync(GroupId group) {
+  last_written_.erase(group);
   std::string first = RaftGroupPrefix(group);
   std::string end = first;
   end.back() = static_cast<char>(end.back() + 1);  // past every key under the prefix

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,10 @@ class RaftStorage {
   // (replacing the stored suffix from the first one's index) and its hard
   // state. The write is synced when any Ready carries a hard state or a
   // snapshot, whatever the fsync policy; entries alone follow the policy.
+  // The stored suffix is deleted only when the entries may overwrite some of
+  // it: an append after what this object last wrote for the group writes no
+  // range deletion (RocksDB slows down, and its WAL recovery crawls, under
+  // one range tombstone per append). Loop thread only.
   // `done` runs on the storage writer thread (at once in memory mode); only
   // after it succeeded may the caller call MultiRaft::Advance.
   void Persist(const std::vector<MultiRaft::GroupReady>& readies, std::function<void(Status)> done);
@@ -55,6 +60,10 @@ class RaftStorage {
 
  private:
   storage::Store& store_;
+  // Per group, the index of the last entry Persist wrote. Unknown (a group
+  // not written since this object started) means the stored log may run
+  // past any index, so the first write of entries deletes the suffix.
+  std::map<GroupId, uint64_t> last_written_;
 };
 
 // The record formats, exposed for tests and the fuzz target. Decoders return

@@ -206,6 +206,34 @@ TEST_F(RaftStorageTest, AppendsReplaceTheStoredSuffix) {
   EXPECT_EQ((*state)->hard_state, (HardState{1, 2, 0}));
 }
 
+TEST_F(RaftStorageTest, AppendsWithoutARangeDeletionStillLoseEveryOverwrittenEntry) {
+  OpenStore();
+  ASSERT_TRUE(raft_storage_->Create(kGroup, {{1, 2, 3}, {}}).ok());
+  auto entries = [](uint64_t term, uint64_t from, uint64_t to) {
+    Ready rd;
+    for (uint64_t i = from; i <= to; ++i) rd.entries.push_back({term, i, EntryType::kNormal, "x"});
+    return rd;
+  };
+  auto terms = [&] {
+    auto state = raft_storage_->Load(kGroup);
+    EXPECT_TRUE(state.ok());
+    std::vector<uint64_t> out;
+    for (const Entry& e : (*state)->entries) out.push_back(e.term);
+    return out;
+  };
+  ASSERT_TRUE(Persist(kGroup, entries(1, 1, 3)).ok());
+  ASSERT_TRUE(Persist(kGroup, entries(1, 4, 5)).ok());  // an append: nothing to delete
+  ASSERT_TRUE(Persist(kGroup, entries(2, 4, 4)).ok());  // overwrites 4, so 5 must go
+  EXPECT_EQ(terms(), (std::vector<uint64_t>{1, 1, 1, 2}));
+  // A new RaftStorage (a restarted process) does not know how far the stored
+  // log runs: its first write of entries deletes the suffix.
+  raft_storage_ = std::make_unique<RaftStorage>(*store_);
+  ASSERT_TRUE(Persist(kGroup, entries(3, 3, 3)).ok());
+  EXPECT_EQ(terms(), (std::vector<uint64_t>{1, 1, 3}));
+  ASSERT_TRUE(Persist(kGroup, entries(3, 4, 6)).ok());
+  EXPECT_EQ(terms(), (std::vector<uint64_t>{1, 1, 3, 3, 3, 3}));
+}
+
 TEST_F(RaftStorageTest, SnapshotsDropTheEntriesTheyCoverAndInstallsReplaceTheLog) {
   OpenStore();
   ASSERT_TRUE(raft_storage_->Create(kGroup, {{1}, {}}).ok());
