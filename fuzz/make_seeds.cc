@@ -19,6 +19,8 @@
 #include "core/overlay/codec.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
+#include "core/replica/control_entry.h"
+#include "core/replica/partition_replicas.h"
 #include "core/replication/codec.h"
 #include "core/replication/host/raft_storage.h"
 #include "core/storage/batch_format.h"
@@ -320,6 +322,10 @@ void WriteMetaSeeds(SeedWriter& seeds) {
   seeds.Write("meta_fuzz", "entry", 2,
               EncodeEntryRecord({4, 18, EntryType::kNormal, meta::EncodeMetaCommand(create)}));
   seeds.Write("meta_fuzz", "snapshot", 3, EncodeSnapshotRecord({17, 4, {{1, 2, 3}, {4}}, "image"}));
+  seeds.Write("meta_fuzz", "control_compact", 4,
+              replica::EncodeControlEntry({replica::ControlKind::kCompact, 4096}));
+  seeds.Write("meta_fuzz", "partition_image", 5, replica::EncodePartitionImage({4096, 120000}));
+  seeds.Write("meta_fuzz", "applied_mark", 6, replica::EncodeAppliedMark(4097, 120000));
 }
 
 }  // namespace sprawl::fuzz

@@ -455,6 +455,9 @@ Status PublishPipeline::CheckLeads(const Topic& topic, uint32_t partition,
 void PublishPipeline::ProposeReplicated(const std::shared_ptr<Partition>& part, std::string batch,
                                         ReplicatedDone done) {
   const uint64_t bytes = batch.size();
+  // The log assigns both at apply. Zeroed here, no batch can pass for one of
+  // the replicas' control entries (core/replica/control_entry.h).
+  storage::StampBatch(&batch, 0, 0);
   auto proposed = replication_->Propose(part->topic, part->partition, std::move(batch));
   if (!proposed.ok()) return done(false, proposed.status());
   pending_publish_bytes_ += bytes;

@@ -30,6 +30,17 @@ nlohmann::json ToJson(const pb::TopicDescription& t) {
       out["replicas"] = std::vector<std::string>(p.replicas().begin(), p.replicas().end());
     }
     if (p.term() > 0) out["term"] = p.term();
+    if (p.raft_log_end() > 0) {
+      out["raft"] = {{"commit", p.raft_commit()},
+                     {"log_start", p.raft_log_start()},
+                     {"log_end", p.raft_log_end()}};
+      nlohmann::json followers = nlohmann::json::array();
+      for (const auto& f : p.followers()) {
+        followers.push_back(
+            {{"member_id", f.member_id()}, {"match_index", f.match_index()}, {"lag", f.lag()}});
+      }
+      if (!followers.empty()) out["raft"]["followers"] = followers;
+    }
   }
   nlohmann::json out = {
       {"name", t.name()}, {"config", ToJson(t.config())}, {"partitions", partitions}};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/replica/control_entry.h"
 #include "core/util/byte_io.h"
 #include "core/util/logging.h"
 
@@ -13,6 +14,16 @@ using broker::PartitionRoute;
 using replication::GroupId;
 
 constexpr uint8_t kMarkVersion = 1;
+
+// When a leader proposes to compact its group's log: once this many entries
+// or batch bytes are stored by every replica, and otherwise every this many
+// ticks (5 s by default) when a batch was applied since. Each compaction is
+// one small entry, one synced snapshot write and one range deletion per
+// replica, so it stays rare under load; a group with nothing new proposes
+// nothing (it may quiesce).
+constexpr uint64_t kCompactEntries = 4096;
+constexpr uint64_t kCompactBatchBytes = 32u << 20;
+constexpr uint64_t kCompactEveryTicks = 50;
 
 }  // namespace
 
@@ -114,6 +125,7 @@ Status PartitionReplicas::Open(const std::string& topic) {
     SPRAWL_RETURN_IF_ERROR(broker_.MarkReplicated(part.topic, part.partition, end));
     part.applied_index = index;
     part.applied_end = end;
+    part.ends.assign(1, {index, end});
     replication::ConfState voters;
     for (const std::string& id : part.replicas) {
       voters.voters.push_back(replication::RaftNodeId(id));
@@ -122,11 +134,7 @@ Status PartitionReplicas::Open(const std::string& topic) {
     by_group_[part.group] = {part.topic, part.partition};
     host_.SetGroupApply(
         part.group, [this](GroupId group, const replication::Entry& entry) { Apply(group, entry); },
-        [](GroupId group, const replication::Snapshot&) {
-          // Partition groups take no snapshots yet (their Raft logs are not
-          // compacted), so none can arrive from a leader running this code.
-          log::Error("snapshot for a partition group ignored", {{"group", std::to_string(group)}});
-        });
+        [this](GroupId group, const replication::Snapshot& snapshot) { Restore(group, snapshot); });
     SPRAWL_RETURN_IF_ERROR(host_.OpenGroup(part.group, voters));
     part.open = true;
     log::Info("partition replica open", {{"topic", part.topic},
@@ -155,14 +163,33 @@ void PartitionReplicas::CloseTopic(TopicParts& topic) {
   }
 }
 
-void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
+PartitionReplicas::Part* PartitionReplicas::PartOfGroup(GroupId group) {
   auto where = by_group_.find(group);
-  if (where == by_group_.end()) return;
+  if (where == by_group_.end()) return nullptr;
   auto t = topics_.find(where->second.first);
-  if (t == topics_.end() || where->second.second >= t->second.parts.size()) return;
-  Part& part = t->second.parts[where->second.second];
+  if (t == topics_.end() || where->second.second >= t->second.parts.size()) return nullptr;
+  return &t->second.parts[where->second.second];
+}
+
+void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
+  Part* found = PartOfGroup(group);
+  if (found == nullptr) return;
+  Part& part = *found;
+  if (part.failed) return;
   if (entry.index <= part.applied_index) return;  // applied before a restart
-  const bool batch = entry.type == replication::EntryType::kNormal && !entry.data.empty();
+  bool batch = entry.type == replication::EntryType::kNormal && !entry.data.empty();
+  if (batch && IsControlEntry(entry.data)) {
+    // The replicas' own entry: it takes no offset. Every replica decodes the
+    // same bytes, so a malformed one is skipped everywhere alike.
+    batch = false;
+    auto control = DecodeControlEntry(entry.data);
+    if (!control.ok()) {
+      log::Warn("partition control entry skipped",
+                {{"topic", part.topic}, {"error", control.status().ToString()}});
+    } else if (control->kind == ControlKind::kCompact) {
+      part.compact_to = std::max(part.compact_to, control->index);
+    }
+  }
   auto applied = broker_.ApplyReplicated(part.topic, part.partition, entry.index, entry.term,
                                          batch ? std::string_view(entry.data) : std::string_view());
   if (!applied.ok()) {
@@ -174,9 +201,90 @@ void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
     return;
   }
   part.applied_index = entry.index;
+  if (*applied != part.applied_end) part.ends.emplace_back(entry.index, *applied);
   part.applied_end = *applied;
+  if (batch) part.batch_bytes += entry.data.size();
   part.mark_dirty = true;
   ScheduleMarks();
+}
+
+void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snapshot) {
+  Part* part = PartOfGroup(group);
+  if (part == nullptr) return;
+  auto image = DecodePartitionImage(snapshot.data);
+  if (!image.ok() || image->index != snapshot.index) {
+    part->failed = true;
+    log::Error("partition snapshot does not decode; the replica stops",
+               {{"topic", part->topic},
+                {"partition", part->partition},
+                {"error", image.ok() ? "index mismatch" : image.status().ToString()}});
+    return;
+  }
+  if (snapshot.index > part->compacted) {
+    part->compacted = snapshot.index;
+    part->compacted_end = image->end_offset;
+  }
+  if (snapshot.index <= part->applied_index) return;  // this replica's own, taken before a restart
+  // A leader's image: this replica missed entries the leader's log dropped.
+  // It follows on only when those entries added no record it lacks.
+  if (image->end_offset != part->applied_end) {
+    part->failed = true;
+    log::Error(
+        "partition replica lacks records its leader's Raft log no longer holds; the replica stops "
+        "applying (it lost stored entries, e.g. to a power loss under an fsync interval)",
+        {{"topic", part->topic},
+         {"partition", part->partition},
+         {"applied_end", std::to_string(part->applied_end)},
+         {"image_end", std::to_string(image->end_offset)}});
+    return;
+  }
+  part->applied_index = snapshot.index;
+  part->ends.assign(1, {snapshot.index, image->end_offset});
+  part->mark_dirty = true;
+  ScheduleMarks();
+}
+
+void PartitionReplicas::MaybeProposeCompaction(Part& part, const replication::Raft& raft) {
+  ++part.ticks_since_compact;
+  if (raft.role() != replication::Role::kLeader || part.batch_bytes == 0) return;
+  // Every replica (voter or learner) has stored the log through `floor`, so
+  // none will need an entry below it from any future leader. This node's
+  // own share is what it applied (the core tracks no progress for itself).
+  uint64_t floor = std::min(raft.commit(), part.applied_index);
+  for (const auto& [id, progress] : raft.progress()) {
+    if (id != raft.id()) floor = std::min(floor, progress.match());
+  }
+  if (floor <= std::max(part.compacted, part.proposed_compact)) return;
+  const bool due = floor - part.compacted >= kCompactEntries ||
+                   part.batch_bytes >= kCompactBatchBytes ||
+                   part.ticks_since_compact >= kCompactEveryTicks;
+  if (!due) return;
+  auto proposed = host_.Propose(part.group, EncodeControlEntry({ControlKind::kCompact, floor}));
+  if (!proposed.ok()) return;  // leadership moved: the next leader decides
+  part.proposed_compact = floor;
+  part.ticks_since_compact = 0;
+}
+
+void PartitionReplicas::CompactLog(Part& part) {
+  const uint64_t target = std::min(part.compact_to, part.applied_index);
+  if (target <= part.compacted || part.ends.empty() || part.ends.front().first > target) return;
+  // The last batch applied at or before `target`: the log end there.
+  auto after =
+      std::upper_bound(part.ends.begin(), part.ends.end(), target,
+                       [](uint64_t index, const auto& point) { return index < point.first; });
+  const uint64_t end = std::prev(after)->second;
+  Status compacted = host_.Compact(part.group, target, EncodePartitionImage({target, end}));
+  if (!compacted.ok()) {
+    log::Warn(
+        "partition raft log not compacted",
+        {{"topic", part.topic}, {"partition", part.partition}, {"error", compacted.ToString()}});
+    return;
+  }
+  part.ends.erase(part.ends.begin(), std::prev(after));  // keeps the point still in force
+  part.compacted = target;
+  part.compacted_end = end;
+  part.batch_bytes = 0;
+  part.ticks_since_compact = 0;
 }
 
 void PartitionReplicas::ScheduleMarks() {
@@ -201,10 +309,18 @@ void PartitionReplicas::WriteMarks() {
                         EncodeAppliedMark(part.applied_index, part.applied_end)});
     }
   }
-  if (writes.empty()) return;
-  store_.WriteRecordsAsync(std::move(writes), /*sync=*/false, [](Status s) {
-    if (!s.ok()) log::Warn("applied marks not written", {{"error", s.ToString()}});
-  });
+  if (!writes.empty()) {
+    store_.WriteRecordsAsync(std::move(writes), /*sync=*/false, [](const Status& s) {
+      if (!s.ok()) log::Warn("applied marks not written", {{"error", s.ToString()}});
+    });
+  }
+  // Behind the marks (and the appends they cover), each compaction's synced
+  // write makes the state it describes durable with it.
+  for (auto& [name, t] : topics_) {
+    for (Part& part : t.parts) {
+      if (part.open && !part.failed && part.compact_to > part.compacted) CompactLog(part);
+    }
+  }
 }
 
 void PartitionReplicas::Tick() {
@@ -225,6 +341,7 @@ void PartitionReplicas::Tick() {
       }
       part.led = leads;
       part.led_term = r->term();
+      if (!part.failed) MaybeProposeCompaction(part, *r);
     }
   }
 }
@@ -350,6 +467,19 @@ void PartitionReplicas::Decorate(pb::TopicDescription* description) const {
     uint64_t term = 0;
     status.set_leader(LeaderOf(*part, &term));
     status.set_term(term);
+    const replication::Raft* r = part->open ? host_.group(part->group) : nullptr;
+    if (r == nullptr) continue;
+    status.set_raft_commit(r->commit());
+    status.set_raft_log_start(r->log().first_index());
+    status.set_raft_log_end(r->log().last_index());
+    if (r->role() != replication::Role::kLeader) continue;
+    for (const auto& [id, progress] : r->progress()) {
+      if (id == r->id()) continue;
+      pb::ReplicaProgress* f = status.add_followers();
+      f->set_member_id(view_.member_id(id));
+      f->set_match_index(progress.match());
+      f->set_lag(r->log().last_index() - std::min(progress.match(), r->log().last_index()));
+    }
   }
 }
 

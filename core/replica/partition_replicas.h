@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -96,6 +97,19 @@ class PartitionReplicas : public broker::ReplicationHook {
     bool mark_dirty = false;
     bool led = false;  // this node led at `led_term` when last looked
     uint64_t led_term = 0;
+    // Compaction of the group's Raft log (docs/replication.md, "Compacting a
+    // partition's Raft log").
+    uint64_t compacted = 0;      // the group's log starts after this index
+    uint64_t compacted_end = 0;  // the log offset after the entries it covers
+    // (index, log offset after it) for each batch applied since the group
+    // opened here, from its applied mark on: the image at any index from the
+    // first one on.
+    std::deque<std::pair<uint64_t, uint64_t>> ends;
+    uint64_t compact_to = 0;        // the latest compact entry applied here
+    uint64_t proposed_compact = 0;  // as leader: the highest index proposed
+    uint64_t batch_bytes = 0;       // batch bytes applied since the last compaction
+    uint64_t ticks_since_compact = 0;
+    bool failed = false;  // could not follow its group (an image it lacks records for)
   };
   struct TopicParts {
     Placement placement;
@@ -103,7 +117,16 @@ class PartitionReplicas : public broker::ReplicationHook {
   };
 
   const Part* FindPart(std::string_view topic, uint32_t partition) const;
+  Part* PartOfGroup(replication::GroupId group);
   void Apply(replication::GroupId group, const replication::Entry& entry);
+  // A snapshot of the group: this replica's own (a restart) or a leader's.
+  void Restore(replication::GroupId group, const replication::Snapshot& snapshot);
+  // As leader: proposes a compact entry when enough of the log is stored by
+  // every replica.
+  void MaybeProposeCompaction(Part& part, const replication::Raft& raft);
+  // Drops the group's log through the latest compact entry, as far as the
+  // applied state is known (its mark is queued before this runs).
+  void CompactLog(Part& part);
   void ScheduleMarks();
   void WriteMarks();
   void CloseTopic(TopicParts& topic);

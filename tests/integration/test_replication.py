@@ -88,6 +88,44 @@ class ReplicatedPartitionsTest(unittest.TestCase):
         wait_for(lambda: ends(restarted) == want, timeout=60,
                  what=f"the restarted node to reach the survivors' ends {want}")
 
+        # Once every replica stored the log, the leaders have every replica
+        # drop it: what is left of each group's Raft log is at most the
+        # compaction's own entry and a no-op.
+        everyone = survivors + [restarted]
+
+        def compacted():
+            for s in everyone:
+                d = describe(s, "orders")
+                if d is None:
+                    return False
+                for p in d["partitions"]:
+                    raft = p.get("raft", {})
+                    if raft.get("log_start", 0) <= 1 or raft["log_end"] - raft["log_start"] > 4:
+                        return False
+            return True
+        wait_for(compacted, timeout=60, what="every replica's Raft log to be compacted")
+
+        def follower_lags():
+            """partition -> the lags its leader reports for its two followers."""
+            lags = {}
+            for s in everyone:
+                for p in describe(s, "orders")["partitions"]:
+                    if "followers" in p.get("raft", {}):
+                        lags[p["partition"]] = sorted(f["lag"] for f in p["raft"]["followers"])
+            return lags
+        wait_for(lambda: follower_lags() == {p: [0, 0] for p in range(PARTITIONS)}, timeout=30,
+                 what="every leader to report both followers caught up")
+
+        # A replica restarted on its compacted log starts from its image and
+        # still holds every acknowledged write.
+        survivors[1].kill()
+        again = chaos.restart(survivors[1])
+        self.servers.append(again)
+        wait_for(lambda: ends(again) == want, timeout=60,
+                 what=f"the node restarted on a compacted log to reach {want}")
+        self.assertEqual(chaos.check(acked, chaos.read_all(again.endpoint, "orders"), PARTITIONS),
+                         [])
+
 
 class ShortChaosTest(unittest.TestCase):
     def test_four_leader_faults_lose_nothing(self):

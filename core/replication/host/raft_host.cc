@@ -114,6 +114,26 @@ void RaftHost::OnNodeDown(NodeId node) {
   Turn();
 }
 
+Status RaftHost::Compact(GroupId id, uint64_t index, std::string image) {
+  Raft* r = multi_.group(id);
+  if (r == nullptr) return NotFound("raft group " + std::to_string(id) + " is not open here");
+  if (index <= r->log().snapshot_index()) return Status::Ok();
+  r->Compact(index, std::move(image));
+  if (r->log().snapshot_index() != index || !r->snapshot()) {
+    return InvalidArgument("raft group " + std::to_string(id) + " cannot compact through " +
+                           std::to_string(index) + ": not applied yet");
+  }
+  storage_.SaveSnapshot(id, *r->snapshot(), [id](const Status& s) {
+    // Entries the snapshot covers stay on disk until a later one succeeds;
+    // a failing store stops the groups through their next Persist.
+    if (!s.ok()) {
+      log::Warn("raft snapshot not stored",
+                {{"group", std::to_string(id)}, {"error", s.ToString()}});
+    }
+  });
+  return Status::Ok();
+}
+
 void RaftHost::Turn() {
   if (writing_ || !failure_.ok()) return;
   std::vector<MultiRaft::GroupReady> readies = multi_.GetReadies();

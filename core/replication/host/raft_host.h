@@ -71,6 +71,13 @@ class RaftHost {
   Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
   // The membership declared `node` dead: groups it led elect again.
   void OnNodeDown(NodeId node);
+  // The application's state of group `id` through `index` (applied here) is
+  // durable and `image` describes it: the group drops its entries up to
+  // `index`, and a follower behind its log gets the image. Stored synced,
+  // after every earlier write of the store. OK when the log already starts
+  // past `index`; NOT_FOUND for an unknown group; INVALID_ARGUMENT for an index
+  // not applied yet.
+  Status Compact(GroupId id, uint64_t index, std::string image);
 
   NodeId self() const { return self_; }
   // The group, or null; for its role, leader, term and membership.

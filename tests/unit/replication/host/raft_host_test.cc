@@ -72,7 +72,10 @@ class HostNode {
           std::lock_guard lock(mu_);
           applied_.push_back(e.data);
         },
-        nullptr);
+        [this](GroupId, const Snapshot& snapshot) {
+          std::lock_guard lock(mu_);
+          restored_.push_back(snapshot.data);
+        });
     loop_.SetTimer([this] { return host_->NextDeadlineNanos(); }, [this] { host_->Tick(); });
     thread_ = std::thread([this] { loop_.Run(); });
   }
@@ -102,6 +105,10 @@ class HostNode {
     std::lock_guard lock(mu_);
     return applied_;
   }
+  std::vector<std::string> restored() {
+    std::lock_guard lock(mu_);
+    return restored_;
+  }
   RaftHost& host() { return *host_; }
   NodeId id() const { return id_; }
 
@@ -116,6 +123,7 @@ class HostNode {
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::string> applied_;
+  std::vector<std::string> restored_;
 };
 
 template <typename Pred>
@@ -240,6 +248,68 @@ TEST_F(RaftHostTest, ALeaderKilledIsReplacedAndTheSurvivorsGoOn) {
     }) << " applied " << n->applied().size();
     EXPECT_EQ(n->applied().back(), "after");
   }
+}
+
+TEST_F(RaftHostTest, ACompactedLogRestartsFromItsImageAndAFollowerBehindItReceivesIt) {
+  auto a = Start(1);
+  auto b = Start(2);
+  auto c = Start(3);
+  ProposeAll({a.get(), b.get(), c.get()}, {"one"});
+  ASSERT_TRUE(WaitUntil([&] { return c->applied().size() == 1; }));
+  c.reset();
+  for (HostNode* n : {a.get(), b.get()}) {
+    n->OnLoop([&] {
+      n->host().OnNodeDown(3);
+      return 0;
+    });
+  }
+  ProposeAll({a.get(), b.get()}, {"two", "three"});
+  for (HostNode* n : {a.get(), b.get()}) {
+    ASSERT_TRUE(WaitUntil([&] { return n->applied().size() == 3; }));
+  }
+  // Both survivors drop their whole log: whichever leads, c is behind it.
+  std::map<NodeId, uint64_t> compacted;
+  for (HostNode* n : {a.get(), b.get()}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      return n->OnLoop([&] {
+        const Raft* r = n->host().group(kGroup);
+        return r->commit() == r->log().last_index();
+      });
+    }));
+    n->OnLoop([&] {
+      const uint64_t last = n->host().group(kGroup)->log().last_index();
+      EXPECT_EQ(n->host().Compact(kGroup, last + 1, "x").code(), ErrorCode::kInvalidArgument);
+      EXPECT_EQ(n->host().Compact(99, last, "x").code(), ErrorCode::kNotFound);
+      Status s = n->host().Compact(kGroup, last, "image@" + std::to_string(last));
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      EXPECT_EQ(n->host().group(kGroup)->log().first_index(), last + 1);
+      EXPECT_TRUE(n->host().Compact(kGroup, last, "again").ok());  // already done
+      compacted[n->id()] = last;
+      return 0;
+    });
+  }
+  // c restarts on its old log, which ends before the leader's first entry:
+  // the leader's image reaches it, then the entries after it.
+  c = Start(3);
+  ProposeAll({a.get(), b.get(), c.get()}, {"four"});
+  EXPECT_TRUE(WaitUntil([&] { return !c->applied().empty() && c->applied().back() == "four"; }));
+  ASSERT_EQ(c->restored().size(), 1u);
+  EXPECT_TRUE(c->restored()[0] == "image@" + std::to_string(compacted[1]) ||
+              c->restored()[0] == "image@" + std::to_string(compacted[2]))
+      << c->restored()[0];
+  for (const std::string& e : c->applied()) EXPECT_NE(e, "two");  // inside the image
+  // a restarts from its own image and applies only what follows it.
+  a.reset();
+  for (HostNode* n : {b.get(), c.get()}) {
+    n->OnLoop([&] {
+      n->host().OnNodeDown(1);
+      return 0;
+    });
+  }
+  a = Start(1);
+  EXPECT_EQ(a->restored(), (std::vector<std::string>{"image@" + std::to_string(compacted[1])}));
+  EXPECT_TRUE(WaitUntil([&] { return !a->applied().empty() && a->applied().back() == "four"; }));
+  for (const std::string& e : a->applied()) EXPECT_NE(e, "one");
 }
 
 TEST_F(RaftHostTest, BatchesThatDoNotDecodeOrAreForAnotherNodeAreDropped) {
