@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/broker/delivery_cursor.h"
+#include "core/broker/group_checkpoint_entry.h"
 #include "core/broker/topic_config.h"
 #include "core/meta/meta_command.h"
 #include "core/overlay/codec.h"
@@ -228,6 +229,10 @@ void WriteCursorSeeds(SeedWriter& seeds) {
   const std::string encoded = broker::EncodeCheckpoint(cursor.Checkpoint());
   seeds.Write("group_cursor_fuzz", "window", static_cast<uint8_t>(encoded[0]),
               std::string_view(encoded).substr(1));
+  const std::string entry =
+      broker::EncodeGroupCheckpointEntry({"workers", false, {{0, encoded}, {3, encoded}}});
+  seeds.Write("group_cursor_fuzz", "replicated_entry", static_cast<uint8_t>(entry[0]),
+              std::string_view(entry).substr(1));
 }
 
 // overlay_codec_fuzz: a ping carrying gossip and a push-pull of full state.
@@ -323,7 +328,7 @@ void WriteMetaSeeds(SeedWriter& seeds) {
               EncodeEntryRecord({4, 18, EntryType::kNormal, meta::EncodeMetaCommand(create)}));
   seeds.Write("meta_fuzz", "snapshot", 3, EncodeSnapshotRecord({17, 4, {{1, 2, 3}, {4}}, "image"}));
   seeds.Write("meta_fuzz", "control_compact", 4,
-              replica::EncodeControlEntry({replica::ControlKind::kCompact, 4096}));
+              replica::EncodeControlEntry({replica::ControlKind::kCompact, 4096, {}}));
   seeds.Write("meta_fuzz", "partition_image", 5, replica::EncodePartitionImage({4096, 120000}));
   seeds.Write("meta_fuzz", "applied_mark", 6, replica::EncodeAppliedMark(4097, 120000));
 }

@@ -215,6 +215,7 @@ Status Broker::CheckHeld(const std::string& topic, uint32_t partition) const {
 void Broker::SetReplicationHook(ReplicationHook* hook) {
   replication_ = hook;
   pipeline_.SetReplicationHook(hook);
+  groups_.SetReplicationHook(hook);
 }
 
 Result<pb::HeartbeatResponse> Broker::Heartbeat(const pb::HeartbeatRequest& request,

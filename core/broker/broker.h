@@ -118,6 +118,11 @@ class Broker {
   void FailReplicatedProposals(const std::string& topic, uint32_t partition, const Status& why) {
     pipeline_.FailReplicatedProposals(topic, partition, why);
   }
+  // A consumer group's checkpoint committed in a partition's Raft group:
+  // stored here as the group's records (GroupManager::ApplyCheckpoint).
+  void ApplyGroupCheckpoint(const std::string& topic, std::string_view entry) {
+    groups_.ApplyCheckpoint(topic, entry);
+  }
 
   // Queues `work` on the admin worker thread, behind the administration
   // already queued: tests hold the worker with it.

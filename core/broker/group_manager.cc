@@ -5,6 +5,7 @@
 
 #include "core/broker/batch_lookup.h"
 #include "core/broker/batch_slicer.h"
+#include "core/broker/group_checkpoint_entry.h"
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
 #include "core/util/logging.h"
@@ -105,44 +106,112 @@ Status GroupManager::Load() {
     if (slash == std::string::npos) return DataCorruption("malformed group record '" + key + "'");
     const std::string topic_name = rest.substr(0, slash);
     const std::string group_name = rest.substr(slash + 1);
-    auto topic = topics_.Find(topic_name);
-    if (!topic.ok()) {
+    if (!topics_.Find(topic_name).ok()) {
       // The topic's deletion was interrupted before its groups were removed.
       SPRAWL_RETURN_IF_ERROR(store_.DeleteRecord(key));
       continue;
     }
-    const bool latest = value == "latest";
-    SPRAWL_ASSIGN_OR_RETURN(auto checkpoints,
-                            store_.ScanRecords(std::string(kCursorPrefix) + rest + "/"));
-    std::map<uint32_t, CursorCheckpoint> saved;
-    for (const auto& [ckey, cvalue] : checkpoints) {
-      const uint32_t p = static_cast<uint32_t>(std::stoul(ckey.substr(ckey.rfind('/') + 1)));
-      auto decoded = DecodeCheckpoint(cvalue);
-      if (!decoded.ok()) return decoded.status().WithContext("cursor " + ckey);
-      saved[p] = std::move(*decoded);
-    }
-    std::vector<DeliveryCursor> cursors;
-    for (uint32_t p = 0; p < (*topic)->partitions.size(); ++p) {
-      storage::PartitionLog* log = (*topic)->partitions[p].get();
-      auto it = saved.find(p);
-      if (it == saved.end()) {
-        SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(**topic, p, latest));
-        cursors.push_back(std::move(cursor));
-        continue;
-      }
-      DeliveryCursor cursor(it->second, CursorConfigOf((*topic)->config));
-      if (cursor.next_offset() > log->CommitIndex()) {
-        // The log lost records the cursor had seen (memory storage): start over at its end.
-        cursor.Reset(log->CommitIndex());
-      }
-      cursor.OnLogStart(log->FirstOffset());
-      cursors.push_back(std::move(cursor));
-    }
-    Group group;
-    group.coordinator =
-        std::make_unique<GroupCoordinator>(topic_name, group_name, std::move(cursors), rng_());
-    groups_.emplace(GroupId{topic_name, group_name}, std::move(group));
+    SPRAWL_RETURN_IF_ERROR(LoadGroup(topic_name, group_name, value));
   }
+  return Status::Ok();
+}
+
+Status GroupManager::LoadGroup(const std::string& topic_name, const std::string& group_name,
+                               const std::string& start) {
+  SPRAWL_ASSIGN_OR_RETURN(Group group, ReadGroup(topic_name, group_name, start, rng_()));
+  groups_.insert_or_assign(GroupId{topic_name, group_name}, std::move(group));
+  return Status::Ok();
+}
+
+Result<GroupManager::Group> GroupManager::ReadGroup(const std::string& topic_name,
+                                                    const std::string& group_name,
+                                                    const std::string& start, uint64_t seed) const {
+  SPRAWL_ASSIGN_OR_RETURN(const Topic* topic, topics_.Find(topic_name));
+  const bool latest = start == "latest";
+  SPRAWL_ASSIGN_OR_RETURN(
+      auto checkpoints,
+      store_.ScanRecords(std::string(kCursorPrefix) + topic_name + "/" + group_name + "/"));
+  std::map<uint32_t, CursorCheckpoint> saved;
+  for (const auto& [ckey, cvalue] : checkpoints) {
+    const uint32_t p = static_cast<uint32_t>(std::stoul(ckey.substr(ckey.rfind('/') + 1)));
+    auto decoded = DecodeCheckpoint(cvalue);
+    if (!decoded.ok()) return decoded.status().WithContext("cursor " + ckey);
+    saved[p] = std::move(*decoded);
+  }
+  std::vector<DeliveryCursor> cursors;
+  for (uint32_t p = 0; p < topic->partitions.size(); ++p) {
+    storage::PartitionLog* log = topic->partitions[p].get();
+    auto it = saved.find(p);
+    if (it == saved.end()) {
+      SPRAWL_ASSIGN_OR_RETURN(auto cursor, StartCursor(*topic, p, latest));
+      cursors.push_back(std::move(cursor));
+      continue;
+    }
+    DeliveryCursor cursor(it->second, CursorConfigOf(topic->config));
+    if (cursor.next_offset() > log->CommitIndex()) {
+      // The log lost records the cursor had seen (memory storage): start over at its end.
+      cursor.Reset(log->CommitIndex());
+    }
+    cursor.OnLogStart(log->FirstOffset());
+    cursors.push_back(std::move(cursor));
+  }
+  Group group;
+  group.coordinator =
+      std::make_unique<GroupCoordinator>(topic_name, group_name, std::move(cursors), seed);
+  group.latest = latest;
+  return group;
+}
+
+Result<std::optional<std::string>> GroupManager::StoredGroupStart(const GroupId& id) const {
+  const std::string key = GroupKey(id.first, id.second);
+  SPRAWL_ASSIGN_OR_RETURN(auto records, store_.ScanRecords(key));
+  for (auto& [k, value] : records) {
+    if (k == key) return std::optional<std::string>(std::move(value));  // not a longer name
+  }
+  return std::optional<std::string>();
+}
+
+Result<PartitionRoute> GroupManager::CoordinatorRoute(const GroupId& id) const {
+  if (replication_ == nullptr) return PartitionRoute{};
+  auto topic = topics_.Find(id.first);
+  if (!topic.ok() || (*topic)->partitions.empty()) return PartitionRoute{};  // the call reports it
+  const uint32_t home = kGroupHomePartition;
+  PartitionRoute route = replication_->Route(id.first, home);
+  if (route.kind == PartitionRoute::Kind::kLocal) return route;
+  if (route.kind == PartitionRoute::Kind::kLeader && route.settled) return route;
+  if (route.kind == PartitionRoute::Kind::kLeader) {
+    return NotLeader("group '" + id.second + "' of topic '" + id.first +
+                         "' is coordinated by the leader of partition " + std::to_string(home) +
+                         ", elected here and still applying its predecessor's entries",
+                     "");
+  }
+  return NotLeader("group '" + id.second + "' of topic '" + id.first +
+                       "' is coordinated by the leader of partition " + std::to_string(home),
+                   route.hint);
+}
+
+Status GroupManager::Coordinate(const GroupId& id) {
+  auto route = CoordinatorRoute(id);
+  auto held = groups_.find(id);
+  if (!route.ok()) {
+    // Another node coordinates it: a group this node coordinated in an
+    // earlier term is stale, and its members must rejoin there. One loaded
+    // at start-up (term 0) stays: a topic whose placement has not replayed
+    // yet may turn out to be served here alone.
+    if (held != groups_.end() && held->second.term != 0) groups_.erase(held);
+    return route.status();
+  }
+  if (route->kind != PartitionRoute::Kind::kLeader) return Status::Ok();
+  if (held != groups_.end() && held->second.term == route->term) return Status::Ok();
+  // New leadership of the home partition: the replicated records, which
+  // every checkpoint committed before this term has reached, are the state.
+  if (held != groups_.end()) groups_.erase(held);
+  SPRAWL_ASSIGN_OR_RETURN(auto start, StoredGroupStart(id));
+  if (!start) return Status::Ok();  // a new group: the join creates it
+  SPRAWL_RETURN_IF_ERROR(LoadGroup(id.first, id.second, *start));
+  groups_.at(id).term = route->term;
+  log::Info("group resumed from its replicated cursors",
+            {{"topic", id.first}, {"group", id.second}, {"term", std::to_string(route->term)}});
   return Status::Ok();
 }
 
@@ -198,6 +267,7 @@ void GroupManager::JoinGroup(const pb::JoinGroupRequest& request, const std::str
     return done(InvalidArgument("a group starts at EARLIEST or LATEST"));
   }
   const GroupId id{request.topic(), request.group()};
+  if (Status s = Coordinate(id); !s.ok()) return done(s);
   if (groups_.count(id) > 0) return done(Join(id, request, connection, session, limits));
   if (auto pending = creating_.find(id); pending != creating_.end()) {
     pending->second.push_back(
@@ -240,6 +310,10 @@ Status GroupManager::CreateGroup(const GroupId& id, bool latest) {
   group.coordinator =
       std::make_unique<GroupCoordinator>(id.first, id.second, std::move(cursors), rng_());
   for (uint32_t p = 0; p < topic->partitions.size(); ++p) group.dirty.insert(p);
+  group.latest = latest;
+  auto route = CoordinatorRoute(id);
+  if (!route.ok()) return route.status();  // leadership moved while the record was written
+  group.term = route->term;
   groups_.emplace(id, std::move(group));
   log::Info("group created", {{"topic", id.first}, {"group", id.second}});
   return Status::Ok();
@@ -267,6 +341,7 @@ pb::JoinGroupResponse GroupManager::Join(const GroupId& id, const pb::JoinGroupR
 
 Result<pb::HeartbeatResponse> GroupManager::Heartbeat(const pb::HeartbeatRequest& request,
                                                       const std::string& connection) {
+  SPRAWL_RETURN_IF_ERROR(Coordinate({request.topic(), request.group()}));
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   SPRAWL_ASSIGN_OR_RETURN(const GroupMember* member,
                           group->coordinator->Heartbeat(request.member_id(), connection, NowMs()));
@@ -277,6 +352,7 @@ Result<pb::HeartbeatResponse> GroupManager::Heartbeat(const pb::HeartbeatRequest
 }
 
 Status GroupManager::LeaveGroup(const pb::LeaveGroupRequest& request) {
+  SPRAWL_RETURN_IF_ERROR(Coordinate({request.topic(), request.group()}));
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   std::vector<PartitionDeadLetter> letters;
   SPRAWL_RETURN_IF_ERROR(group->coordinator->Leave(request.member_id(), NowMs(), &letters));
@@ -290,6 +366,7 @@ Status GroupManager::LeaveGroup(const pb::LeaveGroupRequest& request) {
 }
 
 Result<pb::SettleResponse> GroupManager::Settle(const pb::SettleRequest& request) {
+  SPRAWL_RETURN_IF_ERROR(Coordinate({request.topic(), request.group()}));
   SPRAWL_ASSIGN_OR_RETURN(Group * group, FindGroup(request.topic(), request.group()));
   GroupCoordinator& g = *group->coordinator;
   if (g.members().find(request.member_id()) == g.members().end()) {
@@ -559,8 +636,27 @@ void GroupManager::Tick() {
 
 void GroupManager::Checkpoint() {
   for (auto& [id, group] : groups_) {
+    if (group.dirty.empty()) continue;
+    const auto& cursors = group.coordinator->cursors();
+    auto route = CoordinatorRoute(id);
+    if (!route.ok() || route->kind == PartitionRoute::Kind::kLeader) {
+      // A replicated topic's group: its cursors go through the home
+      // partition's log when this node coordinates it at the group's term;
+      // a group held elsewhere or from another term writes nothing.
+      if (route.ok() && route->term == group.term) {
+        GroupCheckpointEntry entry{id.second, group.latest, {}};
+        for (uint32_t p : group.dirty) {
+          if (p < cursors.size())
+            entry.cursors.emplace_back(p, EncodeCheckpoint(cursors[p].Checkpoint()));
+        }
+        Status proposed = replication_->ProposeGroupCheckpoint(id.first, kGroupHomePartition,
+                                                               EncodeGroupCheckpointEntry(entry));
+        if (!proposed.ok()) continue;  // kept dirty: the next checkpoint tries again
+      }
+      group.dirty.clear();
+      continue;
+    }
     for (uint32_t p : group.dirty) {
-      const auto& cursors = group.coordinator->cursors();
       if (p >= cursors.size()) continue;
       store_.PutRecordAsync(CursorKey(id.first, id.second, p),
                             EncodeCheckpoint(cursors[p].Checkpoint()), [](Status s) {
@@ -571,6 +667,31 @@ void GroupManager::Checkpoint() {
     }
     group.dirty.clear();
   }
+}
+
+void GroupManager::ApplyCheckpoint(const std::string& topic, std::string_view bytes) {
+  auto entry = DecodeGroupCheckpointEntry(bytes);
+  if (entry.ok() && !ValidateGroupName(entry->group).ok()) {
+    entry = DataCorruption("group checkpoint entry: invalid group name");
+  }
+  if (!entry.ok()) {
+    log::Warn("group checkpoint entry skipped",
+              {{"topic", topic}, {"error", entry.status().ToString()}});
+    return;
+  }
+  // A topic being deleted keeps no records of its groups.
+  if (!topics_.Find(topic).ok() || !serving_(topic)) return;
+  using RecordWrite = storage::Store::RecordWrite;
+  std::vector<RecordWrite> writes;
+  writes.push_back({RecordWrite::Kind::kPut, GroupKey(topic, entry->group),
+                    entry->latest ? "latest" : "earliest"});
+  for (auto& [partition, checkpoint] : entry->cursors) {
+    writes.push_back({RecordWrite::Kind::kPut, CursorKey(topic, entry->group, partition),
+                      std::move(checkpoint)});
+  }
+  store_.WriteRecordsAsync(std::move(writes), /*sync=*/false, [](const Status& s) {
+    if (!s.ok()) log::Error("replicated group checkpoint not stored", {{"error", s.ToString()}});
+  });
 }
 
 pb::GroupDescription GroupManager::DescribeGroupState(const Group& group) const {
@@ -610,6 +731,19 @@ pb::GroupDescription GroupManager::DescribeGroupState(const Group& group) const 
 
 Result<pb::GroupDescription> GroupManager::DescribeGroup(
     const pb::DescribeGroupRequest& request) const {
+  const GroupId id{request.topic(), request.group()};
+  auto route = CoordinatorRoute(id);
+  if (!route.ok() && route.status().code() == ErrorCode::kNotLeader) {
+    // Another node coordinates it: this replica's copy of its replicated
+    // checkpoint (no members; a checkpoint interval behind at most).
+    SPRAWL_ASSIGN_OR_RETURN(auto start, StoredGroupStart(id));
+    if (!start) {
+      return NotFound("group '" + id.second + "' of topic '" + id.first + "' does not exist");
+    }
+    SPRAWL_ASSIGN_OR_RETURN(Group stored, ReadGroup(id.first, id.second, *start, 0));
+    return DescribeGroupState(stored);
+  }
+  SPRAWL_RETURN_IF_ERROR(route.status());
   SPRAWL_ASSIGN_OR_RETURN(const Group* group, FindGroup(request.topic(), request.group()));
   return DescribeGroupState(*group);
 }
@@ -627,6 +761,7 @@ pb::ListGroupsResponse GroupManager::ListGroups(const pb::ListGroupsRequest& req
 Result<pb::GroupDescription> GroupManager::ResetOffsets(
     const std::string& topic, const std::string& group,
     const std::function<Result<uint64_t>(uint32_t partition)>& target) {
+  SPRAWL_RETURN_IF_ERROR(Coordinate({topic, group}));
   SPRAWL_ASSIGN_OR_RETURN(Group * found, FindGroup(topic, group));
   SPRAWL_ASSIGN_OR_RETURN(const Topic* t, topics_.Find(topic));
   std::vector<uint64_t> targets;

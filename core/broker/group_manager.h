@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "core/broker/group_coordinator.h"
 #include "core/broker/parked_fetches.h"
 #include "core/broker/publish_pipeline.h"
+#include "core/broker/replication_hook.h"
 #include "core/broker/topic_registry.h"
 #include "core/protocol/messages.h"
 #include "core/storage/store.h"
@@ -63,8 +65,20 @@ class GroupManager {
   Result<protocol::pb::GroupDescription> ResetOffsets(
       const std::string& topic, const std::string& group,
       const std::function<Result<uint64_t>(uint32_t partition)>& target);
-  // Writes every changed cursor now; returns once queued.
+  // Writes every changed cursor now; returns once queued. A group of a
+  // replicated topic proposes its cursors to its home partition's Raft group
+  // instead, and every replica stores them (ApplyCheckpoint).
   void Checkpoint();
+
+  // Replicated topics: a group is coordinated by the leader of the topic's
+  // home partition (kGroupHomePartition); other nodes answer NOT_LEADER with
+  // a hint, and describe the group from its replicated checkpoint. Null
+  // (one node) serves every group here.
+  void SetReplicationHook(ReplicationHook* hook) { replication_ = hook; }
+  // A checkpoint (EncodeGroupCheckpointEntry) committed in a partition of
+  // `topic`: stored as the group's records, which the next coordinator
+  // loads. One that does not decode is skipped alike on every replica.
+  void ApplyCheckpoint(const std::string& topic, std::string_view entry);
 
   // The commit index of a partition of `topic` moved: deliver what is new.
   void OnCommitted(const std::string& topic);
@@ -84,8 +98,31 @@ class GroupManager {
   struct Group {
     std::unique_ptr<GroupCoordinator> coordinator;
     std::set<uint32_t> dirty;  // partitions whose cursor changed since the last checkpoint
+    bool latest = false;       // where it started (its record)
+    // Replicated topics: the home partition's leadership term this node
+    // coordinates the group in; 0 when it does not (loaded at start-up).
+    uint64_t term = 0;
   };
   using GroupId = std::pair<std::string, std::string>;  // (topic, group)
+
+  // The home partition's route when this node coordinates group `id` now;
+  // NOT_LEADER (with the leader's hint) when another node does or none is
+  // ready yet. A kLocal route for an unreplicated topic.
+  Result<PartitionRoute> CoordinatorRoute(const GroupId& id) const;
+  // CoordinatorRoute, and the group in memory as of that leadership: a group
+  // held from an earlier term, or loaded at start-up, is replaced by its
+  // replicated records; one this node coordinated in a term it no longer
+  // leads is dropped (its members rejoin at the coordinator).
+  Status Coordinate(const GroupId& id);
+  // One stored group (its record's value `start`, and its cursors) into
+  // memory.
+  Status LoadGroup(const std::string& topic, const std::string& group, const std::string& start);
+  // The same, as a value; `seed` drives its member ids.
+  Result<Group> ReadGroup(const std::string& topic, const std::string& group,
+                          const std::string& start, uint64_t seed) const;
+  // The value of the group's record ("earliest" or "latest"); nullopt when
+  // it has none.
+  Result<std::optional<std::string>> StoredGroupStart(const GroupId& id) const;
 
   Result<Group*> FindGroup(const std::string& topic, const std::string& group);
   Result<const Group*> FindGroup(const std::string& topic, const std::string& group) const;
@@ -125,6 +162,7 @@ class GroupManager {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   SliceResumeCache slice_resume_;  // group deliveries' positions in large batches
   std::map<GroupId, Group> groups_;
+  ReplicationHook* replication_ = nullptr;
   DeliverySink deliver_;
   // Dead letters the pipeline refused for capacity, tried again on a tick.
   std::vector<std::pair<GroupId, PartitionDeadLetter>> deferred_letters_;

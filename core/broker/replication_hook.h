@@ -22,6 +22,10 @@ struct PartitionRoute {
   // kFollower and kElsewhere: the client address to send the client to
   // (the leader's, else a replica's); "" when none is known.
   std::string hint;
+  // kLeader: its term, and whether it has applied an entry of that term (so
+  // every entry committed before it is applied here too).
+  uint64_t term = 0;
+  bool settled = false;
 
   bool HoldsData() const { return kind != Kind::kElsewhere; }
   bool Replicated() const { return kind == Kind::kLeader || kind == Kind::kFollower; }
@@ -35,8 +39,9 @@ struct ProposalId {
 };
 
 // What the broker needs from replication (core/replica implements it):
-// where each partition is served, and proposing a batch to a partition's
-// Raft group. Committed entries come back through Broker::ApplyReplicated.
+// where each partition is served, and proposing a batch or a group
+// checkpoint to a partition's Raft group. Committed entries come back through
+// Broker::ApplyReplicated and Broker::ApplyGroupCheckpoint.
 // Loop thread only.
 class ReplicationHook {
  public:
@@ -46,6 +51,12 @@ class ReplicationHook {
   // NOT_LEADER (with the leader's hint) when this node does not lead it.
   virtual Result<ProposalId> Propose(std::string_view topic, uint32_t partition,
                                      std::string batch) = 0;
+  // Proposes a consumer group's checkpoint (EncodeGroupCheckpointEntry) to
+  // the group of `partition`, the consumer group's home; once committed,
+  // every replica hands it to Broker::ApplyGroupCheckpoint. NOT_LEADER when
+  // this node does not lead that partition.
+  virtual Status ProposeGroupCheckpoint(std::string_view topic, uint32_t partition,
+                                        std::string entry) = 0;
 };
 
 }  // namespace sprawl::broker

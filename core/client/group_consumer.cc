@@ -6,6 +6,11 @@
 
 #include "core/util/logging.h"
 
+namespace {
+// How soon a join answered NOT_LEADER without a hint is sent again.
+constexpr std::chrono::milliseconds kJoinRetryInterval{100};
+}  // namespace
+
 namespace sprawl::client {
 
 using protocol::MessageType;
@@ -51,6 +56,19 @@ Status GroupConsumer::JoinNow() {
   request.set_max_in_flight_bytes(config_.max_in_flight_bytes);
   request.set_client_name(config_.client_name);
   request.set_start(config_.start_latest ? pb::OFFSET_LATEST : pb::OFFSET_EARLIEST);
+  // A replicated topic's group is coordinated by one node, which the
+  // connection finds by following NOT_LEADER hints; one without a hint (a
+  // coordinator elected a moment ago) is asked again shortly.
+  const auto deadline = std::chrono::steady_clock::now() + client_.config().request_timeout;
+  Status status = JoinOnce(request);
+  while (status.code() == ErrorCode::kNotLeader && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kJoinRetryInterval);
+    status = JoinOnce(request);
+  }
+  return status;
+}
+
+Status GroupConsumer::JoinOnce(const pb::JoinGroupRequest& request) {
   // The member id is set on the I/O thread as the reply arrives, before the
   // deliveries that follow it are handled there.
   auto outcome = std::make_shared<std::promise<Status>>();
@@ -234,9 +252,10 @@ void GroupConsumer::Run() {
         partitions_.assign(beat->partitions().begin(), beat->partitions().end());
       }
     }
-    if (rejoin || status.code() == ErrorCode::kUnknownMember) {
-      // The session expired (a pause, a network cut): what was delivered here
-      // is redelivered to someone; join again for new deliveries.
+    if (rejoin || !status.ok()) {
+      // The session expired (a pause, a network cut), or the coordinator is
+      // gone or moved (NOT_LEADER, a dropped connection): what was delivered
+      // here is redelivered to someone; join again for new deliveries.
       {
         MutexLock relock(mu_);
         queue_.clear();

@@ -73,6 +73,8 @@ class GroupConsumer {
  private:
   GroupConsumer(Client& client, GroupConsumerConfig config);
   Status JoinNow();
+  // One JoinGroup request and its answer.
+  Status JoinOnce(const protocol::pb::JoinGroupRequest& request);
   void OnPush(const transport::Reply& push);
   void Run();
   void SendSettles() REQUIRES(mu_);

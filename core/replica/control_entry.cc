@@ -26,7 +26,11 @@ std::string EncodeControlEntry(const ControlEntry& entry) {
   w.U64(kMarker);
   w.U8(kControlVersion);
   w.U8(static_cast<uint8_t>(entry.kind));
-  w.U64(entry.index);
+  if (entry.kind == ControlKind::kCompact) {
+    w.U64(entry.index);
+  } else {
+    w.Bytes(entry.payload);
+  }
   return out;
 }
 
@@ -49,6 +53,13 @@ Result<ControlEntry> DecodeControlEntry(std::string_view data) {
       entry.kind = ControlKind::kCompact;
       if (!r.U64(&entry.index)) return DataCorruption("partition control entry: truncated");
       break;
+    case ControlKind::kGroupCheckpoint: {
+      entry.kind = ControlKind::kGroupCheckpoint;
+      std::string_view rest;
+      (void)r.Bytes(r.remaining(), &rest);
+      entry.payload = std::string(rest);
+      break;
+    }
     default:
       return DataCorruption("partition control entry: unknown kind " + std::to_string(kind));
   }

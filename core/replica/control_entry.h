@@ -20,11 +20,16 @@ enum class ControlKind : uint8_t {
   // stored it when the leader proposed this (docs/replication.md,
   // "Compacting a partition's Raft log").
   kCompact = 1,
+  // A consumer group's checkpoint (broker::GroupCheckpointEntry, opaque
+  // here), proposed by the group's coordinator to its home partition and
+  // stored by every replica.
+  kGroupCheckpoint = 2,
 };
 
 struct ControlEntry {
   ControlKind kind = ControlKind::kCompact;
-  uint64_t index = 0;
+  uint64_t index = 0;   // kCompact
+  std::string payload;  // kGroupCheckpoint: the rest of the entry
 
   friend bool operator==(const ControlEntry&, const ControlEntry&) = default;
 };

@@ -188,6 +188,8 @@ void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
                 {{"topic", part.topic}, {"error", control.status().ToString()}});
     } else if (control->kind == ControlKind::kCompact) {
       part.compact_to = std::max(part.compact_to, control->index);
+    } else if (control->kind == ControlKind::kGroupCheckpoint) {
+      broker_.ApplyGroupCheckpoint(part.topic, control->payload);
     }
   }
   auto applied = broker_.ApplyReplicated(part.topic, part.partition, entry.index, entry.term,
@@ -201,6 +203,7 @@ void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
     return;
   }
   part.applied_index = entry.index;
+  part.applied_term = entry.term;
   if (*applied != part.applied_end) part.ends.emplace_back(entry.index, *applied);
   part.applied_end = *applied;
   if (batch) part.batch_bytes += entry.data.size();
@@ -259,7 +262,7 @@ void PartitionReplicas::MaybeProposeCompaction(Part& part, const replication::Ra
                    part.batch_bytes >= kCompactBatchBytes ||
                    part.ticks_since_compact >= kCompactEveryTicks;
   if (!due) return;
-  auto proposed = host_.Propose(part.group, EncodeControlEntry({ControlKind::kCompact, floor}));
+  auto proposed = host_.Propose(part.group, EncodeControlEntry({ControlKind::kCompact, floor, {}}));
   if (!proposed.ok()) return;  // leadership moved: the next leader decides
   part.proposed_compact = floor;
   part.ticks_since_compact = 0;
@@ -386,7 +389,10 @@ broker::PartitionRoute PartitionReplicas::Route(std::string_view topic, uint32_t
   if (!part->open) return {PartitionRoute::Kind::kFollower, ""};
   const replication::Raft* r = host_.group(part->group);
   if (r != nullptr && r->role() == replication::Role::kLeader) {
-    return {PartitionRoute::Kind::kLeader, ""};
+    PartitionRoute route{PartitionRoute::Kind::kLeader, ""};
+    route.term = r->term();
+    route.settled = part->applied_term == r->term();
+    return route;
   }
   uint64_t term = 0;
   return {PartitionRoute::Kind::kFollower, LeaderOf(*part, &term)};
@@ -411,6 +417,20 @@ Result<broker::ProposalId> PartitionReplicas::Propose(std::string_view topic, ui
                      LeaderOf(*part, &leader_term));
   }
   return broker::ProposalId{*index, term};
+}
+
+Status PartitionReplicas::ProposeGroupCheckpoint(std::string_view topic, uint32_t partition,
+                                                 std::string entry) {
+  const Part* part = FindPart(topic, partition);
+  if (part == nullptr || !part->open) {
+    return NotLeader("partition " + std::to_string(partition) + " of topic '" + std::string(topic) +
+                         "' is not served here",
+                     "");
+  }
+  ControlEntry control;
+  control.kind = ControlKind::kGroupCheckpoint;
+  control.payload = std::move(entry);
+  return host_.Propose(part->group, EncodeControlEntry(control)).status();
 }
 
 pb::MetadataResponse PartitionReplicas::Metadata(const pb::MetadataRequest& request) const {

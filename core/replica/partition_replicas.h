@@ -76,6 +76,8 @@ class PartitionReplicas : public broker::ReplicationHook {
   broker::PartitionRoute Route(std::string_view topic, uint32_t partition) const override;
   Result<broker::ProposalId> Propose(std::string_view topic, uint32_t partition,
                                      std::string batch) override;
+  Status ProposeGroupCheckpoint(std::string_view topic, uint32_t partition,
+                                std::string entry) override;
 
   // METADATA: every topic of the broker (or those asked), with this node's
   // view of each partition's leader and replicas.
@@ -93,7 +95,8 @@ class PartitionReplicas : public broker::ReplicationHook {
     bool mine = false;  // this node is a replica
     bool open = false;  // the group runs here
     uint64_t applied_index = 0;
-    uint64_t applied_end = 0;  // the log offset after the last applied batch
+    uint64_t applied_term = 0;  // the term of the last entry applied since the group opened
+    uint64_t applied_end = 0;   // the log offset after the last applied batch
     bool mark_dirty = false;
     bool led = false;  // this node led at `led_term` when last looked
     uint64_t led_term = 0;

@@ -13,6 +13,7 @@ import time
 import unittest
 
 import chaos
+import sprawl
 from chaos import PARTITIONS, agreed_leaders, describe
 from cluster import wait_for
 
@@ -125,6 +126,76 @@ class ReplicatedPartitionsTest(unittest.TestCase):
                  what=f"the node restarted on a compacted log to reach {want}")
         self.assertEqual(chaos.check(acked, chaos.read_all(again.endpoint, "orders"), PARTITIONS),
                          [])
+
+
+class ReplicatedGroupTest(unittest.TestCase):
+    """A consumer group's cursors are checkpointed through the Raft group of
+    partition 0, whose leader coordinates the group: SIGKILL that leader and
+    the group resumes on its successor from the replicated cursors, so what
+    was acked before is not delivered again."""
+
+    def setUp(self):
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            if s.proc and s.proc.poll() is None:
+                s.kill()
+
+    def test_a_group_resumes_from_its_replicated_cursors_when_its_coordinator_dies(self):
+        nodes = chaos.start_cluster(prefix="g")
+        self.servers += nodes
+        chaos.create_topic(nodes[0], "jobs", PARTITIONS)
+        led = wait_for(lambda: agreed_leaders(nodes, "jobs", PARTITIONS), timeout=30,
+                       what="every partition of jobs to have a leader every node knows")
+        publishers = chaos.Publishers(nodes[0].endpoint, "jobs", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 3000, timeout=60, what="3,000 writes")
+        publishers.finish()
+        total = len(publishers.acked)
+
+        coordinator = next(s for s in nodes if s.client_port == led[0])
+        others = [s for s in nodes if s is not coordinator]
+        received = {}  # (partition, offset) -> deliveries seen
+        with sprawl.Client(others[0].endpoint) as client:
+            with client.subscribe("jobs", group="workers", max_in_flight=50,
+                                  session_timeout=3, timeout=60) as sub:
+                messages = iter(sub)
+                acked = set()
+                while len(acked) < total // 2:
+                    m = next(messages)
+                    where = (m.partition, m.offset)
+                    received[where] = received.get(where, 0) + 1
+                    m.ack()
+                    acked.add(where)
+
+                # Paused: the acks reach the coordinator, which checkpoints
+                # them through partition 0's log to the other replicas; each
+                # describes the group from its own copy.
+                def stored_floor(server):
+                    status, body = server.request("GET", "/v1/topics/jobs/groups/workers")
+                    if status != 200:
+                        return None
+                    return sum(p["ack_floor"] for p in body["partitions"])
+                for s in others:
+                    wait_for(lambda s=s: stored_floor(s) == len(acked), timeout=30,
+                             what=f"{s.http} to store the group's {len(acked)} acks")
+
+                coordinator.kill()
+                while len(received) < total:
+                    m = next(messages, None)
+                    self.assertIsNotNone(m, f"deliveries stopped at {len(received)} of {total}")
+                    where = (m.partition, m.offset)
+                    received[where] = received.get(where, 0) + 1
+                    m.ack()
+        again = sorted(w for w in acked if received[w] > 1)
+        print(f"\n{total} messages, {len(acked)} acked before the coordinator was killed; "
+              f"{len(again)} of those delivered again")
+        self.assertEqual(again, [])
+        # The survivors' leader of partition 0 coordinates the group now.
+        new_led = wait_for(lambda: agreed_leaders(others, "jobs", PARTITIONS), timeout=30,
+                           what="the survivors to agree on every leader")
+        self.assertIn(new_led[0], [s.client_port for s in others])
 
 
 class ShortChaosTest(unittest.TestCase):

@@ -8,7 +8,7 @@ namespace sprawl::replica {
 namespace {
 
 TEST(ControlEntryTest, RoundTripsAndIsToldApartFromARecordBatch) {
-  const ControlEntry compact{ControlKind::kCompact, 12345};
+  const ControlEntry compact{ControlKind::kCompact, 12345, {}};
   const std::string bytes = EncodeControlEntry(compact);
   EXPECT_TRUE(IsControlEntry(bytes));
   auto decoded = DecodeControlEntry(bytes);
@@ -23,7 +23,7 @@ TEST(ControlEntryTest, RoundTripsAndIsToldApartFromARecordBatch) {
 }
 
 TEST(ControlEntryTest, RejectsTruncatedUnknownAndNewerEntries) {
-  const std::string good = EncodeControlEntry({ControlKind::kCompact, 7});
+  const std::string good = EncodeControlEntry({ControlKind::kCompact, 7, {}});
   for (size_t n = 0; n < good.size(); ++n) {
     EXPECT_FALSE(DecodeControlEntry(good.substr(0, n)).ok()) << n;
   }
