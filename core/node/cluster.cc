@@ -196,6 +196,18 @@ void Cluster::SendToMember(uint64_t raft_id, uint16_t type, std::string_view bod
   }
 }
 
+void Cluster::SetConnectionLostListener(
+    std::function<void(const std::string& member_id)> listener) {
+  peers_->SetConnectionLost([this, listener = std::move(listener)](const std::string& address) {
+    for (const auto& [id, m] : membership_->members()) {
+      if (m.meta.peer_address == address && id != membership_->self().meta.id) {
+        listener(id);
+        return;
+      }
+    }
+  });
+}
+
 std::vector<std::string> Cluster::LiveMemberIds() const {
   std::vector<std::string> ids;
   for (const auto& [id, m] : membership_->members()) {

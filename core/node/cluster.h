@@ -74,6 +74,10 @@ class Cluster {
   void SetMemberListener(std::function<void(const overlay::Member&)> listener) {
     member_listener_ = std::move(listener);
   }
+  // Called on the loop with a member's id when this node's connection to
+  // its peer port drops (its process died, most likely), well before the
+  // membership can declare it dead. Before the loop runs.
+  void SetConnectionLostListener(std::function<void(const std::string& member_id)> listener);
   // Sends to the member whose Raft node id (replication::RaftNodeId of its
   // member id) is `raft_id`, if it is alive or suspect; lost otherwise.
   void SendToMember(uint64_t raft_id, uint16_t type, std::string_view body);

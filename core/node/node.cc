@@ -144,6 +144,12 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->dispatcher_->SetReplicas(replicas);
   cluster->SetPeerHandler(kRaftType, [host](std::string body) { host->Receive(body); });
   cluster->SetPeerHandler(kForwardType, [meta](std::string body) { meta->OnForward(body); });
+  // A peer connection that drops (a killed process closes its sockets) lets
+  // the groups that node led elect at once, not after an election timeout.
+  cluster->SetConnectionLostListener([host](const std::string& member_id) {
+    log::Info("peer connection lost", {{"member", member_id}});
+    host->OnNodeDown(replication::RaftNodeId(member_id));
+  });
   cluster->SetMemberListener([host](const overlay::Member& m) {
     if (m.state == overlay::MemberState::kDead || m.state == overlay::MemberState::kLeft) {
       host->OnNodeDown(replication::RaftNodeId(m.meta.id));

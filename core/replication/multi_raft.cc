@@ -208,7 +208,9 @@ Status MultiRaft::ProposeConfChange(GroupId id, ConfChangeType type, NodeId node
 
 void MultiRaft::OnNodeDown(NodeId node) {
   for (auto& [id, g] : groups_) {
-    if (g.raft->leader() == node) Wake(id);
+    if (g.raft->leader() != node) continue;
+    g.raft->OnLeaderDown(node);
+    Wake(id);
   }
 }
 

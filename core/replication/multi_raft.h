@@ -87,8 +87,9 @@ class MultiRaft {
   Result<uint64_t> Propose(GroupId id, std::string data);
   // Raft::ProposeConfChange on group `id` (NOT_FOUND when absent); wakes it.
   Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
-  // The membership layer declared `node` dead: groups it led wake up, so
-  // their followers' election timers run again.
+  // The membership layer declared `node` dead, or the transport lost it:
+  // groups it led wake up and their followers campaign within half an
+  // election timeout (Raft::OnLeaderDown).
   void OnNodeDown(NodeId node);
 
   struct GroupReady {

@@ -98,6 +98,16 @@ void Raft::Tick() {
   }
 }
 
+void Raft::OnLeaderDown(NodeId node) {
+  if (role_ != Role::kFollower || lead_ != node || node == kNoNode) return;
+  lead_ = kNoNode;
+  // A random share of half a timeout: the followers that all lost the same
+  // leader rarely campaign in the same tick and split the vote.
+  const int spread = std::max(1, config_.election_ticks / 2);
+  const int wait = 1 + static_cast<int>(rng_() % static_cast<uint64_t>(spread));
+  election_elapsed_ = std::max(election_elapsed_, randomized_timeout_ - wait);
+}
+
 // ---- role changes -------------------------------------------------------------
 
 void Raft::BecomeFollower(uint64_t term, NodeId lead) {

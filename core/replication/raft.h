@@ -64,6 +64,11 @@ class Raft {
   // One membership change; RESOURCE_EXHAUSTED while the previous one (or
   // the leader's first entry of its term) is not committed.
   Status ProposeConfChange(ConfChangeType type, NodeId node);
+  // The node's transport lost `node` (its process died, most likely): a
+  // follower of `node` forgets it as leader, so its lease no longer stands,
+  // and campaigns within half an election timeout instead of waiting a whole
+  // one. Anything else ignores it. Safe when wrong: an election, no more.
+  void OnLeaderDown(NodeId node);
   // Hands leadership to `target` (a voter) once its log is caught up.
   Status TransferLeadership(NodeId target);
   // The application stored an image of its state through `index` (an

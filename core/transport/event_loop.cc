@@ -38,6 +38,14 @@ void EventLoop::Watch(zmq::socket_t& socket, std::function<void()> on_readable) 
   watched_.push_back({&socket, std::move(on_readable)});
 }
 
+void EventLoop::Unwatch(zmq::socket_t& socket) {
+  // Only marked here: a round that is dispatching keeps its indexes; the
+  // next round drops the entry before it polls.
+  for (Watched& w : watched_) {
+    if (w.socket == &socket) w.socket = nullptr;
+  }
+}
+
 void EventLoop::SetTimer(std::function<int64_t()> next_deadline, std::function<void()> on_due) {
   next_deadline_ = std::move(next_deadline);
   on_due_ = std::move(on_due);
@@ -61,6 +69,7 @@ void EventLoop::Run() {
   std::vector<zmq::pollitem_t> items;
   while (!stopping_) {
     items.clear();
+    std::erase_if(watched_, [](const Watched& w) { return w.socket == nullptr; });
     for (const Watched& w : watched_) items.push_back({w.socket->handle(), 0, ZMQ_POLLIN, 0});
     items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
 
@@ -88,7 +97,9 @@ void EventLoop::Run() {
     for (size_t i = 0; i < watched_.size(); ++i) {
       // Handlers read a bounded number of messages for fairness; poll is
       // level-triggered for ZeroMQ sockets and reports the rest next round.
-      if (items[i].revents & ZMQ_POLLIN) watched_[i].on_readable();
+      if ((items[i].revents & ZMQ_POLLIN) && watched_[i].socket != nullptr) {
+        watched_[i].on_readable();
+      }
     }
     if (next_deadline_ && next_deadline_() <= clock_.MonotonicNanos()) on_due_();
   }

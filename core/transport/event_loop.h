@@ -31,6 +31,9 @@ class EventLoop {
   // Calls `on_readable` on the loop thread whenever `socket` has input. The
   // socket must outlive the loop's Run. Call before Run or on the loop thread.
   void Watch(zmq::socket_t& socket, std::function<void()> on_readable);
+  // Stops watching `socket` (before it is closed). Loop thread only; safe
+  // inside another socket's handler.
+  void Unwatch(zmq::socket_t& socket);
 
   // `next_deadline` returns when `on_due` must next run (monotonic nanos,
   // INT64_MAX for never); it is asked after every round of work.

@@ -61,15 +61,30 @@ class PeerTransport {
   // Send opens a new one.
   void Disconnect(const std::string& address);
 
+  // Called (on the loop) with a peer's address when an established
+  // connection to it drops: its process died or closed the port, most
+  // likely. ZeroMQ reconnects by itself; this only tells.
+  using Lost = std::function<void(const std::string& address)>;
+  void SetConnectionLost(Lost lost) { lost_ = std::move(lost); }
+
   size_t connections() const { return outbound_.size(); }
 
  private:
-  PeerTransport(zmq::context_t& context, Options options, metrics::Registry& registry);
+  PeerTransport(zmq::context_t& context, EventLoop& loop, Options options,
+                metrics::Registry& registry);
+  // One peer's connection and the inproc socket its events arrive on.
+  struct Outbound {
+    zmq::socket_t socket;
+    zmq::socket_t monitor;
+  };
+  void ReadEvents(const std::string& address, zmq::socket_t& monitor);
 
   zmq::context_t& context_;
+  EventLoop& loop_;
   Options options_;
   std::unique_ptr<ServerEndpoint> inbound_;
-  std::map<std::string, zmq::socket_t> outbound_;
+  std::map<std::string, Outbound> outbound_;  // nodes never move: the loop watches the monitors
+  Lost lost_;
   metrics::Counter& sent_;
   metrics::Counter& dropped_;
   metrics::Gauge& open_;

@@ -69,7 +69,8 @@ class RaftHost {
   void Receive(std::string_view bytes);
   Result<uint64_t> Propose(GroupId id, std::string data);
   Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
-  // The membership declared `node` dead: groups it led elect again.
+  // The membership declared `node` dead, or its peer connection dropped:
+  // groups it led elect again, soon (MultiRaft::OnNodeDown).
   void OnNodeDown(NodeId node);
   // The application's state of group `id` through `index` (applied here) is
   // durable and `image` describes it: the group drops its entries up to

@@ -150,6 +150,32 @@ TEST(RaftElectionTest, CheckQuorumMakesALeaderCutOffFromAMajorityStepDown) {
   EXPECT_LE(ticks, 2 * 10);
 }
 
+TEST(RaftElectionTest, FollowersToldTheirLeaderIsDownElectAnotherWithinHalfATimeout) {
+  Harness h({1, 2, 3});
+  ASSERT_TRUE(h.ElectByTicks(1));
+  h.Settle();
+  h.drop = [](const Message& m) { return m.from == 1 || m.to == 1; };
+  h.node(2).OnLeaderDown(3);  // not its leader: nothing changes
+  EXPECT_EQ(h.node(2).leader(), 1u);
+  for (NodeId id : {2, 3}) {
+    h.node(id).OnLeaderDown(1);
+    EXPECT_EQ(h.node(id).leader(), kNoNode) << "a dead leader is not named";
+  }
+  int ticks = 0;
+  while (h.node(2).role() != Role::kLeader && h.node(3).role() != Role::kLeader && ticks < 100) {
+    h.node(2).Tick();
+    h.node(3).Tick();
+    h.Settle();
+    ++ticks;
+  }
+  EXPECT_LE(ticks, 10 / 2) << "within half an election timeout, not 10 to 20 ticks";
+  EXPECT_EQ(h.node(2).leader(), h.node(3).leader());
+  EXPECT_NE(h.node(2).leader(), kNoNode);
+  EXPECT_EQ(h.node(2).term(), 2u);
+  h.node(1).OnLeaderDown(1);  // a leader ignores it
+  EXPECT_EQ(h.node(1).role(), Role::kLeader);
+}
+
 TEST(RaftElectionTest, AFollowerThatHeardFromTheLeaderIgnoresVoteRequests) {
   Harness h({1, 2, 3});
   ASSERT_TRUE(h.ElectByTicks(1));

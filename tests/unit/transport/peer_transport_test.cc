@@ -97,6 +97,38 @@ TEST(PeerTransportTest, MessagesReachThePeerInOrder) {
   EXPECT_EQ(a.OnLoop([&] { return a.peers().connections(); }), 1u);
 }
 
+TEST(PeerTransportTest, ADroppedConnectionIsToldWithThePeersAddress) {
+  zmq::context_t context;
+  PeerNode a(context);
+  auto b = std::make_unique<PeerNode>(context);
+  auto c = std::make_unique<PeerNode>(context);
+  const std::string to_b = b->peers().endpoint();
+  const std::string to_c = c->peers().endpoint();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> lost;
+  a.OnLoop([&] {
+    a.peers().SetConnectionLost([&](const std::string& address) {
+      std::lock_guard lock(mu);
+      lost.push_back(address);
+      cv.notify_all();
+    });
+    return 0;
+  });
+  ASSERT_TRUE(SendWhenConnected(a, to_b, "hello"));
+  ASSERT_TRUE(SendWhenConnected(a, to_c, "hello"));
+  // Closed here on purpose: no event, and its monitor is no longer watched.
+  a.OnLoop([&] {
+    a.peers().Disconnect(to_c);
+    return 0;
+  });
+  c.reset();
+  b.reset();  // its port closes, as when its process dies
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !lost.empty(); }));
+  EXPECT_EQ(lost, std::vector<std::string>{to_b});
+}
+
 TEST(PeerTransportTest, SendsToADeadOrBadAddressDropAtOnce) {
   zmq::context_t context;
   PeerNode a(context);
