@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   sc.Subjects = subjects;
   sc.SubjectsLen = 1;
   sc.Storage = js_FileStorage;
+  /* NATS_REPLICAS: the stream's replicas on a JetStream cluster (default 1). */
+  const char* replicas = getenv("NATS_REPLICAS");
+  if (replicas != NULL) sc.Replicas = atoi(replicas);
   jsStreamInfo* si = NULL;
   double start = 0;
   double seconds = 0;

@@ -74,7 +74,10 @@ Status MetaService::Start() {
 }
 
 void MetaService::OpenGroup(const ConfState& initial) {
-  Status s = host_.OpenGroup(kGroup, initial);
+  // Never quiesced: its heartbeats (one per follower per tick) are cheap,
+  // and a follower then notices a dead leader by its own election timeout
+  // rather than waiting for the membership to declare the leader dead.
+  Status s = host_.OpenGroup(kGroup, initial, /*quiesce=*/false);
   if (!s.ok()) {
     log::Error("the metadata group could not be opened", {{"error", s.ToString()}});
     return;

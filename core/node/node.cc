@@ -14,16 +14,6 @@ constexpr std::chrono::seconds kRetentionPeriod{30};
 // The hint of a request-wide RETRY_AFTER (per-batch hints come from the broker).
 constexpr uint32_t kDefaultRetryAfterMs = 10;
 
-// The node hosts one Raft group, the metadata group. It does not quiesce:
-// its heartbeats (one per follower per 100 ms tick) are cheap, and a
-// follower then notices a dead leader by its own election timeout (1 to 2
-// s) rather than waiting for the membership to declare the leader dead.
-replication::RaftHostOptions RaftHostOptionsForMeta() {
-  replication::RaftHostOptions options;
-  options.quiesce = false;
-  return options;
-}
-
 }  // namespace
 
 Node::Node(const NodeConfig& config) : config_(config) {}
@@ -102,7 +92,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
       [cluster](replication::NodeId to, std::string bytes) {
         cluster->SendToMember(to, kRaftType, bytes);
       },
-      RaftHostOptionsForMeta());
+      replication::RaftHostOptions{});
   replication::RaftHost* host = node->raft_host_.get();
   meta::MetaServiceOptions meta_options;
   meta_options.node_id = config.node_id;

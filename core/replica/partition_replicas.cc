@@ -126,6 +126,7 @@ Status PartitionReplicas::Open(const std::string& topic) {
     part.applied_index = index;
     part.applied_end = end;
     part.ends.assign(1, {index, end});
+    part.last_batch_index = index;  // the stored log may hold batches up to the mark
     replication::ConfState voters;
     for (const std::string& id : part.replicas) {
       voters.voters.push_back(replication::RaftNodeId(id));
@@ -206,7 +207,10 @@ void PartitionReplicas::Apply(GroupId group, const replication::Entry& entry) {
   part.applied_term = entry.term;
   if (*applied != part.applied_end) part.ends.emplace_back(entry.index, *applied);
   part.applied_end = *applied;
-  if (batch) part.batch_bytes += entry.data.size();
+  if (batch) {
+    part.batch_bytes += entry.data.size();
+    part.last_batch_index = entry.index;
+  }
   part.mark_dirty = true;
   ScheduleMarks();
 }
@@ -249,7 +253,9 @@ void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snap
 
 void PartitionReplicas::MaybeProposeCompaction(Part& part, const replication::Raft& raft) {
   ++part.ticks_since_compact;
-  if (raft.role() != replication::Role::kLeader || part.batch_bytes == 0) return;
+  // Only a log holding a batch past the last compaction is worth one: the
+  // compact entry itself, no-ops and checkpoints alone would start a cycle.
+  if (raft.role() != replication::Role::kLeader || part.last_batch_index <= part.compacted) return;
   // Every replica (voter or learner) has stored the log through `floor`, so
   // none will need an entry below it from any future leader. This node's
   // own share is what it applied (the core tracks no progress for itself).

@@ -111,6 +111,7 @@ class PartitionReplicas : public broker::ReplicationHook {
     uint64_t compact_to = 0;        // the latest compact entry applied here
     uint64_t proposed_compact = 0;  // as leader: the highest index proposed
     uint64_t batch_bytes = 0;       // batch bytes applied since the last compaction
+    uint64_t last_batch_index = 0;  // the index of the last batch applied (0: none since opening)
     uint64_t ticks_since_compact = 0;
     bool failed = false;  // could not follow its group (an image it lacks records for)
   };

@@ -93,13 +93,14 @@ void MultiRaft::RemoveGroup(GroupId id) {
   dirty_.erase(id);
 }
 
-Status MultiRaft::AddGroup(GroupId id, RaftConfig config, PersistedState state) {
+Status MultiRaft::AddGroup(GroupId id, RaftConfig config, PersistedState state, bool quiesce) {
   if (config.id != self_)
     return InvalidArgument("multi-raft: the group's node id is not this node");
   SPRAWL_RETURN_IF_ERROR(config.Validate());
   auto [it, inserted] = groups_.try_emplace(id);
   if (!inserted) return InvalidArgument("multi-raft: group " + std::to_string(id) + " exists");
   it->second.raft = std::make_unique<Raft>(config, std::move(state));
+  it->second.quiesce = quiesce;
   Wake(id);
   return Status::Ok();
 }
@@ -139,7 +140,7 @@ void MultiRaft::Tick() {
   for (GroupId id : awake) {
     Group& g = groups_.at(id);
     Raft& r = *g.raft;
-    if (options_.quiesce && !g.readied && !r.HasReady() && CanQuiesce(r)) {
+    if (options_.quiesce && g.quiesce && !g.readied && !r.HasReady() && CanQuiesce(r)) {
       for (const auto& [peer, pr] : r.progress()) {
         if (peer == self_) continue;
         BatchFor(peer).heartbeats.push_back({id, r.term(), r.commit(), true});
@@ -158,16 +159,17 @@ void MultiRaft::Receive(const PeerBatch& b) {
   m.from = b.from;
   m.to = self_;
   for (const HeartbeatItem& h : b.heartbeats) {
-    Raft* r = group(h.group);
-    if (!r) continue;
+    auto found = groups_.find(h.group);
+    if (found == groups_.end()) continue;
+    Raft* r = found->second.raft.get();
     m.type = MessageType::kHeartbeat;
     m.term = h.term;
     m.commit = h.commit;
     r->Step(m);
     dirty_.insert(h.group);
-    const bool idle = options_.quiesce && h.quiesce && r->role() == Role::kFollower &&
-                      r->leader() == b.from && r->term() == h.term &&
-                      r->commit() == r->log().last_index();
+    const bool idle = options_.quiesce && found->second.quiesce && h.quiesce &&
+                      r->role() == Role::kFollower && r->leader() == b.from &&
+                      r->term() == h.term && r->commit() == r->log().last_index();
     if (idle) {
       awake_.erase(h.group);
     } else {

@@ -74,7 +74,8 @@ class MultiRaft {
   MultiRaft(NodeId self, MultiRaftOptions options);
 
   // INVALID_ARGUMENT if the group exists or `config.id` is not this node.
-  Status AddGroup(GroupId id, RaftConfig config, PersistedState state);
+  // A group added with `quiesce` false never quiesces, whatever the options.
+  Status AddGroup(GroupId id, RaftConfig config, PersistedState state, bool quiesce = true);
   // Forgets the group (its topic was deleted); its messages still in a batch
   // are dropped on arrival as any message for an unknown group is.
   void RemoveGroup(GroupId id);
@@ -111,6 +112,7 @@ class MultiRaft {
   struct Group {
     std::unique_ptr<Raft> raft;
     bool readied = false;
+    bool quiesce = true;  // may quiesce (with the options' quiesce)
   };
   void Wake(GroupId id);
   bool CanQuiesce(const Raft& r) const;

@@ -45,7 +45,7 @@ Status RaftHost::CloseGroup(GroupId id) {
   return Status::Ok();
 }
 
-Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
+Status RaftHost::OpenGroup(GroupId id, const ConfState& initial, bool quiesce) {
   SPRAWL_ASSIGN_OR_RETURN(auto stored, storage_.Load(id));
   if (!stored) {
     SPRAWL_RETURN_IF_ERROR(storage_.Create(id, initial));
@@ -60,7 +60,7 @@ Status RaftHost::OpenGroup(GroupId id, const ConfState& initial) {
   auto own = group_apply_.find(id);
   const Restore& restore = own != group_apply_.end() ? own->second.second : restore_;
   if (stored->snapshot && restore) restore(id, *stored->snapshot);
-  SPRAWL_RETURN_IF_ERROR(multi_.AddGroup(id, config, std::move(*stored)));
+  SPRAWL_RETURN_IF_ERROR(multi_.AddGroup(id, config, std::move(*stored), quiesce));
   // A group whose only voter is this node has no one to wait for: it elects
   // itself now rather than after an election timeout (an embedded node
   // serves topic administration from its first request).

@@ -57,7 +57,9 @@ class RaftHost {
   // Restarts group `id` from its stored state, or, when it has none, records
   // it with `initial` as its membership (empty for a node that waits to be
   // added by the group's leader) and starts it. Errors of the store.
-  Status OpenGroup(GroupId id, const ConfState& initial);
+  // `quiesce` false keeps the group awake while idle (with the options'
+  // quiesce on, other groups quiesce).
+  Status OpenGroup(GroupId id, const ConfState& initial, bool quiesce = true);
   // Stops group `id` and deletes its stored state (its topic is gone).
   Status CloseGroup(GroupId id);
 
