@@ -59,7 +59,8 @@ echo "== Sprawl: 3 nodes, replication factor 3, RocksDB, fsync $fsync, $partitio
 curl -s "http://127.0.0.1:${http_ports[0]}/v1/topics/rbench/partitions" | python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["partitions"]:
-    print(f"partition {p[\"partition\"]}: replicas {p.get(\"replicas\")} leader {p.get(\"leader\")} high watermark {p[\"high_watermark\"]}")'
+    print("partition", p["partition"], "replicas", p.get("replicas"), "leader", p.get("leader"),
+          "high watermark", p["high_watermark"])'
 kill "${pids[@]}"
 wait "${pids[@]}" 2>/dev/null || true
 pids=()
