@@ -11,6 +11,10 @@ namespace {
 
 // How often retention runs over every partition.
 constexpr std::chrono::seconds kRetentionPeriod{30};
+// How long a graceful stop waits for the partitions it leads to move to
+// their other replicas (about a round trip each; an election timeout bounds
+// a transfer whose target does not take over).
+constexpr std::chrono::seconds kLeadershipTransferWait{3};
 // The hint of a request-wide RETRY_AFTER (per-batch hints come from the broker).
 constexpr uint32_t kDefaultRetryAfterMs = 10;
 
@@ -219,14 +223,33 @@ void Node::Stop() {
   ready_ = false;
   // A start that failed before the loop ran has nothing to drain.
   if (!loop_thread_.joinable()) return;
-  // New requests get CLOSED from here on.
-  std::promise<void> stopped_receiving;
+  // New requests get CLOSED from here on. The partitions this node leads go
+  // to their most caught-up replicas first, while the peers still hear from
+  // it (a leave makes them elect on their own, a little later).
+  std::promise<size_t> stopped_receiving;
   loop_->Post([this, &stopped_receiving] {
     endpoint_->StopReceiving();
-    cluster_->Leave();  // a graceful stop is a leave, not a failure
-    stopped_receiving.set_value();
+    stopped_receiving.set_value(replicas_ ? replicas_->TransferLeadership() : 0);
   });
-  stopped_receiving.get_future().wait();
+  const size_t handed = stopped_receiving.get_future().get();
+  const auto transfer_deadline = std::chrono::steady_clock::now() + kLeadershipTransferWait;
+  size_t still_led = handed;
+  while (still_led > 0 && std::chrono::steady_clock::now() < transfer_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::promise<size_t> led;
+    loop_->Post([this, &led] { led.set_value(replicas_->Led()); });
+    still_led = led.get_future().get();
+  }
+  if (handed > 0) {
+    log::Info("leadership handed over before stopping",
+              {{"partitions", std::to_string(handed)}, {"still_led", std::to_string(still_led)}});
+  }
+  std::promise<void> left;
+  loop_->Post([this, &left] {
+    cluster_->Leave();  // a graceful stop is a leave, not a failure
+    left.set_value();
+  });
+  left.get_future().wait();
   // Appends in progress complete and are acknowledged through the loop,
   // which still runs; then everything is synced.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);

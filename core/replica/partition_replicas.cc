@@ -355,6 +355,41 @@ void PartitionReplicas::Tick() {
   }
 }
 
+size_t PartitionReplicas::TransferLeadership() {
+  size_t handed = 0;
+  for (auto& [name, t] : topics_) {
+    for (Part& part : t.parts) {
+      if (!part.open) continue;
+      const replication::Raft* r = host_.group(part.group);
+      if (r == nullptr || r->role() != replication::Role::kLeader) continue;
+      replication::NodeId target = replication::kNoNode;
+      uint64_t best = 0;
+      for (const auto& [id, progress] : r->progress()) {
+        if (id == r->id() || !r->IsVoter(id)) continue;
+        if (target == replication::kNoNode || progress.match() > best) {
+          target = id;
+          best = progress.match();
+        }
+      }
+      if (target == replication::kNoNode) continue;
+      if (host_.TransferLeadership(part.group, target).ok()) ++handed;
+    }
+  }
+  return handed;
+}
+
+size_t PartitionReplicas::Led() const {
+  size_t led = 0;
+  for (const auto& [name, t] : topics_) {
+    for (const Part& part : t.parts) {
+      if (!part.open) continue;
+      const replication::Raft* r = host_.group(part.group);
+      if (r != nullptr && r->role() == replication::Role::kLeader) ++led;
+    }
+  }
+  return led;
+}
+
 const PartitionReplicas::Part* PartitionReplicas::FindPart(std::string_view topic,
                                                            uint32_t partition) const {
   auto it = topics_.find(topic);

@@ -72,6 +72,13 @@ class PartitionReplicas : public broker::ReplicationHook {
   // The membership declared a node dead: fail over the groups it led.
   void Tick();
 
+  // A graceful stop: hands every partition this node leads to its most
+  // caught-up replica (Raft's TimeoutNow), so that clients find a leader at
+  // once instead of after an election. Returns how many it handed.
+  size_t TransferLeadership();
+  // How many partition groups this node leads now.
+  size_t Led() const;
+
   // broker::ReplicationHook
   broker::PartitionRoute Route(std::string_view topic, uint32_t partition) const override;
   Result<broker::ProposalId> Propose(std::string_view topic, uint32_t partition,

@@ -201,6 +201,13 @@ Result<uint64_t> MultiRaft::Propose(GroupId id, std::string data) {
   return r->Propose(std::move(data));
 }
 
+Status MultiRaft::TransferLeadership(GroupId id, NodeId target) {
+  Raft* r = group(id);
+  if (!r) return NotFound("multi-raft: no group " + std::to_string(id));
+  Wake(id);
+  return r->TransferLeadership(target);
+}
+
 Status MultiRaft::ProposeConfChange(GroupId id, ConfChangeType type, NodeId node) {
   Raft* r = group(id);
   if (!r) return NotFound("multi-raft: no group " + std::to_string(id));

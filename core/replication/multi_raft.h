@@ -86,6 +86,8 @@ class MultiRaft {
   void Tick();
   void Receive(const PeerBatch& batch);
   Result<uint64_t> Propose(GroupId id, std::string data);
+  // Raft::TransferLeadership on group `id` (NOT_FOUND when absent); wakes it.
+  Status TransferLeadership(GroupId id, NodeId target);
   // Raft::ProposeConfChange on group `id` (NOT_FOUND when absent); wakes it.
   Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
   // The membership layer declared `node` dead, or the transport lost it:

@@ -128,6 +128,48 @@ class ReplicatedPartitionsTest(unittest.TestCase):
                          [])
 
 
+class GracefulStopTest(unittest.TestCase):
+    def setUp(self):
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            if s.proc and s.proc.poll() is None:
+                s.kill()
+
+    def test_a_stopped_leader_hands_its_partitions_over_first(self):
+        """SIGTERM makes a node hand each partition it leads to a caught-up
+        replica before it leaves: the survivors name the new leaders, and a
+        producer writing throughout loses nothing."""
+        nodes = chaos.start_cluster(prefix="t")
+        self.servers += nodes
+        chaos.create_topic(nodes[0], "orders", PARTITIONS)
+        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                       what="every partition of orders to have a leader every node knows")
+        victim = next(s for s in nodes if s.client_port == led[0])
+        survivors = [s for s in nodes if s is not victim]
+        publishers = chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 2000, timeout=60, what="2,000 writes")
+        stopping = time.monotonic()
+        self.assertEqual(victim.stop(), 0)
+        stopped = time.monotonic() - stopping
+        with open(victim.log_path) as log:
+            handed = [line for line in log if "leadership handed over before stopping" in line]
+        self.assertEqual(len(handed), 1, "the stopped node logs its hand-over once")
+        self.assertIn("still_led=0", handed[0])
+        new_led = wait_for(lambda: agreed_leaders(survivors, "orders", PARTITIONS), timeout=30,
+                           what="the survivors to agree on every leader")
+        self.assertNotIn(victim.client_port, new_led.values())
+        before = publishers.count()
+        wait_for(lambda: publishers.count() >= before + 2000, timeout=60,
+                 what="2,000 more writes after the stop")
+        publishers.finish()
+        print(f"\nstop took {stopped:.2f} s; {handed[0].strip()}")
+        seen = chaos.read_all(survivors[1].endpoint, "orders")
+        self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
 class ReplicatedGroupTest(unittest.TestCase):
     """A consumer group's cursors are checkpointed through the Raft group of
     partition 0, whose leader coordinates the group: SIGKILL that leader and

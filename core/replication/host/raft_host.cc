@@ -109,6 +109,13 @@ Status RaftHost::ProposeConfChange(GroupId id, ConfChangeType type, NodeId node)
   return s;
 }
 
+Status RaftHost::TransferLeadership(GroupId id, NodeId target) {
+  if (!failure_.ok()) return failure_;
+  Status s = multi_.TransferLeadership(id, target);
+  Turn();
+  return s;
+}
+
 void RaftHost::OnNodeDown(NodeId node) {
   multi_.OnNodeDown(node);
   Turn();

@@ -71,6 +71,9 @@ class RaftHost {
   void Receive(std::string_view bytes);
   Result<uint64_t> Propose(GroupId id, std::string data);
   Status ProposeConfChange(GroupId id, ConfChangeType type, NodeId node);
+  // Hands the leadership of group `id` to `target` once its log is caught up
+  // (Raft's TimeoutNow). NOT_LEADER when this node does not lead it.
+  Status TransferLeadership(GroupId id, NodeId target);
   // The membership declared `node` dead, or its peer connection dropped:
   // groups it led elect again, soon (MultiRaft::OnNodeDown).
   void OnNodeDown(NodeId node);
