@@ -18,7 +18,9 @@ from chaos import PARTITIONS, agreed_leaders, describe
 from cluster import wait_for
 
 
-class ReplicatedPartitionsTest(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """Kills whatever server a test started and left running."""
+
     def setUp(self):
         self.servers = []
 
@@ -27,6 +29,8 @@ class ReplicatedPartitionsTest(unittest.TestCase):
             if s.proc and s.proc.poll() is None:
                 s.kill()
 
+
+class ReplicatedPartitionsTest(ClusterCase):
     def test_a_killed_leader_loses_no_acknowledged_write(self):
         nodes = chaos.start_cluster(prefix="r")
         self.servers += nodes
@@ -128,15 +132,7 @@ class ReplicatedPartitionsTest(unittest.TestCase):
                          [])
 
 
-class GracefulStopTest(unittest.TestCase):
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            if s.proc and s.proc.poll() is None:
-                s.kill()
-
+class GracefulStopTest(ClusterCase):
     def test_a_stopped_leader_hands_its_partitions_over_first(self):
         """SIGTERM makes a node hand each partition it leads to a caught-up
         replica before it leaves: the survivors name the new leaders, and a
@@ -170,19 +166,11 @@ class GracefulStopTest(unittest.TestCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
-class ReplicatedGroupTest(unittest.TestCase):
+class ReplicatedGroupTest(ClusterCase):
     """A consumer group's cursors are checkpointed through the Raft group of
     partition 0, whose leader coordinates the group: SIGKILL that leader and
     the group resumes on its successor from the replicated cursors, so what
     was acked before is not delivered again."""
-
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            if s.proc and s.proc.poll() is None:
-                s.kill()
 
     def test_a_group_resumes_from_its_replicated_cursors_when_its_coordinator_dies(self):
         nodes = chaos.start_cluster(prefix="g")
