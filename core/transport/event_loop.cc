@@ -94,7 +94,10 @@ void EventLoop::Run() {
       [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
     }
     RunPosted();
-    for (size_t i = 0; i < watched_.size(); ++i) {
+    // Only the sockets this round polled: a handler may watch new ones
+    // (a peer connection opened by a send), which the next round polls.
+    const size_t polled = items.size() - 1;
+    for (size_t i = 0; i < polled; ++i) {
       // Handlers read a bounded number of messages for fairness; poll is
       // level-triggered for ZeroMQ sockets and reports the rest next round.
       if ((items[i].revents & ZMQ_POLLIN) && watched_[i].socket != nullptr) {

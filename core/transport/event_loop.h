@@ -57,7 +57,9 @@ class EventLoop {
     zmq::socket_t* socket;
     std::function<void()> on_readable;
   };
-  std::vector<Watched> watched_;
+  // A deque: a handler that watches a socket appends here while its own
+  // entry (the running std::function) must stay where it is.
+  std::deque<Watched> watched_;
   std::function<int64_t()> next_deadline_;
   std::function<void()> on_due_;
 };
