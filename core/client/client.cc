@@ -140,6 +140,16 @@ Result<FetchResult> Client::Fetch(const std::string& topic, uint32_t partition, 
   return DecodeFetchReply(topic, partition, offset, reply);
 }
 
+Result<pb::TransferLeaderResponse> Client::TransferLeader(const std::string& topic,
+                                                          uint32_t partition,
+                                                          const std::string& node) {
+  pb::TransferLeaderRequest request;
+  request.set_topic(topic);
+  request.set_partition(partition);
+  request.set_node(node);
+  return Request<pb::TransferLeaderResponse>(MessageType::kTransferLeader, request);
+}
+
 Result<pb::GroupDescription> Client::DescribeGroup(const std::string& topic,
                                                    const std::string& group) {
   pb::DescribeGroupRequest request;

@@ -69,6 +69,11 @@ class Client {
                             std::chrono::milliseconds max_wait = std::chrono::milliseconds(0),
                             uint32_t max_bytes = 1u << 20);
 
+  // Asks the leader of partition `partition` of `topic` to hand its
+  // leadership to the replica `node` (a member id); returns once the
+  // transfer has started (METADATA names the new leader when it is done).
+  Result<pb::TransferLeaderResponse> TransferLeader(const std::string& topic, uint32_t partition,
+                                                    const std::string& node);
   Result<pb::GroupDescription> DescribeGroup(const std::string& topic, const std::string& group);
   Result<std::vector<pb::GroupDescription>> ListGroups(const std::string& topic = "");
   Result<pb::GroupDescription> ResetGroupOffsets(const std::string& topic, const std::string& group,

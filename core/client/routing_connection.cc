@@ -155,6 +155,13 @@ void RoutingConnection::CallAsync(uint16_t type, std::string body, std::vector<s
       call->partition = request.partition();
       break;
     }
+    case MessageType::kTransferLeader: {
+      pb::TransferLeaderRequest request;
+      if (!batches.empty() || !request.ParseFromString(body)) break;
+      call->topic = request.topic();
+      call->partition = request.partition();
+      break;
+    }
     case MessageType::kJoinGroup:
     case MessageType::kHeartbeat:
     case MessageType::kSettle:

@@ -133,6 +133,14 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
       }
       return reply(Encode(out));
     }
+    case MessageType::kTransferLeader: {
+      auto request = ParseBody<pb::TransferLeaderRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      if (replicas_ == nullptr) {
+        return reply(InvalidArgument("this node runs alone: its partitions have one replica"));
+      }
+      return ReplyWith(reply, replicas_->TransferLeader(*request));
+    }
     case MessageType::kPublish: {
       auto request = ParseBody<pb::PublishRequest>(body, type);
       if (!request.ok()) return reply(request.status());

@@ -18,6 +18,8 @@ std::string_view MessageTypeName(uint16_t type) {
       return "ALTER_TOPIC";
     case MessageType::kMetadata:
       return "METADATA";
+    case MessageType::kTransferLeader:
+      return "TRANSFER_LEADER";
     case MessageType::kPublish:
       return "PUBLISH";
     case MessageType::kFetch:

@@ -14,7 +14,8 @@ enum class MessageType : uint16_t {
   kDescribeTopic = 4,
   kListTopics = 5,
   kAlterTopic = 6,
-  kMetadata = 7,  // partition -> leader and replicas; any node answers
+  kMetadata = 7,        // partition -> leader and replicas; any node answers
+  kTransferLeader = 8,  // hands a partition's leadership to a replica; its leader answers
   kPublish = 10,
   kFetch = 11,
   kListOffsets = 12,

@@ -390,6 +390,53 @@ size_t PartitionReplicas::Led() const {
   return led;
 }
 
+Result<pb::TransferLeaderResponse> PartitionReplicas::TransferLeader(
+    const pb::TransferLeaderRequest& request) {
+  const std::string name =
+      "partition " + std::to_string(request.partition()) + " of topic '" + request.topic() + "'";
+  auto local = broker_.topics().Find(request.topic());
+  if (!local.ok()) return NotFound("topic '" + request.topic() + "' does not exist");
+  if (request.partition() >= (*local)->partitions.size()) {
+    return NotFound("topic '" + request.topic() + "' has " +
+                    std::to_string((*local)->partitions.size()) + " partitions; there is no " +
+                    name);
+  }
+  const Part* part = FindPart(request.topic(), request.partition());
+  if (part == nullptr || !part->raft) {
+    return InvalidArgument(name +
+                           " has one replica (replication factor 1): no other node can lead it");
+  }
+  if (std::find(part->replicas.begin(), part->replicas.end(), request.node()) ==
+      part->replicas.end()) {
+    std::string replicas;
+    for (const std::string& id : part->replicas) replicas += (replicas.empty() ? "" : ", ") + id;
+    return InvalidArgument("node '" + request.node() + "' holds no replica of " + name +
+                           " (its replicas: " + replicas + ")");
+  }
+  if (!part->mine) {
+    return NotLeader("this node holds no replica of " + name, AnyReplicaAddress(*part));
+  }
+  const replication::Raft* r = part->open ? host_.group(part->group) : nullptr;
+  uint64_t term = 0;
+  if (r == nullptr || r->role() != replication::Role::kLeader) {
+    return NotLeader("this node does not lead " + name, LeaderOf(*part, &term));
+  }
+  pb::TransferLeaderResponse out;
+  out.set_node(request.node());
+  out.set_term(r->term());
+  if (request.node() == node_id_) {
+    out.set_already(true);
+    return out;
+  }
+  SPRAWL_RETURN_IF_ERROR(
+      host_.TransferLeadership(part->group, replication::RaftNodeId(request.node())));
+  log::Info("leadership transfer started", {{"topic", request.topic()},
+                                            {"partition", std::to_string(request.partition())},
+                                            {"to", request.node()},
+                                            {"term", std::to_string(out.term())}});
+  return out;
+}
+
 const PartitionReplicas::Part* PartitionReplicas::FindPart(std::string_view topic,
                                                            uint32_t partition) const {
   auto it = topics_.find(topic);

@@ -78,6 +78,12 @@ class PartitionReplicas : public broker::ReplicationHook {
   size_t TransferLeadership();
   // How many partition groups this node leads now.
   size_t Led() const;
+  // TRANSFER_LEADER: as the partition's leader, hands its leadership to the
+  // replica `member_id` (docs/protocol.md). NOT_FOUND for a topic or
+  // partition that does not exist; INVALID_ARGUMENT for a member that holds
+  // no replica of it, or a partition with one replica; NOT_LEADER, with the
+  // leader's (or a replica's) address as its hint, on any other node.
+  Result<pb::TransferLeaderResponse> TransferLeader(const pb::TransferLeaderRequest& request);
 
   // broker::ReplicationHook
   broker::PartitionRoute Route(std::string_view topic, uint32_t partition) const override;

@@ -15,5 +15,6 @@ void AddGroupCommands(CLI::App& app, Context& ctx, int& exit_code);
 void AddBenchCommands(CLI::App& app, Context& ctx, int& exit_code);
 void AddStatusCommand(CLI::App& app, Context& ctx, int& exit_code);
 void AddClusterCommands(CLI::App& app, Context& ctx, int& exit_code);
+void AddPartitionCommands(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace sprawl::ctl

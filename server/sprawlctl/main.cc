@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   ctl::AddBenchCommands(app, ctx, exit_code);
   ctl::AddStatusCommand(app, ctx, exit_code);
   ctl::AddClusterCommands(app, ctx, exit_code);
+  ctl::AddPartitionCommands(app, ctx, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

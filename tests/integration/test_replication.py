@@ -166,6 +166,54 @@ class GracefulStopTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
+class TransferLeaderTest(ClusterCase):
+    def test_sprawlctl_hands_a_partition_to_the_replica_it_names(self):
+        """`sprawlctl partition transfer-leader` asked of any node moves the
+        leadership to the named replica while a producer writes; requests it
+        cannot honour fail with a clear message and change nothing."""
+        nodes = chaos.start_cluster(prefix="x")
+        self.servers += nodes
+        ids = {s.client_port: f"x{i}" for i, s in enumerate(nodes)}
+        chaos.create_topic(nodes[0], "orders", PARTITIONS)
+        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                       what="every partition of orders to have a leader every node knows")
+        publishers = chaos.Publishers(nodes[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 1000, timeout=60, what="1,000 writes")
+
+        leader = ids[led[1]]
+        target = next(i for i in ids.values() if i != leader)
+        # Asked of a node that does not lead the partition: the request
+        # follows the NOT_LEADER hint to the leader.
+        asked = next(s for s in nodes if s.client_port != led[1])
+        out = asked.ctl("partition", "transfer-leader", "orders", "1", target).stdout
+        self.assertEqual(out.strip(), f"{target} now leads partition 1 of orders")
+        moved = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                         what="every node to name the new leader")
+        self.assertEqual(ids[moved[1]], target)
+        self.assertEqual({p: moved[p] for p in moved if p != 1},
+                         {p: led[p] for p in led if p != 1})
+        again = asked.ctl_json("partition", "transfer-leader", "orders", "1", target)[0]
+        self.assertTrue(again["already"])
+
+        for args, message in [
+            (("orders", "1", "nobody"), "node 'nobody' holds no replica of partition 1"),
+            (("orders", str(PARTITIONS), target), "NOT_FOUND"),
+            (("missing", "0", target), "topic 'missing' does not exist"),
+        ]:
+            failed = asked.ctl("partition", "transfer-leader", *args, check=False)
+            self.assertEqual(failed.returncode, 1, failed.stderr)
+            self.assertIn(message, failed.stderr)
+        self.assertEqual(agreed_leaders(nodes, "orders", PARTITIONS), moved)
+
+        before = publishers.count()
+        wait_for(lambda: publishers.count() >= before + 1000, timeout=60,
+                 what="1,000 more writes after the transfer")
+        publishers.finish()
+        seen = chaos.read_all(nodes[2].endpoint, "orders")
+        self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
 class ReplicatedGroupTest(ClusterCase):
     """A consumer group's cursors are checkpointed through the Raft group of
     partition 0, whose leader coordinates the group: SIGKILL that leader and
