@@ -10,6 +10,14 @@
 namespace sprawl::replication {
 namespace {
 
+// SplitMix64's finalizer: a well-spread 64-bit hash of a 64-bit value.
+uint64_t Mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 bool Contains(const std::vector<NodeId>& ids, NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -101,10 +109,27 @@ void Raft::Tick() {
 void Raft::OnLeaderDown(NodeId node) {
   if (role_ != Role::kFollower || lead_ != node || node == kNoNode) return;
   lead_ = kNoNode;
-  // A random share of half a timeout: the followers that all lost the same
-  // leader rarely campaign in the same tick and split the vote.
+  // The voters that lost the same leader agree on an order without a word:
+  // each ranks the others by a hash of the group and their ids. The first
+  // campaigns on the next tick and each next one a slot later, all within
+  // half an election timeout. Two campaigning in the same tick would split
+  // the vote and cost a whole election timeout more (a random wait did that
+  // for one failover in five); a first one whose log is behind loses to the
+  // next, and one that is down too is skipped by the next. The group in the
+  // hash spreads a dead node's groups over the survivors.
+  auto rank_key = [this](NodeId id) { return Mix64(config_.group ^ Mix64(id)); };
+  const uint64_t mine = rank_key(config_.id);
+  int rank = 0;
+  int survivors = 0;
+  for (NodeId id : conf_.voters) {
+    if (id == node) continue;
+    ++survivors;
+    const uint64_t key = rank_key(id);
+    if (key < mine || (key == mine && id < config_.id)) ++rank;
+  }
   const int spread = std::max(1, config_.election_ticks / 2);
-  const int wait = 1 + static_cast<int>(rng_() % static_cast<uint64_t>(spread));
+  const int slot = std::max(1, spread / std::max(1, survivors));
+  const int wait = std::min(spread, 1 + rank * slot);
   election_elapsed_ = std::max(election_elapsed_, randomized_timeout_ - wait);
 }
 

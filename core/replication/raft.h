@@ -28,6 +28,9 @@ struct RaftConfig {
   size_t max_entries_per_append = 256;
   size_t max_bytes_per_append = 1 << 20;
   uint64_t seed = 1;  // for the randomized election timeouts
+  // The group's id, alike on every replica: orders the followers of a dead
+  // leader (OnLeaderDown) differently in each group.
+  uint64_t group = 0;
 
   // INVALID_ARGUMENT naming the setting that cannot work.
   Status Validate() const;

@@ -53,6 +53,7 @@ Status RaftHost::OpenGroup(GroupId id, const ConfState& initial, bool quiesce) {
     stored->initial_conf = initial;
   }
   RaftConfig config = options_.raft;
+  config.group = id;
   // Each node and group draws its own election timeouts.
   config.seed = options_.raft.seed ^ (id * 0x9e3779b97f4a7c15ULL) ^
                 static_cast<uint64_t>(clock_.MonotonicNanos());
