@@ -142,9 +142,8 @@ def test_publishes_survive_a_sigkilled_leader_with_nothing_lost_or_repeated(clus
     total = WINDOWS * WINDOW
     # One producer, idempotent: each value acknowledged at its own offset, in order.
     assert acks == [(0, i) for i in range(total)]
-    new_leader = wait_for(lambda: agreed_leader(survivors, topic), 20,
-                          "the survivors to agree on a new leader")
-    assert new_leader != victim.address
+    wait_for(lambda: agreed_leader(survivors, topic) in {node.address for node in survivors}, 20,
+             "the survivors to agree on a new leader among themselves")
 
     with sprawl.Client(survivors[1].address) as reader:
         # Nothing stored past the acknowledged publishes (no duplicate at the end).
