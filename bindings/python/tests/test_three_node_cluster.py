@@ -52,7 +52,12 @@ class Server:
             args += ["--join", join]
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        self.address, self.peer, self.http = wait_for(self._listening, 15, f"{node_id} to listen")
+        try:
+            self.address, self.peer, self.http = wait_for(self._listening, 15,
+                                                          f"{node_id} to listen")
+        except BaseException:
+            self.kill()
+            raise
 
     def _listening(self):
         with open(self.log_path) as log:
