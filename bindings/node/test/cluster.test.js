@@ -1,7 +1,10 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { sprawl } = require('./helpers.js');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { sprawl, unique, waitFor, serverProgram, startThreeNodeCluster } = require('./helpers.js');
 
 async function clusterOf(node) {
   const response = await fetch(`${node.httpAddress}/v1/cluster`);
@@ -55,4 +58,81 @@ test('a join value that is not host:port rejects with a SprawlError', async () =
   }
   await assert.rejects(sprawl.Node.start({ rack: 'r'.repeat(65) }), (e) =>
     e instanceof sprawl.SprawlError && e.code === 'INVALID_ARGUMENT');
+});
+
+// The client address of partition 0's leader if every node names the same one.
+async function agreedLeader(nodes, topic) {
+  const views = await Promise.all(nodes.map((node) => node.get(`/v1/topics/${topic}/partitions`)));
+  const leaders = new Set(views.map((v) => (v ? v.partitions[0].leader : undefined)));
+  return leaders.size === 1 && !leaders.has(undefined) ? [...leaders][0] : null;
+}
+
+const WINDOW = 100; // publishes in flight at once
+const WINDOWS = 10; // 1,000 publishes in all
+const KILL_IN_WINDOW = 4; // the leader dies while this window is in flight
+
+test('three sprawl-server processes: publishes survive a SIGKILLed leader, nothing lost or repeated', {
+  skip: serverProgram() ? false : 'SPRAWL_SERVER_BIN does not name a sprawl-server program (ctest sets it)',
+}, async () => {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'sprawl-three-'));
+  let nodes = [];
+  try {
+    nodes = await startThreeNodeCluster(directory);
+    const topic = unique('replicated');
+    const admin = new sprawl.Client(nodes[0].address);
+    try {
+      const created = await admin.createTopic(topic, { partitions: 1, replicationFactor: 3 });
+      assert.equal(created.config.replication_factor, 3);
+    } finally {
+      await admin.close();
+    }
+    const leader = await waitFor(() => agreedLeader(nodes, topic), 20000,
+      'every node to name the same leader of partition 0');
+    const victim = nodes.find((node) => node.address === leader);
+    const survivors = nodes.filter((node) => node !== victim);
+
+    // The client's bootstrap node must outlive the test: it starts on a
+    // survivor and reaches the leader by following NOT_LEADER hints.
+    const acks = [];
+    const client = new sprawl.Client(survivors[0].address, { acks: 'all', lingerMs: 1, deliveryTimeoutMs: 30000 });
+    try {
+      for (let window = 0; window < WINDOWS; window += 1) {
+        const first = window * WINDOW;
+        const published = [];
+        for (let i = first; i < first + WINDOW; i += 1) published.push(client.publish(topic, String(i), { partition: 0 }));
+        if (window === KILL_IN_WINDOW) await victim.kill();
+        // A failed publish rejects here: the failover must not surface.
+        for (const ack of await Promise.all(published)) acks.push([ack.partition, ack.offset]);
+      }
+    } finally {
+      await client.close();
+    }
+
+    const total = WINDOWS * WINDOW;
+    // One producer, idempotent: each value acknowledged at its own offset, in order.
+    assert.deepEqual(acks, [...Array(total).keys()].map((i) => [0, i]));
+    await waitFor(async () => {
+      const newLeader = await agreedLeader(survivors, topic);
+      return survivors.some((node) => node.address === newLeader);
+    }, 20000, 'the survivors to agree on a new leader among themselves');
+
+    const reader = new sprawl.Client(survivors[1].address);
+    try {
+      // Nothing stored past the acknowledged publishes (no duplicate at the end).
+      const highWatermark = async () => (await reader.describeTopic(topic)).partitions[0].high_watermark;
+      await waitFor(async () => (await highWatermark()) >= total, 20000, `the high watermark to reach ${total}`);
+      assert.equal(await highWatermark(), total);
+      const seen = [];
+      for await (const m of reader.subscribe(topic, { start: 'earliest', partition: 0, timeoutMs: 10000 })) {
+        seen.push([m.offset, m.value.toString()]);
+        if (seen.length === total) break;
+      }
+      assert.deepEqual(seen, [...Array(total).keys()].map((i) => [i, String(i)]));
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await Promise.all(nodes.map((node) => node.kill()));
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
 });
