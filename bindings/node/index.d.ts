@@ -29,6 +29,8 @@ export interface ClientOptions {
    */
   bufferBytes?: number;
   idempotent?: boolean;
+  /** Fences earlier clients with the same name (their publishes fail with PRODUCER_FENCED). */
+  producerName?: string;
   requestTimeoutMs?: number;
   deliveryTimeoutMs?: number;
   /** Sends the library's log records to this logger (process-wide; see setLogger). */

@@ -239,6 +239,7 @@ class Client {
         buffer_bytes: options.bufferBytes,
         max_block_ms: 0,
         idempotent: options.idempotent,
+        producer_name: options.producerName,
         request_timeout_ms: options.requestTimeoutMs,
         delivery_timeout_ms: options.deliveryTimeoutMs,
       }), onOutcomes);

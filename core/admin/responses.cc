@@ -16,6 +16,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kUnknownMember:
       return 404;
     case ErrorCode::kAlreadyExists:
+    case ErrorCode::kProducerFenced:
       return 409;
     case ErrorCode::kMessageTooLarge:
       return 413;

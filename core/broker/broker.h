@@ -108,6 +108,11 @@ class Broker {
   // partition is served decides whether a publish, fetch, offset lookup or
   // group join is served here or refused with NOT_LEADER and a hint.
   void SetReplicationHook(ReplicationHook* hook);
+  // Where the latest epoch of each named producer family is known (the
+  // cluster's metadata): PublishPipeline::SetLatestProducerEpoch.
+  void SetLatestProducerEpoch(std::function<uint16_t(uint64_t family)> latest) {
+    pipeline_.SetLatestProducerEpoch(std::move(latest));
+  }
   Status MarkReplicated(const std::string& topic, uint32_t partition, uint64_t applied_end) {
     return pipeline_.MarkReplicated(topic, partition, applied_end);
   }

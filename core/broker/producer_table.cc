@@ -2,13 +2,24 @@
 
 #include <algorithm>
 
+#include "core/storage/producer_identity.h"
+
 namespace sprawl::broker {
 
-SequenceCheck ProducerTable::Check(uint64_t producer_id, uint32_t base_sequence,
-                                   uint32_t count) const {
+SequenceCheck ProducerTable::Check(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
+                                   uint16_t epoch) const {
   SequenceCheck check;
+  if (storage::IsNamedProducer(producer_id)) {
+    auto fence = fences_.find(storage::ProducerFamily(producer_id));
+    if (fence != fences_.end() && epoch < fence->second) {
+      check.verdict = SequenceVerdict::kFenced;
+      check.latest_epoch = fence->second;
+      return check;
+    }
+  }
   auto it = producers_.find(producer_id);
-  if (it == producers_.end()) {
+  if (it == producers_.end() || it->second.epoch < epoch) {
+    // Unknown, or a new session of a named producer: any sequence starts it.
     check.expected_sequence = base_sequence;
     return check;
   }
@@ -48,9 +59,29 @@ ProducerTable::Producer& ProducerTable::Touch(uint64_t producer_id) {
   return it->second;
 }
 
+void ProducerTable::Advance(uint64_t producer_id, Producer& p, uint16_t epoch) {
+  if (!storage::IsNamedProducer(producer_id)) return;
+  if (epoch > p.epoch) {
+    // A new session: its sequence has nothing to do with the old one's. A
+    // batch of the old one still pending commits later, in offset order,
+    // and the new session's own commit sets the sequence after it.
+    p.epoch = epoch;
+    p.recent.clear();
+  }
+  const uint64_t family = storage::ProducerFamily(producer_id);
+  auto fence = fences_.find(family);
+  if (fence == fences_.end()) {
+    if (fences_.size() >= max_producers_) fences_.erase(fences_.begin());
+    fences_.emplace(family, epoch);
+  } else if (fence->second < epoch) {
+    fence->second = epoch;
+  }
+}
+
 void ProducerTable::Propose(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
-                            uint64_t base_offset, uint64_t last_offset) {
+                            uint64_t base_offset, uint64_t last_offset, uint16_t epoch) {
   Producer& p = Touch(producer_id);
+  Advance(producer_id, p, epoch);
   p.pending.push_back({base_sequence, count, base_offset, last_offset});
   proposed_.push_back({producer_id, base_offset, last_offset});
 }
@@ -86,8 +117,9 @@ void ProducerTable::Abort(uint64_t base_offset) {
 }
 
 void ProducerTable::Record(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
-                           uint64_t base_offset, uint64_t last_offset) {
+                           uint64_t base_offset, uint64_t last_offset, uint16_t epoch) {
   Producer& p = Touch(producer_id);
+  Advance(producer_id, p, epoch);
   p.next_sequence = base_sequence + count;
   p.recent.push_back({base_sequence, count, base_offset, last_offset});
   if (p.recent.size() > kRecentBatches) p.recent.pop_front();

@@ -13,11 +13,13 @@ enum class SequenceVerdict {
   kDuplicate,   // a retry of a committed batch
   kInFlight,    // a retry of a batch appended and not yet committed: wait for its outcome
   kOutOfOrder,  // the sequence skips ahead: batches were lost in between
+  kFenced,      // a named producer's epoch older than the latest seen: a zombie
 };
 
 struct SequenceCheck {
   SequenceVerdict verdict = SequenceVerdict::kAppend;
   uint32_t expected_sequence = 0;  // the sequence this producer's next batch must carry
+  uint16_t latest_epoch = 0;       // kFenced: the epoch that fenced it
   // For a duplicate of one of the producer's recent batches, or a batch in
   // flight: where it was (or is being) stored.
   std::optional<uint64_t> base_offset;
@@ -32,7 +34,10 @@ struct SequenceCheck {
 // Sequences count records: a batch of n records starting at sequence s is
 // followed by one starting at s + n. The table is rebuilt from the log's
 // committed tail when a node starts; a producer unknown to it may start at any
-// sequence. Not thread-safe.
+// sequence. A named producer (storage/producer_identity.h) also carries an
+// epoch: a batch of its family under an older epoch than the latest seen
+// is fenced, and a newer epoch starts the id's sequence afresh. Not
+// thread-safe.
 class ProducerTable {
  public:
   // How many recent batches per producer are remembered for duplicates.
@@ -43,12 +48,13 @@ class ProducerTable {
   explicit ProducerTable(size_t max_producers = 10'000) : max_producers_(max_producers) {}
 
   // Classifies a batch (producer_id != 0) of `count` records at `base_sequence`.
-  SequenceCheck Check(uint64_t producer_id, uint32_t base_sequence, uint32_t count) const;
+  SequenceCheck Check(uint64_t producer_id, uint32_t base_sequence, uint32_t count,
+                      uint16_t epoch = 0) const;
 
   // A batch was appended at [base_offset, last_offset] and awaits its commit.
   // Proposals come in offset order.
   void Propose(uint64_t producer_id, uint32_t base_sequence, uint32_t count, uint64_t base_offset,
-               uint64_t last_offset);
+               uint64_t last_offset, uint16_t epoch = 0);
   // Every proposed batch that ends below `commit_index` is committed.
   void Commit(uint64_t commit_index);
   // The proposed batch at `base_offset` failed: it leaves no trace.
@@ -56,7 +62,7 @@ class ProducerTable {
 
   // Records a committed batch at [base_offset, last_offset] (the rebuild).
   void Record(uint64_t producer_id, uint32_t base_sequence, uint32_t count, uint64_t base_offset,
-              uint64_t last_offset);
+              uint64_t last_offset, uint16_t epoch = 0);
 
   size_t size() const { return producers_.size(); }
   size_t in_flight() const { return proposed_.size(); }
@@ -70,6 +76,7 @@ class ProducerTable {
   };
   struct Producer {
     uint32_t next_sequence = 0;  // after the last committed batch
+    uint16_t epoch = 0;          // a named producer's session
     uint64_t last_seen = 0;
     std::deque<Batch> recent;   // committed, oldest first
     std::deque<Batch> pending;  // proposed, in offset order
@@ -81,11 +88,16 @@ class ProducerTable {
   };
 
   Producer& Touch(uint64_t producer_id);
+  // A batch of `epoch` is stored: a newer epoch starts the id afresh and
+  // raises its family's fence.
+  void Advance(uint64_t producer_id, Producer& p, uint16_t epoch);
   void EvictOldest();
 
   size_t max_producers_;
   uint64_t tick_ = 0;
   std::unordered_map<uint64_t, Producer> producers_;
+  // Named producers: family -> the latest epoch stored (bounded like producers_).
+  std::unordered_map<uint64_t, uint16_t> fences_;
   std::deque<Proposed> proposed_;  // every producer's pending batches, in offset order
 };
 

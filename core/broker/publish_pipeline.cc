@@ -1,5 +1,7 @@
 #include "core/broker/publish_pipeline.h"
 
+#include "core/storage/producer_identity.h"
+
 #include <algorithm>
 
 #include "core/storage/record_batch.h"
@@ -134,7 +136,8 @@ Status PublishPipeline::RebuildProducers(Partition& part, uint64_t end) {
       auto view = storage::RecordBatchView::ParseVerified(*batch.bytes);
       if (!view.ok() || view->producer().producer_id == 0) continue;
       part.producers.Record(view->producer().producer_id, view->producer().base_sequence,
-                            view->record_count(), batch.base_offset, batch.last_offset);
+                            view->record_count(), batch.base_offset, batch.last_offset,
+                            view->producer().epoch);
     }
     offset = read->next_offset;
   }
@@ -237,6 +240,8 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
   if (!view.ok()) return fail(view.status());
   Status sizes = CheckRecordSizes(*view, topic.config.max_message_bytes);
   if (!sizes.ok()) return fail(sizes);
+  Status current = CheckProducerEpoch(view->producer());
+  if (!current.ok()) return fail(current);
   Status admitted = Admit(batch.size());
   if (!admitted.ok()) return fail(admitted);
 
@@ -279,8 +284,10 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
   const uint32_t count = view->record_count();
   if (producer.producer_id != 0) {
     const SequenceCheck check =
-        part->producers.Check(producer.producer_id, producer.base_sequence, count);
+        part->producers.Check(producer.producer_id, producer.base_sequence, count, producer.epoch);
     switch (check.verdict) {
+      case SequenceVerdict::kFenced:
+        return fail(FencedProducer(producer, check.latest_epoch));
       case SequenceVerdict::kOutOfOrder:
         return fail(Status(ErrorCode::kOutOfOrderSequence,
                            "producer " + std::to_string(producer.producer_id) + " sent sequence " +
@@ -312,6 +319,19 @@ void PublishPipeline::PublishOne(const std::shared_ptr<PublishCall>& call, size_
   // is committed; on one node both happen together.
   Propose(part, std::move(batch), producer, count, call->ack_all,
           [acknowledge](Result<storage::AppendInfo> info) { acknowledge(false, std::move(info)); });
+}
+
+Status PublishPipeline::CheckProducerEpoch(const storage::ProducerStamp& producer) const {
+  if (!latest_epoch_ || !storage::IsNamedProducer(producer.producer_id)) return Status::Ok();
+  const uint16_t latest = latest_epoch_(storage::ProducerFamily(producer.producer_id));
+  return producer.epoch < latest ? FencedProducer(producer, latest) : Status::Ok();
+}
+
+Status FencedProducer(const storage::ProducerStamp& producer, uint16_t latest_epoch) {
+  return Status(ErrorCode::kProducerFenced,
+                "this named producer's epoch " + std::to_string(producer.epoch) +
+                    " is fenced: another instance under the same name started with epoch " +
+                    std::to_string(latest_epoch));
 }
 
 void PublishPipeline::Append(const Topic& topic, uint32_t partition, std::string batch,
@@ -365,7 +385,7 @@ void PublishPipeline::Propose(const std::shared_ptr<Partition>& part, std::strin
   ticket->end_offset = info.last_offset + 1;
   if (producer.producer_id != 0) {
     part->producers.Propose(producer.producer_id, producer.base_sequence, count, info.base_offset,
-                            info.last_offset);
+                            info.last_offset, producer.epoch);
   }
   Proposal& proposal = part->proposals[ticket->end_offset];
   proposal.info = info;
@@ -544,7 +564,11 @@ Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint
   const uint32_t count = view->record_count();
   if (producer.producer_id != 0) {
     const SequenceCheck check =
-        part->producers.Check(producer.producer_id, producer.base_sequence, count);
+        part->producers.Check(producer.producer_id, producer.base_sequence, count, producer.epoch);
+    if (check.verdict == SequenceVerdict::kFenced) {
+      ResolveReplicated(*part, index, term, FencedProducer(producer, check.latest_epoch), false);
+      return part->apply_end;
+    }
     if (check.verdict == SequenceVerdict::kDuplicate ||
         check.verdict == SequenceVerdict::kInFlight) {
       metrics_.publish_duplicates.Increment();
@@ -591,7 +615,7 @@ Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint
   part->apply_end = info.last_offset + 1;
   if (producer.producer_id != 0) {
     part->producers.Record(producer.producer_id, producer.base_sequence, count, info.base_offset,
-                           info.last_offset);
+                           info.last_offset, producer.epoch);
   }
   if (log.CommitIndex() < part->apply_end) {
     Status s = log.SetCommitIndex(part->apply_end);

@@ -59,6 +59,13 @@ class PublishPipeline {
                std::vector<std::string> batches,
                std::function<void(Result<protocol::pb::PublishResponse>)> done);
 
+  // The latest epoch the cluster's metadata gave the named producers of a
+  // family (0: none known); a batch under an older one is refused before it
+  // is proposed. Unset: only the partition's own producer table fences.
+  void SetLatestProducerEpoch(std::function<uint16_t(uint64_t family)> latest) {
+    latest_epoch_ = std::move(latest);
+  }
+
   // Appends a batch built by the broker itself (dead letters) under the same
   // backpressure; `done` gets its offsets once committed, or the error
   // (RETRY_AFTER when the node is full).
@@ -96,6 +103,9 @@ class PublishPipeline {
  private:
   struct PublishCall;
   struct Ticket;
+  // PRODUCER_FENCED when the metadata knows a newer epoch of the batch's
+  // named producer.
+  Status CheckProducerEpoch(const storage::ProducerStamp& producer) const;
   // A batch appended and not yet committed, and who waits for its outcome:
   // on the local append (ACK_NONE and ACK_LEADER) or on its commit (ACK_ALL,
   // retries, dead letters).
@@ -166,6 +176,10 @@ class PublishPipeline {
   size_t appends_in_flight_ = 0;
   std::map<PartitionId, std::shared_ptr<Partition>> partitions_;
   ReplicationHook* replication_ = nullptr;
+  std::function<uint16_t(uint64_t family)> latest_epoch_;
 };
+
+// PRODUCER_FENCED for a batch of `producer` under an epoch older than `latest_epoch`.
+Status FencedProducer(const storage::ProducerStamp& producer, uint16_t latest_epoch);
 
 }  // namespace sprawl::broker

@@ -150,6 +150,12 @@ Result<pb::TransferLeaderResponse> Client::TransferLeader(const std::string& top
   return Request<pb::TransferLeaderResponse>(MessageType::kTransferLeader, request);
 }
 
+Result<pb::InitProducerResponse> Client::InitProducer(const std::string& name) {
+  pb::InitProducerRequest request;
+  request.set_name(name);
+  return Request<pb::InitProducerResponse>(MessageType::kInitProducer, request);
+}
+
 Result<pb::GroupDescription> Client::DescribeGroup(const std::string& topic,
                                                    const std::string& group) {
   pb::DescribeGroupRequest request;

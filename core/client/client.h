@@ -74,6 +74,9 @@ class Client {
   // transfer has started (METADATA names the new leader when it is done).
   Result<pb::TransferLeaderResponse> TransferLeader(const std::string& topic, uint32_t partition,
                                                     const std::string& node);
+  // A new epoch for the producers named `name` (INIT_PRODUCER): older
+  // instances under that name are fenced from now on.
+  Result<pb::InitProducerResponse> InitProducer(const std::string& name);
   Result<pb::GroupDescription> DescribeGroup(const std::string& topic, const std::string& group);
   Result<std::vector<pb::GroupDescription>> ListGroups(const std::string& topic = "");
   Result<pb::GroupDescription> ResetGroupOffsets(const std::string& topic, const std::string& group,

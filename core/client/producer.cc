@@ -5,6 +5,7 @@
 
 #include "core/protocol/partitioner.h"
 #include "core/storage/batch_format.h"
+#include "core/storage/producer_identity.h"
 #include "core/util/clock.h"
 
 namespace sprawl::client {
@@ -37,9 +38,30 @@ Producer::Producer(Client& client, ProducerConfig config)
 Producer::~Producer() { Close(); }
 
 uint64_t Producer::NewProducerId() {
-  uint64_t id = 0;
-  while (id == 0) id = rng_();
-  return id;
+  if (Named()) {
+    ++session_;
+    return storage::NamedProducerFamily(config_.name) | session_;
+  }
+  return storage::AnonymousProducerId(rng_());
+}
+
+void Producer::ResolveEpoch() {
+  if (!AwaitsEpoch() || Now() < epoch_retry_at_) return;
+  Result<pb::InitProducerResponse> init = pb::InitProducerResponse();
+  {
+    MutexUnlock unlocked(mu_);  // a round trip through the cluster's metadata
+    init = client_.InitProducer(config_.name);
+  }
+  if (init.ok() && init->epoch() > 0 && init->epoch() <= UINT16_MAX) {
+    epoch_ = static_cast<uint16_t>(init->epoch());
+  } else if (init.ok()) {
+    fatal_ = DataCorruption("the cluster gave producer '" + config_.name + "' epoch " +
+                            std::to_string(init->epoch()));
+  } else if (init.status().retriable()) {
+    epoch_retry_at_ = Now() + Nanos(config_.max_retry_backoff);
+  } else {
+    fatal_ = init.status();
+  }
 }
 
 void Producer::Send(const std::string& topic, std::optional<std::string_view> key,
@@ -81,6 +103,8 @@ void Producer::SendImpl(const std::string& topic, std::optional<std::string_view
     if (!has_space()) space_cv_.wait_for(lock.native(), config_.max_block, has_space);
     if (closing_) {
       refused = Status(ErrorCode::kClosed, "the producer is closed");
+    } else if (!fatal_.ok()) {
+      refused = fatal_;
     } else if (!has_space()) {
       refused = ResourceExhausted(
           "the producer's buffer is full (" + std::to_string(config_.max_buffered_bytes) +
@@ -111,7 +135,7 @@ void Producer::SendImpl(const std::string& topic, std::optional<std::string_view
           buffered_bytes_ += bytes;
           ++sent_records_;
           PartitionState& part = state.parts[id];
-          if (urgent && !part.in_flight) {
+          if (urgent && !part.in_flight && !AwaitsEpoch()) {
             // Nothing to wait for: send from this thread, sparing a hop
             // through the sender thread.
             CloseOpenBatch(state, id);
@@ -210,6 +234,10 @@ void Producer::CloseOpenBatch(TopicState& topic, uint32_t id) {
 }
 
 bool Producer::Ready(const PartitionState& p, int64_t now) const {
+  if (AwaitsEpoch()) {
+    // Only to fail a batch whose delivery deadline passed meanwhile.
+    return !p.in_flight && !p.batches.empty() && now >= p.batches.front().deadline_nanos;
+  }
   if (p.in_flight) {
     const Batch& front = p.batches.front();
     return !front.sent && front.retry_at_nanos <= now;
@@ -222,6 +250,15 @@ bool Producer::Ready(const PartitionState& p, int64_t now) const {
 
 int64_t Producer::NextWakeNanos(int64_t now) const {
   int64_t next = kNever;
+  if (AwaitsEpoch()) {
+    next = std::max(now, epoch_retry_at_);
+    for (const auto& [name, topic] : topics_) {
+      for (const PartitionState& p : topic.parts) {
+        if (!p.batches.empty()) next = std::min(next, p.batches.front().deadline_nanos);
+      }
+    }
+    return next;
+  }
   for (const auto& [name, topic] : topics_) {
     for (const PartitionState& p : topic.parts) {
       if (p.in_flight) {
@@ -238,14 +275,19 @@ int64_t Producer::NextWakeNanos(int64_t now) const {
 bool Producer::Launch(const std::string& name, uint32_t id, PartitionState& part, int64_t now,
                       Outgoing& request, std::vector<Completion>& failed) {
   Batch& batch = part.batches.front();
-  Status why;
-  if (!batch.built) {
+  Status why = fatal_;
+  if (why.ok() && AwaitsEpoch()) {
+    why = Status(ErrorCode::kTimeout, "producer '" + config_.name +
+                                          "' got no epoch from the cluster within the "
+                                          "delivery timeout");
+  }
+  if (why.ok() && !batch.built) {
     if (config_.idempotent && part.producer_id == 0) part.producer_id = NewProducerId();
     // The sequence is fixed only now: a failure before resets it, and the
     // batches behind start from the new one.
-    batch.builder.set_producer(config_.idempotent
-                                   ? storage::ProducerStamp{part.producer_id, part.next_sequence}
-                                   : storage::ProducerStamp{});
+    batch.builder.set_producer(
+        config_.idempotent ? storage::ProducerStamp{part.producer_id, part.next_sequence, epoch_}
+                           : storage::ProducerStamp{});
     auto built = batch.builder.Build();
     if (built.ok()) {
       batch.bytes = std::move(*built);
@@ -419,6 +461,10 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
             now + std::max<int64_t>(backoff, int64_t{retry_after_ms} * 1'000'000);
         continue;
       }
+      if (error.code() == ErrorCode::kProducerFenced && fatal_.ok()) {
+        // Another instance under this name started: nothing more goes out.
+        fatal_ = error;
+      }
       if (!error.ok() && config_.idempotent) {
         // The sequence now has a hole the server would refuse: start afresh.
         part.producer_id = NewProducerId();
@@ -474,6 +520,7 @@ void Producer::Complete(std::vector<Completion>& done, bool request_finished) {
 void Producer::Run() {
   UniqueLock lock(mu_);
   while (!stopped_) {
+    ResolveEpoch();
     ResolveMetadata();
     SendReady(Now());
     if (flush_requested_ && completed_records_ == sent_records_) flush_requested_ = false;

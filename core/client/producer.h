@@ -40,6 +40,13 @@ struct ProducerConfig {
   pb::AckLevel acks = pb::ACK_ALL;
   // Stamps batches with a producer id and sequence so retries are stored once.
   bool idempotent = true;
+  // A name (1 to 255 bytes) makes an idempotent producer *fenced*: it asks
+  // the cluster for a new epoch before its first batch (INIT_PRODUCER), and
+  // once another producer with the same name has started, this one's
+  // batches fail with PRODUCER_FENCED, as does every later Send (Kafka's
+  // transactional.id without transactions; docs/replication.md, "Fencing").
+  // Empty: anonymous, never fenced. Ignored unless idempotent.
+  std::string name;
   // A record not acknowledged within this fails with TIMEOUT.
   std::chrono::milliseconds delivery_timeout{120'000};
   std::chrono::milliseconds retry_backoff{20};
@@ -217,6 +224,14 @@ class Producer {
                 std::string_view value, const Headers& headers, DeliveryCallback done,
                 std::optional<uint32_t> partition, bool urgent);
   uint64_t NewProducerId() REQUIRES(mu_);
+  bool Named() const { return config_.idempotent && !config_.name.empty(); }
+  // A named producer without its epoch yet: its batches wait (until their
+  // delivery deadline) for ResolveEpoch.
+  bool AwaitsEpoch() const REQUIRES(mu_) { return Named() && epoch_ == 0 && fatal_.ok(); }
+  // Asks the cluster for this named producer's epoch (a round trip without
+  // the lock); a retriable failure is retried after a backoff, another one
+  // fails every record (fatal_).
+  void ResolveEpoch() REQUIRES(mu_);
 
   Client& client_;
   const ProducerConfig config_;
@@ -241,6 +256,14 @@ class Producer {
   bool closing_ GUARDED_BY(mu_) = false;
   bool stopped_ GUARDED_BY(mu_) = false;
   std::mt19937_64 rng_ GUARDED_BY(mu_);
+  // Named producers: the epoch the cluster gave (0: not yet), when to ask
+  // again after a failure, and the counter in the low bits of each new id.
+  uint16_t epoch_ GUARDED_BY(mu_) = 0;
+  int64_t epoch_retry_at_ GUARDED_BY(mu_) = 0;
+  uint16_t session_ GUARDED_BY(mu_) = 0;
+  // Why this producer can publish no more (fenced, or a name the cluster
+  // refused): every batch and Send fails with it.
+  Status fatal_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 

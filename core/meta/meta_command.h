@@ -13,7 +13,9 @@ namespace sprawl::meta {
 // metadata Raft group. Every node applies the same commands in the same
 // order to its MetaState, so every node reaches the same topics.
 struct MetaCommand {
-  enum class Kind : uint8_t { kCreate = 1, kAlter = 2, kDelete = 3 };
+  // kInitProducer: a new epoch for the named producer `topic` holds
+  // (docs/replication.md, "Fencing"); the other fields are empty.
+  enum class Kind : uint8_t { kCreate = 1, kAlter = 2, kDelete = 3, kInitProducer = 4 };
   Kind kind = Kind::kCreate;
   // "<node id>/<incarnation>/<n>": the node that asked, which answers its
   // client once it applied the command; unique per request, across restarts.

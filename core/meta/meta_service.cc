@@ -1,5 +1,7 @@
 #include "core/meta/meta_service.h"
 
+#include "core/storage/producer_identity.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -252,6 +254,28 @@ void MetaService::CreateTopic(const pb::CreateTopicRequest& request,
   });
 }
 
+void MetaService::InitProducer(const pb::InitProducerRequest& request,
+                               std::function<void(Result<pb::InitProducerResponse>)> done) {
+  if (request.name().empty() || request.name().size() > storage::kMaxProducerNameBytes) {
+    return done(InvalidArgument("a producer name must have 1 to " +
+                                std::to_string(storage::kMaxProducerNameBytes) + " bytes"));
+  }
+  MetaCommand command;
+  command.kind = MetaCommand::Kind::kInitProducer;
+  command.request_id = NewRequestId();
+  command.topic = request.name();
+  const std::string name = request.name();
+  // Answered as the command applies (Apply), before any later command can
+  // raise the epoch again.
+  Submit(std::move(command), [this, done, name](Status s) {
+    if (!s.ok()) return done(s);
+    pb::InitProducerResponse out;
+    out.set_producer_family(storage::NamedProducerFamily(name));
+    out.set_epoch(state_.ProducerEpoch(name));
+    done(out);
+  });
+}
+
 Result<pb::TopicDescription> MetaService::DescribeApplied(const std::string& topic) const {
   pb::DescribeTopicRequest describe;
   describe.set_name(topic);
@@ -307,6 +331,16 @@ void MetaService::Apply(replication::GroupId, const replication::Entry& entry) {
     return;
   }
   Status outcome = state_.Apply(*command);
+  if (command->kind == MetaCommand::Kind::kInitProducer) {
+    // No topic to bring in line: the asking node answers now.
+    auto it = pending_.find(command->request_id);
+    if (it != pending_.end()) {
+      auto finish = std::move(it->second.finish);
+      pending_.erase(it);
+      finish(outcome);
+    }
+    return;
+  }
   if (outcome.ok() && placement_listener_.changed) {
     placement_listener_.changed(command->topic, state_.Find(command->topic));
   }

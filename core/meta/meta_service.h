@@ -95,6 +95,15 @@ class MetaService {
   void AlterTopic(const pb::AlterTopicRequest& request, broker::Broker::TopicDone done);
   void DeleteTopic(const pb::DeleteTopicRequest& request, std::function<void(Status)> done);
 
+  // INIT_PRODUCER: a new epoch for the producers named `request.name()`,
+  // once this node applied it; every older instance is fenced from then on
+  // (docs/replication.md, "Fencing"). INVALID_ARGUMENT for a name of 0 or
+  // over 255 bytes; RETRY_AFTER and TIMEOUT as for topics.
+  void InitProducer(const pb::InitProducerRequest& request,
+                    std::function<void(Result<pb::InitProducerResponse>)> done);
+  // The latest epoch this node applied for a named producer family (0: none).
+  uint16_t LatestProducerEpoch(uint64_t family) const { return state_.FamilyEpoch(family); }
+
   // A META_FORWARD body from the peer port: proposed when this node leads,
   // dropped otherwise (the asking node times out).
   void OnForward(std::string_view body);

@@ -1,7 +1,9 @@
 #include "core/meta/meta_state.h"
 
+#include <algorithm>
 #include <set>
 
+#include "core/storage/producer_identity.h"
 #include "core/storage/store.h"
 
 namespace sprawl::meta {
@@ -98,8 +100,35 @@ Status MetaState::Apply(const MetaCommand& c) {
       topics_.erase(it);
       return Status::Ok();
     }
+    case MetaCommand::Kind::kInitProducer: {
+      if (c.topic.empty() || c.topic.size() > storage::kMaxProducerNameBytes) {
+        return InvalidArgument("a producer name must have 1 to " +
+                               std::to_string(storage::kMaxProducerNameBytes) + " bytes");
+      }
+      // Epochs count per family: two names that hash alike (one chance in
+      // about 10^14 for a pair) share a counter, so each start fences the
+      // other's instances too, and neither is ever left unfenced.
+      uint16_t& epoch = family_epochs_[storage::NamedProducerFamily(c.topic)];
+      if (epoch == UINT16_MAX) {
+        return Status(ErrorCode::kResourceExhausted,
+                      "producer name '" + c.topic + "' has used all " + std::to_string(UINT16_MAX) +
+                          " epochs; use another name",
+                      false);
+      }
+      ++epoch;
+      return Status::Ok();
+    }
   }
   return InvalidArgument("metadata command of an unknown kind");
+}
+
+uint16_t MetaState::ProducerEpoch(std::string_view name) const {
+  return FamilyEpoch(storage::NamedProducerFamily(name));
+}
+
+uint16_t MetaState::FamilyEpoch(uint64_t family) const {
+  auto it = family_epochs_.find(family);
+  return it == family_epochs_.end() ? 0 : it->second;
 }
 
 const MetaTopic* MetaState::Find(std::string_view topic) const {

@@ -38,6 +38,11 @@ class MetaState {
 
   // Null when absent.
   const MetaTopic* Find(std::string_view topic) const;
+  // The latest epoch given to the producers named `name` (0: none yet).
+  uint16_t ProducerEpoch(std::string_view name) const;
+  // The latest epoch of a named producer family (storage/producer_identity.h;
+  // 0: none yet).
+  uint16_t FamilyEpoch(uint64_t family) const;
   const std::map<std::string, MetaTopic, std::less<>>& topics() const { return topics_; }
 
  private:
@@ -49,6 +54,8 @@ class MetaState {
                                 uint32_t partitions);
 
   std::map<std::string, MetaTopic, std::less<>> topics_;
+  // Named producers: family (a hash of the name) -> its latest epoch.
+  std::map<uint64_t, uint16_t> family_epochs_;
   // The request ids of the last kRememberedRequests commands, oldest first.
   static constexpr size_t kRememberedRequests = 10'000;
   std::set<std::string, std::less<>> applied_;

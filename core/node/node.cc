@@ -116,6 +116,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
       [meta](std::string_view topic) { return meta->HasRecordedId(topic); });
   replica::PartitionReplicas* replicas = node->replicas_.get();
   broker->SetReplicationHook(replicas);
+  broker->SetLatestProducerEpoch(
+      [meta](uint64_t family) { return meta->LatestProducerEpoch(family); });
   meta->SetDecorator([replicas](broker::pb::TopicDescription* d) { replicas->Decorate(d); });
   meta->SetPlacement(
       [cluster](const std::string& topic, uint32_t from, uint32_t to, size_t replication) {
@@ -272,7 +274,10 @@ void Node::Stop() {
   // HTTP handlers post to the loop: stop them before the loop goes away.
   http_.reset();
   retention_.reset();
-  if (broker_) broker_->SetReplicationHook(nullptr);
+  if (broker_) {
+    broker_->SetReplicationHook(nullptr);
+    broker_->SetLatestProducerEpoch(nullptr);  // it reads the metadata reset below
+  }
   replicas_.reset();
   meta_.reset();
   raft_host_.reset();

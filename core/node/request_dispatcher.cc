@@ -133,6 +133,16 @@ void RequestDispatcher::Dispatch(uint16_t type, std::string_view body,
       }
       return reply(Encode(out));
     }
+    case MessageType::kInitProducer: {
+      auto request = ParseBody<pb::InitProducerRequest>(body, type);
+      if (!request.ok()) return reply(request.status());
+      if (meta_ == nullptr) {
+        return reply(InvalidArgument("named producers need the cluster's metadata"));
+      }
+      return meta_->InitProducer(*request, [reply](Result<pb::InitProducerResponse> r) {
+        ReplyWith(reply, std::move(r));
+      });
+    }
     case MessageType::kTransferLeader: {
       auto request = ParseBody<pb::TransferLeaderRequest>(body, type);
       if (!request.ok()) return reply(request.status());

@@ -20,6 +20,8 @@ std::string_view MessageTypeName(uint16_t type) {
       return "METADATA";
     case MessageType::kTransferLeader:
       return "TRANSFER_LEADER";
+    case MessageType::kInitProducer:
+      return "INIT_PRODUCER";
     case MessageType::kPublish:
       return "PUBLISH";
     case MessageType::kFetch:

@@ -14,8 +14,10 @@ enum class MessageType : uint16_t {
   kDescribeTopic = 4,
   kListTopics = 5,
   kAlterTopic = 6,
-  kMetadata = 7,        // partition -> leader and replicas; any node answers
-  kTransferLeader = 8,  // hands a partition's leadership to a replica; its leader answers
+  kMetadata = 7,  // partition -> leader and replicas; any node answers
+  kTransferLeader = 8,
+  kInitProducer = 9,  // a new epoch for a named producer; any node answers  // hands a partition's
+                      // leadership to a replica; its leader answers
   kPublish = 10,
   kFetch = 11,
   kListOffsets = 12,

@@ -348,6 +348,11 @@ void PartitionReplicas::Tick() {
                           part.topic + "' moved before the batch committed",
                       LeaderOf(part, &term)));
       }
+      if (leads && (!part.led || r->term() != part.led_term)) {
+        log::Info("partition leader here", {{"topic", part.topic},
+                                            {"partition", std::to_string(part.partition)},
+                                            {"term", std::to_string(r->term())}});
+      }
       part.led = leads;
       part.led_term = r->term();
       if (!part.failed) MaybeProposeCompaction(part, *r);

@@ -8,7 +8,11 @@
 // incompatible change.
 namespace sprawl::storage::batch_format {
 
-inline constexpr uint8_t kBatchFormatVersion = 1;
+// The newest version this build reads and writes. Version 2 added the
+// producer epoch (offset 30, a reserved zero in version 1); a batch without
+// an epoch is still written as version 1, byte for byte as before.
+inline constexpr uint8_t kBatchFormatVersion = 2;
+inline constexpr uint8_t kFirstVersionWithEpoch = 2;
 
 // Field offsets in the fixed header (all integers little-endian).
 inline constexpr size_t kBaseOffsetPos = 0;  // u64, assigned by the log
@@ -18,7 +22,7 @@ inline constexpr size_t kChecksummedFrom = 24;
 inline constexpr size_t kBatchLengthPos = 24;     // u32, whole batch including this header
 inline constexpr size_t kVersionPos = 28;         // u8
 inline constexpr size_t kFlagsPos = 29;           // u8, bits 0-2: compression
-inline constexpr size_t kReservedPos = 30;        // u16, must be zero
+inline constexpr size_t kProducerEpochPos = 30;   // u16, 0 without a producer identity
 inline constexpr size_t kRecordCountPos = 32;     // u32, at least 1
 inline constexpr size_t kFirstTimestampPos = 36;  // i64 ms
 inline constexpr size_t kMaxTimestampPos = 44;    // i64 ms

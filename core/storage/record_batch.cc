@@ -176,12 +176,14 @@ Result<std::string> RecordBatchBuilder::Build() {
     }
   }
   StoreAt<uint32_t>(&out, bf::kBatchLengthPos, static_cast<uint32_t>(out.size()));
-  StoreAt<uint8_t>(&out, bf::kVersionPos, bf::kBatchFormatVersion);
+  const bool has_epoch = producer_.producer_id != 0 && producer_.epoch != 0;
+  StoreAt<uint8_t>(&out, bf::kVersionPos, has_epoch ? bf::kFirstVersionWithEpoch : uint8_t{1});
   StoreAt<uint8_t>(&out, bf::kFlagsPos, static_cast<uint8_t>(compression_));
   StoreAt<uint32_t>(&out, bf::kRecordCountPos, record_count_);
   StoreAt<int64_t>(&out, bf::kFirstTimestampPos, first_timestamp_);
   StoreAt<int64_t>(&out, bf::kMaxTimestampPos, max_timestamp_);
   StoreAt<uint64_t>(&out, bf::kProducerIdPos, producer_.producer_id);
+  StoreAt<uint16_t>(&out, bf::kProducerEpochPos, has_epoch ? producer_.epoch : uint16_t{0});
   StoreAt<uint32_t>(&out, bf::kBaseSequencePos, producer_.base_sequence);
   StoreAt<uint32_t>(&out, bf::kPayloadLengthPos, static_cast<uint32_t>(payload_size));
   const std::string_view covered(out.data() + bf::kChecksummedFrom,
@@ -242,8 +244,13 @@ Result<RecordBatchView> RecordBatchView::ParseChecked(std::string_view bytes,
   if ((flags & ~bf::kCompressionMask) != 0 || (flags & bf::kCompressionMask) > 2) {
     return DataCorruption("record batch has unknown flags " + std::to_string(flags));
   }
-  if (LoadAt<uint16_t>(bytes, bf::kReservedPos) != 0) {
-    return DataCorruption("record batch reserved field is not zero");
+  if (LoadAt<uint16_t>(bytes, bf::kProducerEpochPos) != 0) {
+    if (version < bf::kFirstVersionWithEpoch) {
+      return DataCorruption("record batch reserved field is not zero");
+    }
+    if (LoadAt<uint64_t>(bytes, bf::kProducerIdPos) == 0) {
+      return DataCorruption("record batch has a producer epoch but no producer id");
+    }
   }
   const auto count = LoadAt<uint32_t>(bytes, bf::kRecordCountPos);
   if (count == 0 || count > bf::kMaxRecordsPerBatch) {
@@ -275,7 +282,8 @@ int64_t RecordBatchView::max_timestamp_ms() const {
 }
 ProducerStamp RecordBatchView::producer() const {
   return {LoadAt<uint64_t>(bytes_, bf::kProducerIdPos),
-          LoadAt<uint32_t>(bytes_, bf::kBaseSequencePos)};
+          LoadAt<uint32_t>(bytes_, bf::kBaseSequencePos),
+          LoadAt<uint16_t>(bytes_, bf::kProducerEpochPos)};
 }
 Compression RecordBatchView::compression() const {
   return static_cast<Compression>(LoadAt<uint8_t>(bytes_, bf::kFlagsPos) & bf::kCompressionMask);

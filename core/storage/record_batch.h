@@ -17,6 +17,9 @@ namespace sprawl::storage {
 struct ProducerStamp {
   uint64_t producer_id = 0;
   uint32_t base_sequence = 0;
+  // A named producer's session (docs/replication.md, "Fencing"): a batch of
+  // an older epoch than its name's latest is refused. 0 for others.
+  uint16_t epoch = 0;
 };
 
 // Accumulates records and encodes them as one batch (layout in

@@ -38,7 +38,9 @@ namespace sprawl {
   X(kRetryAfter, 16, "RETRY_AFTER", true,                                                        \
     "The node is over capacity; retry after the delay the reply suggests.")                      \
   X(kUnknownMember, 17, "UNKNOWN_MEMBER", false,                                                 \
-    "The consumer group does not know this member (its session expired); join again.")
+    "The consumer group does not know this member (its session expired); join again.")        \
+  X(kProducerFenced, 18, "PRODUCER_FENCED", false,                                               \
+    "Another instance of this named producer started since; this one may no longer publish.")
 // clang-format on
 
 enum class ErrorCode : uint16_t {

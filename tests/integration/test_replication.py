@@ -214,6 +214,51 @@ class TransferLeaderTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
+class FencingTest(ClusterCase):
+    def test_a_named_producer_stays_fenced_across_a_failover(self):
+        """A second client with the same producer name fences the first
+        across the cluster, and the fence survives the SIGKILL of a leader: the new
+        leader refuses the zombie too (its metadata and the producer table
+        its replica applied both know the newer epoch)."""
+        nodes = chaos.start_cluster(prefix="f")
+        self.servers += nodes
+        chaos.create_topic(nodes[0], "orders", PARTITIONS)
+        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                       what="every partition of orders to have a leader every node knows")
+        zombie = sprawl.Client(nodes[0].endpoint, linger=0.001, producer_name="billing")
+        successor = None
+        try:
+            for p in range(PARTITIONS):
+                zombie.publish("orders", f"zombie-{p}".encode(), partition=p)
+            successor = sprawl.Client(nodes[1].endpoint, linger=0.001, producer_name="billing")
+            for p in range(PARTITIONS):
+                successor.publish("orders", f"successor-{p}".encode(), partition=p)
+            victim = next(s for s in nodes if s.client_port == led[0])
+            victim.kill()
+            survivors = [s for s in nodes if s is not victim]
+            wait_for(lambda: agreed_leaders(survivors, "orders", PARTITIONS), timeout=30,
+                     what="the survivors to agree on every leader")
+            # The zombie's first write since it was fenced goes to the new
+            # leader of partition 0, which refuses it; the client then
+            # refuses every later write itself.
+            for p in [0] + list(range(PARTITIONS)):
+                with self.assertRaises(sprawl.ProducerError) as fenced:
+                    zombie.publish("orders", b"late", partition=p)
+                self.assertEqual(fenced.exception.code, "PRODUCER_FENCED")
+            successor.publish("orders", b"successor-after", partition=0)
+
+            seen = chaos.read_all(survivors[0].endpoint, "orders")
+            values = sorted(v for v, where in seen.items() for _ in where)
+            self.assertEqual(values, sorted(
+                [f"zombie-{p}".encode() for p in range(PARTITIONS)]
+                + [f"successor-{p}".encode() for p in range(PARTITIONS)]
+                + [b"successor-after"]))
+        finally:
+            zombie.close()
+            if successor:
+                successor.close()
+
+
 class ReplicatedGroupTest(ClusterCase):
     """A consumer group's cursors are checkpointed through the Raft group of
     partition 0, whose leader coordinates the group: SIGKILL that leader and

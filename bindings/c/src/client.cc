@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/protocol/json.h"
+#include "core/storage/producer_identity.h"
 #include "handles.h"
 #include "settings.h"
 
@@ -107,6 +108,17 @@ sprawl_status_t sprawl_client_open(const sprawl_config_t* config, sprawl_client_
     pc.batch_bytes = GetUint(config, "batch_bytes", pc.batch_bytes);
     pc.max_buffered_bytes = GetUint(config, "buffer_bytes", pc.max_buffered_bytes);
     pc.idempotent = GetBool(config, "idempotent", pc.idempotent);
+    if (auto v = Get(config, "producer_name")) {
+      if (v->empty() || v->size() > sprawl::storage::kMaxProducerNameBytes) {
+        return sprawl::InvalidArgument("setting 'producer_name' must have 1 to 255 bytes");
+      }
+      if (!pc.idempotent) {
+        return sprawl::InvalidArgument(
+            "setting 'producer_name' needs 'idempotent' (a named producer is fenced by its "
+            "epoch, which only idempotent batches carry)");
+      }
+      pc.name = *v;
+    }
     pc.delivery_timeout = std::chrono::milliseconds(
         GetUint(config, "delivery_timeout_ms", static_cast<uint64_t>(pc.delivery_timeout.count())));
     // Without its own setting a full buffer is waited on as long as a record may take.

@@ -45,6 +45,7 @@ const std::vector<Setting>& Settings() {
       {"buffer_bytes", Scope::kClient, Kind::kUint},
       {"max_block_ms", Scope::kClient, Kind::kUint, 3'600'000},
       {"idempotent", Scope::kClient, Kind::kBool},
+      {"producer_name", Scope::kClient, Kind::kString},
       {"callback_mode", Scope::kClient, Kind::kCallbackMode},
       {"topic", Scope::kConsumer, Kind::kString},
       {"group", Scope::kConsumer, Kind::kString},

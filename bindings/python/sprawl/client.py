@@ -56,7 +56,9 @@ class Client:
     ``address`` is the node's client port (``node.address`` of an embedded
     node). Publishing batches in the background (``linger`` seconds, up to
     ``batch_bytes``) with idempotence on; ``acks`` is ``"none"``,
-    ``"leader"`` or ``"all"``. Use it as a context manager: closing it
+    ``"leader"`` or ``"all"``. ``producer_name`` fences: once another client
+    starts with the same name, this one's publishes fail with
+    ``ProducerError`` (code ``PRODUCER_FENCED``). Use it as a context manager: closing it
     flushes what was published and fails what cannot be delivered.
 
     Thread-safe: any number of threads may publish at once.
@@ -65,13 +67,15 @@ class Client:
     def __init__(self, address: str = DEFAULT_ADDRESS, *, acks: str = "all",
                  linger: Optional[float] = None, batch_bytes: Optional[int] = None,
                  idempotent: bool = True, request_timeout: Optional[float] = None,
-                 delivery_timeout: Optional[float] = None) -> None:
+                 delivery_timeout: Optional[float] = None,
+                 producer_name: Optional[str] = None) -> None:
         config = settings({
             "server": address,
             "acks": acks,
             "linger_ms": None if linger is None else milliseconds(linger),
             "batch_bytes": batch_bytes,
             "idempotent": idempotent,
+            "producer_name": producer_name,
             "request_timeout_ms": None if request_timeout is None else milliseconds(request_timeout),
             "delivery_timeout_ms":
                 None if delivery_timeout is None else milliseconds(delivery_timeout),

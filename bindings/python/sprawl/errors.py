@@ -64,7 +64,8 @@ class TimeoutError(SprawlError, builtins.TimeoutError):  # noqa: A001 - shadows 
 
 
 class ProducerError(SprawlError):
-    """An idempotent producer's sequence broke or a message is too large."""
+    """An idempotent producer's sequence broke, a message is too large, or a
+    producer was fenced by a later one with the same ``producer_name``."""
 
 
 class GroupMembershipError(SprawlError):
@@ -97,6 +98,7 @@ _BY_CODE: Dict[str, Type[SprawlError]] = {
     "OUT_OF_ORDER_SEQUENCE": ProducerError,
     "MESSAGE_TOO_LARGE": ProducerError,
     "UNKNOWN_MEMBER": GroupMembershipError,
+    "PRODUCER_FENCED": ProducerError,
 }
 
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/storage/producer_identity.h"
+
 namespace sprawl::broker {
 namespace {
 
@@ -26,6 +28,40 @@ TEST(ProducerTableTest, NextSequenceIsAppendedAndRetriesAreDuplicatesWithOrigina
   const SequenceCheck older = table.Check(7, 0, 10);
   EXPECT_EQ(older.verdict, SequenceVerdict::kDuplicate);
   EXPECT_EQ(*older.base_offset, 100u);
+}
+
+TEST(ProducerTableTest, ANamedProducersOlderEpochIsFencedAndANewerOneStartsAfresh) {
+  ProducerTable table;
+  const uint64_t family = storage::NamedProducerFamily("billing");
+  const uint64_t zombie = family | 1;  // the first id of the instance of epoch 1
+  table.Record(zombie, 0, 10, 0, 9, /*epoch=*/1);
+  EXPECT_EQ(table.Check(zombie, 10, 1, 1).verdict, SequenceVerdict::kAppend);
+
+  // The next instance reuses the same id (its counter starts over) under
+  // epoch 2, from sequence 0: a new session, not a duplicate.
+  EXPECT_EQ(table.Check(zombie, 0, 5, 2).verdict, SequenceVerdict::kAppend);
+  table.Record(zombie, 0, 5, 10, 14, 2);
+  EXPECT_EQ(table.Check(zombie, 5, 1, 2).verdict, SequenceVerdict::kAppend);
+
+  // Every id of the family under epoch 1 is fenced now, known or not.
+  for (uint64_t id : {zombie, family | 7}) {
+    const SequenceCheck old = table.Check(id, 10, 1, 1);
+    EXPECT_EQ(old.verdict, SequenceVerdict::kFenced);
+    EXPECT_EQ(old.latest_epoch, 2);
+  }
+  // Another family, and anonymous producers, are not touched.
+  EXPECT_EQ(table.Check(storage::NamedProducerFamily("audit") | 1, 0, 1, 1).verdict,
+            SequenceVerdict::kAppend);
+  EXPECT_EQ(table.Check(storage::AnonymousProducerId(family), 0, 1).verdict,
+            SequenceVerdict::kAppend);
+}
+
+TEST(ProducerTableTest, AProposedBatchOfANewEpochFencesBeforeItCommits) {
+  ProducerTable table;
+  const uint64_t id = storage::NamedProducerFamily("billing") | 1;
+  table.Propose(id, 0, 3, 0, 2, 4);
+  EXPECT_EQ(table.Check(id, 0, 3, 3).verdict, SequenceVerdict::kFenced);
+  EXPECT_EQ(table.Check(id, 0, 3, 4).verdict, SequenceVerdict::kInFlight);
 }
 
 TEST(ProducerTableTest, AGapIsOutOfOrderAndNamesTheExpectedSequence) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/meta/meta_command.h"
+#include "core/storage/producer_identity.h"
 
 namespace sprawl::meta {
 namespace {
@@ -164,6 +165,31 @@ TEST(MetaStateTest, TheSameCommandsGiveTheSameStateAndOutcomes) {
   ASSERT_EQ(x.topics().size(), y.topics().size());
   EXPECT_EQ(x.Find("a")->topic_id, "4");
   EXPECT_EQ(y.Find("a")->topic_id, "4");
+}
+
+TEST(MetaStateTest, EachStartOfANamedProducerGetsTheNextEpochOnce) {
+  MetaState state;
+  MetaCommand first{MetaCommand::Kind::kInitProducer, RequestId(), "billing", "", "", {}};
+  ASSERT_TRUE(state.Apply(first).ok());
+  EXPECT_EQ(state.ProducerEpoch("billing"), 1);
+  ASSERT_TRUE(state.Apply(first).ok()) << "a retry applied again";
+  EXPECT_EQ(state.ProducerEpoch("billing"), 1) << "counts once";
+  ASSERT_TRUE(
+      state.Apply({MetaCommand::Kind::kInitProducer, RequestId(), "billing", "", "", {}}).ok());
+  EXPECT_EQ(state.ProducerEpoch("billing"), 2);
+  EXPECT_EQ(state.FamilyEpoch(storage::NamedProducerFamily("billing")), 2);
+  EXPECT_EQ(state.ProducerEpoch("audit"), 0);
+
+  const Status empty = state.Apply({MetaCommand::Kind::kInitProducer, RequestId(), "", "", "", {}});
+  EXPECT_EQ(empty.code(), ErrorCode::kInvalidArgument);
+  const Status long_name = state.Apply(
+      {MetaCommand::Kind::kInitProducer, RequestId(), std::string(256, 'x'), "", "", {}});
+  EXPECT_EQ(long_name.code(), ErrorCode::kInvalidArgument);
+
+  const MetaCommand init{MetaCommand::Kind::kInitProducer, RequestId(), "billing", "", "", {}};
+  auto decoded = DecodeMetaCommand(EncodeMetaCommand(init));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, init);
 }
 
 }  // namespace

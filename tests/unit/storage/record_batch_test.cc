@@ -106,6 +106,35 @@ TEST(RecordBatchTest, ParseVerifiedSkipsOnlyTheChecksum) {
       << "the header is still checked";
 }
 
+TEST(RecordBatchTest, AProducerEpochMakesAVersionTwoBatchAndOnlyThat) {
+  RecordBatchBuilder plain(Compression::kNone, ProducerStamp{7, 3});
+  plain.Add(std::nullopt, "v", 1);
+  std::string v1 = *plain.Build();
+  EXPECT_EQ(v1[batch_format::kVersionPos], 1) << "a batch without an epoch is unchanged";
+
+  RecordBatchBuilder named(Compression::kNone, ProducerStamp{7, 3, 9});
+  named.Add(std::nullopt, "v", 1);
+  const std::string v2 = *named.Build();
+  EXPECT_EQ(v2[batch_format::kVersionPos], 2);
+  auto view = RecordBatchView::Parse(v2);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(view->producer().producer_id, 7u);
+  EXPECT_EQ(view->producer().base_sequence, 3u);
+  EXPECT_EQ(view->producer().epoch, 9);
+
+  // Version 1 keeps the field reserved: an epoch there is corruption.
+  v1[batch_format::kProducerEpochPos] = 1;
+  EXPECT_EQ(RecordBatchView::ParseVerified(v1).status().code(), ErrorCode::kDataCorruption);
+  // And an epoch without a producer id is corruption in any version.
+  RecordBatchBuilder anonymous(Compression::kNone, ProducerStamp{0, 0, 9});
+  anonymous.Add(std::nullopt, "v", 1);
+  std::string none = *anonymous.Build();
+  EXPECT_EQ(none[batch_format::kVersionPos], 1) << "no id, so no epoch is written";
+  none[batch_format::kVersionPos] = 2;
+  none[batch_format::kProducerEpochPos] = 9;
+  EXPECT_EQ(RecordBatchView::ParseVerified(none).status().code(), ErrorCode::kDataCorruption);
+}
+
 TEST(RecordBatchTest, SkipToReportsARecordRunningPastTheBatch) {
   std::string bytes = BuildBatch(Compression::kNone, 3);
   // The first record's length becomes the varint ff 7f: 16,383 bytes.

@@ -70,7 +70,8 @@ typedef enum sprawl_status {
   SPRAWL_OUT_OF_ORDER_SEQUENCE = 14,
   SPRAWL_MESSAGE_TOO_LARGE = 15,
   SPRAWL_RETRY_AFTER = 16,
-  SPRAWL_UNKNOWN_MEMBER = 17
+  SPRAWL_UNKNOWN_MEMBER = 17,
+  SPRAWL_PRODUCER_FENCED = 18
 } sprawl_status_t;
 
 typedef struct sprawl_error sprawl_error_t;

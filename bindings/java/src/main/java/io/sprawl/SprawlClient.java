@@ -273,6 +273,15 @@ public final class SprawlClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Names the client's producer: a client started later with the same name fences this one,
+     * whose publishes then fail with a {@link SprawlException} of code {@code PRODUCER_FENCED}.
+     */
+    public Builder producerName(String name) {
+      settings.put("producer_name", name);
+      return this;
+    }
+
     public Builder idempotent(boolean on) {
       settings.put("idempotent", on);
       return this;
