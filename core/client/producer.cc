@@ -12,6 +12,7 @@ namespace sprawl::client {
 namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kLeaderMovingBackoff = 100'000'000;  // ns
 
 int64_t Now() { return SystemClock::Instance().MonotonicNanos(); }
 int64_t Nanos(std::chrono::milliseconds d) { return d.count() * 1'000'000; }
@@ -453,9 +454,17 @@ void Producer::OnReply(const std::string& topic_name, std::vector<uint32_t> part
       }
       if (!error.ok() && error.retriable() && !stopped_ && now < batch.deadline_nanos) {
         // Resend the same bytes (same sequence): stored once whatever happened.
+        // A partition whose leader is gone or unknown is electing one, which
+        // takes a few hundred milliseconds: its retries stay 100 ms apart at
+        // most, or the backoff alone would add up to max_retry_backoff to
+        // every failover.
+        const bool leader_moving =
+            error.code() == ErrorCode::kNotLeader || error.code() == ErrorCode::kIoError;
+        const int64_t cap = leader_moving
+                                ? std::min(Nanos(config_.max_retry_backoff), kLeaderMovingBackoff)
+                                : Nanos(config_.max_retry_backoff);
         const int64_t backoff =
-            std::min(Nanos(config_.retry_backoff) << std::min(batch.attempts, 16),
-                     Nanos(config_.max_retry_backoff));
+            std::min(Nanos(config_.retry_backoff) << std::min(batch.attempts, 16), cap);
         batch.sent = false;
         batch.retry_at_nanos =
             now + std::max<int64_t>(backoff, int64_t{retry_after_ms} * 1'000'000);

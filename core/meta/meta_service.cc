@@ -466,6 +466,11 @@ std::string MetaService::MemberName(NodeId id) const {
   return it == names_.end() ? std::to_string(id) : it->second;
 }
 
+bool MetaService::Leads() const {
+  const replication::Raft* r = open_ ? host_.group(kGroup) : nullptr;
+  return r != nullptr && r->role() == replication::Role::kLeader;
+}
+
 nlohmann::json MetaService::StatusJson() {
   nlohmann::json out = {{"node_id", options_.node_id},
                         {"formed", open_},

@@ -116,6 +116,12 @@ class MetaService {
   // The broker's description of `topic` once a change to it is applied here,
   // with its topic id (Decorate).
   Result<pb::TopicDescription> DescribeApplied(const std::string& topic) const;
+  // A graceful stop: as the metadata group's leader, hands it to its most
+  // caught-up voter, so topic administration finds a leader at once.
+  // Whether it started a hand-over.
+  bool HandOver() { return open_ && host_.HandOver(kGroup); }
+  // Whether this node leads the metadata group now.
+  bool Leads() const;
   // GET /v1/meta: this node's view of the metadata group.
   nlohmann::json StatusJson();
 

@@ -225,13 +225,15 @@ void Node::Stop() {
   ready_ = false;
   // A start that failed before the loop ran has nothing to drain.
   if (!loop_thread_.joinable()) return;
-  // New requests get CLOSED from here on. The partitions this node leads go
-  // to their most caught-up replicas first, while the peers still hear from
-  // it (a leave makes them elect on their own, a little later).
+  // New requests get CLOSED from here on. The groups this node leads (its
+  // partitions', the metadata group) go to their most caught-up replicas
+  // first, while the peers still hear from it (a leave makes them elect on
+  // their own, a little later).
   std::promise<size_t> stopped_receiving;
   loop_->Post([this, &stopped_receiving] {
     endpoint_->StopReceiving();
-    stopped_receiving.set_value(replicas_ ? replicas_->TransferLeadership() : 0);
+    stopped_receiving.set_value((replicas_ ? replicas_->TransferLeadership() : 0) +
+                                (meta_ && meta_->HandOver() ? 1 : 0));
   });
   const size_t handed = stopped_receiving.get_future().get();
   const auto transfer_deadline = std::chrono::steady_clock::now() + kLeadershipTransferWait;
@@ -239,12 +241,14 @@ void Node::Stop() {
   while (still_led > 0 && std::chrono::steady_clock::now() < transfer_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::promise<size_t> led;
-    loop_->Post([this, &led] { led.set_value(replicas_->Led()); });
+    loop_->Post([this, &led] {
+      led.set_value((replicas_ ? replicas_->Led() : 0) + (meta_ && meta_->Leads() ? 1 : 0));
+    });
     still_led = led.get_future().get();
   }
   if (handed > 0) {
     log::Info("leadership handed over before stopping",
-              {{"partitions", std::to_string(handed)}, {"still_led", std::to_string(still_led)}});
+              {{"groups", std::to_string(handed)}, {"still_led", std::to_string(still_led)}});
   }
   std::promise<void> left;
   loop_->Post([this, &left] {

@@ -365,19 +365,7 @@ size_t PartitionReplicas::TransferLeadership() {
   for (auto& [name, t] : topics_) {
     for (Part& part : t.parts) {
       if (!part.open) continue;
-      const replication::Raft* r = host_.group(part.group);
-      if (r == nullptr || r->role() != replication::Role::kLeader) continue;
-      replication::NodeId target = replication::kNoNode;
-      uint64_t best = 0;
-      for (const auto& [id, progress] : r->progress()) {
-        if (id == r->id() || !r->IsVoter(id)) continue;
-        if (target == replication::kNoNode || progress.match() > best) {
-          target = id;
-          best = progress.match();
-        }
-      }
-      if (target == replication::kNoNode) continue;
-      if (host_.TransferLeadership(part.group, target).ok()) ++handed;
+      if (host_.HandOver(part.group)) ++handed;
     }
   }
   return handed;

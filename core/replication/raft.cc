@@ -80,6 +80,7 @@ void Raft::ResetTimers() {
 
 void Raft::Tick() {
   ++election_elapsed_;
+  if (down_leader_ticks_ > 0 && --down_leader_ticks_ == 0) down_leader_ = kNoNode;
   if (role_ != Role::kLeader) {
     if (election_elapsed_ >= randomized_timeout_ && IsVoter(config_.id)) {
       election_elapsed_ = 0;
@@ -109,6 +110,13 @@ void Raft::Tick() {
 void Raft::OnLeaderDown(NodeId node) {
   if (role_ != Role::kFollower || lead_ != node || node == kNoNode) return;
   lead_ = kNoNode;
+  // What the dead leader sent before it died may be read after this report
+  // (it comes on another socket): taken as news from a live leader, it
+  // would restore the lease and refuse the survivors' votes for a whole
+  // election timeout. Its messages of this term are ignored for two ticks;
+  // were the report wrong, its heartbeats count again after them.
+  down_leader_ = node;
+  down_leader_ticks_ = 2;
   // The voters that lost the same leader agree on an order without a word:
   // each ranks the others by a hash of the group and their ids. The first
   // campaigns on the next tick and each next one a slot later, all within
@@ -222,6 +230,7 @@ void Raft::Send(Message m) {
 }
 
 void Raft::Step(const Message& m) {
+  if (m.from == down_leader_ && m.term <= term_) return;  // OnLeaderDown
   if (m.term > term_) {
     const bool vote_request = m.type == MessageType::kPreVote || m.type == MessageType::kVote;
     if (vote_request && config_.check_quorum && !m.force && lead_ != kNoNode &&

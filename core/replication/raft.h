@@ -146,6 +146,10 @@ class Raft {
   uint64_t pending_conf_index_ = 0;
   NodeId transferee_ = kNoNode;
   int transfer_elapsed_ = 0;
+  // OnLeaderDown: the leader reported dead, whose messages of this term are
+  // ignored for a few ticks (its last ones may still be unread).
+  NodeId down_leader_ = kNoNode;
+  int down_leader_ticks_ = 0;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

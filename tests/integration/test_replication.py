@@ -134,15 +134,21 @@ class ReplicatedPartitionsTest(ClusterCase):
 
 class GracefulStopTest(ClusterCase):
     def test_a_stopped_leader_hands_its_partitions_over_first(self):
-        """SIGTERM makes a node hand each partition it leads to a caught-up
-        replica before it leaves: the survivors name the new leaders, and a
-        producer writing throughout loses nothing."""
+        """SIGTERM makes a node hand each partition it leads, and the
+        metadata group, to a caught-up replica before it leaves: the
+        survivors name the new leaders, and a producer writing throughout
+        loses nothing."""
         nodes = chaos.start_cluster(prefix="t")
         self.servers += nodes
         chaos.create_topic(nodes[0], "orders", PARTITIONS)
         led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
                        what="every partition of orders to have a leader every node knows")
-        victim = next(s for s in nodes if s.client_port == led[0])
+        # The victim leads the metadata group and partition 0 (moved to it).
+        meta_leader = wait_for(lambda: nodes[0].request("GET", "/v1/meta")[1].get("leader"),
+                               timeout=30, what="the metadata group to have a leader")
+        victim = nodes[int(meta_leader[1:])]
+        if led[0] != victim.client_port:
+            victim.ctl("partition", "transfer-leader", "orders", "0", meta_leader)
         survivors = [s for s in nodes if s is not victim]
         publishers = chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1)
         publishers.start()
@@ -157,6 +163,9 @@ class GracefulStopTest(ClusterCase):
         new_led = wait_for(lambda: agreed_leaders(survivors, "orders", PARTITIONS), timeout=30,
                            what="the survivors to agree on every leader")
         self.assertNotIn(victim.client_port, new_led.values())
+        meta_leaders = {s.request("GET", "/v1/meta")[1]["leader"] for s in survivors}
+        self.assertEqual(len(meta_leaders), 1, "the survivors name one metadata leader")
+        self.assertIn(meta_leaders.pop(), {f"t{i}" for i in range(3)} - {meta_leader})
         before = publishers.count()
         wait_for(lambda: publishers.count() >= before + 2000, timeout=60,
                  what="2,000 more writes after the stop")

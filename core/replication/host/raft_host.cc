@@ -117,6 +117,21 @@ Status RaftHost::TransferLeadership(GroupId id, NodeId target) {
   return s;
 }
 
+bool RaftHost::HandOver(GroupId id) {
+  const Raft* r = multi_.group(id);
+  if (r == nullptr || r->role() != Role::kLeader) return false;
+  NodeId target = kNoNode;
+  uint64_t best = 0;
+  for (const auto& [node, progress] : r->progress()) {
+    if (node == r->id() || !r->IsVoter(node)) continue;
+    if (target == kNoNode || progress.match() > best) {
+      target = node;
+      best = progress.match();
+    }
+  }
+  return target != kNoNode && TransferLeadership(id, target).ok();
+}
+
 void RaftHost::OnNodeDown(NodeId node) {
   multi_.OnNodeDown(node);
   Turn();

@@ -74,6 +74,10 @@ class RaftHost {
   // Hands the leadership of group `id` to `target` once its log is caught up
   // (Raft's TimeoutNow). NOT_LEADER when this node does not lead it.
   Status TransferLeadership(GroupId id, NodeId target);
+  // As the leader of group `id`: hands it to the voter whose log is most
+  // caught up (a graceful stop). False when this node does not lead it or
+  // it has no other voter.
+  bool HandOver(GroupId id);
   // The membership declared `node` dead, or its peer connection dropped:
   // groups it led elect again, soon (MultiRaft::OnNodeDown).
   void OnNodeDown(NodeId node);
