@@ -576,10 +576,10 @@ void PrintConditions(const Config& config, const Conditions& c) {
   fmt::print("machine:      {} cores ({}), 1-min load average {:.2f} before the run\n", c.cores,
              c.cpu, c.load_before);
   fmt::print(
-      "storage:      disk: memory tier ({} MiB per partition) + RocksDB {}.{}.{}, data in {} "
+      "storage:      disk: memory tier ({} MiB for the node) + RocksDB {}.{}.{}, data in {} "
       "({})\n",
-      storage::StoreOptions().memory_tier_bytes_per_partition >> 20, ROCKSDB_MAJOR, ROCKSDB_MINOR,
-      ROCKSDB_PATCH, c.dir, c.filesystem);
+      storage::StoreOptions().memory_tier_bytes >> 20, ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH,
+      c.dir, c.filesystem);
   fmt::print("partitions:   1; fresh data directory per case, removed after it\n");
   fmt::print(
       "records:      value only (no key, no headers); size = value size; compression none\n");
@@ -683,7 +683,7 @@ Json ToJson(const Config& config, const Conditions& conditions,
       {"compression", "none"},
       {"window_batches", config.window},
       {"fetch_bytes", config.fetch_bytes},
-      {"memory_tier_bytes", storage::StoreOptions().memory_tier_bytes_per_partition},
+      {"memory_tier_bytes", storage::StoreOptions().memory_tier_bytes},
       {"quick", config.quick},
       {"load_average_before", conditions.load_before},
       {"load_average_after", conditions.load_after},

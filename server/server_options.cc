@@ -77,8 +77,14 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "Membership: full-state exchange with one random peer per interval")
       ->envname("SPRAWL_GOSSIP_PUSH_PULL_INTERVAL_MS")
       ->capture_default_str();
+  app.add_option("--memory-tier-bytes", node.memory_tier_bytes,
+                 "Bytes of the memory tiers of all partitions together (memory storage: all the "
+                 "node keeps); the node's oldest batches go first beyond it. At least 1 MiB")
+      ->envname("SPRAWL_MEMORY_TIER_BYTES")
+      ->capture_default_str();
   app.add_option("--memory-per-partition", node.memory_bytes_per_partition,
-                 "Bytes of the memory tier per partition")
+                 "An additional cap on one partition's memory tier within --memory-tier-bytes; "
+                 "0 = none, else at least 64 KiB")
       ->envname("SPRAWL_MEMORY_PER_PARTITION")
       ->capture_default_str();
   app.add_option("--max-pending-publish-bytes", node.max_pending_publish_bytes,

@@ -30,6 +30,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   store_options.mode = config.storage;
   store_options.data_dir = config.data_dir;
   store_options.fsync = config.fsync;
+  store_options.memory_tier_bytes = config.memory_tier_bytes;
   store_options.memory_tier_bytes_per_partition = config.memory_bytes_per_partition;
   store_options.file_system = config.file_system;
   store_options.min_free_disk_bytes = config.min_free_disk_bytes;

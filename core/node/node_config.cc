@@ -50,8 +50,11 @@ Status NodeConfig::Validate() const {
                            " needs --join seeds to find the other members");
   }
   SPRAWL_RETURN_IF_ERROR(membership.Validate());
-  if (memory_bytes_per_partition < (1u << 16)) {
-    return InvalidArgument("memory per partition must be at least 64 KiB");
+  if (memory_tier_bytes < (1u << 20)) {
+    return InvalidArgument("memory tier bytes must be at least 1 MiB");
+  }
+  if (memory_bytes_per_partition != 0 && memory_bytes_per_partition < (1u << 16)) {
+    return InvalidArgument("memory per partition must be 0 (no cap) or at least 64 KiB");
   }
   if (max_pending_publish_bytes < (1u << 16) || max_pending_publish_bytes > (48u << 20)) {
     return InvalidArgument("max pending publish bytes must be between 64 KiB and 48 MiB");

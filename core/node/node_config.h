@@ -47,8 +47,12 @@ struct NodeConfig {
   // Gossip timings (probe period and timeout, suspicion, push-pull): the
   // defaults detect a crashed node in about 2 s (docs/overlay.md).
   overlay::MembershipConfig membership;
-  // Memory tier per partition (memory mode: everything the partition keeps).
-  uint64_t memory_bytes_per_partition = 64u << 20;
+  // The memory tiers of all partitions of the node together (memory mode:
+  // everything the node keeps); the node's oldest batches go first beyond it.
+  uint64_t memory_tier_bytes = 1ull << 30;
+  // An additional cap on one partition's memory tier within that budget;
+  // 0 = none.
+  uint64_t memory_bytes_per_partition = 0;
   // Publishes in progress (appended, not yet acknowledged) before further
   // publishes get RETRY_AFTER. Below the storage writer's 64 MiB queue.
   uint64_t max_pending_publish_bytes = 32u << 20;

@@ -4,9 +4,16 @@
 
 namespace sprawl::storage {
 
-void MemoryTier::Push(MemoryEntry entry) {
-  bytes_ += entry.bytes->size();
+MemoryTier::~MemoryTier() { budget_.Release(bytes_); }
+
+uint64_t MemoryTier::Push(MemoryEntry entry) {
+  const uint64_t size = entry.bytes->size();
+  entry.stamp = budget_.NextStamp();
+  const uint64_t stamp = entry.stamp;
+  bytes_ += size;
+  budget_.Charge(size);
   entries_.push_back(std::move(entry));
+  return stamp;
 }
 
 bool MemoryTier::Covers(uint64_t offset) const {
@@ -41,31 +48,48 @@ void MemoryTier::Read(uint64_t offset, uint64_t end_offset, const ReadLimits& li
 }
 
 uint64_t MemoryTier::EvictOldest(uint64_t max_bytes, uint64_t evictable_below) {
-  uint64_t records = 0;
+  uint64_t dropped = 0;
   while (bytes_ > max_bytes && !entries_.empty() &&
          entries_.front().last_offset < evictable_below) {
-    records += entries_.front().last_offset + 1 - entries_.front().base_offset;
-    bytes_ -= entries_.front().bytes->size();
-    entries_.pop_front();
+    dropped += entries_.front().bytes->size();
+    PopOldest();
   }
-  return records;
+  return dropped;
+}
+
+uint64_t MemoryTier::EvictForBudget(uint64_t evictable_below, uint64_t stamp_below,
+                                    uint64_t target) {
+  uint64_t dropped = 0;
+  while (budget_.bytes() > target && !entries_.empty() && entries_.front().stamp < stamp_below &&
+         entries_.front().last_offset < evictable_below) {
+    dropped += entries_.front().bytes->size();
+    PopOldest();
+  }
+  return dropped;
+}
+
+void MemoryTier::PopOldest() {
+  const uint64_t size = entries_.front().bytes->size();
+  bytes_ -= size;
+  budget_.Release(size);
+  entries_.pop_front();
 }
 
 void MemoryTier::DropBefore(uint64_t offset) {
-  while (!entries_.empty() && entries_.front().last_offset < offset) {
-    bytes_ -= entries_.front().bytes->size();
-    entries_.pop_front();
-  }
+  while (!entries_.empty() && entries_.front().last_offset < offset) PopOldest();
 }
 
 void MemoryTier::DropFrom(uint64_t offset) {
   while (!entries_.empty() && entries_.back().base_offset >= offset) {
-    bytes_ -= entries_.back().bytes->size();
+    const uint64_t size = entries_.back().bytes->size();
+    bytes_ -= size;
+    budget_.Release(size);
     entries_.pop_back();
   }
 }
 
 void MemoryTier::Clear() {
+  budget_.Release(bytes_);
   entries_.clear();
   bytes_ = 0;
 }

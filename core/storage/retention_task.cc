@@ -26,6 +26,7 @@ void RetentionTask::Run() {
     if (!outcome.ok()) {
       log::Warn("retention pass failed", {{"error", outcome.status().ToString()}});
     }
+    store_.ReclaimMemory();
     lock.lock();
   }
 }

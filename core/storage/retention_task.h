@@ -12,7 +12,9 @@ namespace sprawl::storage {
 
 // Runs Store::ApplyRetention every `period` on its own thread until
 // destroyed. Retention deletes and compacts, which may take a while; keeping
-// it off the node's event loop keeps appends and reads fast.
+// it off the node's event loop keeps appends and reads fast. Each pass also
+// runs Store::ReclaimMemory, for the tail cache that went over its budget
+// while its batches waited for the disk and that no append has trimmed since.
 class RetentionTask {
  public:
   RetentionTask(Store& store, std::chrono::milliseconds period);

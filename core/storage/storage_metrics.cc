@@ -15,9 +15,19 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
       read_records_disk(r.GetCounter("sprawl_storage_read_records_total",
                                      "Records returned by reads, by the tier that served them.",
                                      {{"tier", "disk"}})),
-      memory_dropped_records(
-          r.GetCounter("sprawl_storage_memory_dropped_records_total",
-                       "Memory mode: records dropped because a partition exceeded its bound.")),
+      memory_dropped_records(r.GetCounter(
+          "sprawl_storage_memory_dropped_records_total",
+          "Memory mode: records dropped to keep the memory tier within the node's budget "
+          "(or a partition's cap).")),
+      memory_evicted_bytes(r.GetCounter(
+          "sprawl_storage_memory_evicted_bytes_total",
+          "Disk mode: bytes of batches already in RocksDB evicted from the memory tier to keep "
+          "it within the node's budget (or a partition's cap); reads of them go to RocksDB.")),
+      memory_tier_bytes(r.GetGauge("sprawl_storage_memory_tier_bytes",
+                                   "Bytes held by the memory tiers of all partitions.")),
+      memory_tier_budget_bytes(
+          r.GetGauge("sprawl_storage_memory_tier_budget_bytes",
+                     "The node's budget for the memory tiers of all partitions.")),
       retention_deleted_records(r.GetCounter("sprawl_storage_retention_deleted_records_total",
                                              "Records deleted by time or size retention.")),
       retention_deleted_bytes(r.GetCounter("sprawl_storage_retention_deleted_bytes_total",

@@ -9,7 +9,11 @@
 namespace sprawl::storage {
 
 Store::Store(const StoreOptions& options, metrics::Registry& registry, const Clock& clock)
-    : options_(options), clock_(clock), metrics_(registry) {}
+    : options_(options),
+      clock_(clock),
+      metrics_(registry),
+      budget_(std::make_shared<MemoryBudget>(options.memory_tier_bytes, metrics_.memory_tier_bytes,
+                                             metrics_.memory_tier_budget_bytes)) {}
 
 Store::~Store() {
   // The engine drains its writer; only then may the logs go.
@@ -50,8 +54,8 @@ Status Store::LoadPartitions() {
     }
     SPRAWL_ASSIGN_OR_RETURN(const uint32_t id,
                             state_codec::DecodePartitionId(it->value().ToStringView()));
-    SPRAWL_ASSIGN_OR_RETURN(auto log,
-                            TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_));
+    SPRAWL_ASSIGN_OR_RETURN(
+        auto log, TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_, budget_));
     partitions_[key].log = std::move(log);
   }
   if (!it->status().ok()) {
@@ -87,7 +91,7 @@ Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
   auto it = partitions_.find(key);
   if (it != partitions_.end()) return it->second.log.get();
   if (!engine_) {
-    auto log = std::make_unique<TieredPartitionLog>(key, options_, metrics_);
+    auto log = std::make_unique<TieredPartitionLog>(key, options_, metrics_, budget_);
     PartitionLog* raw = log.get();
     partitions_[key].log = std::move(log);
     metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
@@ -100,8 +104,8 @@ Result<PartitionLog*> Store::OpenPartition(const PartitionKey& key) {
                     state_codec::EncodePartitionId(id + 1))}));
   SPRAWL_RETURN_IF_ERROR(engine_->writer().Flush());
   next_id_ = id + 1;
-  SPRAWL_ASSIGN_OR_RETURN(auto log,
-                          TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_));
+  SPRAWL_ASSIGN_OR_RETURN(
+      auto log, TieredPartitionLog::OpenOnDisk(key, id, options_, *engine_, metrics_, budget_));
   PartitionLog* raw = log.get();
   partitions_[key].log = std::move(log);
   metrics_.partitions.Set(static_cast<int64_t>(partitions_.size()));
@@ -188,6 +192,8 @@ Status Store::failure() const {
 void Store::RefreshDiskSpace() {
   if (engine_) engine_->disk_space().Refresh();
 }
+
+void Store::ReclaimMemory() { budget_->Reclaim(); }
 
 Status Store::Flush() {
   if (!engine_) return Status::Ok();

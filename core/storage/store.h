@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/storage/memory_budget.h"
 #include "core/storage/partition_log.h"
 #include "core/storage/rocks_engine.h"
 #include "core/storage/storage_metrics.h"
@@ -59,6 +60,14 @@ class Store {
   // Re-reads the data directory's free space now rather than at the next
   // period (disk mode; nothing in memory mode).
   void RefreshDiskSpace();
+
+  // Brings the memory tiers back within the node's budget if they went over
+  // it (MemoryBudget::Reclaim). Appends do this as they go; this catches
+  // batches that became evictable after the last append (written since).
+  // Call it with no partition lock held, e.g. from a periodic task.
+  void ReclaimMemory();
+  // Bytes held by the memory tiers of all partitions.
+  uint64_t memory_tier_bytes() const { return budget_->bytes(); }
 
   // Disk mode: flushes RocksDB's memtables and blocks until it has finished
   // every flush and compaction pending, for benchmarks and tests that measure
@@ -114,6 +123,8 @@ class Store {
   const StoreOptions options_;
   const Clock& clock_;
   StorageMetrics metrics_;
+  // Shared with every log, which may outlive the store (SharePartition).
+  std::shared_ptr<MemoryBudget> budget_;
   mutable Mutex mu_;
   // Declared before engine_ so that the engine (and its writer thread, whose
   // callbacks reach into the logs) is destroyed first.

@@ -52,8 +52,11 @@ Status StoreOptions::Validate() const {
   if (mode == StorageMode::kDisk && data_dir.empty()) {
     return InvalidArgument("data_dir must be set for disk storage");
   }
-  if (memory_tier_bytes_per_partition < (1u << 16)) {
-    return InvalidArgument("memory_tier_bytes_per_partition must be at least 64 KiB");
+  if (memory_tier_bytes < (1u << 20)) {
+    return InvalidArgument("memory_tier_bytes must be at least 1 MiB");
+  }
+  if (memory_tier_bytes_per_partition != 0 && memory_tier_bytes_per_partition < (1u << 16)) {
+    return InvalidArgument("memory_tier_bytes_per_partition must be 0 (no cap) or at least 64 KiB");
   }
   if (segment_bytes < (1u << 10)) {
     return InvalidArgument("segment_bytes must be at least 1 KiB");

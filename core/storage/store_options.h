@@ -45,9 +45,14 @@ struct StoreOptions {
   StorageMode mode = StorageMode::kDisk;
   std::string data_dir = "./data";  // disk mode only
   FsyncPolicy fsync;
-  // Disk mode: recent batches kept in memory for tail reads. Memory mode: the
-  // hard bound per partition; the oldest batches are dropped beyond it.
-  uint64_t memory_tier_bytes_per_partition = 64ull << 20;
+  // The memory tiers of all partitions together (see memory_budget.h). Disk
+  // mode: batches already written are evicted beyond it, the node's oldest
+  // first (batches waiting for the writer never are). Memory mode: the hard
+  // bound of the node; the node's oldest batches are dropped beyond it.
+  uint64_t memory_tier_bytes = 1ull << 30;
+  // An additional cap per partition within that budget, so that one busy
+  // partition cannot take all of it; 0 = none (the default).
+  uint64_t memory_tier_bytes_per_partition = 0;
   // Granularity of the disk tier's timestamp index and of retention.
   uint64_t segment_bytes = 16ull << 20;
   // Bound on bytes queued for the disk writer; appends wait beyond it.

@@ -23,23 +23,32 @@ constexpr uint64_t kDiskReadAheadBytes = 1u << 20;
 }  // namespace
 
 TieredPartitionLog::TieredPartitionLog(PartitionKey key, const StoreOptions& options,
-                                       StorageMetrics& metrics)
-    : TieredPartitionLog(std::move(key), options, metrics, nullptr, 0) {}
+                                       StorageMetrics& metrics,
+                                       std::shared_ptr<MemoryBudget> budget)
+    : TieredPartitionLog(std::move(key), options, metrics, std::move(budget), nullptr, 0) {}
 
 TieredPartitionLog::TieredPartitionLog(PartitionKey key, const StoreOptions& options,
-                                       StorageMetrics& metrics, RocksEngine* engine, uint32_t id)
+                                       StorageMetrics& metrics,
+                                       std::shared_ptr<MemoryBudget> budget, RocksEngine* engine,
+                                       uint32_t id)
     : key_(std::move(key)),
       options_(options),
       metrics_(metrics),
       engine_(engine),
       id_(id),
-      segments_(options.segment_bytes) {}
+      budget_(std::move(budget)),
+      memory_(*budget_),
+      segments_(options.segment_bytes) {
+  budget_->Join(this);
+}
+
+TieredPartitionLog::~TieredPartitionLog() { budget_->Leave(this); }
 
 Result<std::unique_ptr<TieredPartitionLog>> TieredPartitionLog::OpenOnDisk(
     PartitionKey key, uint32_t id, const StoreOptions& options, RocksEngine& engine,
-    StorageMetrics& metrics) {
+    StorageMetrics& metrics, std::shared_ptr<MemoryBudget> budget) {
   std::unique_ptr<TieredPartitionLog> log(
-      new TieredPartitionLog(std::move(key), options, metrics, &engine, id));
+      new TieredPartitionLog(std::move(key), options, metrics, std::move(budget), &engine, id));
   {
     MutexLock lock(log->mu_);  // uncontended: the log is not shared yet
     SPRAWL_RETURN_IF_ERROR(log->Recover());
@@ -91,15 +100,18 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
   const AppendInfo info{next_, next_ + count - 1};
   StampBatch(&batch, info.base_offset, term);
   const auto bytes = std::make_shared<const std::string>(std::move(batch));
-  memory_.Push({bytes, info.base_offset, info.last_offset, term, max_ts});
+  const uint64_t stamp = memory_.Push({bytes, info.base_offset, info.last_offset, term, max_ts});
   next_ = info.last_offset + 1;
   last_term_ = term;
   metrics_.appended_records.Increment(count);
   metrics_.appended_bytes.Increment(bytes->size());
 
   if (!on_disk()) {
-    EnforceMemoryBoundLocked();
+    EnforceMemoryCapLocked();
     lock.unlock();
+    // Outside the lock: a pass tries the locks of other partitions. This
+    // batch stays, so its records are readable when the append returns.
+    budget_->MaybeReclaim(stamp);
     done(info);
     return;
   }
@@ -112,7 +124,10 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
     ops.push_back(WriteOp::Put(engine_->index_cf(), keys::Offset(id_, sealed->first_offset),
                                sealed->Encode()));
   }
-  memory_.EvictOldest(options_.memory_tier_bytes_per_partition, written_next_.load());
+  if (options_.memory_tier_bytes_per_partition != 0) {
+    metrics_.memory_evicted_bytes.Increment(
+        memory_.EvictOldest(options_.memory_tier_bytes_per_partition, written_next_.load()));
+  }
   // Submitted under mu_ so that the writer's order is the offset order.
   engine_->writer().Submit(std::move(ops), [this, info, done = std::move(done)](const Status& s) {
     if (!s.ok()) {
@@ -122,22 +137,64 @@ void TieredPartitionLog::AppendAsync(std::string batch, uint64_t term, AppendCal
     written_next_.store(info.last_offset + 1);
     done(info);
   });
+  lock.unlock();
+  // Here rather than on the writer thread, which must never wait for a
+  // partition's lock (TruncateSuffix holds it while it waits for the writer).
+  budget_->MaybeReclaim(stamp);
 }
 
-void TieredPartitionLog::EnforceMemoryBoundLocked() {
+void TieredPartitionLog::EnforceMemoryCapLocked() {
+  const uint64_t cap = options_.memory_tier_bytes_per_partition;
+  if (cap == 0) return;
   uint64_t dropped = 0;
-  while (memory_.bytes() > options_.memory_tier_bytes_per_partition &&
-         memory_.entries().size() > 1) {
-    const MemoryEntry& oldest = memory_.entries().front();
-    prev_term_ = oldest.term;
-    dropped += oldest.last_offset + 1 - oldest.base_offset;
-    memory_.DropBefore(oldest.last_offset + 1);
-  }
-  if (dropped > 0) {
-    first_ = memory_.entries().front().base_offset;
-    commit_ = std::max(commit_, first_);
+  while (memory_.bytes() > cap && memory_.entries().size() > 1) dropped += DropOldestLocked();
+  metrics_.memory_dropped_records.Increment(dropped);
+}
+
+uint64_t TieredPartitionLog::DropOldestLocked() {
+  const MemoryEntry& oldest = memory_.entries().front();
+  const uint64_t records = oldest.last_offset + 1 - oldest.base_offset;
+  prev_term_ = oldest.term;
+  first_ = oldest.last_offset + 1;
+  commit_ = std::max(commit_, first_);
+  memory_.PopOldest();
+  return records;
+}
+
+std::optional<uint64_t> TieredPartitionLog::OldestReclaimableLocked() const {
+  if (memory_.empty()) return std::nullopt;
+  const MemoryEntry& oldest = memory_.entries().front();
+  // Disk mode: a batch not yet written is the only copy of its records
+  // (and every batch after it is unwritten too).
+  if (on_disk() && oldest.last_offset >= written_next_.load()) return std::nullopt;
+  return oldest.stamp;
+}
+
+std::optional<uint64_t> TieredPartitionLog::OldestReclaimable() {
+  if (!mu_.try_lock()) return std::nullopt;
+  const std::optional<uint64_t> stamp = OldestReclaimableLocked();
+  mu_.unlock();
+  return stamp;
+}
+
+std::optional<uint64_t> TieredPartitionLog::ReclaimOldest(uint64_t below, uint64_t target) {
+  // Never waits: the pass may run on a thread whose caller holds other
+  // locks, and a log busy now is one in use, not the oldest to reclaim.
+  if (!mu_.try_lock()) return std::nullopt;
+  if (on_disk()) {
+    metrics_.memory_evicted_bytes.Increment(
+        memory_.EvictForBudget(written_next_.load(), below, target));
+  } else {
+    uint64_t dropped = 0;
+    while (budget_->bytes() > target && !memory_.empty() &&
+           memory_.entries().front().stamp < below) {
+      dropped += DropOldestLocked();
+    }
     metrics_.memory_dropped_records.Increment(dropped);
   }
+  const std::optional<uint64_t> next = OldestReclaimableLocked();
+  mu_.unlock();
+  return next;
 }
 
 Result<ReadResult> TieredPartitionLog::Read(uint64_t offset, const ReadLimits& limits) const {

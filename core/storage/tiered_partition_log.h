@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/storage/disk_read_cache.h"
+#include "core/storage/memory_budget.h"
 #include "core/storage/memory_tier.h"
 #include "core/storage/partition_log.h"
 #include "core/storage/record_batch.h"
@@ -19,20 +20,23 @@
 namespace sprawl::storage {
 
 // A partition log made of tiers: the memory tier always holds the newest
-// batches (all of them in memory mode, up to its bound); in disk mode every
-// batch also goes through the group-commit writer into RocksDB, and the
-// memory tier keeps only batches not yet written plus a bounded tail cache.
-class TieredPartitionLog final : public PartitionLog {
+// batches (all of them in memory mode, within the node's budget); in disk
+// mode every batch also goes through the group-commit writer into RocksDB,
+// and the memory tier keeps only batches not yet written plus a tail cache
+// that shares the node's budget with every other partition.
+class TieredPartitionLog final : public PartitionLog, public MemoryBudget::Holder {
  public:
-  // A memory-only partition log.
-  TieredPartitionLog(PartitionKey key, const StoreOptions& options, StorageMetrics& metrics);
+  // A memory-only partition log whose memory tier is charged to `budget`.
+  TieredPartitionLog(PartitionKey key, const StoreOptions& options, StorageMetrics& metrics,
+                     std::shared_ptr<MemoryBudget> budget);
+  // Leaves the budget (waiting for a reclaim pass that is running).
+  ~TieredPartitionLog() override;
 
   // Opens partition `id` stored in `engine`, recovering its state and cutting
   // a corrupt tail (reported in the log and in metrics). `engine` outlives it.
-  static Result<std::unique_ptr<TieredPartitionLog>> OpenOnDisk(PartitionKey key, uint32_t id,
-                                                                const StoreOptions& options,
-                                                                RocksEngine& engine,
-                                                                StorageMetrics& metrics);
+  static Result<std::unique_ptr<TieredPartitionLog>> OpenOnDisk(
+      PartitionKey key, uint32_t id, const StoreOptions& options, RocksEngine& engine,
+      StorageMetrics& metrics, std::shared_ptr<MemoryBudget> budget);
 
   const PartitionKey& key() const override { return key_; }
   void AppendAsync(std::string batch, uint64_t term, AppendCallback done) override;
@@ -58,6 +62,12 @@ class TieredPartitionLog final : public PartitionLog {
   // The partition's numeric id in the disk tier (0 in memory mode).
   uint32_t disk_id() const { return id_; }
 
+  // MemoryBudget::Holder, for the budget's reclaim passes: never block (a
+  // log whose lock is taken answers nullopt). Disk mode gives back batches
+  // already in RocksDB; memory mode drops batches, and their records.
+  std::optional<uint64_t> OldestReclaimable() override;
+  std::optional<uint64_t> ReclaimOldest(uint64_t below, uint64_t target) override;
+
  private:
   using BatchVisitor = std::function<bool(const StoredBatch&, const RecordBatchView&)>;
 
@@ -70,8 +80,13 @@ class TieredPartitionLog final : public PartitionLog {
   // whichever tier holds it, until it returns false. mu_ held.
   Status ScanLocked(uint64_t begin, uint64_t end, const BatchVisitor& visit) const REQUIRES(mu_);
   Result<uint64_t> TermAtLocked(uint64_t offset) const REQUIRES(mu_);
-  // Memory mode: drops the oldest batches beyond the bound. mu_ held.
-  void EnforceMemoryBoundLocked() REQUIRES(mu_);
+  // Memory mode: drops the oldest batches beyond the per-partition cap, if
+  // any, keeping the newest. mu_ held.
+  void EnforceMemoryCapLocked() REQUIRES(mu_);
+  // Memory mode: drops the oldest batch (precondition: one is held) and
+  // moves the log start past it. Returns its records.
+  uint64_t DropOldestLocked() REQUIRES(mu_);
+  std::optional<uint64_t> OldestReclaimableLocked() const REQUIRES(mu_);
   Status Recover() REQUIRES(mu_);
 
   WriteOp StartStateOp() const REQUIRES(mu_);
@@ -82,6 +97,9 @@ class TieredPartitionLog final : public PartitionLog {
   StorageMetrics& metrics_;
   RocksEngine* const engine_ = nullptr;
   const uint32_t id_ = 0;
+  // Shared so that it outlives every memory tier, even a log shared past
+  // the store.
+  const std::shared_ptr<MemoryBudget> budget_;
 
   // Guards every field below. Lock order: mu_, then the writer's queue lock;
   // the writer thread never takes mu_, so waiting on it while holding mu_ is
@@ -105,7 +123,7 @@ class TieredPartitionLog final : public PartitionLog {
   std::atomic<uint64_t> written_next_{0};
 
   TieredPartitionLog(PartitionKey key, const StoreOptions& options, StorageMetrics& metrics,
-                     RocksEngine* engine, uint32_t id);
+                     std::shared_ptr<MemoryBudget> budget, RocksEngine* engine, uint32_t id);
 };
 
 }  // namespace sprawl::storage
