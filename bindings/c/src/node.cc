@@ -49,6 +49,7 @@ Result<node::NodeConfig> NodeConfigFrom(const sprawl_config_t* config) {
   c.peer_port = static_cast<uint16_t>(GetUint(config, "peer_port", 0));
   c.memory_bytes_per_partition =
       GetUint(config, "memory_bytes_per_partition", c.memory_bytes_per_partition);
+  c.memory_tier_bytes = GetUint(config, "memory_tier_bytes", c.memory_tier_bytes);
   c.max_pending_publish_bytes =
       GetUint(config, "max_pending_publish_bytes", c.max_pending_publish_bytes);
   if (auto v = Get(config, "join")) c.join = SplitList(*v);

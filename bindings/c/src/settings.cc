@@ -30,6 +30,7 @@ const std::vector<Setting>& Settings() {
       {"http_port", Scope::kNode, Kind::kUint, 65535},
       {"peer_port", Scope::kNode, Kind::kUint, 65535},
       {"memory_bytes_per_partition", Scope::kNode, Kind::kUint},
+      {"memory_tier_bytes", Scope::kNode, Kind::kUint},
       {"max_pending_publish_bytes", Scope::kNode, Kind::kUint},
       {"join", Scope::kNode, Kind::kString},
       {"rack", Scope::kNode, Kind::kString},

@@ -89,9 +89,18 @@ public final class EmbeddedNode implements AutoCloseable {
     }
 
     /**
-     * Memory storage: the most bytes a partition holds, the oldest batches
-     * dropped beyond it; disk storage: the recent bytes kept in memory for
-     * tail reads. At least 64 KiB (default 64 MiB).
+     * The node's memory-tier budget, shared by all its partitions (default 1 GiB, at least
+     * 1 MiB): memory storage drops the node's oldest batches beyond it; disk storage evicts the
+     * oldest batches already on disk.
+     */
+    public Builder memoryTierBytes(long bytes) {
+      settings.put("memory_tier_bytes", bytes);
+      return this;
+    }
+
+    /**
+     * An optional cap per partition inside the node's memory-tier budget (default 0: none;
+     * otherwise at least 64 KiB), so that one busy partition cannot take the whole budget.
      */
     public Builder memoryBytesPerPartition(long bytes) {
       settings.put("memory_bytes_per_partition", bytes);
