@@ -50,6 +50,10 @@ class ReplicatedPartitionsTest(ClusterCase):
         self.assertEqual(status, 200)
         self.assertEqual([sorted(p["replicas"]) for p in parts["partitions"]],
                          [["r0", "r1", "r2"]] * PARTITIONS)
+        # Started without --fault-injection, a node injects no fault.
+        status, body = nodes[0].request("POST", "/v1/faults/partition")
+        self.assertEqual((status, body["error"]["code"]), (404, "NOT_FOUND"))
+        self.assertIn("--fault-injection", body["error"]["message"])
 
         # The victim leads partition 0; the producer talks to another node.
         victim = next(s for s in nodes if s.client_port == led[0])
