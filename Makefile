@@ -73,14 +73,16 @@ test-packaging: bootstrap
 
 # The nemesis against replicated partitions (tests/integration/chaos.py):
 # three real nodes, publishers with acks=all, a leader SIGKILLed and
-# restarted or SIGSTOPped and resumed each cycle; prints the failover times
-# and the checker's tally, and fails on any lost, duplicated or reordered
-# acknowledged write. CHAOS_CYCLES sets the number of cycles.
+# restarted, SIGSTOPped and resumed, or cut off from its peers and healed
+# each cycle; prints the failover times per fault kind and the checker's
+# tally, and fails on any lost, duplicated or reordered acknowledged write.
+# CHAOS_CYCLES sets the number of cycles, CHAOS_NODES the nodes (3 or 5).
 CHAOS_CYCLES ?= 100
+CHAOS_NODES ?= 3
 chaos: build
 	SPRAWL_SERVER_BIN=build/dev/server/sprawl-server SPRAWLCTL_BIN=build/dev/server/sprawlctl \
 	  SPRAWL_PYTHON_PATH=build/dev/python PYTHONDONTWRITEBYTECODE=1 \
-	  python3 tests/integration/chaos.py --cycles $(CHAOS_CYCLES)
+	  python3 tests/integration/chaos.py --cycles $(CHAOS_CYCLES) --nodes $(CHAOS_NODES)
 
 # The Raft simulator over 100,000 seeds (50,000 per group size) in the
 # release build; a failing seed prints the command that reruns it.

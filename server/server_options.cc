@@ -98,6 +98,10 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "system, at most 1 GiB; 0 = no reserve")
       ->envname("SPRAWL_MIN_FREE_DISK_BYTES")
       ->capture_default_str();
+  app.add_flag("--fault-injection", node.fault_injection,
+               "For tests only: enable the HTTP routes that inject faults (/v1/faults/partition "
+               "cuts this node off from its peers); never in production")
+      ->envname("SPRAWL_FAULT_INJECTION");
   app.add_option("--log-level", level, "trace | debug | info | warn | error")
       ->envname("SPRAWL_LOG_LEVEL")
       ->capture_default_str();

@@ -548,6 +548,15 @@ void RoutingConnection::RequestRefresh(const std::string& topic) {
       [this, target](Result<transport::Reply> reply) { OnRefreshReply(target, std::move(reply)); });
 }
 
+bool RoutingConnection::NamesNoLeader(const pb::MetadataResponse& metadata) {
+  for (const pb::TopicMetadata& topic : metadata.topics()) {
+    for (const pb::PartitionMetadata& p : topic.partitions()) {
+      if (p.leader_address().empty()) return true;
+    }
+  }
+  return false;
+}
+
 void RoutingConnection::OnRefreshReply(const std::string& target, Result<transport::Reply> reply) {
   pb::MetadataResponse metadata;
   const bool ok = reply.ok() && !reply->error && metadata.ParseFromString(reply->body);
@@ -557,6 +566,11 @@ void RoutingConnection::OnRefreshReply(const std::string& target, Result<transpo
     routes_.Learn(metadata);
     RememberNodes(metadata);
     ++refreshes_;
+    // A node that answers but knows no leader for a partition asked about
+    // (one cut off from its peers, or between elections) is asked again
+    // only after the others: asking it alone, a client whose one node is cut
+    // off would never find the leader the rest of the cluster elected.
+    if (NamesNoLeader(metadata)) ++refresh_target_;
     return;
   }
   // Ask another node next time: this one is down or does not answer METADATA.

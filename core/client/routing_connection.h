@@ -112,6 +112,8 @@ class RoutingConnection {
   // every hint call it, so it must stay cheap.
   void RequestRefresh(const std::string& topic);
   void OnRefreshReply(const std::string& target, Result<transport::Reply> reply);
+  // Whether some partition of `metadata` has no leader named.
+  static bool NamesNoLeader(const protocol::pb::MetadataResponse& metadata);
   // The first request for `topic` asks the bootstrap node, in the
   // background, which nodes hold its replicas, so that the routes can be
   // refreshed from them if the bootstrap node dies.

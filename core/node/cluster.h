@@ -64,6 +64,12 @@ class Cluster {
 
   const std::string& peer_endpoint() const { return peers_->endpoint(); }
 
+  // The injected network partition (tests only: sprawl-server
+  // --fault-injection, POST /v1/faults/partition): every peer message in and
+  // out dropped until healed. See transport::PeerTransport::SetCut.
+  void SetCutOff(bool cut) { peers_->SetCut(cut); }
+  bool cut_off() const { return peers_->cut(); }
+
   // Where messages of another peer-port kind (RAFT, META_FORWARD) go. Before
   // the loop runs.
   void SetPeerHandler(uint16_t type, std::function<void(std::string body)> handler) {

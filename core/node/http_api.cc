@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "core/protocol/partitioner.h"
 #include "core/storage/record_batch.h"
 #include "core/util/clock.h"
+#include "core/util/logging.h"
 
 namespace sprawl::node {
 namespace {
@@ -90,6 +92,35 @@ Status CheckFields(const json& body, std::initializer_list<std::string_view> kno
 
 }  // namespace
 
+// The network partition a test injects: the node keeps its client and HTTP
+// ports but hears from and reaches no peer (Raft, gossip, forwarded
+// metadata), which a SIGKILL or SIGSTOP cannot show: a leader that still
+// answers its clients. A hook in the peer transport rather than iptables or
+// network namespaces: it needs no privilege and no package, cuts exactly
+// the peer port on a loopback cluster, and heals at once.
+void HttpApi::InstallFaultRoutes(admin::Router& router) {
+  // `cut_off`: cut (POST), heal (DELETE) or only tell (GET, nullopt).
+  auto route = [this](std::optional<bool> cut_off) {
+    return [this, cut_off](HttpRequest, Responder respond) {
+      if (!fault_injection_) {
+        return respond(ErrorResponse(
+            NotFound("fault injection is off (sprawl-server --fault-injection, for tests only)")));
+      }
+      OnLoop(std::move(respond), [this, cut_off](Responder respond) {
+        if (cut_off && *cut_off != cluster_->cut_off()) {
+          log::Warn(*cut_off ? "fault injected: cut off from every peer"
+                             : "fault healed: peers reachable again");
+          cluster_->SetCutOff(*cut_off);
+        }
+        respond(JsonResponse({{"cut_off", cluster_->cut_off()}}));
+      });
+    };
+  };
+  router.Add("GET", "/v1/faults/partition", route(std::nullopt));
+  router.Add("POST", "/v1/faults/partition", route(true));
+  router.Add("DELETE", "/v1/faults/partition", route(false));
+}
+
 void HttpApi::OnLoop(Responder respond, std::function<void(Responder)> fn) {
   loop_.Post(
       [respond = std::move(respond), fn = std::move(fn)]() mutable { fn(std::move(respond)); });
@@ -112,6 +143,7 @@ admin::Router HttpApi::Routes() {
           cluster_->PlacementJson(ListTopicPartitions(broker_), kPlacementReplication)));
     });
   });
+  InstallFaultRoutes(router);
   router.Add("GET", "/v1/meta", [this](HttpRequest, Responder respond) {
     if (meta_ == nullptr) {
       return respond(ErrorResponse(NotFound("this node has no metadata group")));

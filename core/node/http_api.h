@@ -29,9 +29,12 @@ class HttpApi {
   // The console Routes() serves at /ui (none when empty); set before Routes().
   void SetConsole(std::span<const admin::StaticAsset> assets) { console_ = assets; }
 
-  // The cluster the /v1/cluster and /v1/placement routes describe; set before
-  // the loop runs.
-  void SetCluster(const Cluster* cluster) { cluster_ = cluster; }
+  // The cluster the /v1/cluster and /v1/placement routes describe (and the
+  // fault routes cut off); set before the loop runs.
+  void SetCluster(Cluster* cluster) { cluster_ = cluster; }
+  // Whether /v1/faults/... inject faults (sprawl-server --fault-injection,
+  // for tests only) or answer NOT_FOUND; set before Routes().
+  void SetFaultInjection(bool enabled) { fault_injection_ = enabled; }
   // Topic create, alter and delete go to the cluster's metadata group
   // through `meta` (GET /v1/meta describes it); set before the loop runs.
   void SetMeta(meta::MetaService* meta) { meta_ = meta; }
@@ -45,6 +48,7 @@ class HttpApi {
   void Settle(admin::HttpRequest request, admin::Responder respond);
   void Browse(admin::HttpRequest request, admin::Responder respond);
   void ResetGroup(admin::HttpRequest request, admin::Responder respond);
+  void InstallFaultRoutes(admin::Router& router);
 
   meta::MetaService* meta_ = nullptr;
   broker::Broker& broker_;
@@ -53,7 +57,8 @@ class HttpApi {
   const metrics::Registry& registry_;
   const std::atomic<bool>& ready_;
   std::atomic<uint64_t> round_robin_{0};
-  const Cluster* cluster_ = nullptr;
+  Cluster* cluster_ = nullptr;
+  bool fault_injection_ = false;
   std::span<const admin::StaticAsset> console_;
 };
 

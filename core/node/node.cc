@@ -71,6 +71,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->http_api_ =
       std::make_unique<HttpApi>(*broker, *loop, node->rest_members_, node->registry_, node->ready_);
   node->http_api_->SetConsole(config.console);
+  node->http_api_->SetFaultInjection(config.fault_injection);
   admin::HttpServerOptions http_options;
   http_options.bind = config.bind;
   http_options.port = config.http_port;

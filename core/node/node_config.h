@@ -67,6 +67,9 @@ struct NodeConfig {
   // none. sprawl-server passes the assets embedded in it (web/); embedded
   // nodes have none, so the bindings do not carry them.
   std::span<const admin::StaticAsset> console;
+  // For tests only: the HTTP API's /v1/faults routes cut this node off from
+  // its peers and heal it (docs/http-api.md). Off, they answer NOT_FOUND.
+  bool fault_injection = false;
 
   // INVALID_ARGUMENT naming the field for a value a node cannot start with.
   Status Validate() const;

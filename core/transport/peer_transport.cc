@@ -34,6 +34,9 @@ PeerTransport::PeerTransport(zmq::context_t& context, EventLoop& loop, Options o
       dropped_(registry.GetCounter("sprawl_peer_messages_dropped_total",
                                    "Messages to other nodes dropped: no connection up, the "
                                    "peer's queue full, a malformed address or too many peers.")),
+      cut_messages_(registry.GetCounter(
+          "sprawl_peer_messages_cut_total",
+          "Messages to or from other nodes dropped by an injected network partition (tests).")),
       open_(registry.GetGauge("sprawl_peer_connections", "Open connections to other nodes.")) {}
 
 PeerTransport::~PeerTransport() {
@@ -47,9 +50,14 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::Bind(zmq::context_t& conte
                                                            metrics::Registry& registry,
                                                            Options options, Handler handler) {
   std::unique_ptr<PeerTransport> peers(new PeerTransport(context, loop, options, registry));
+  PeerTransport* raw = peers.get();  // owns the endpoint, so outlives its handler
   auto inbound = ServerEndpoint::Bind(
       context, loop, endpoint, limits, registry,
-      [handler = std::move(handler)](Incoming in) {
+      [raw, handler = std::move(handler)](Incoming in) {
+        if (raw->cut_) {
+          raw->cut_messages_.Increment();
+          return;
+        }
         handler(in.message.header.type, std::move(in.message.body));
       },
       PortKind::kPeer);
@@ -59,6 +67,10 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::Bind(zmq::context_t& conte
 }
 
 bool PeerTransport::Send(const std::string& address, uint16_t type, std::string_view body) {
+  if (cut_) {
+    cut_messages_.Increment();
+    return false;
+  }
   auto it = outbound_.find(address);
   if (it == outbound_.end()) {
     if (!IsPeerAddress(address) || outbound_.size() >= options_.max_peers) {

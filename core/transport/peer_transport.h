@@ -69,6 +69,14 @@ class PeerTransport {
 
   size_t connections() const { return outbound_.size(); }
 
+  // A fault for tests (sprawl-server --fault-injection): while cut, every
+  // message to or from a peer is dropped and counted, as if the network
+  // between this node and every other one were down, while the client and
+  // HTTP ports keep working. Connections stay open, so no peer sees its
+  // connection drop: like a real partition, only timeouts reveal it.
+  void SetCut(bool cut) { cut_ = cut; }
+  bool cut() const { return cut_; }
+
  private:
   PeerTransport(zmq::context_t& context, EventLoop& loop, Options options,
                 metrics::Registry& registry);
@@ -85,8 +93,10 @@ class PeerTransport {
   std::unique_ptr<ServerEndpoint> inbound_;
   std::map<std::string, Outbound> outbound_;  // nodes never move: the loop watches the monitors
   Lost lost_;
+  bool cut_ = false;
   metrics::Counter& sent_;
   metrics::Counter& dropped_;
+  metrics::Counter& cut_messages_;
   metrics::Gauge& open_;
 };
 

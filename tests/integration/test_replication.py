@@ -50,6 +50,10 @@ class ReplicatedPartitionsTest(ClusterCase):
         self.assertEqual(status, 200)
         self.assertEqual([sorted(p["replicas"]) for p in parts["partitions"]],
                          [["r0", "r1", "r2"]] * PARTITIONS)
+        # Started without --fault-injection, a node injects no fault.
+        status, body = nodes[0].request("POST", "/v1/faults/partition")
+        self.assertEqual((status, body["error"]["code"]), (404, "NOT_FOUND"))
+        self.assertIn("--fault-injection", body["error"]["message"])
 
         # The victim leads partition 0; the producer talks to another node.
         victim = next(s for s in nodes if s.client_port == led[0])
@@ -332,12 +336,29 @@ class ReplicatedGroupTest(ClusterCase):
 
 class ShortChaosTest(unittest.TestCase):
     def test_four_leader_faults_lose_nothing(self):
-        """Four cycles of chaos.py (three SIGKILLs with restarts, one
-        SIGSTOP/SIGCONT): `make chaos` runs a hundred."""
+        """Four cycles of chaos.py (two SIGKILLs with restarts, a network
+        partition healed after a few seconds, a SIGSTOP/SIGCONT): `make
+        chaos` runs a hundred."""
         tally, problems = chaos.run(4, log=lambda line: print(line, flush=True))
         print(f"\n{tally}")
         self.assertEqual(problems, [])
-        self.assertEqual((tally["kills"], tally["stops"]), (3, 1))
+        self.assertEqual((tally["kills"], tally["cuts"], tally["stops"]), (2, 1, 1))
+        self.assertGreater(tally["acknowledged"], 2000)
+
+
+class FiveNodeChaosTest(unittest.TestCase):
+    def test_three_leader_faults_on_five_nodes_lose_nothing(self):
+        """chaos.py on five nodes, the topic's partitions on three of them
+        each (replication factor 3): a network partition, a SIGKILL with a
+        restart and a SIGSTOP of a partition leader."""
+        tally, problems = chaos.run(3, log=lambda line: print(line, flush=True), nodes_count=5,
+                                    faults=("cut", "kill", "stop"))
+        print(f"\n{tally}")
+        self.assertEqual(problems, [])
+        self.assertEqual((tally["cuts"], tally["kills"], tally["stops"]), (1, 1, 1))
+        self.assertEqual([len(r) for r in tally["replica_sets"]], [3] * PARTITIONS)
+        # Placement spreads the partitions over more than three of the nodes.
+        self.assertGreater(len(set().union(*tally["replica_sets"])), 3)
         self.assertGreater(tally["acknowledged"], 2000)
 
 

@@ -567,5 +567,40 @@ TEST(RoutingFailoverTest, AClientWhoseOnlyNodeDiesRefreshesFromTheReplicasItWasT
   EXPECT_EQ((*client)->connection().RouteOf("t", 0), other.address());
 }
 
+TEST(RoutingFailoverTest, AClientWhoseNodeIsCutOffFromItsPeersRefreshesFromTheOthers) {
+  // The bootstrap node is cut off from its peers but answers its clients:
+  // it knows no leader of the partition (it stepped down) and says so, in
+  // METADATA and with NOT_LEADER without a hint, while the others elected
+  // `other`. Asking the bootstrap node alone, the client never found it.
+  zmq::context_t context;
+  FakeNode bootstrap(context);
+  FakeNode other(context);
+  pb::MetadataResponse leaderless = MetadataOf("t", {""});
+  pb::PartitionMetadata* p = leaderless.mutable_topics(0)->mutable_partitions(0);
+  for (const auto& [id, address] :
+       {std::pair{"n1", bootstrap.address()}, std::pair{"n2", other.address()}}) {
+    p->add_replica_ids(id);
+    p->add_replica_addresses(address);
+  }
+  bootstrap.SetMetadata(leaderless);
+  bootstrap.SetPartitions("t", 1);
+  other.SetMetadata(MetadataOf("t", {other.address()}));
+  other.Lead("t", 0);
+
+  ClientConfig config;
+  config.server = bootstrap.address();
+  config.request_timeout = std::chrono::milliseconds(5'000);
+  auto client = Client::Connect(config);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  ProducerConfig producer_config;
+  producer_config.delivery_timeout = std::chrono::milliseconds(10'000);
+  Producer producer(**client, producer_config);
+  auto ack = producer.SendSync("t", std::nullopt, "v", {}, 0u);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(other.Stored("t", 0), std::vector<std::string>{"v"});
+  EXPECT_GE(other.Count(MessageType::kMetadata), 1);
+  EXPECT_EQ((*client)->connection().RouteOf("t", 0), other.address());
+}
+
 }  // namespace
 }  // namespace sprawl::client

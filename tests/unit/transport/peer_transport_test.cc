@@ -155,6 +155,44 @@ TEST(PeerTransportTest, SendsToADeadOrBadAddressDropAtOnce) {
   EXPECT_EQ(a.OnLoop([&] { return a.peers().connections(); }), 0u);
 }
 
+TEST(PeerTransportTest, ACutNodeNeitherSendsNorReceivesUntilHealed) {
+  zmq::context_t context;
+  PeerNode a(context);
+  PeerNode b(context);
+  const std::string to_a = a.peers().endpoint();
+  const std::string to_b = b.peers().endpoint();
+  ASSERT_TRUE(SendWhenConnected(a, to_b, "before"));
+  ASSERT_TRUE(SendWhenConnected(b, to_a, "before"));
+  ASSERT_TRUE(a.WaitFor(1));
+  ASSERT_TRUE(b.WaitFor(1));
+  auto set_cut = [&](bool cut) {
+    a.OnLoop([&] {
+      a.peers().SetCut(cut);
+      return 0;
+    });
+  };
+  set_cut(true);
+  EXPECT_FALSE(a.OnLoop([&] { return a.peers().Send(to_b, kGossip, "out"); }));
+  // b's connection stays up, so b sends; a drops what arrives.
+  EXPECT_TRUE(b.OnLoop([&] { return b.peers().Send(to_a, kGossip, "in"); }));
+  metrics::Counter& cut = a.registry().GetCounter("sprawl_peer_messages_cut_total", "");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (cut.Value() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(cut.Value(), 2u) << "one message out, one in";
+  EXPECT_EQ(a.received().size(), 1u);
+  EXPECT_EQ(b.received().size(), 1u);
+
+  set_cut(false);
+  ASSERT_TRUE(a.OnLoop([&] { return a.peers().Send(to_b, kGossip, "healed"); }));
+  ASSERT_TRUE(b.OnLoop([&] { return b.peers().Send(to_a, kGossip, "healed"); }));
+  ASSERT_TRUE(a.WaitFor(2));
+  ASSERT_TRUE(b.WaitFor(2));
+  EXPECT_EQ(a.received()[1].second, "healed");
+  EXPECT_EQ(b.received()[1].second, "healed");
+}
+
 TEST(PeerTransportTest, TheNumberOfPeersIsBounded) {
   zmq::context_t context;
   PeerTransport::Options options;
