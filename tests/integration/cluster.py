@@ -1,7 +1,9 @@
 """Starts real sprawl-server processes on free ports and talks to them with
 sprawlctl and HTTP, for the integration tests. Standard library only."""
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,11 +15,33 @@ import urllib.request
 SERVER = os.environ.get("SPRAWL_SERVER_BIN", "build/dev/server/sprawl-server")
 CTL = os.environ.get("SPRAWLCTL_BIN", "build/dev/server/sprawlctl")
 
+# Data directories made here, removed when the test process exits (a chaos
+# run leaves gigabytes); SPRAWL_KEEP_TEST_DATA=1 keeps them, logs included.
+_made_dirs = []
+
+
+@atexit.register
+def _remove_data_dirs():
+    if os.environ.get("SPRAWL_KEEP_TEST_DATA") == "1":
+        return
+    for path in _made_dirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_given_ports = set()
+
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port never handed out before in this process: the system may
+    give a port just released again, and a server's three ports (or two
+    servers' ports) must differ."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def wait_for(condition, timeout=20.0, what="condition"):
@@ -36,7 +60,10 @@ class Server:
     """One sprawl-server process with its own data directory."""
 
     def __init__(self, *extra, data_dir=None):
-        self.data_dir = data_dir or tempfile.mkdtemp(prefix="sprawl-it-")
+        if data_dir is None:
+            data_dir = tempfile.mkdtemp(prefix="sprawl-it-")
+            _made_dirs.append(data_dir)
+        self.data_dir = data_dir
         self.client_port = free_port()
         self.http_port = free_port()
         self.peer_port = free_port()

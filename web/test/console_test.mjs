@@ -41,15 +41,20 @@ try {
 const shots = process.env.SPRAWL_CONSOLE_SCREENSHOTS || join(here, '..', '..', 'build', 'console-screenshots');
 mkdirSync(shots, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+// `count` distinct free ports: every socket stays bound until all are
+// chosen, or the system could hand out one port twice.
+async function freePorts(count) {
+  const servers = [];
+  for (let i = 0; i < count; i++) {
+    servers.push(await new Promise((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    }));
+  }
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 async function waitFor(what, condition, timeoutMs = 10000) {
@@ -66,7 +71,7 @@ async function waitFor(what, condition, timeoutMs = 10000) {
 // ---- the server and the data the pages must show ---------------------------
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sprawl-console-'));
-const [httpPort, clientPort, peerPort] = [await freePort(), await freePort(), await freePort()];
+const [httpPort, clientPort, peerPort] = await freePorts(3);
 const server = spawn(serverBin, ['--storage', 'memory', '--data-dir', dataDir, '--node-id', 'console-node',
   '--rack', 'rack-a', '--http-port', String(httpPort), '--client-port', String(clientPort),
   '--peer-port', String(peerPort)], { stdio: ['ignore', 'inherit', 'inherit'] });
