@@ -215,7 +215,7 @@ void RoutingConnection::CallAsync(uint16_t type, std::string body, std::vector<s
 
 void RoutingConnection::DispatchRouted(const std::shared_ptr<RoutedCall>& call,
                                        const std::string& route) {
-  const std::string address = route.empty() ? pool_->bootstrap_address() : route;
+  const std::string address = route.empty() ? Unrouted() : route;
   transport::ClientConnection* connection = pool_->Get(address);
   if (connection == nullptr) {
     call->done(Status(ErrorCode::kClosed, "the client is closed"));
@@ -314,7 +314,7 @@ void RoutingConnection::StartPublish(std::string body, std::vector<std::string> 
 void RoutingConnection::DispatchPublish(const std::shared_ptr<PublishCall>& call,
                                         std::vector<size_t> indexes, const std::string& route,
                                         int hops) {
-  const std::string address = route.empty() ? pool_->bootstrap_address() : route;
+  const std::string address = route.empty() ? Unrouted() : route;
   std::string body;
   std::vector<std::string> frames;
   {
@@ -502,6 +502,7 @@ void RoutingConnection::RememberNodes(const pb::MetadataResponse& metadata) {
 void RoutingConnection::OnConnectionFailure(const std::string& address, const std::string& topic) {
   {
     MutexLock lock(mu_);
+    unanswered_at_[address] = NowNanos();
     for (std::string& routed : routes_.DropAddress(address)) {
       refresh_topics_.insert(std::move(routed));
     }
@@ -509,6 +510,21 @@ void RoutingConnection::OnConnectionFailure(const std::string& address, const st
   // The request's own topic too: it had no route (it went to the bootstrap
   // node), and that node may be the one that is gone.
   RequestRefresh(topic);
+}
+
+std::string RoutingConnection::Unrouted() {
+  const std::string bootstrap = pool_->bootstrap_address();
+  const int64_t now = NowNanos();
+  MutexLock lock(mu_);
+  auto recently_unanswered = [&](const std::string& address) REQUIRES(mu_) {
+    auto failed = unanswered_at_.find(address);
+    return failed != unanswered_at_.end() && now - failed->second <= kUnansweredShunnedNanos;
+  };
+  if (!recently_unanswered(bootstrap)) return bootstrap;
+  for (const std::string& known : known_nodes_) {
+    if (!recently_unanswered(known)) return known;
+  }
+  return bootstrap;
 }
 
 void RoutingConnection::RequestRefresh(const std::string& topic) {
@@ -535,7 +551,18 @@ void RoutingConnection::RequestRefresh(const std::string& topic) {
         addresses.push_back(known);
       }
     }
-    target = addresses[refresh_target_ % addresses.size()];
+    // The next node in turn that has not just left a request unanswered
+    // (all of them, if every one has).
+    const size_t n = addresses.size();
+    size_t pick = refresh_target_ % n;
+    for (size_t i = 0; i < n; ++i) {
+      auto failed = unanswered_at_.find(addresses[(refresh_target_ + i) % n]);
+      if (failed == unanswered_at_.end() || now - failed->second > kUnansweredShunnedNanos) {
+        pick = (refresh_target_ + i) % n;
+        break;
+      }
+    }
+    target = addresses[pick];
   }
   transport::ClientConnection* connection = pool_->Get(target);
   if (connection == nullptr) {
@@ -563,6 +590,7 @@ void RoutingConnection::OnRefreshReply(const std::string& target, Result<transpo
   MutexLock lock(mu_);
   refresh_in_flight_ = false;
   if (ok) {
+    unanswered_at_.erase(target);
     routes_.Learn(metadata);
     RememberNodes(metadata);
     ++refreshes_;
@@ -576,6 +604,7 @@ void RoutingConnection::OnRefreshReply(const std::string& target, Result<transpo
   // Ask another node next time: this one is down or does not answer METADATA.
   ++refresh_target_;
   if (!reply.ok() && Unanswered(reply.status(), 0)) {
+    unanswered_at_[target] = NowNanos();
     for (std::string& topic : routes_.DropAddress(target)) refresh_topics_.insert(std::move(topic));
   }
 }

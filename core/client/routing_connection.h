@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -111,6 +112,11 @@ class RoutingConnection {
   // started less than kMinRefreshInterval ago: the producer's retries and
   // every hint call it, so it must stay cheap.
   void RequestRefresh(const std::string& topic);
+  // Where a request without a route goes: the bootstrap node, or, while it
+  // has just left a request unanswered, another node this client knows of
+  // (waiting on a dead node lasts until its connection's next reconnect
+  // attempt, up to 2 s apart).
+  std::string Unrouted();
   void OnRefreshReply(const std::string& target, Result<transport::Reply> reply);
   // Whether some partition of `metadata` has no leader named.
   static bool NamesNoLeader(const protocol::pb::MetadataResponse& metadata);
@@ -136,6 +142,11 @@ class RoutingConnection {
   uint64_t refreshes_ GUARDED_BY(mu_) = 0;
   std::set<std::string> discovered_topics_ GUARDED_BY(mu_);  // Discover ran for them
   std::set<std::string> known_nodes_ GUARDED_BY(mu_);        // refresh targets besides the pool
+  // Nodes a request went unanswered by, and when: a refresh asks the others
+  // first for kUnansweredShunnedNanos (5 s). A METADATA request to a dead node fails
+  // only at its connection's next reconnect attempt, which backs off to 2 s.
+  std::map<std::string, int64_t> unanswered_at_ GUARDED_BY(mu_);
+  static constexpr int64_t kUnansweredShunnedNanos = 5'000'000'000;
 };
 
 }  // namespace sprawl::client
