@@ -48,6 +48,12 @@ void ParseBody(uint16_t type, const std::string& body) {
       // A node decodes the request; a client decodes the answer (its routes).
       ParseAs<pb::MetadataRequest>(body);
       return ParseAs<pb::MetadataResponse>(body);
+    case MessageType::kTransferLeader:
+      ParseAs<pb::TransferLeaderRequest>(body);
+      return ParseAs<pb::TransferLeaderResponse>(body);
+    case MessageType::kInitProducer:
+      ParseAs<pb::InitProducerRequest>(body);
+      return ParseAs<pb::InitProducerResponse>(body);
     case MessageType::kPublish:
       return ParseAs<pb::PublishRequest>(body);
     case MessageType::kFetch:
