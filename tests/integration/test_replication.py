@@ -29,15 +29,22 @@ class ClusterCase(unittest.TestCase):
             if s.proc and s.proc.poll() is None:
                 s.kill()
 
+    def start_with_topic(self, prefix, topic):
+        """Three nodes named prefix0..2 and `topic` of PARTITIONS partitions
+        with the default factor 3; returns (nodes, the topic's description,
+        partition -> its leader's client port, agreed by every node)."""
+        nodes = chaos.start_cluster(prefix=prefix)
+        self.servers += nodes
+        created = chaos.create_topic(nodes[0], topic, PARTITIONS)
+        led = wait_for(lambda: agreed_leaders(nodes, topic, PARTITIONS), timeout=30,
+                       what=f"every partition of {topic} to have a leader every node knows")
+        return nodes, created, led
+
 
 class ReplicatedPartitionsTest(ClusterCase):
     def test_a_killed_leader_loses_no_acknowledged_write(self):
-        nodes = chaos.start_cluster(prefix="r")
-        self.servers += nodes
-        created = chaos.create_topic(nodes[0], "orders", PARTITIONS)
+        nodes, created, led = self.start_with_topic("r", "orders")
         self.assertEqual(created["config"]["replication_factor"], 3)
-        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
-                       what="every partition of orders to have a leader every node knows")
         for p in describe(nodes[0], "orders")["partitions"]:
             self.assertEqual(sorted(p["replicas"]), ["r0", "r1", "r2"])
             self.assertGreater(p["term"], 0)
@@ -142,11 +149,7 @@ class GracefulStopTest(ClusterCase):
         metadata group, to a caught-up replica before it leaves: the
         survivors name the new leaders, and a producer writing throughout
         loses nothing."""
-        nodes = chaos.start_cluster(prefix="t")
-        self.servers += nodes
-        chaos.create_topic(nodes[0], "orders", PARTITIONS)
-        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
-                       what="every partition of orders to have a leader every node knows")
+        nodes, _, led = self.start_with_topic("t", "orders")
         # The victim leads the metadata group and partition 0 (moved to it).
         meta_leader = wait_for(lambda: nodes[0].request("GET", "/v1/meta")[1].get("leader"),
                                timeout=30, what="the metadata group to have a leader")
@@ -184,12 +187,8 @@ class TransferLeaderTest(ClusterCase):
         """`sprawlctl partition transfer-leader` asked of any node moves the
         leadership to the named replica while a producer writes; requests it
         cannot honour fail with a clear message and change nothing."""
-        nodes = chaos.start_cluster(prefix="x")
-        self.servers += nodes
+        nodes, _, led = self.start_with_topic("x", "orders")
         ids = {s.client_port: f"x{i}" for i, s in enumerate(nodes)}
-        chaos.create_topic(nodes[0], "orders", PARTITIONS)
-        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
-                       what="every partition of orders to have a leader every node knows")
         publishers = chaos.Publishers(nodes[0].endpoint, "orders", PARTITIONS, threads=1)
         publishers.start()
         wait_for(lambda: publishers.count() >= 1000, timeout=60, what="1,000 writes")
@@ -233,11 +232,7 @@ class FencingTest(ClusterCase):
         across the cluster, and the fence survives the SIGKILL of a leader: the new
         leader refuses the zombie too (its metadata and the producer table
         its replica applied both know the newer epoch)."""
-        nodes = chaos.start_cluster(prefix="f")
-        self.servers += nodes
-        chaos.create_topic(nodes[0], "orders", PARTITIONS)
-        led = wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
-                       what="every partition of orders to have a leader every node knows")
+        nodes, _, led = self.start_with_topic("f", "orders")
         zombie = sprawl.Client(nodes[0].endpoint, linger=0.001, producer_name="billing")
         successor = None
         try:
@@ -279,11 +274,7 @@ class ReplicatedGroupTest(ClusterCase):
     was acked before is not delivered again."""
 
     def test_a_group_resumes_from_its_replicated_cursors_when_its_coordinator_dies(self):
-        nodes = chaos.start_cluster(prefix="g")
-        self.servers += nodes
-        chaos.create_topic(nodes[0], "jobs", PARTITIONS)
-        led = wait_for(lambda: agreed_leaders(nodes, "jobs", PARTITIONS), timeout=30,
-                       what="every partition of jobs to have a leader every node knows")
+        nodes, _, led = self.start_with_topic("g", "jobs")
         publishers = chaos.Publishers(nodes[0].endpoint, "jobs", PARTITIONS, threads=1)
         publishers.start()
         wait_for(lambda: publishers.count() >= 3000, timeout=60, what="3,000 writes")
