@@ -120,6 +120,10 @@ class Broker {
                                    uint64_t term, std::string_view batch) {
     return pipeline_.ApplyReplicated(topic, partition, index, term, batch);
   }
+  Result<uint64_t> RestartReplicatedAt(const std::string& topic, uint32_t partition,
+                                       uint64_t start) {
+    return pipeline_.RestartReplicatedAt(topic, partition, start);
+  }
   void FailReplicatedProposals(const std::string& topic, uint32_t partition, const Status& why) {
     pipeline_.FailReplicatedProposals(topic, partition, why);
   }

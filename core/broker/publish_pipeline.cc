@@ -536,6 +536,27 @@ void PublishPipeline::FailReplicatedProposals(const std::string& topic, uint32_t
   }
 }
 
+Result<uint64_t> PublishPipeline::RestartReplicatedAt(const std::string& topic, uint32_t partition,
+                                                      uint64_t start) {
+  auto found = partitions_.find({topic, partition});
+  if (found == partitions_.end()) {
+    return NotFound("topic '" + topic + "' has no partition " + std::to_string(partition));
+  }
+  Partition& part = *found->second;
+  if (!part.failed.ok()) return part.failed;
+  if (!part.replicated || start <= part.apply_end) {
+    return InvalidArgument("partition " + std::to_string(partition) + " of topic '" + topic +
+                           "' cannot restart at " + std::to_string(start) + ": it is applied to " +
+                           std::to_string(part.apply_end));
+  }
+  storage::PartitionSnapshot snapshot;
+  snapshot.last_offset = start - 1;
+  SPRAWL_RETURN_IF_ERROR(part.log->InstallSnapshot(snapshot));
+  part.apply_end = start;
+  part.producers = ProducerTable();
+  return start;
+}
+
 Result<uint64_t> PublishPipeline::ApplyReplicated(const std::string& topic, uint32_t partition,
                                                   uint64_t index, uint64_t term,
                                                   std::string_view batch) {

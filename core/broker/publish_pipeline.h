@@ -95,6 +95,15 @@ class PublishPipeline {
   // partition.
   Result<uint64_t> ApplyReplicated(const std::string& topic, uint32_t partition, uint64_t index,
                                    uint64_t term, std::string_view batch);
+  // A replica copying the records its group's leader covers by an image
+  // (replica::RecordCatchUp) whose log ends before `start`, the first record
+  // its source still retains: everything it holds is dropped and its log
+  // continues at `start`, with no producer state (the records that held it
+  // are gone everywhere). INVALID_ARGUMENT unless `start` is past the applied
+  // end. Returns the new applied end. One synced write, on the caller's
+  // thread: rare (a replica back after retention ran past it, or a new one).
+  Result<uint64_t> RestartReplicatedAt(const std::string& topic, uint32_t partition,
+                                       uint64_t start);
   // This node no longer leads the partition: publishes waiting for entries
   // it proposed fail with `why` (retriable NOT_LEADER: a retry from an
   // idempotent producer is deduplicated if the entry commits after all).

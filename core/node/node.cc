@@ -9,8 +9,6 @@
 namespace sprawl::node {
 namespace {
 
-// How often retention runs over every partition.
-constexpr std::chrono::seconds kRetentionPeriod{30};
 // How long a graceful stop waits for the partitions it leads to move to
 // their other replicas (about a round trip each; an election timeout bounds
 // a transfer whose target does not take over).
@@ -115,7 +113,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
       config.node_id, *host, *broker, *node->store_, post,
       replica::ClusterView{[cluster](std::string_view id) { return cluster->ClientAddressOf(id); },
                            [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); }},
-      [meta](std::string_view topic) { return meta->HasRecordedId(topic); });
+      [meta](std::string_view topic) { return meta->HasRecordedId(topic); }, node->registry_);
   replica::PartitionReplicas* replicas = node->replicas_.get();
   broker->SetReplicationHook(replicas);
   broker->SetLatestProducerEpoch(
@@ -177,7 +175,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
         }
         if (now >= meta->NextDeadlineNanos()) meta->Tick();
       });
-  node->retention_ = std::make_unique<storage::RetentionTask>(*node->store_, kRetentionPeriod);
+  node->retention_ =
+      std::make_unique<storage::RetentionTask>(*node->store_, config.retention_interval);
   node->loop_thread_ = std::thread([loop, node_id = config.node_id] {
     log::NodeScope loop_scope(node_id);
     loop->Run();

@@ -8,6 +8,9 @@ std::string SeedHostPort(const std::string& seed) {
 }
 
 Status NodeConfig::Validate() const {
+  if (retention_interval.count() <= 0) {
+    return InvalidArgument("retention interval must be positive");
+  }
   if (node_id.empty() || node_id.size() > 128) {
     return InvalidArgument("node id must be 1 to 128 characters long");
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -67,6 +68,8 @@ struct NodeConfig {
   // none. sprawl-server passes the assets embedded in it (web/); embedded
   // nodes have none, so the bindings do not carry them.
   std::span<const admin::StaticAsset> console;
+  // How often retention (topics' retention_ms / retention_bytes) runs.
+  std::chrono::milliseconds retention_interval{30'000};
   // For tests only: the HTTP API's /v1/faults routes cut this node off from
   // its peers and heal it (docs/http-api.md). Off, they answer NOT_FOUND.
   bool fault_injection = false;

@@ -24,6 +24,11 @@ constexpr uint8_t kMarkVersion = 1;
 constexpr uint64_t kCompactEntries = 4096;
 constexpr uint64_t kCompactBatchBytes = 32u << 20;
 constexpr uint64_t kCompactEveryTicks = 50;
+// A replica the leader has not heard from for this many ticks (5 s by
+// default: down, stopped or cut off) no longer holds its group's compaction
+// back; when it returns it copies the records it missed (RecordCatchUp)
+// instead of the entries. Short pauses keep the cheaper path, the log.
+constexpr uint64_t kSilentReplicaTicks = 50;
 
 }  // namespace
 
@@ -66,18 +71,39 @@ Result<std::pair<uint64_t, uint64_t>> DecodeAppliedMark(std::string_view bytes) 
   return std::make_pair(index, end);
 }
 
+ReplicaMetrics::ReplicaMetrics(metrics::Registry& registry)
+    : log_compactions(registry.GetCounter("sprawl_replica_log_compactions_total",
+                                          "Partition groups' Raft logs compacted on this node")),
+      catch_ups_done(registry.GetCounter(
+          "sprawl_replica_catch_ups_total",
+          "Catch-ups of partition replicas that copied the records a leader's image covers",
+          {{"outcome", "done"}})),
+      catch_ups_failed(registry.GetCounter(
+          "sprawl_replica_catch_ups_total",
+          "Catch-ups of partition replicas that copied the records a leader's image covers",
+          {{"outcome", "stopped"}})),
+      catch_up_bytes(registry.GetCounter("sprawl_replica_catch_up_bytes_total",
+                                         "Record batch bytes copied by partition catch-ups")),
+      catch_ups_running(registry.GetGauge("sprawl_replica_catch_ups_running",
+                                          "Partition catch-ups copying records now")) {}
+
 PartitionReplicas::PartitionReplicas(std::string node_id, replication::RaftHost& host,
                                      broker::Broker& broker, storage::Store& store, Post post,
-                                     ClusterView view, RecordedTopicId recorded_topic_id)
+                                     ClusterView view, RecordedTopicId recorded_topic_id,
+                                     metrics::Registry& registry)
     : node_id_(std::move(node_id)),
       host_(host),
       broker_(broker),
       store_(store),
       post_(std::move(post)),
       view_(std::move(view)),
-      recorded_topic_id_(std::move(recorded_topic_id)) {}
+      recorded_topic_id_(std::move(recorded_topic_id)),
+      metrics_(registry) {}
 
-PartitionReplicas::~PartitionReplicas() { *alive_ = false; }
+PartitionReplicas::~PartitionReplicas() {
+  *alive_ = false;
+  catch_ups_.clear();
+}
 
 void PartitionReplicas::OnPlacement(const std::string& topic, const Placement* placement) {
   auto it = topics_.find(topic);
@@ -135,7 +161,10 @@ Status PartitionReplicas::Open(const std::string& topic) {
     by_group_[part.group] = {part.topic, part.partition};
     host_.SetGroupApply(
         part.group, [this](GroupId group, const replication::Entry& entry) { Apply(group, entry); },
-        [this](GroupId group, const replication::Snapshot& snapshot) { Restore(group, snapshot); });
+        [this](GroupId group, const replication::Snapshot& snapshot) { Restore(group, snapshot); },
+        [this](GroupId group, replication::NodeId from, const replication::Snapshot& snapshot) {
+          return AcceptSnapshot(group, from, snapshot);
+        });
     SPRAWL_RETURN_IF_ERROR(host_.OpenGroup(part.group, voters));
     part.open = true;
     log::Info("partition replica open", {{"topic", part.topic},
@@ -160,6 +189,8 @@ void PartitionReplicas::CloseTopic(TopicParts& topic) {
         {RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
         /*sync=*/false, [](const Status&) {});
     by_group_.erase(part.group);
+    catch_ups_.erase(part.group);
+    metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
     part.open = false;
   }
 }
@@ -261,7 +292,10 @@ void PartitionReplicas::MaybeProposeCompaction(Part& part, const replication::Ra
   // own share is what it applied (the core tracks no progress for itself).
   uint64_t floor = std::min(raft.commit(), part.applied_index);
   for (const auto& [id, progress] : raft.progress()) {
-    if (id != raft.id()) floor = std::min(floor, progress.match());
+    if (id == raft.id()) continue;
+    auto heard = part.heard.find(id);
+    const bool silent = heard != part.heard.end() && ticks_ - heard->second > kSilentReplicaTicks;
+    if (!silent) floor = std::min(floor, progress.match());
   }
   if (floor <= std::max(part.compacted, part.proposed_compact)) return;
   const bool due = floor - part.compacted >= kCompactEntries ||
@@ -292,6 +326,7 @@ void PartitionReplicas::CompactLog(Part& part) {
   part.ends.erase(part.ends.begin(), std::prev(after));  // keeps the point still in force
   part.compacted = target;
   part.compacted_end = end;
+  metrics_.log_compactions.Increment();
   part.batch_bytes = 0;
   part.ticks_since_compact = 0;
 }
@@ -333,6 +368,7 @@ void PartitionReplicas::WriteMarks() {
 }
 
 void PartitionReplicas::Tick() {
+  ++ticks_;
   for (auto& [name, t] : topics_) {
     for (Part& part : t.parts) {
       if (!part.open) continue;
@@ -352,7 +388,9 @@ void PartitionReplicas::Tick() {
         log::Info("partition leader here", {{"topic", part.topic},
                                             {"partition", std::to_string(part.partition)},
                                             {"term", std::to_string(r->term())}});
+        part.heard.clear();  // every replica counts as heard when leadership starts
       }
+      if (leads) NoteHeard(part, *r);
       part.led = leads;
       part.led_term = r->term();
       if (!part.failed) MaybeProposeCompaction(part, *r);

@@ -12,8 +12,10 @@
 #include "core/broker/broker.h"
 #include "core/broker/replication_hook.h"
 #include "core/protocol/messages.h"
+#include "core/replica/record_catch_up.h"
 #include "core/replication/host/raft_host.h"
 #include "core/storage/store.h"
+#include "core/util/metrics.h"
 
 namespace sprawl::replica {
 
@@ -25,6 +27,16 @@ struct ClusterView {
   std::function<std::string(std::string_view member_id)> client_address;
   // The member id of a Raft node id ("" when unknown).
   std::function<std::string(replication::NodeId)> member_id;
+};
+
+// What the replicas count (GET /metrics).
+struct ReplicaMetrics {
+  explicit ReplicaMetrics(metrics::Registry& registry);
+  metrics::Counter& log_compactions;   // a partition group's Raft log compacted here
+  metrics::Counter& catch_ups_done;    // catch-ups that copied every record an image needed
+  metrics::Counter& catch_ups_failed;  // catch-ups stopped by an error (started again later)
+  metrics::Counter& catch_up_bytes;    // batch bytes copied by catch-ups
+  metrics::Gauge& catch_ups_running;
 };
 
 // A topic as the cluster's metadata places it.
@@ -57,7 +69,7 @@ class PartitionReplicas : public broker::ReplicationHook {
   // Everything must outlive this object.
   PartitionReplicas(std::string node_id, replication::RaftHost& host, broker::Broker& broker,
                     storage::Store& store, Post post, ClusterView view,
-                    RecordedTopicId recorded_topic_id);
+                    RecordedTopicId recorded_topic_id, metrics::Registry& registry);
   ~PartitionReplicas() override;
 
   // The metadata applied a change of `topic`: its placement now (null: the
@@ -126,6 +138,9 @@ class PartitionReplicas : public broker::ReplicationHook {
     uint64_t batch_bytes = 0;       // batch bytes applied since the last compaction
     uint64_t last_batch_index = 0;  // the index of the last batch applied (0: none since opening)
     uint64_t ticks_since_compact = 0;
+    // As leader: the tick (PartitionReplicas::ticks_) each other replica was
+    // last heard from. One silent for long no longer holds compaction back.
+    std::map<replication::NodeId, uint64_t> heard;
     bool failed = false;  // could not follow its group (an image it lacks records for)
   };
   struct TopicParts {
@@ -138,6 +153,20 @@ class PartitionReplicas : public broker::ReplicationHook {
   void Apply(replication::GroupId group, const replication::Entry& entry);
   // A snapshot of the group: this replica's own (a restart) or a leader's.
   void Restore(replication::GroupId group, const replication::Snapshot& snapshot);
+  // Whether a leader's image may install now: only once this replica's log
+  // holds every record it covers. Until then it copies the records it lacks
+  // from `from` (RecordCatchUp) and refuses the image, which the leader
+  // sends again (partition_catch_up.cc).
+  bool AcceptSnapshot(replication::GroupId group, replication::NodeId from,
+                      const replication::Snapshot& snapshot);
+  void StartCatchUp(Part& part, replication::NodeId from, uint64_t to);
+  void OnCatchUpDone(replication::GroupId group, const Status& status);
+  // Appends one copied batch at the end of the partition's applied log.
+  Result<uint64_t> ApplyCopiedBatch(replication::GroupId group, std::string_view batch);
+  // Restarts the partition's log at `start` (RecordCatchUp::RestartAt).
+  Result<uint64_t> RestartCopiedLog(replication::GroupId group, uint64_t start);
+  // As leader: notes which replicas answered this tick.
+  void NoteHeard(Part& part, const replication::Raft& raft);
   // As leader: proposes a compact entry when enough of the log is stored by
   // every replica.
   void MaybeProposeCompaction(Part& part, const replication::Raft& raft);
@@ -160,6 +189,10 @@ class PartitionReplicas : public broker::ReplicationHook {
   std::map<std::string, TopicParts, std::less<>> topics_;
   std::map<replication::GroupId, std::pair<std::string, uint32_t>> by_group_;
   bool marks_scheduled_ = false;
+  ReplicaMetrics metrics_;
+  uint64_t ticks_ = 0;
+  // Running catch-ups, by group; at most kMaxCatchUps at a time.
+  std::map<replication::GroupId, std::unique_ptr<RecordCatchUp>> catch_ups_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

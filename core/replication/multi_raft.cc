@@ -189,7 +189,12 @@ void MultiRaft::Receive(const PeerBatch& b) {
   for (const GroupMessage& gm : b.messages) {
     if (Raft* r = group(gm.group)) {
       Wake(gm.group);
-      r->Step(gm.message);
+      const Message& msg = gm.message;
+      if (msg.type == MessageType::kSnapshot && msg.snapshot && snapshot_gate_ &&
+          !snapshot_gate_(gm.group, b.from, *msg.snapshot)) {
+        continue;
+      }
+      r->Step(msg);
     }
   }
 }

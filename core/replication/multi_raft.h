@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -71,7 +72,15 @@ struct MultiRaftOptions {
 // Single-threaded, like Raft itself.
 class MultiRaft {
  public:
+  // Whether group `group` may install `snapshot`, sent by `from`, now. A
+  // snapshot refused is dropped as if lost: its leader sends it again at the
+  // next heartbeat answer, so the application can first fetch what the
+  // image needs (a partition replica copying the records it lacks).
+  using SnapshotGate = std::function<bool(GroupId group, NodeId from, const Snapshot& snapshot)>;
+
   MultiRaft(NodeId self, MultiRaftOptions options);
+  // Asked before every incoming snapshot is stepped; none set: all install.
+  void SetSnapshotGate(SnapshotGate gate) { snapshot_gate_ = std::move(gate); }
 
   // INVALID_ARGUMENT if the group exists or `config.id` is not this node.
   // A group added with `quiesce` false never quiesces, whatever the options.
@@ -122,6 +131,7 @@ class MultiRaft {
 
   NodeId self_;
   MultiRaftOptions options_;
+  SnapshotGate snapshot_gate_;
   std::map<GroupId, Group> groups_;
   std::set<GroupId> awake_;  // the timer structure: groups that tick
   std::set<GroupId> dirty_;  // touched since the last GetReadies: may have a Ready

@@ -226,6 +226,77 @@ class TransferLeaderTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
+def metric(server, name):
+    """The value of the metric line `name` (with its labels) on `server`, 0 if absent."""
+    _, text = server.request("GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+class CatchUpTest(ClusterCase):
+    def test_a_replica_down_while_its_groups_compacted_copies_the_records_it_missed(self):
+        """A replica down for longer than the leaders wait stops holding
+        their Raft logs back: they compact past it. Restarted, it gets each
+        leader's image, copies the records the image covers from the leader,
+        and then holds every acknowledged write itself."""
+        nodes, _, led = self.start_with_topic("c", "orders")
+        ids = {s.client_port: f"c{i}" for i, s in enumerate(nodes)}
+        victim = next(s for s in nodes if s.client_port != led[0])
+        survivors = [s for s in nodes if s is not victim]
+        publishers = chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 2000, timeout=60, what="2,000 writes")
+        victim.kill()
+
+        def log_ends(server):
+            d = describe(server, "orders")
+            return {p["partition"]: p.get("raft", {}).get("log_end", 0) for p in d["partitions"]}
+        at_kill = {p: max(log_ends(s)[p] for s in survivors) for p in range(PARTITIONS)}
+
+        def compacted_past_victim():
+            for s in survivors:
+                d = describe(s, "orders")
+                if d is None:
+                    return False
+                for p in d["partitions"]:
+                    # The log starts after the image: past every entry the
+                    # victim can have stored.
+                    if p.get("raft", {}).get("log_start", 0) <= at_kill[p["partition"]] + 1:
+                        return False
+            return True
+        wait_for(compacted_past_victim, timeout=60,
+                 what="every survivor's Raft log to be compacted past what the victim stored")
+        publishers.finish()
+        acked = dict(publishers.acked)
+
+        restarted = chaos.restart(victim)
+        self.servers.append(restarted)
+        done = 'sprawl_replica_catch_ups_total{outcome="done"}'
+        wait_for(lambda: metric(restarted, done) >= PARTITIONS, timeout=60,
+                 what="the restarted node to copy the records of every partition")
+        self.assertGreater(metric(restarted, "sprawl_replica_catch_up_bytes_total"), 0)
+
+        def ends(server):
+            d = describe(server, "orders")
+            return None if d is None else [p["high_watermark"] for p in d["partitions"]]
+        want = ends(survivors[0])
+        wait_for(lambda: ends(restarted) == want, timeout=60,
+                 what=f"the restarted node to reach the survivors' ends {want}")
+
+        # Led by the restarted node alone, every partition still serves
+        # every acknowledged write: its log holds them all.
+        everyone = survivors + [restarted]
+        for p in range(PARTITIONS):
+            restarted.ctl("partition", "transfer-leader", "orders", str(p), ids[victim.client_port])
+        wait_for(lambda: agreed_leaders(everyone, "orders", PARTITIONS)
+                 == {p: restarted.client_port for p in range(PARTITIONS)},
+                 timeout=30, what="the restarted node to lead every partition")
+        self.assertEqual(chaos.check(acked, chaos.read_all(restarted.endpoint, "orders"),
+                                     PARTITIONS), [])
+
+
 class FencingTest(ClusterCase):
     def test_a_named_producer_stays_fenced_across_a_failover(self):
         """A second client with the same producer name fences the first

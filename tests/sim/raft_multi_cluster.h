@@ -36,6 +36,8 @@ class MultiRaftCluster {
 
   replication::MultiRaft& host(replication::NodeId n) { return *hosts_.at(n); }
   void Crash(replication::NodeId n) { down_.insert(n); }
+  // Back with its state intact (a paused process, or a cut that healed).
+  void Recover(replication::NodeId n) { down_.erase(n); }
 
   void Run(int64_t ms) {
     for (int64_t end = now_ + ms; now_ < end; ++now_) {

@@ -126,5 +126,45 @@ TEST(RaftMultiTest, IdleGroupsCostNothingQuiescedAndOneBatchPerTickOtherwise) {
   }
 }
 
+TEST(RaftMultiTest, ASnapshotTheGateRefusesIsSentAgainAndInstallsOnceAccepted) {
+  MultiRaftCluster c(1, MultiRaftOptions{});
+  c.Run(3'000);
+  const NodeId leader = c.Leader(1);
+  ASSERT_NE(leader, replication::kNoNode);
+  const NodeId behind = leader == 3 ? 2 : 3;
+  c.Crash(behind);
+  uint64_t last = 0;
+  for (int i = 0; i < 5; ++i) last = *c.host(leader).Propose(1, "entry " + std::to_string(i));
+  c.Run(200);
+  // The leader's log drops what `behind` lacks: it can only get the image.
+  c.host(leader).group(1)->Compact(last, "image");
+  ASSERT_EQ(c.host(leader).group(1)->log().snapshot_index(), last);
+
+  bool accept = false;
+  int asked = 0;
+  c.host(behind).SetSnapshotGate([&](GroupId g, NodeId from, const replication::Snapshot& s) {
+    EXPECT_EQ(g, 1u);
+    EXPECT_EQ(from, leader);
+    EXPECT_EQ(s.index, last);
+    EXPECT_EQ(s.data, "image");
+    ++asked;
+    return accept;
+  });
+  c.Recover(behind);
+  c.Run(1'000);
+  EXPECT_GE(asked, 3) << "a refused image is sent again";
+  EXPECT_LT(c.host(behind).group(1)->log().last_index(), last) << "a refused image installed";
+  EXPECT_FALSE(c.host(behind).group(1)->snapshot().has_value());
+
+  accept = true;
+  c.Run(500);
+  ASSERT_TRUE(c.host(behind).group(1)->snapshot().has_value());
+  EXPECT_EQ(c.host(behind).group(1)->snapshot()->index, last);
+  EXPECT_GE(c.host(behind).group(1)->commit(), last);
+  const int after = asked;
+  c.Run(500);
+  EXPECT_EQ(asked, after) << "an installed image is not sent again";
+}
+
 }  // namespace
 }  // namespace sprawl::sim

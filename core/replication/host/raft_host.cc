@@ -25,6 +25,10 @@ RaftHost::RaftHost(NodeId self, RaftStorage& storage, const Clock& clock, Post p
       next_tick_ns_(clock.MonotonicNanos() +
                     std::chrono::duration_cast<std::chrono::nanoseconds>(options.tick).count()) {
   options_.raft.id = self;
+  multi_.SetSnapshotGate([this](GroupId group, NodeId from, const Snapshot& snapshot) {
+    auto gate = group_gates_.find(group);
+    return gate == group_gates_.end() || gate->second(group, from, snapshot);
+  });
 }
 
 RaftHost::~RaftHost() { *alive_ = false; }
@@ -34,13 +38,19 @@ void RaftHost::SetApply(Apply apply, Restore restore) {
   restore_ = std::move(restore);
 }
 
-void RaftHost::SetGroupApply(GroupId id, Apply apply, Restore restore) {
+void RaftHost::SetGroupApply(GroupId id, Apply apply, Restore restore, SnapshotGate gate) {
   group_apply_[id] = {std::move(apply), std::move(restore)};
+  if (gate) {
+    group_gates_[id] = std::move(gate);
+  } else {
+    group_gates_.erase(id);
+  }
 }
 
 Status RaftHost::CloseGroup(GroupId id) {
   multi_.RemoveGroup(id);
   group_apply_.erase(id);
+  group_gates_.erase(id);
   storage_.DropAsync(id);
   return Status::Ok();
 }

@@ -41,6 +41,7 @@ class RaftHost {
   using Send = std::function<void(NodeId to, std::string bytes)>;
   using Apply = std::function<void(GroupId group, const Entry& entry)>;
   using Restore = std::function<void(GroupId group, const Snapshot& snapshot)>;
+  using SnapshotGate = MultiRaft::SnapshotGate;
 
   // `storage` and `clock` must outlive the host.
   RaftHost(NodeId self, RaftStorage& storage, const Clock& clock, Post post, Send send,
@@ -51,8 +52,10 @@ class RaftHost {
 
   // Where committed entries and installed snapshots go. Before OpenGroup.
   void SetApply(Apply apply, Restore restore);
-  // The same for one group, in place of the host-wide callbacks.
-  void SetGroupApply(GroupId id, Apply apply, Restore restore);
+  // The same for one group, in place of the host-wide callbacks; `gate`
+  // (may be empty) decides when a snapshot from a peer installs
+  // (MultiRaft::SnapshotGate).
+  void SetGroupApply(GroupId id, Apply apply, Restore restore, SnapshotGate gate = {});
 
   // Restarts group `id` from its stored state, or, when it has none, records
   // it with `initial` as its membership (empty for a node that waits to be
@@ -113,6 +116,7 @@ class RaftHost {
   Apply apply_;
   Restore restore_;
   std::map<GroupId, std::pair<Apply, Restore>> group_apply_;
+  std::map<GroupId, SnapshotGate> group_gates_;
   int64_t next_tick_ns_;
   bool writing_ = false;
   Status failure_;
