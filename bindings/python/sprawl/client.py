@@ -20,10 +20,6 @@ HeadersArg = Optional[Mapping[str, Union[str, Bytes]]]
 
 DEFAULT_ADDRESS = "tcp://127.0.0.1:7400"
 
-# The classes the native side builds per message (produce's acks, received
-# messages), and how it turns its errors into Sprawl's.
-_sprawl.register_types(PublishAck, Message, convert)
-
 # Topic settings: the Python keywords are the core's setting names.
 _TOPIC_KEYS = {name: name for name in (
     "partitions", "retention_ms", "retention_bytes", "max_message_bytes", "ack_timeout_ms",
@@ -45,6 +41,11 @@ def _key(key: Union[str, Bytes, None]) -> Optional[bytes]:
     if key is None:
         return None
     return key.encode() if isinstance(key, str) else bytes(key)
+
+
+# The classes the native side builds per message (produce's acks, received
+# messages), and how it turns its errors into Sprawl's.
+_sprawl.register_types(PublishAck, Message, convert, _headers)
 
 
 def _complete(completions: "_sprawl.Completions") -> None:
@@ -101,6 +102,10 @@ class Client:
                 None if delivery_timeout is None else milliseconds(delivery_timeout),
         })
         self._native = self._open(config)
+        # produce() is a per-message path: the instance's produce is the
+        # native builtin itself (same arguments, same exceptions), which
+        # skips a Python frame and the binding layer's dispatch.
+        self.produce = self._produce = _sprawl.produce_function(self._native)
         self._address = address
         self._subscriptions: "set[Subscription]" = set()
         self._lock = threading.Lock()
@@ -241,12 +246,8 @@ class Client:
         (``InvalidArgumentError`` for a bad topic name, ``TypeError`` for
         wrong types, ``ClosedError`` on a closed client). Waits only while
         the client's buffer is full."""
-        try:
-            self._native.produce(topic, value, key,
-                                 _headers(headers) if headers else None,
-                                 -1 if partition is None else partition, on_delivery)
-        except _sprawl.NativeError as e:
-            raise convert(e) from None
+        # Documents the call; instances replace it with the native builtin.
+        self._produce(topic, value, key, headers, partition, on_delivery)
 
     def poll(self, timeout: Optional[float] = 0.0) -> int:
         """Runs the ``on_delivery`` callbacks of ``produce()`` whose outcome

@@ -45,6 +45,7 @@ struct PythonTypes {
   PyTypeObject* publish_ack = nullptr;  // sprawl.PublishAck
   PyTypeObject* message = nullptr;      // sprawl.Message
   PyObject* convert = nullptr;          // NativeError -> the typed SprawlError
+  PyObject* headers = nullptr;          // a headers mapping -> [(str, bytes)]
 };
 PythonTypes g_types;
 
@@ -534,6 +535,101 @@ class PyClient {
   std::shared_ptr<Completions> completions_ = std::make_shared<Completions>();
 };
 
+// Client.produce(topic, value, key=None, headers=None, partition=None,
+// on_delivery=None) as a METH_FASTCALL builtin bound to one native client.
+// pybind11's dispatcher (type lookups, argument vectors) cost about as much
+// as the rest of a produce, a per-message path. Its self is a capsule of
+// the PyClient whose context is a reference to the client's Python object.
+// Errors raise Sprawl's typed exceptions directly.
+PyObject* ProduceFast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  static const char* const kNames[] = {"topic",   "value",     "key",
+                                       "headers", "partition", "on_delivery"};
+  constexpr Py_ssize_t kCount = 6;
+  PyObject* a[kCount] = {};
+  if (nargs > kCount) {
+    PyErr_Format(PyExc_TypeError, "produce() takes at most %d arguments", int{kCount});
+    return nullptr;
+  }
+  for (Py_ssize_t i = 0; i < nargs; ++i) a[i] = args[i];
+  const Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+    Py_ssize_t j = 0;
+    while (j < kCount && PyUnicode_CompareWithASCIIString(name, kNames[j]) != 0) ++j;
+    if (j == kCount) {
+      PyErr_Format(PyExc_TypeError, "produce() got an unexpected keyword argument '%U'", name);
+      return nullptr;
+    }
+    if (a[j] != nullptr) {
+      PyErr_Format(PyExc_TypeError, "produce() got multiple values for argument '%s'", kNames[j]);
+      return nullptr;
+    }
+    a[j] = args[nargs + k];
+  }
+  if (a[0] == nullptr || a[1] == nullptr) {
+    PyErr_SetString(PyExc_TypeError, "produce() needs a topic and a value");
+    return nullptr;
+  }
+  for (PyObject*& optional : a) {
+    if (optional == nullptr) optional = Py_None;
+  }
+  try {
+    int32_t partition = -1;
+    if (a[4] != Py_None) {
+      const long p = PyLong_AsLong(a[4]);
+      if (p == -1 && PyErr_Occurred()) return nullptr;
+      if (p < 0 || p > INT32_MAX) throw py::value_error("partition must be None or >= 0");
+      partition = static_cast<int32_t>(p);
+    }
+    py::object headers = py::none();
+    if (a[3] != Py_None && PyObject_IsTrue(a[3]) == 1) {
+      headers = py::reinterpret_borrow<py::object>(g_types.headers)(py::handle(a[3]));
+    }
+    auto* client = static_cast<PyClient*>(PyCapsule_GetPointer(self, nullptr));
+    client->produce(a[0], a[1], a[2], headers, partition, a[5]);
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+    return nullptr;
+  } catch (const sprawl::Error& e) {
+    try {
+      py::object error = TypedError(e);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    } catch (py::error_already_set& inner) {
+      inner.restore();
+    }
+    return nullptr;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// The produce builtin of one native client.
+py::object ProduceFunction(py::object client) {
+  // The cast through void (*)() is how CPython itself stores fastcall methods.
+  static PyMethodDef def = {
+      "produce", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&ProduceFast)),
+      METH_FASTCALL | METH_KEYWORDS,
+      "produce(topic, value, key=None, headers=None, partition=None, "
+      "on_delivery=None): see sprawl.Client.produce"};
+  PyClient& native = client.cast<PyClient&>();
+  auto capsule = py::reinterpret_steal<py::object>(PyCapsule_New(&native, nullptr, [](PyObject* c) {
+    Py_XDECREF(static_cast<PyObject*>(PyCapsule_GetContext(c)));
+  }));
+  if (!capsule) throw py::error_already_set();
+  if (PyCapsule_SetContext(capsule.ptr(), client.inc_ref().ptr()) != 0) {
+    client.dec_ref();
+    throw py::error_already_set();
+  }
+  PyObject* fn = PyCFunction_New(&def, capsule.ptr());
+  if (fn == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(fn);
+}
+
 class PyMessage {
  public:
   explicit PyMessage(sprawl::Message m) : m_(std::move(m)) {}
@@ -663,11 +759,14 @@ PYBIND11_MODULE(_sprawl, m) {
   });
 
   g_names = new Names();  // lives as long as the process: the module is never unloaded
-  m.def("register_types", [](py::type publish_ack, py::type message, py::function convert) {
-    g_types.publish_ack = reinterpret_cast<PyTypeObject*>(publish_ack.release().ptr());
-    g_types.message = reinterpret_cast<PyTypeObject*>(message.release().ptr());
-    g_types.convert = convert.release().ptr();
-  });
+  m.def("register_types",
+        [](py::type publish_ack, py::type message, py::function convert, py::function headers) {
+          g_types.publish_ack = reinterpret_cast<PyTypeObject*>(publish_ack.release().ptr());
+          g_types.message = reinterpret_cast<PyTypeObject*>(message.release().ptr());
+          g_types.convert = convert.release().ptr();
+          g_types.headers = headers.release().ptr();
+        });
+  m.def("produce_function", &ProduceFunction);
 
   static py::exception<sprawl::Error> native_error(m, "NativeError");
   g_native_error = native_error.ptr();

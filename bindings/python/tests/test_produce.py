@@ -92,6 +92,16 @@ def test_bad_calls_raise_at_once(client, topic):
         client.produce(topic, "a str is not bytes", on_delivery=delivered)
     with pytest.raises(TypeError):
         client.produce(topic, b"x", on_delivery="not callable")
+    with pytest.raises(TypeError):
+        client.produce(topic, b"x", on_delivry=delivered)
+    with pytest.raises(TypeError):
+        client.produce(topic)
+    with pytest.raises(TypeError):
+        client.produce(topic, b"x", None, None, None, delivered, "one too many")
+    with pytest.raises(ValueError):
+        client.produce(topic, b"x", partition=-1, on_delivery=delivered)
+    with pytest.raises(TypeError):
+        client.produce(topic, b"x", headers={1: b"name is not a str"}, on_delivery=delivered)
     client.flush(timeout=30)
     assert delivered.calls == []
 
@@ -133,6 +143,17 @@ def test_close_runs_the_callbacks_and_produce_after_close_raises(node):
     with pytest.raises(sprawl.ClosedError):
         client.produce(name, b"late", on_delivery=delivered)
     assert client.poll(0) == 0
+
+
+def test_arguments_by_position_and_by_keyword_alike(client, topic):
+    delivered = Recorder()
+    client.produce(topic, bytearray(b"a"), "k", {"h": "1"}, 0, delivered)
+    client.produce(value=memoryview(b"b"), topic=topic, key=b"k", on_delivery=delivered)
+    client.flush(timeout=30)
+    assert [(e, a.offset) for e, a in delivered.calls] == [(None, 0), (None, 1)]
+    with client.subscribe(topic, timeout=5.0) as sub:
+        got = [(bytes(m.value), m.key, m.headers) for m in sub]
+    assert got == [(b"a", b"k", {"h": b"1"}), (b"b", b"k", {})]
 
 
 def test_acks_none_reports_no_offset(node, topic):
