@@ -14,10 +14,19 @@ def log_get_level() -> int: ...
 def log_dropped() -> int: ...
 def log_set_queue_capacity(capacity: int) -> None: ...
 def log_write(level: int, component: str, message: str) -> None: ...
-def register_types(publish_ack: type, message: type,
-                   convert: Callable[[NativeError], Exception]) -> None:
+def register_types(publish_ack: type, message: type, convert: Callable[[NativeError], Exception],
+                   headers: Callable[[Any], _Headers]) -> None:
     """The package's PublishAck and Message classes, which the native side
-    builds per message, and its error conversion; called once at import."""
+    builds per message, its error conversion and its headers conversion;
+    called once at import."""
+def produce_function(client: Client) -> Callable[..., None]:
+    """Client.produce(topic, value, key=None, headers=None, partition=None,
+    on_delivery=None) as a builtin bound to `client`; raises Sprawl's typed
+    exceptions."""
+def settle_functions(consumer: Consumer) -> Tuple[Callable[[Message], None],
+                                                  Callable[[Message, int], None]]:
+    """ack(message) and nack(message, delay_ms) bound to `consumer`; they
+    raise Sprawl's typed exceptions."""
 
 class NativeError(Exception):
     """args: (code name, code number, message, retriable)."""
@@ -47,10 +56,6 @@ class Client:
                       partition: int,
                       done: Callable[[Optional[NativeError], int, int], None]) -> None: ...
     def publish_many(self, topic: str, values: List[_Buffer], key: Optional[bytes]) -> int: ...
-    def produce(self, topic: str, value: _Buffer, key: Union[str, _Buffer, None],
-                headers: Optional[_Headers], partition: int,
-                on_delivery: Optional[Callable[[Optional[Exception], Optional[Any]], Any]]
-                ) -> None: ...
     def poll(self, timeout_ms: int) -> int:
         """Runs the due on_delivery callbacks of produce (waiting up to
         timeout_ms for one); returns how many ran."""
@@ -93,7 +98,5 @@ class Consumer:
     def receive_many(self, max: int, timeout_ms: int, subscription: Any) -> List[Any]:
         """Up to max sprawl.Message objects of `subscription`."""
     def settle_many(self, messages: Any, nack: bool, delay_ms: int) -> None: ...
-    def ack(self, message: Message) -> None: ...
-    def nack(self, message: Message, delay_ms: int) -> None: ...
     def commit(self) -> None: ...
     def close(self) -> None: ...

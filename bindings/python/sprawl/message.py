@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, Optional
 
-from . import _sprawl
-from ._native import convert, milliseconds
+from ._native import milliseconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._sprawl import Message as _NativeMessage
@@ -65,18 +64,12 @@ class Message:
         """Settles the message: its group will not deliver it again. Acks
         are sent in batches (``Subscription.ack_many`` settles many in one
         call)."""
-        try:
-            self._subscription._ack_native(self._native)
-        except _sprawl.NativeError as e:
-            raise convert(e) from None
+        self._subscription._ack_native(self._native)
 
     def nack(self, delay: float = 0.0) -> None:
         """Hands the message back for redelivery after ``delay`` seconds (or to
         the dead-letter topic once it has used up its deliveries)."""
-        try:
-            self._subscription._nack_native(self._native, milliseconds(delay))
-        except _sprawl.NativeError as e:
-            raise convert(e) from None
+        self._subscription._nack_native(self._native, milliseconds(delay))
 
     def __repr__(self) -> str:
         return (f"Message(topic={self.topic!r}, partition={self.partition}, offset={self.offset}, "

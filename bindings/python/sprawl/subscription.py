@@ -53,10 +53,13 @@ class Subscription:
             self._native = _sprawl.Consumer(client._native, config)
         except _sprawl.NativeError as e:
             raise convert(e) from None
-        # What Message.ack()/nack() call: bound once, the per-message path
-        # is one native call.
-        self._ack_native = self._native.ack if self._grouped else _offset_read
-        self._nack_native = self._native.nack if self._grouped else _offset_read
+        # What Message.ack()/nack() call: native builtins bound to this
+        # consumer, which raise Sprawl's exceptions themselves, so the
+        # per-message path is one call.
+        if self._grouped:
+            self._ack_native, self._nack_native = _sprawl.settle_functions(self._native)
+        else:
+            self._ack_native = self._nack_native = _offset_read
         self._pending: Deque[Message] = collections.deque()
         self._closed = False
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -22,6 +23,7 @@
 
 #include "deliveries.h"
 #include "log_bridge.h"
+#include "native_message.h"
 #include "sprawl/sprawl.hpp"
 
 namespace py = pybind11;
@@ -30,6 +32,7 @@ namespace {
 
 using HeaderList = std::vector<std::pair<std::string, py::bytes>>;
 using sprawl_py::Deliveries;
+using sprawl_py::NativeMessage;
 
 // The NativeError class, set at import; the module keeps it alive.
 PyObject* g_native_error = nullptr;
@@ -76,6 +79,60 @@ py::object NewInstance(PyTypeObject* type,
 // The SprawlError subclass for an error of the core.
 py::object TypedError(const sprawl::Error& e) {
   return py::reinterpret_borrow<py::object>(g_types.convert)(NativeError(e));
+}
+
+// Owns a new reference; throws the Python error when it is null.
+py::object Steal(PyObject* obj) {
+  if (obj == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(obj);
+}
+
+// Sets the Python error for the exception being handled (call it in a
+// catch (...) block of a function CPython calls directly): a core error
+// becomes Sprawl's typed exception.
+void SetPythonError() {
+  try {
+    throw;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  } catch (const sprawl::Error& e) {
+    try {
+      py::object error = TypedError(e);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+    } catch (py::error_already_set& inner) {
+      inner.restore();
+    }
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+}
+
+// A builtin function of `def` whose self is a capsule of `native`, the C++
+// half of `owner`; the capsule holds a reference to owner, which keeps
+// native alive. For the per-message paths, which pybind11's dispatcher
+// (type lookups, argument vectors) would cost as much as the work itself.
+py::object BoundBuiltin(PyMethodDef* def, void* native, const py::object& owner) {
+  py::object capsule = Steal(PyCapsule_New(native, nullptr, [](PyObject* c) {
+    Py_XDECREF(static_cast<PyObject*>(PyCapsule_GetContext(c)));
+  }));
+  if (PyCapsule_SetContext(capsule.ptr(), owner.inc_ref().ptr()) != 0) {
+    owner.dec_ref();
+    throw py::error_already_set();
+  }
+  return Steal(PyCFunction_New(def, capsule.ptr()));
+}
+
+template <typename T>
+T* FromCapsule(PyObject* capsule) {
+  return static_cast<T*>(PyCapsule_GetPointer(capsule, nullptr));
+}
+
+// A fastcall function as CPython stores it in a PyMethodDef.
+template <typename Fn>
+PyCFunction AsMethod(Fn* fn) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fn));
 }
 
 // The bytes of a Python buffer (bytes, bytearray, memoryview), held while a
@@ -585,24 +642,9 @@ PyObject* ProduceFast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
     if (a[3] != Py_None && PyObject_IsTrue(a[3]) == 1) {
       headers = py::reinterpret_borrow<py::object>(g_types.headers)(py::handle(a[3]));
     }
-    auto* client = static_cast<PyClient*>(PyCapsule_GetPointer(self, nullptr));
-    client->produce(a[0], a[1], a[2], headers, partition, a[5]);
-  } catch (py::error_already_set& e) {
-    e.restore();
-    return nullptr;
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-    return nullptr;
-  } catch (const sprawl::Error& e) {
-    try {
-      py::object error = TypedError(e);
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
-    } catch (py::error_already_set& inner) {
-      inner.restore();
-    }
-    return nullptr;
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
+    FromCapsule<PyClient>(self)->produce(a[0], a[1], a[2], headers, partition, a[5]);
+  } catch (...) {
+    SetPythonError();
     return nullptr;
   }
   Py_RETURN_NONE;
@@ -610,34 +652,11 @@ PyObject* ProduceFast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
 
 // The produce builtin of one native client.
 py::object ProduceFunction(py::object client) {
-  // The cast through void (*)() is how CPython itself stores fastcall methods.
-  static PyMethodDef def = {
-      "produce", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&ProduceFast)),
-      METH_FASTCALL | METH_KEYWORDS,
-      "produce(topic, value, key=None, headers=None, partition=None, "
-      "on_delivery=None): see sprawl.Client.produce"};
-  PyClient& native = client.cast<PyClient&>();
-  auto capsule = py::reinterpret_steal<py::object>(PyCapsule_New(&native, nullptr, [](PyObject* c) {
-    Py_XDECREF(static_cast<PyObject*>(PyCapsule_GetContext(c)));
-  }));
-  if (!capsule) throw py::error_already_set();
-  if (PyCapsule_SetContext(capsule.ptr(), client.inc_ref().ptr()) != 0) {
-    client.dec_ref();
-    throw py::error_already_set();
-  }
-  PyObject* fn = PyCFunction_New(&def, capsule.ptr());
-  if (fn == nullptr) throw py::error_already_set();
-  return py::reinterpret_steal<py::object>(fn);
+  static PyMethodDef def = {"produce", AsMethod(&ProduceFast), METH_FASTCALL | METH_KEYWORDS,
+                            "produce(topic, value, key=None, headers=None, partition=None, "
+                            "on_delivery=None): see sprawl.Client.produce"};
+  return BoundBuiltin(&def, &client.cast<PyClient&>(), client);
 }
-
-class PyMessage {
- public:
-  explicit PyMessage(sprawl::Message m) : m_(std::move(m)) {}
-  const sprawl::Message& message() const { return m_; }
-
- private:
-  sprawl::Message m_;
-};
 
 class PyConsumer {
  public:
@@ -648,10 +667,11 @@ class PyConsumer {
   ~PyConsumer() {
     WithoutGilIfHeld([&] { consumer_.reset(); });
   }
-  std::optional<PyMessage> receive(int timeout_ms) {
+  // A native message (NativeMessage), or None after timeout_ms.
+  py::object receive(int timeout_ms) {
     std::optional<sprawl::Message> m = WithoutGil([&] { return consumer_->Receive(timeout_ms); });
-    if (!m) return std::nullopt;
-    return PyMessage(std::move(*m));
+    if (!m) return py::none();
+    return Steal(NativeMessage::New(std::move(*m)));
   }
   // Up to max messages in one release of the GIL: the first waits up to
   // timeout_ms, the rest are those already received (zero-timeout
@@ -675,22 +695,25 @@ class PyConsumer {
     });
     py::list out(got.size());
     for (size_t i = 0; i < got.size(); ++i) {
-      py::object native = py::cast(PyMessage(std::move(got[i])));
+      py::object native = Steal(NativeMessage::New(std::move(got[i])));
       py::object msg = NewInstance(g_types.message, {{&g_names->native, native.ptr()},
                                                      {&g_names->subscription, subscription.ptr()}});
       PyList_SET_ITEM(out.ptr(), static_cast<py::ssize_t>(i), msg.release().ptr());
     }
     return out;
   }
-  void ack(const PyMessage& m) { consumer_->Ack(m.message()); }
-  void nack(const PyMessage& m, int delay_ms) { consumer_->Nack(m.message(), delay_ms); }
+  // Settle one native message; the core batches what is sent. Raise
+  // Sprawl's typed exceptions (they are the per-message path: see
+  // SettleFunctions).
+  void ack(PyObject* m) { consumer_->Ack(Native(m)->message()); }
+  void nack(PyObject* m, int delay_ms) { consumer_->Nack(Native(m)->message(), delay_ms); }
   // Settles every sprawl.Message of `messages` (an iterable) in one release
   // of the GIL: acks them, or with nack nacks them with delay_ms. Checks
   // every item's type first; stops at the first the core refuses (a
   // message of another consumer, a closed consumer), those before it
   // settled.
   void settle_many(const py::iterable& messages, bool nack, int delay_ms) {
-    std::vector<const PyMessage*> held;
+    std::vector<NativeMessage*> held;
     std::vector<py::object> keep;  // the messages, alive while the GIL is released
     for (py::handle item : messages) {
       PyObject* native = PyObject_GetAttr(item.ptr(), g_names->native.ptr());
@@ -699,10 +722,10 @@ class PyConsumer {
         throw py::type_error("ack_many and nack_many take sprawl.Message objects");
       }
       keep.push_back(py::reinterpret_steal<py::object>(native));
-      held.push_back(&keep.back().cast<const PyMessage&>());
+      held.push_back(Native(native));
     }
     WithoutGil([&] {
-      for (const PyMessage* m : held) {
+      for (NativeMessage* m : held) {
         if (nack) {
           consumer_->Nack(m->message(), delay_ms);
         } else {
@@ -719,8 +742,58 @@ class PyConsumer {
   }
 
  private:
+  static NativeMessage* Native(PyObject* obj) {
+    NativeMessage* m = NativeMessage::From(obj);
+    if (m == nullptr) throw py::error_already_set();
+    return m;
+  }
+
+ private:
   std::unique_ptr<sprawl::Consumer> consumer_;
 };
+
+// ack(message) and nack(message, delay_ms) of one native consumer, as
+// builtins (msg.ack() is a per-message path). They raise Sprawl's typed
+// exceptions.
+PyObject* AckFast(PyObject* self, PyObject* message) {
+  try {
+    FromCapsule<PyConsumer>(self)->ack(message);
+  } catch (...) {
+    SetPythonError();
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* NackFast(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "nack(message, delay_ms)");
+    return nullptr;
+  }
+  const long delay_ms = PyLong_AsLong(args[1]);
+  if (delay_ms == -1 && PyErr_Occurred()) return nullptr;
+  if (delay_ms < INT_MIN || delay_ms > INT_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "the delay is out of range");
+    return nullptr;
+  }
+  try {
+    FromCapsule<PyConsumer>(self)->nack(args[0], static_cast<int>(delay_ms));
+  } catch (...) {
+    SetPythonError();
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+py::tuple SettleFunctions(py::object consumer) {
+  static PyMethodDef ack = {"ack", reinterpret_cast<PyCFunction>(&AckFast), METH_O,
+                            "ack(message): settles a native message"};
+  static PyMethodDef nack = {"nack", AsMethod(&NackFast), METH_FASTCALL,
+                             "nack(message, delay_ms): hands a native message back"};
+  PyConsumer* native = &consumer.cast<PyConsumer&>();
+  return py::make_tuple(BoundBuiltin(&ack, native, consumer),
+                        BoundBuiltin(&nack, native, consumer));
+}
 
 }  // namespace
 
@@ -839,43 +912,13 @@ PYBIND11_MODULE(_sprawl, m) {
   py::class_<Completions, std::shared_ptr<Completions>>(m, "Completions")
       .def("drain", &Completions::Drain);
 
-  py::class_<PyMessage>(m, "Message", py::buffer_protocol())
-      .def_buffer([](PyMessage& msg) {
-        std::string_view v = msg.message().value();
-        return py::buffer_info(const_cast<char*>(v.data()), 1,
-                               py::format_descriptor<uint8_t>::format(), 1,
-                               {static_cast<py::ssize_t>(v.size())}, {1}, /*readonly=*/true);
-      })
-      .def_property_readonly(
-          "topic", [](const PyMessage& msg) { return std::string(msg.message().topic()); })
-      .def_property_readonly("partition",
-                             [](const PyMessage& msg) { return msg.message().partition(); })
-      .def_property_readonly("offset", [](const PyMessage& msg) { return msg.message().offset(); })
-      .def_property_readonly("timestamp_ms",
-                             [](const PyMessage& msg) { return msg.message().timestamp_ms(); })
-      .def_property_readonly("delivery_count",
-                             [](const PyMessage& msg) { return msg.message().delivery_count(); })
-      .def_property_readonly("key",
-                             [](const PyMessage& msg) -> std::optional<py::bytes> {
-                               auto k = msg.message().key();
-                               if (!k) return std::nullopt;
-                               return py::bytes(k->data(), k->size());
-                             })
-      .def_property_readonly("headers", [](const PyMessage& msg) {
-        py::list out;
-        for (const auto& [name, value] : msg.message().headers()) {
-          out.append(py::make_tuple(py::str(name.data(), name.size()),
-                                    py::bytes(value.data(), value.size())));
-        }
-        return out;
-      });
+  if (!NativeMessage::Register(m.ptr())) throw py::error_already_set();
+  m.def("settle_functions", &SettleFunctions);
 
   py::class_<PyConsumer>(m, "Consumer")
       .def(py::init<PyClient&, const sprawl::Settings&>(), py::keep_alive<1, 2>())
       .def("receive", &PyConsumer::receive)
       .def("receive_many", &PyConsumer::receive_many)
-      .def("ack", &PyConsumer::ack)
-      .def("nack", &PyConsumer::nack)
       .def("settle_many", &PyConsumer::settle_many)
       .def("commit", &PyConsumer::commit)
       .def("close", &PyConsumer::close);

@@ -158,3 +158,20 @@ def test_receive_many_releases_the_gil_while_it_waits(client, topic):
     t.join()
     assert waited >= 0.9
     assert ticked >= 50, f"another thread ran {ticked} times while receive_many waited"
+
+
+def test_settling_after_close_raises_closed_error(client, topic):
+    publish_values(client, topic, [b"a", b"b"])
+    sub = client.subscribe(topic, group="late")
+    batch = []
+    while len(batch) < 2:
+        batch.extend(sub.receive_many(2 - len(batch), timeout=10))
+    sub.close()
+    with pytest.raises(sprawl.ClosedError):
+        batch[0].ack()
+    with pytest.raises(sprawl.ClosedError):
+        batch[0].nack()
+    with pytest.raises(sprawl.ClosedError):
+        sub.ack_many(batch)
+    # The messages stay readable after their subscription closed.
+    assert [bytes(m.value) for m in batch] == [b"a", b"b"]
