@@ -79,7 +79,7 @@ for line in open(f"{d}/bindings.txt"):
     ratio = rate_ / cpp[kind]
     verdict = "meets" if ratio >= 0.5 else "below"
     # The row's own words (in parentheses) tell apart the rows of one kind.
-    how = re.search(r"\(([^)]*)\)", line)
+    how = re.search(r"\((.*?)\): ", line)
     print(f"{m.group(1):6s} {m.group(2):7s} {rate_:>9,} msg/s | C++ {kind:7s} {cpp[kind]:>9,} msg/s "
           f"-> x{ratio:.2f} ({verdict} the 0.5 target)" + (f"  [{how.group(1)}]" if how else ""))
 PY

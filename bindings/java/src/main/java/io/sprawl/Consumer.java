@@ -20,6 +20,10 @@ public final class Consumer implements AutoCloseable, Iterable<Message> {
   // Calls hold it shared; destroying the native consumer takes it exclusively,
   // so a poll, ack or nack on another thread never runs on a freed consumer.
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  // The topic String of the last message polled, which the next one reuses
+  // when it spells the same topic. Written by the polling thread; a stale
+  // value costs a new String, never a wrong one.
+  String lastTopic;
 
   /** Opens the native consumer; the caller holds the client's lifecycle lock shared. */
   Consumer(SprawlClient client, long clientHandle, Settings settings, boolean grouped) {

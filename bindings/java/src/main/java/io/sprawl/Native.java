@@ -88,8 +88,12 @@ final class Native {
 
   static native void consumerDestroy(long consumer);
 
-  /** [topic, key (byte[] or null), value, header names, header values, partition, offset, timestamp, count]. */
-  static native Object[] messageFields(long message);
+  /**
+   * [topic, key (byte[] or null), value, header names (null: none), header values,
+   * long[] {partition, offset, timestamp, delivery count}]. The topic is {@code knownTopic}
+   * itself when it spells the message's topic (may be null).
+   */
+  static native Object[] messageFields(long message, String knownTopic);
 
   static native void messageDestroy(long message);
 
