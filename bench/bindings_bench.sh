@@ -70,6 +70,8 @@ def rate(path: str) -> int:
 cpp = {"publish": rate(f"{d}/cpp.txt"), "consume": rate(f"{d}/cpp_consume.txt")}
 for kind, rate_ in cpp.items():
     print(f"c++    {kind:7s} {rate_:>9,} msg/s | the reference")
+# Rows whose target is a rate of their own rather than the ratio.
+absolute = {("python", "callback"): 300_000}
 for line in open(f"{d}/bindings.txt"):
     m = re.match(r"(python|node|java) (\w+) .*: ([0-9]+) msg/s", line)
     if not m:
@@ -78,6 +80,10 @@ for line in open(f"{d}/bindings.txt"):
     rate_ = int(m.group(3))
     ratio = rate_ / cpp[kind]
     verdict = "meets" if ratio >= 0.5 else "below"
+    floor = absolute.get((m.group(1), m.group(2)))
+    if floor is not None:
+        print(f"{m.group(1):6s} {m.group(2):7s} {rate_:>9,} msg/s | "
+              f"{'meets' if rate_ >= floor else 'below'} the {floor:,} msg/s target")
     # The row's own words (in parentheses) tell apart the rows of one kind.
     how = re.search(r"\((.*?)\): ", line)
     print(f"{m.group(1):6s} {m.group(2):7s} {rate_:>9,} msg/s | C++ {kind:7s} {cpp[kind]:>9,} msg/s "
