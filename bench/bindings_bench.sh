@@ -5,7 +5,7 @@
 # (bench/java/JavaBench.java), all over the C ABI, publish the same workload;
 # then the C++ client (`sprawlctl bench consume`), the Python package (per
 # message, and in batches with receive_many + ack_many) and the Java binding
-# each consume the C++ client's messages through a new consumer group,
+# (per message, and in batches with pollMany) each consume the C++ client's messages through a new consumer group,
 # acking every message. Each binding's ratio to the C++ client is printed,
 # with whether it meets the 0.5 target.
 # 100-byte messages, acks=leader, 4 partitions, batching async producers.
@@ -60,6 +60,8 @@ PYTHONPATH="$build/python" python3 "$root/bench/python_bench.py" consume "$addre
   batch | tee -a "$data/bindings.txt"
 java -Djava.library.path="$build/java" -cp "$data/java:$root/bindings/java/target/classes" \
   JavaBench consume "$address" cpp "$count" | tee -a "$data/bindings.txt"
+java -Djava.library.path="$build/java" -cp "$data/java:$root/bindings/java/target/classes" \
+  JavaBench consume "$address" cpp "$count" batch | tee -a "$data/bindings.txt"
 # -- end of the Python and Java consume rows
 echo "-- ratios to the C++ client"
 python3 - "$data" <<'PY'

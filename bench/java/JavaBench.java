@@ -24,12 +24,15 @@ import java.util.concurrent.CompletableFuture;
  * with Consumer.poll and Message.ack (1,000 in flight, as `sprawlctl bench
  * consume`), freeing each message after its ack; the time runs from
  * subscribing to leaving the group with every ack sent.
- * Usage: java JavaBench consume ADDRESS TOPIC COUNT
+ * With "batch" after COUNT, takes Consumer.pollMany batches of up to 256
+ * instead, acking and freeing each message.
+ * Usage: java JavaBench consume ADDRESS TOPIC COUNT [batch]
  */
 public class JavaBench {
   public static void main(String[] args) {
     if (args[0].equals("consume")) {
-      consume(args[1], args[2], Integer.parseInt(args[3]));
+      consume(args[1], args[2], Integer.parseInt(args[3]),
+          args.length > 4 && args[4].equals("batch"));
       return;
     }
     String address = args[0];
@@ -67,7 +70,7 @@ public class JavaBench {
     }
   }
 
-  static void consume(String address, String topic, int count) {
+  static void consume(String address, String topic, int count, boolean batched) {
     String group = "javabench-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
     int received = 0;
     int size = 0;
@@ -76,7 +79,7 @@ public class JavaBench {
       long start = System.nanoTime();
       try (Consumer consumer = client.subscribe(topic, group, Map.of("max_in_flight", 1000))) {
         // 10 s without a message ends the run early, as in sprawlctl.
-        while (received < count) {
+        while (received < count && !batched) {
           Optional<Message> next = consumer.poll(Duration.ofSeconds(10));
           if (next.isEmpty()) break;
           try (Message m = next.get()) {
@@ -85,11 +88,24 @@ public class JavaBench {
           }
           received++;
         }
+        while (received < count && batched) {
+          List<Message> batch = consumer.pollMany(Math.min(256, count - received),
+              Duration.ofSeconds(10));
+          if (batch.isEmpty()) break;
+          for (Message m : batch) {
+            try (m) {
+              m.ack();
+              size = m.value().length;
+            }
+          }
+          received += batch.size();
+        }
       }
       seconds = (System.nanoTime() - start) / 1e9;
     }
-    System.out.printf("java consume (group, acked, Consumer.poll + ack): %d messages of %d B in %.2f"
-        + " s: %d msg/s%n", received, size, seconds, (long) (received / seconds));
+    System.out.printf("java consume (group, acked, %s): %d messages of %d B in %.2f s: %d msg/s%n",
+        batched ? "Consumer.pollMany(256) + ack" : "Consumer.poll + ack", received, size, seconds,
+        (long) (received / seconds));
     if (received < count) {
       System.err.printf("JavaBench: only %d of %d messages came%n", received, count);
       System.exit(1);

@@ -481,6 +481,33 @@ JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerReceive(JNIEnv* env, jclas
   });
 }
 
+JNIEXPORT jlongArray JNICALL Java_io_sprawl_Native_consumerReceiveMany(JNIEnv* env, jclass, jlong h,
+                                                                       jint max, jint ms) {
+  auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
+  if (consumer == nullptr) return nullptr;
+  std::vector<jlong> got;  // owned until handed to Java
+  auto free_got = [&] {
+    for (jlong m : got) delete reinterpret_cast<sprawl::Message*>(m);
+  };
+  jlongArray out = Guarded<jlongArray>(env, nullptr, [&]() -> jlongArray {
+    std::optional<sprawl::Message> m = consumer->Receive(ms);
+    while (m) {
+      got.push_back(reinterpret_cast<jlong>(new sprawl::Message(std::move(*m))));
+      if (got.size() >= static_cast<size_t>(max)) break;
+      try {
+        m = consumer->Receive(0);
+      } catch (const sprawl::Error&) {
+        break;  // a close meanwhile: the next call reports it
+      }
+    }
+    jlongArray handles = NotNull(env->NewLongArray(static_cast<jsize>(got.size())));
+    env->SetLongArrayRegion(handles, 0, static_cast<jsize>(got.size()), got.data());
+    return handles;
+  });
+  if (out == nullptr) free_got();
+  return out;
+}
+
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerAck(JNIEnv* env, jclass, jlong h, jlong m) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
   if (consumer == nullptr) return;

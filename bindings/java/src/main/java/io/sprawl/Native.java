@@ -78,6 +78,12 @@ final class Native {
   /** The next message's native handle, or 0 after timeoutMs. */
   static native long consumerReceive(long consumer, int timeoutMs);
 
+  /**
+   * Up to max native message handles: the first waits up to timeoutMs, the rest were already
+   * received. Empty after timeoutMs.
+   */
+  static native long[] consumerReceiveMany(long consumer, int max, int timeoutMs);
+
   static native void consumerAck(long consumer, long message);
 
   static native void consumerNack(long consumer, long message, int delayMs);

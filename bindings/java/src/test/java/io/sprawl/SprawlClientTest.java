@@ -121,6 +121,58 @@ class SprawlClientTest {
   }
 
   @Test
+  void pollManyTakesBatchesInOrderAndTheirAcksSettle() {
+    String topic = unique("batches");
+    client.createTopic(topic, Map.of("partitions", 1));
+    for (int i = 0; i < 10; i++) client.publishSync(topic, null, bytes("" + i));
+    try (Consumer group = client.subscribe(topic, "g")) {
+      List<Message> got = new ArrayList<>();
+      while (got.size() < 10) {
+        List<Message> batch = group.pollMany(4, Duration.ofSeconds(10));
+        assertFalse(batch.isEmpty(), "no message within 10 s");
+        assertTrue(batch.size() <= 4);
+        got.addAll(batch);
+      }
+      for (int i = 0; i < 10; i++) {
+        assertEquals(i, got.get(i).offset());
+        assertEquals("" + i, text(got.get(i).value()));
+        got.get(i).ack();
+      }
+      long start = System.nanoTime();
+      assertTrue(group.pollMany(4, Duration.ofMillis(300)).isEmpty());
+      assertTrue(System.nanoTime() - start >= 290_000_000L, "an empty batch waits the timeout");
+      assertThrows(IllegalArgumentException.class, () -> group.pollMany(0, Duration.ZERO));
+      group.commit();
+    }
+    // Every message was acked: the group's next member gets nothing.
+    try (Consumer again = client.subscribe(topic, "g")) {
+      assertTrue(again.pollMany(10, Duration.ofSeconds(1)).isEmpty());
+    }
+  }
+
+  @Test
+  void closeEndsAPollManyWaitingOnAnotherThread() throws Exception {
+    String topic = unique("pollmany-close");
+    client.createTopic(topic, Map.of("partitions", 1));
+    Consumer group = client.subscribe(topic, "g");
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      CountDownLatch started = new CountDownLatch(1);
+      Future<?> waiting = pool.submit(() -> {
+        started.countDown();
+        return group.pollMany(10, Duration.ofMinutes(1));
+      });
+      started.await();
+      group.close();
+      java.util.concurrent.ExecutionException e = assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof SprawlException, e.getCause().toString());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void theSameKeyLandsOnTheDocumentedPartition() {
     String topic = unique("keys");
     client.createTopic(topic, Map.of("partitions", 16));
