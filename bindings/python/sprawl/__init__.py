@@ -9,6 +9,11 @@ and an embedded node, over Sprawl's C ABI.
             for msg in client.subscribe("orders", group="billing", timeout=5.0):
                 print(msg.value.tobytes()); msg.ack()
 
+Fast paths: ``client.produce(topic, value, on_delivery=cb)`` publishes with a
+callback that ``client.poll()`` / ``client.flush()`` run on the calling thread
+(no future per message); ``sub.receive_many(1000, timeout)`` and
+``sub.ack_many(batch)`` consume and settle in batches.
+
 The library's own log records go to the standard `logging` module, under the
 "sprawl" logger (children per component: "sprawl.broker", "sprawl.storage",
 ...), e.g. ``logging.getLogger("sprawl").setLevel(logging.INFO)``.

@@ -1,6 +1,6 @@
 """Type stubs for the native module (bindings/python/src/module.cc)."""
 
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _Headers = List[Tuple[str, bytes]]
@@ -14,6 +14,19 @@ def log_get_level() -> int: ...
 def log_dropped() -> int: ...
 def log_set_queue_capacity(capacity: int) -> None: ...
 def log_write(level: int, component: str, message: str) -> None: ...
+def register_types(publish_ack: type, message: type, convert: Callable[[NativeError], Exception],
+                   headers: Callable[[Any], _Headers]) -> None:
+    """The package's PublishAck and Message classes, which the native side
+    builds per message, its error conversion and its headers conversion;
+    called once at import."""
+def produce_function(client: Client) -> Callable[..., None]:
+    """Client.produce(topic, value, key=None, headers=None, partition=None,
+    on_delivery=None) as a builtin bound to `client`; raises Sprawl's typed
+    exceptions."""
+def settle_functions(consumer: Consumer) -> Tuple[Callable[[Message], None],
+                                                  Callable[[Message, int], None]]:
+    """ack(message) and nack(message, delay_ms) bound to `consumer`; they
+    raise Sprawl's typed exceptions."""
 
 class NativeError(Exception):
     """args: (code name, code number, message, retriable)."""
@@ -43,6 +56,9 @@ class Client:
                       partition: int,
                       done: Callable[[Optional[NativeError], int, int], None]) -> None: ...
     def publish_many(self, topic: str, values: List[_Buffer], key: Optional[bytes]) -> int: ...
+    def poll(self, timeout_ms: int) -> int:
+        """Runs the due on_delivery callbacks of produce (waiting up to
+        timeout_ms for one); returns how many ran."""
     def drain(self, timeout_ms: int) -> int:
         """Runs the callbacks of completed publish_async calls (waiting up to
         timeout_ms for one); returns how many ran, -1 once the client is
@@ -79,7 +95,8 @@ class Message:
 class Consumer:
     def __init__(self, client: Client, settings: Dict[str, str]) -> None: ...
     def receive(self, timeout_ms: int) -> Optional[Message]: ...
-    def ack(self, message: Message) -> None: ...
-    def nack(self, message: Message, delay_ms: int) -> None: ...
+    def receive_many(self, max: int, timeout_ms: int, subscription: Any) -> List[Any]:
+        """Up to max sprawl.Message objects of `subscription`."""
+    def settle_many(self, messages: Any, nack: bool, delay_ms: int) -> None: ...
     def commit(self) -> None: ...
     def close(self) -> None: ...

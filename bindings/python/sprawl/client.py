@@ -5,13 +5,15 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _sprawl
 from ._native import convert, milliseconds, settings, wraps_native
 from ._types import PublishAck
-from .errors import InvalidArgumentError
-from .subscription import Subscription
+from .errors import InvalidArgumentError, SprawlError
+from .message import Message
+from .subscription import _SLICE_SECONDS, Subscription
 
 Bytes = Union[bytes, bytearray, memoryview]
 HeadersArg = Optional[Mapping[str, Union[str, Bytes]]]
@@ -41,6 +43,11 @@ def _key(key: Union[str, Bytes, None]) -> Optional[bytes]:
     return key.encode() if isinstance(key, str) else bytes(key)
 
 
+# The classes the native side builds per message (produce's acks, received
+# messages), and how it turns its errors into Sprawl's.
+_sprawl.register_types(PublishAck, Message, convert, _headers)
+
+
 def _complete(completions: "_sprawl.Completions") -> None:
     """Runs a client's delivery callbacks until the client is closed or
     collected. It holds the queue only, never the client, so a client
@@ -60,6 +67,20 @@ class Client:
     starts with the same name, this one's publishes fail with
     ``ProducerError`` (code ``PRODUCER_FENCED``). Use it as a context manager: closing it
     flushes what was published and fails what cannot be delivered.
+
+    Three ways to publish: ``publish()`` waits for the ack;
+    ``publish_async()`` returns a future (completed by a thread of the
+    client); ``produce()`` takes an ``on_delivery`` callback that runs from
+    ``poll()`` or ``flush()`` on the caller's thread, the cheapest per
+    message (as ``confluent_kafka.Producer.produce``)::
+
+        def delivered(error, ack):
+            if error is not None:
+                print("failed:", error)
+        for value in values:
+            client.produce("orders", value, on_delivery=delivered)
+            client.poll(0)          # run the callbacks that are due
+        client.flush()              # wait for the rest and run theirs
 
     Thread-safe: any number of threads may publish at once.
     """
@@ -81,6 +102,10 @@ class Client:
                 None if delivery_timeout is None else milliseconds(delivery_timeout),
         })
         self._native = self._open(config)
+        # produce() is a per-message path: the instance's produce is the
+        # native builtin itself (same arguments, same exceptions), which
+        # skips a Python frame and the binding layer's dispatch.
+        self.produce = self._produce = _sprawl.produce_function(self._native)
         self._address = address
         self._subscriptions: "set[Subscription]" = set()
         self._lock = threading.Lock()
@@ -201,14 +226,62 @@ class Client:
         raises the first failure."""
         return self._native.publish_many(topic, list(values), _key(key))
 
-    @wraps_native
+    def produce(self, topic: str, value: Bytes, key: Union[str, Bytes, None] = None,
+                headers: HeadersArg = None, partition: Optional[int] = None,
+                on_delivery: Optional[Callable[[Optional[SprawlError], Optional[PublishAck]],
+                                               Any]] = None) -> None:
+        """Queues one message for a batch; the fastest way to publish one at
+        a time (no future, no thread hop per message).
+
+        ``on_delivery(error, ack)`` reports the outcome: ``error`` None and
+        ``ack`` the ``PublishAck`` on success, else ``error`` the
+        ``SprawlError`` (a missing topic: ``NotFoundError``; the delivery
+        timeout: ``TimeoutError``; a close first: ``ClosedError``) and
+        ``ack`` None. It runs only from ``poll()`` or ``flush()`` (or
+        ``close()``), on the thread that calls them: call ``poll(0)`` now
+        and then, or the outcomes wait in memory. Without ``on_delivery``,
+        ``flush()`` raises the first failure.
+
+        Raises at once what is wrong with the call itself
+        (``InvalidArgumentError`` for a bad topic name, ``TypeError`` for
+        wrong types, ``ClosedError`` on a closed client). Waits only while
+        the client's buffer is full."""
+        # Documents the call; instances replace it with the native builtin.
+        self._produce(topic, value, key, headers, partition, on_delivery)
+
+    def poll(self, timeout: Optional[float] = 0.0) -> int:
+        """Runs the ``on_delivery`` callbacks of ``produce()`` whose outcome
+        is known, on this thread, first waiting up to ``timeout`` seconds
+        (None: until one is due or the client closes) for one. Returns how
+        many ran. A callback that raises ends the call with its exception;
+        the callbacks after it stay due for the next ``poll()``."""
+        if timeout is not None and timeout <= 0:
+            return self._native.poll(0)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            # Slices, so that Ctrl-C is noticed while it waits.
+            wait = _SLICE_SECONDS
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            ran = self._native.poll(milliseconds(wait))
+            if ran or self._closed or (deadline is not None and time.monotonic() >= deadline):
+                return ran
+
     def flush(self, timeout: Optional[float] = None) -> None:
         """Waits until everything published so far is acknowledged (or has
-        failed: its future holds the error), up to ``timeout`` seconds (None =
-        the client's ``delivery_timeout``). Their futures are complete when it
-        returns."""
-        self._native.flush(milliseconds(timeout))
-        self._native.drain(0)
+        failed), up to ``timeout`` seconds (None = the client's
+        ``delivery_timeout``), then completes the futures of
+        ``publish_async()`` and runs the due ``on_delivery`` callbacks of
+        ``produce()``, as ``poll()`` does. Raises the first failure of a
+        message published without a callback or future (``publish_many``,
+        ``produce`` without ``on_delivery``), or ``TimeoutError``."""
+        try:
+            self._native.flush(milliseconds(timeout))
+        except _sprawl.NativeError as e:
+            raise convert(e) from None
+        finally:
+            self._native.drain(0)
+            self._native.poll(0)
 
     # -- subscribe -------------------------------------------------------------
 
@@ -259,7 +332,8 @@ class Client:
         """Closes subscriptions, flushes what was published (up to
         ``timeout`` seconds; None = the client's ``delivery_timeout``, 120 s
         by default) and disconnects. Publishes still in flight then fail with
-        ClosedError; their futures are complete when it returns. Idempotent.
+        ClosedError; their futures are complete, and the ``on_delivery``
+        callbacks of ``produce()`` have run, when it returns. Idempotent.
         A client collected without close() is closed the same way, with
         the default timeout."""
         with self._lock:
@@ -273,6 +347,9 @@ class Client:
             self._closed = True
             if self._completer is not None and self._completer is not threading.current_thread():
                 self._completer.join()
+            # The on_delivery callbacks of what close flushed or failed (one
+            # that raises leaves the rest to a later poll()).
+            self._native.poll(0)
 
     def __enter__(self) -> "Client":
         return self

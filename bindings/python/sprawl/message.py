@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, Optional
 
+from ._native import milliseconds
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._sprawl import Message as _NativeMessage
     from .subscription import Subscription
@@ -18,12 +20,13 @@ class Message:
     delivery, more on redeliveries, 0 for reads by offset.
     """
 
-    __slots__ = ("_native", "_subscription", "_settled")
+    # The native side builds messages without calling __init__ (it sets
+    # these two slots): keep every attribute a slot set there.
+    __slots__ = ("_native", "_subscription")
 
     def __init__(self, native: "_NativeMessage", subscription: "Subscription") -> None:
         self._native = native
         self._subscription = subscription
-        self._settled = False
 
     @property
     def topic(self) -> str:
@@ -58,13 +61,15 @@ class Message:
         return self._native.delivery_count
 
     def ack(self) -> None:
-        """Settles the message: its group will not deliver it again."""
-        self._subscription._ack(self)
+        """Settles the message: its group will not deliver it again. Acks
+        are sent in batches (``Subscription.ack_many`` settles many in one
+        call)."""
+        self._subscription._ack_native(self._native)
 
     def nack(self, delay: float = 0.0) -> None:
         """Hands the message back for redelivery after ``delay`` seconds (or to
         the dead-letter topic once it has used up its deliveries)."""
-        self._subscription._nack(self, delay)
+        self._subscription._nack_native(self._native, milliseconds(delay))
 
     def __repr__(self) -> str:
         return (f"Message(topic={self.topic!r}, partition={self.partition}, offset={self.offset}, "

@@ -37,10 +37,6 @@ jmethodID g_string_get_bytes = nullptr;  // String.getBytes(Charset)
 jobject g_utf8 = nullptr;                // StandardCharsets.UTF_8
 jclass g_bytes = nullptr;                // byte[]
 jclass g_object = nullptr;
-jclass g_integer = nullptr;
-jmethodID g_integer_of = nullptr;
-jclass g_long = nullptr;
-jmethodID g_long_of = nullptr;
 jclass g_logging = nullptr;  // io.sprawl.Logging
 jmethodID g_logging_deliver = nullptr;
 
@@ -262,12 +258,10 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_string = GlobalClass(env, "java/lang/String");
   g_bytes = GlobalClass(env, "[B");
   g_object = GlobalClass(env, "java/lang/Object");
-  g_integer = GlobalClass(env, "java/lang/Integer");
-  g_long = GlobalClass(env, "java/lang/Long");
   g_logging = GlobalClass(env, "io/sprawl/Logging");
   jclass charsets = GlobalClass(env, "java/nio/charset/StandardCharsets");
-  if (!g_exception || !g_ack || !g_future || !g_string || !g_bytes || !g_object || !g_integer ||
-      !g_long || !g_logging || !charsets) {
+  if (!g_exception || !g_ack || !g_future || !g_string || !g_bytes || !g_object || !g_logging ||
+      !charsets) {
     return JNI_ERR;
   }
   g_exception_init =
@@ -275,15 +269,13 @@ JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   g_ack_init = env->GetMethodID(g_ack, "<init>", "(Ljava/lang/String;IJ)V");
   g_future_complete = env->GetMethodID(g_future, "complete", "(Ljava/lang/Object;)Z");
   g_future_fail = env->GetMethodID(g_future, "completeExceptionally", "(Ljava/lang/Throwable;)Z");
-  g_integer_of = env->GetStaticMethodID(g_integer, "valueOf", "(I)Ljava/lang/Integer;");
-  g_long_of = env->GetStaticMethodID(g_long, "valueOf", "(J)Ljava/lang/Long;");
   g_logging_deliver = env->GetStaticMethodID(
       g_logging, "deliver", "(ILjava/lang/String;Ljava/lang/String;J[Ljava/lang/String;)V");
   g_string_init = env->GetMethodID(g_string, "<init>", "([BLjava/nio/charset/Charset;)V");
   g_string_get_bytes = env->GetMethodID(g_string, "getBytes", "(Ljava/nio/charset/Charset;)[B");
   jfieldID utf8_field = env->GetStaticFieldID(charsets, "UTF_8", "Ljava/nio/charset/Charset;");
-  if (!g_exception_init || !g_ack_init || !g_future_complete || !g_future_fail || !g_integer_of ||
-      !g_long_of || !g_string_init || !g_string_get_bytes || !utf8_field || !g_logging_deliver) {
+  if (!g_exception_init || !g_ack_init || !g_future_complete || !g_future_fail || !g_string_init ||
+      !g_string_get_bytes || !utf8_field || !g_logging_deliver) {
     return JNI_ERR;
   }
   jobject utf8 = env->GetStaticObjectField(charsets, utf8_field);
@@ -489,6 +481,33 @@ JNIEXPORT jlong JNICALL Java_io_sprawl_Native_consumerReceive(JNIEnv* env, jclas
   });
 }
 
+JNIEXPORT jlongArray JNICALL Java_io_sprawl_Native_consumerReceiveMany(JNIEnv* env, jclass, jlong h,
+                                                                       jint max, jint ms) {
+  auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
+  if (consumer == nullptr) return nullptr;
+  std::vector<jlong> got;  // owned until handed to Java
+  auto free_got = [&] {
+    for (jlong m : got) delete reinterpret_cast<sprawl::Message*>(m);
+  };
+  jlongArray out = Guarded<jlongArray>(env, nullptr, [&]() -> jlongArray {
+    std::optional<sprawl::Message> m = consumer->Receive(ms);
+    while (m) {
+      got.push_back(reinterpret_cast<jlong>(new sprawl::Message(std::move(*m))));
+      if (got.size() >= static_cast<size_t>(max)) break;
+      try {
+        m = consumer->Receive(0);
+      } catch (const sprawl::Error&) {
+        break;  // a close meanwhile: the next call reports it
+      }
+    }
+    jlongArray handles = NotNull(env->NewLongArray(static_cast<jsize>(got.size())));
+    env->SetLongArrayRegion(handles, 0, static_cast<jsize>(got.size()), got.data());
+    return handles;
+  });
+  if (out == nullptr) free_got();
+  return out;
+}
+
 JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerAck(JNIEnv* env, jclass, jlong h, jlong m) {
   auto* consumer = Handle<sprawl::Consumer>(env, h, "the consumer");
   if (consumer == nullptr) return;
@@ -518,37 +537,58 @@ JNIEXPORT void JNICALL Java_io_sprawl_Native_consumerDestroy(JNIEnv*, jclass, jl
   delete reinterpret_cast<sprawl::Consumer*>(h);
 }
 
-JNIEXPORT jobjectArray JNICALL Java_io_sprawl_Native_messageFields(JNIEnv* env, jclass, jlong h) {
+// `known` as a new local reference when it spells `topic` (compared in
+// modified UTF-8, which is UTF-8 for any topic without NUL or characters
+// beyond the BMP), else a new String. A consumer's messages share one
+// topic: comparing costs no allocation and no call into Java, which
+// building a String per message does.
+jstring TopicString(JNIEnv* env, std::string_view topic, jstring known) {
+  if (known != nullptr && static_cast<size_t>(env->GetStringUTFLength(known)) == topic.size()) {
+    std::string spelled(topic.size() + 1, '\0');  // the region ends with a NUL
+    env->GetStringUTFRegion(known, 0, env->GetStringLength(known), spelled.data());
+    if (std::string_view(spelled.data(), topic.size()) == topic) {
+      return static_cast<jstring>(NotNull(env->NewLocalRef(known)));
+    }
+  }
+  return JavaString(env, topic);
+}
+
+JNIEXPORT jobjectArray JNICALL Java_io_sprawl_Native_messageFields(JNIEnv* env, jclass, jlong h,
+                                                                   jstring known_topic) {
   auto* m = Handle<sprawl::Message>(env, h, "the message");
   if (m == nullptr) return nullptr;
   return Guarded<jobjectArray>(env, nullptr, [&] {
-    jobjectArray out = NotNull(env->NewObjectArray(9, g_object, nullptr));
+    jobjectArray out = NotNull(env->NewObjectArray(6, g_object, nullptr));
     auto set = [&](jsize i, jobject o) {
       env->SetObjectArrayElement(out, i, NotNull(o));
       env->DeleteLocalRef(o);
     };
-    set(0, JavaString(env, m->topic()));
+    set(0, TopicString(env, m->topic(), known_topic));
     if (auto key = m->key()) set(1, ByteArray(env, *key));
     set(2, ByteArray(env, m->value()));
     const auto headers = m->headers();
     const auto count = static_cast<jsize>(headers.size());
-    jobjectArray names = NotNull(env->NewObjectArray(count, g_string, nullptr));
-    jobjectArray values = NotNull(env->NewObjectArray(count, g_bytes, nullptr));
-    for (jsize i = 0; i < count; ++i) {
-      jstring name = JavaString(env, headers[static_cast<size_t>(i)].first);
-      jbyteArray value = ByteArray(env, headers[static_cast<size_t>(i)].second);
-      env->SetObjectArrayElement(names, i, name);
-      env->SetObjectArrayElement(values, i, value);
-      env->DeleteLocalRef(name);
-      env->DeleteLocalRef(value);
+    if (count > 0) {  // most messages have none: no arrays then
+      jobjectArray names = NotNull(env->NewObjectArray(count, g_string, nullptr));
+      jobjectArray values = NotNull(env->NewObjectArray(count, g_bytes, nullptr));
+      for (jsize i = 0; i < count; ++i) {
+        jstring name = JavaString(env, headers[static_cast<size_t>(i)].first);
+        jbyteArray value = ByteArray(env, headers[static_cast<size_t>(i)].second);
+        env->SetObjectArrayElement(names, i, name);
+        env->SetObjectArrayElement(values, i, value);
+        env->DeleteLocalRef(name);
+        env->DeleteLocalRef(value);
+      }
+      set(3, names);
+      set(4, values);
     }
-    set(3, names);
-    set(4, values);
-    set(5, env->CallStaticObjectMethod(g_integer, g_integer_of, static_cast<jint>(m->partition())));
-    set(6, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->offset())));
-    set(7, env->CallStaticObjectMethod(g_long, g_long_of, static_cast<jlong>(m->timestamp_ms())));
-    set(8, env->CallStaticObjectMethod(g_integer, g_integer_of,
-                                       static_cast<jint>(m->delivery_count())));
+    // The numbers in one primitive array: boxing each was a call into Java.
+    const jlong numbers[4] = {static_cast<jlong>(m->partition()), static_cast<jlong>(m->offset()),
+                              static_cast<jlong>(m->timestamp_ms()),
+                              static_cast<jlong>(m->delivery_count())};
+    jlongArray packed = NotNull(env->NewLongArray(4));
+    env->SetLongArrayRegion(packed, 0, 4, numbers);
+    set(5, packed);
     return out;
   });
 }

@@ -1,7 +1,9 @@
 package io.sprawl;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -20,6 +22,10 @@ public final class Consumer implements AutoCloseable, Iterable<Message> {
   // Calls hold it shared; destroying the native consumer takes it exclusively,
   // so a poll, ack or nack on another thread never runs on a freed consumer.
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  // The topic String of the last message polled, which the next one reuses
+  // when it spells the same topic. Written by the polling thread; a stale
+  // value costs a new String, never a wrong one.
+  String lastTopic;
 
   /** Opens the native consumer; the caller holds the client's lifecycle lock shared. */
   Consumer(SprawlClient client, long clientHandle, Settings settings, boolean grouped) {
@@ -33,6 +39,26 @@ public final class Consumer implements AutoCloseable, Iterable<Message> {
     int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
     long message = withHandle(h -> Native.consumerReceive(h, ms));
     return message == 0 ? Optional.empty() : Optional.of(new Message(this, message));
+  }
+
+  /**
+   * Up to {@code max} messages in one call into the library: waits up to {@code timeout} for
+   * the first, then adds those already received without waiting; empty when none came in time.
+   * In the order they were received (offset order within a partition). A close from another
+   * thread ends the wait; a batch already taken is returned, the next call throws.
+   */
+  public List<Message> pollMany(int max, Duration timeout) {
+    if (max < 1) throw new IllegalArgumentException("max must be at least 1");
+    int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+    long[] handles = withHandle(h -> Native.consumerReceiveMany(h, max, ms));
+    List<Message> out = new ArrayList<>(handles.length);
+    try {
+      for (long m : handles) out.add(new Message(this, m));
+    } finally {
+      // A message that failed to build, and those after it, are freed here.
+      for (int j = out.size(); j < handles.length; j++) Native.messageDestroy(handles[j]);
+    }
+    return out;
   }
 
   /** Messages until one second passes without one (see {@link #iterator(Duration)}). */
@@ -108,7 +134,7 @@ public final class Consumer implements AutoCloseable, Iterable<Message> {
     });
   }
 
-  private long withHandle(LongFunction<Long> call) {
+  private <T> T withHandle(LongFunction<T> call) {
     lifecycle.readLock().lock();
     try {
       if (handle == 0 || closed) throw SprawlException.closed("the consumer");

@@ -58,19 +58,27 @@ public final class Message implements AutoCloseable {
     this.consumer = consumer;
     this.handle = new Handle(handle);
     this.cleanable = CLEANER.register(this, this.handle);
-    Object[] f = Native.messageFields(handle);
+    // The consumer's messages share a topic: passing the last one's String
+    // spares building a new one per message.
+    Object[] f = Native.messageFields(handle, consumer.lastTopic);
     this.topic = (String) f[0];
+    consumer.lastTopic = this.topic;
     this.key = (byte[]) f[1];
     this.value = (byte[]) f[2];
     String[] names = (String[]) f[3];
-    byte[][] values = (byte[][]) f[4];
-    Map<String, byte[]> h = new LinkedHashMap<>();
-    for (int i = 0; i < names.length; i++) h.put(names[i], values[i]);
-    this.headers = Collections.unmodifiableMap(h);
-    this.partition = (Integer) f[5];
-    this.offset = (Long) f[6];
-    this.timestampMs = (Long) f[7];
-    this.deliveryCount = (Integer) f[8];
+    if (names == null) {
+      this.headers = Collections.emptyMap();
+    } else {
+      byte[][] values = (byte[][]) f[4];
+      Map<String, byte[]> h = new LinkedHashMap<>();
+      for (int i = 0; i < names.length; i++) h.put(names[i], values[i]);
+      this.headers = Collections.unmodifiableMap(h);
+    }
+    long[] numbers = (long[]) f[5];
+    this.partition = (int) numbers[0];
+    this.offset = numbers[1];
+    this.timestampMs = numbers[2];
+    this.deliveryCount = (int) numbers[3];
   }
 
   public String topic() {

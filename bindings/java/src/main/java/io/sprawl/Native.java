@@ -78,6 +78,12 @@ final class Native {
   /** The next message's native handle, or 0 after timeoutMs. */
   static native long consumerReceive(long consumer, int timeoutMs);
 
+  /**
+   * Up to max native message handles: the first waits up to timeoutMs, the rest were already
+   * received. Empty after timeoutMs.
+   */
+  static native long[] consumerReceiveMany(long consumer, int max, int timeoutMs);
+
   static native void consumerAck(long consumer, long message);
 
   static native void consumerNack(long consumer, long message, int delayMs);
@@ -88,8 +94,12 @@ final class Native {
 
   static native void consumerDestroy(long consumer);
 
-  /** [topic, key (byte[] or null), value, header names, header values, partition, offset, timestamp, count]. */
-  static native Object[] messageFields(long message);
+  /**
+   * [topic, key (byte[] or null), value, header names (null: none), header values,
+   * long[] {partition, offset, timestamp, delivery count}]. The topic is {@code knownTopic}
+   * itself when it spells the message's topic (may be null).
+   */
+  static native Object[] messageFields(long message, String knownTopic);
 
   static native void messageDestroy(long message);
 

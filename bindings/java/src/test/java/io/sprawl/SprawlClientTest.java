@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,6 +84,91 @@ class SprawlClientTest {
       assertEquals(3, m.valueBuffer().remaining());
       assertThrows(IllegalStateException.class, m::ack, "reads by offset are not acked");
       assertTrue(reader.poll(Duration.ofMillis(200)).isEmpty());
+    }
+  }
+
+  @Test
+  void messagesOfOneConsumerShareTheTopicStringAndKeepTheirOwnFields() {
+    String topic = unique("fields");
+    client.createTopic(topic, Map.of("partitions", 2));
+    client.publish(topic, null, bytes("plain"), Map.of(), 1).join();
+    client.publish(topic, bytes("k"), bytes("headed"), Map.of("h", bytes("v")), 1).join();
+    client.publish(topic, null, bytes("other"), Map.of(), 0).join();
+    try (Consumer reader = client.subscribe(topic, null, Map.of("partition", 1))) {
+      Message plain = reader.poll(Duration.ofSeconds(10)).orElseThrow();
+      Message headed = reader.poll(Duration.ofSeconds(10)).orElseThrow();
+      assertEquals(topic, plain.topic());
+      assertSame(plain.topic(), headed.topic(), "one String for the consumer's topic");
+      assertEquals(List.of(1, 1), List.of(plain.partition(), headed.partition()));
+      assertEquals(List.of(0L, 1L), List.of(plain.offset(), headed.offset()));
+      assertNull(plain.key());
+      assertEquals("k", text(headed.key()));
+      assertEquals(Map.of(), plain.headers());
+      assertEquals(Set.of("h"), headed.headers().keySet());
+      assertEquals("v", text(headed.headers().get("h")));
+      assertTrue(headed.timestampMs() >= plain.timestampMs() && plain.timestampMs() > 0);
+    }
+    try (Consumer group = client.subscribe(topic, "g")) {
+      int seen = 0;
+      while (seen < 3) {
+        Message m = group.poll(Duration.ofSeconds(10)).orElseThrow();
+        assertEquals(topic, m.topic());
+        assertEquals(1, m.deliveryCount());
+        m.ack();
+        seen++;
+      }
+    }
+  }
+
+  @Test
+  void pollManyTakesBatchesInOrderAndTheirAcksSettle() {
+    String topic = unique("batches");
+    client.createTopic(topic, Map.of("partitions", 1));
+    for (int i = 0; i < 10; i++) client.publishSync(topic, null, bytes("" + i));
+    try (Consumer group = client.subscribe(topic, "g")) {
+      List<Message> got = new ArrayList<>();
+      while (got.size() < 10) {
+        List<Message> batch = group.pollMany(4, Duration.ofSeconds(10));
+        assertFalse(batch.isEmpty(), "no message within 10 s");
+        assertTrue(batch.size() <= 4);
+        got.addAll(batch);
+      }
+      for (int i = 0; i < 10; i++) {
+        assertEquals(i, got.get(i).offset());
+        assertEquals("" + i, text(got.get(i).value()));
+        got.get(i).ack();
+      }
+      long start = System.nanoTime();
+      assertTrue(group.pollMany(4, Duration.ofMillis(300)).isEmpty());
+      assertTrue(System.nanoTime() - start >= 290_000_000L, "an empty batch waits the timeout");
+      assertThrows(IllegalArgumentException.class, () -> group.pollMany(0, Duration.ZERO));
+      group.commit();
+    }
+    // Every message was acked: the group's next member gets nothing.
+    try (Consumer again = client.subscribe(topic, "g")) {
+      assertTrue(again.pollMany(10, Duration.ofSeconds(1)).isEmpty());
+    }
+  }
+
+  @Test
+  void closeEndsAPollManyWaitingOnAnotherThread() throws Exception {
+    String topic = unique("pollmany-close");
+    client.createTopic(topic, Map.of("partitions", 1));
+    Consumer group = client.subscribe(topic, "g");
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      CountDownLatch started = new CountDownLatch(1);
+      Future<?> waiting = pool.submit(() -> {
+        started.countDown();
+        return group.pollMany(10, Duration.ofMinutes(1));
+      });
+      started.await();
+      group.close();
+      java.util.concurrent.ExecutionException e = assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof SprawlException, e.getCause().toString());
+    } finally {
+      pool.shutdownNow();
     }
   }
 
