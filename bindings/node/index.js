@@ -5,6 +5,7 @@
 
 const { EventEmitter } = require('node:events');
 const path = require('node:path');
+const { Batch, Message, ACK_WANTED, NACK_BASE } = require('./message.js');
 
 const native = require(process.env.SPRAWL_NODE_ADDON ||
   path.join(__dirname, '..', '..', 'build', 'node-addon', 'node', 'sprawl.node'));
@@ -75,27 +76,24 @@ function topicSettings(options) {
   return out;
 }
 
-/** A received message; `ack()`/`nack(delayMs)` settle it (group messages). */
-class Message {
-  constructor(raw, subscription) {
-    this.topic = raw.topic;
-    this.partition = raw.partition;
-    this.offset = raw.offset;
-    this.timestampMs = raw.timestampMs;
-    this.deliveryCount = raw.deliveryCount;
-    this.key = raw.key;
-    this.value = raw.value;
-    this.headers = raw.headers;
-    Object.defineProperty(this, '_handle', { value: raw.handle });
-    Object.defineProperty(this, '_subscription', { value: subscription });
-  }
+// Messages a native call may hand over at once (at most this many wait in a
+// subscription's buffer besides the batch being read).
+const BATCH_MESSAGES = 1000;
+// Marks that wait before they go to the native consumer without waiting for
+// the next batch: the node pushes again once acks free credits.
+const SETTLE_EVERY = 64;
+// A wait for messages is cut into slices this long, so that close() is
+// noticed even where the native wake-up is missed.
+const WAIT_SLICE_MS = 500;
 
-  async ack() { this._subscription._settle(this, true, 0); }
+const CLOSED_SUBSCRIPTION = () => new SprawlError('CLOSED', 10, 'the subscription is closed', false);
 
-  async nack(delayMs = 0) { this._subscription._settle(this, false, delayMs); }
-}
-
-/** Messages of a topic: `for await (const msg of sub)`, or events via start(). */
+/**
+ * Messages of a topic: `for await (const msg of sub)`, receive(), or events
+ * via start(). Messages come from the native consumer in batches (one trip to
+ * the worker pool for many), and the next batch is fetched while the
+ * current one is read; acks and nacks go to the native consumer in batches.
+ */
 class Subscription extends EventEmitter {
   constructor(client, config, timeoutMs) {
     super();
@@ -104,36 +102,60 @@ class Subscription extends EventEmitter {
     this._timeoutMs = timeoutMs;
     this._grouped = 'group' in config;
     this._consumer = null;
+    this._opening = null;
     this._closed = false;
+    this._batches = new Fifo();  // received batches with messages not handed out yet
+    this._buffered = 0;          // messages in them not handed out yet
+    this._fetch = null;          // the receiveMany under way, a Promise that never rejects
+    this._fetchEnds = 0;         // when it times out at the latest (Date.now() scale)
+    this._error = null;          // what the last fetch failed with, for the next reader
+    this._unflushed = [];        // batches with marks the native consumer has not seen
+    this._marks = 0;             // how many marks wait in them
+    this._flushQueued = false;
   }
 
   async _open() {
-    if (!this._consumer) {
-      this._consumer = await call(native.openConsumer(this._client._native, this._config));
+    if (!this._opening) {
+      this._opening = call(native.openConsumer(this._client._native, this._config)).then((c) => {
+        this._consumer = c;
+        return c;
+      });
     }
-    return this._consumer;
+    return this._opening;
   }
 
   /** The next message, or null after timeoutMs. */
   async receive(timeoutMs = this._timeoutMs ?? 1000) {
-    if (this._closed) throw new SprawlError('CLOSED', 10, 'the subscription is closed', false);
-    const consumer = await this._open();
-    const raw = await call(consumer.receive(timeoutMs));
-    return raw === null ? null : new Message(raw, this);
+    if (this._closed) throw CLOSED_SUBSCRIPTION();
+    const message = this._buffered > 0 ? this._take() : await this._wait(timeoutMs);
+    if (message === null && this._closed) throw CLOSED_SUBSCRIPTION();
+    return message;
+  }
+
+  /**
+   * Up to maxMessages messages: waits up to timeoutMs for the first, then
+   * takes those already received (an empty array after timeoutMs).
+   */
+  async receiveMany(maxMessages = BATCH_MESSAGES, timeoutMs = this._timeoutMs ?? 1000) {
+    if (this._closed) throw CLOSED_SUBSCRIPTION();
+    if (!(maxMessages >= 1)) throw new RangeError('maxMessages must be 1 or more');
+    const first = this._buffered > 0 ? this._take() : await this._wait(timeoutMs);
+    if (first === null) {
+      if (this._closed) throw CLOSED_SUBSCRIPTION();
+      return [];
+    }
+    const messages = [first];
+    while (messages.length < maxMessages && this._buffered > 0) messages.push(this._take());
+    return messages;
   }
 
   async *[Symbol.asyncIterator]() {
     try {
       for (;;) {
-        // Waits in slices so that close() is noticed; ends after timeoutMs idle.
-        const deadline = this._timeoutMs == null ? Infinity : Date.now() + this._timeoutMs;
-        let message = null;
-        while (message === null && !this._closed) {
-          const left = deadline - Date.now();
-          if (left <= 0) return;
-          message = await this.receive(Math.min(left, 500));
-        }
         if (this._closed) return;
+        // Ends after timeoutMs idle (default: never).
+        const message = this._buffered > 0 ? this._take() : await this._wait(this._timeoutMs ?? -1);
+        if (message === null) return;
         yield message;
       }
     } finally {
@@ -141,11 +163,20 @@ class Subscription extends EventEmitter {
     }
   }
 
-  /** Emits 'message' for each message (and 'error') until close(). */
+  /**
+   * Emits 'message' for each message (and 'error') until close(), then
+   * 'end'. The messages of a batch are emitted in one go.
+   */
   start() {
     (async () => {
       try {
-        for await (const message of this) this.emit('message', message);
+        for (;;) {
+          const message = await this._wait(this._timeoutMs ?? -1);
+          if (message === null) break;
+          this.emit('message', message);
+          while (this._buffered > 0 && !this._closed) this.emit('message', this._take());
+        }
+        await this.close();
         this.emit('end');
       } catch (e) {
         this.emit('error', e);
@@ -154,20 +185,146 @@ class Subscription extends EventEmitter {
     return this;
   }
 
-  _settle(message, ack, delayMs) {
-    if (!this._grouped) throw new TypeError('messages read by offset are not acked');
-    const error = ack ? this._consumer.ack(message._handle) : this._consumer.nack(message._handle, delayMs);
-    if (error) throw fromNative(error);
+  // Hands out the next buffered message; fetches the next batch ahead once
+  // less than half a batch is left.
+  _take() {
+    const batch = this._batches.peek();
+    const message = batch.take();
+    if (batch.next === batch.length) this._batches.shift();
+    this._buffered -= 1;
+    if (this._fetch === null && this._buffered < BATCH_MESSAGES / 2 && !this._closed) {
+      // Only what has already arrived: a fetch ahead never waits.
+      this._startFetch(0);
+    }
+    return message;
   }
 
-  async commit() { if (this._consumer) await call(this._consumer.commit()); }
+  // The next message, waiting up to timeoutMs (< 0: forever); null after
+  // it, or once the subscription is closed.
+  async _wait(timeoutMs) {
+    if (!this._consumer) await this._open();
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    let first = true;
+    for (;;) {
+      if (this._closed) return null;
+      if (this._buffered > 0) return this._take();
+      if (this._error) {
+        const error = this._error;
+        this._error = null;
+        throw error;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 && !first) return null;
+      first = false;
+      const slice = Math.max(0, Math.min(left, WAIT_SLICE_MS));
+      if (this._fetch === null) this._startFetch(slice);
+      if (this._fetchEnds > Date.now() + slice) {
+        // A fetch that may outlast this wait is under way: wait for it or the slice.
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, slice);
+          this._fetch.then(() => { clearTimeout(timer); resolve(); });
+        });
+      } else {
+        await this._fetch;
+      }
+    }
+  }
 
-  /** Sends pending acks and leaves the group. Idempotent. */
+  // Starts one receiveMany; its Promise never rejects (a failure waits in
+  // _error). Settles waiting marks first, so that the node can push again.
+  _startFetch(timeoutMs) {
+    this._flushSettles();
+    this._fetchEnds = Date.now() + timeoutMs;
+    this._fetch = this._consumer.receiveMany(BATCH_MESSAGES, timeoutMs).then((raw) => {
+      this._fetch = null;
+      if (raw === null || this._closed) return;
+      const batch = new Batch(raw, this);
+      this._batches.push(batch);
+      this._buffered += batch.length;
+    }, (e) => {
+      this._fetch = null;
+      if (!this._closed) this._error = fromNative(e);
+    });
+    return this._fetch;
+  }
+
+  // Message.ack() and nack(): marks the message; the marks go to the native
+  // consumer SETTLE_EVERY at a time, before the next fetch, and at the end of
+  // this turn of the event loop at the latest.
+  _settle(batch, index, mark, delayMs = 0) {
+    if (!this._grouped) throw new TypeError('messages read by offset are not acked');
+    if (this._closed) throw CLOSED_SUBSCRIPTION();
+    if (mark === NACK_BASE) {
+      if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 0x7ffffffe) {
+        throw new SprawlError('INVALID_ARGUMENT', 1, 'a nack delay must be a whole number of ms, 0 or more', false);
+      }
+      mark += delayMs;
+    }
+    if (!batch.mark(index, mark)) return;
+    if (batch.low === index && batch.high === index + 1) this._unflushed.push(batch);
+    if (++this._marks >= SETTLE_EVERY) {
+      this._flushSettles();
+    } else if (!this._flushQueued) {
+      this._flushQueued = true;
+      setImmediate(() => {
+        this._flushQueued = false;
+        this._flushSettles();
+      });
+    }
+  }
+
+  _flushSettles() {
+    if (this._marks === 0) return;
+    this._marks = 0;
+    let failure;
+    for (const batch of this._unflushed) failure = failure || batch.flush(this._consumer);
+    this._unflushed.length = 0;
+    if (failure && !this._closed) this._error = fromNative(failure);
+  }
+
+  /** Acks many messages of this subscription in one go. */
+  async ackMany(messages) { this._settleMany(messages, ACK_WANTED, 0); }
+
+  /** Nacks many messages of this subscription in one go (redelivered after delayMs). */
+  async nackMany(messages, delayMs = 0) { this._settleMany(messages, NACK_BASE, delayMs); }
+
+  _settleMany(messages, mark, delayMs) {
+    for (const message of messages) {
+      const [batch, index] = Message._place(message);
+      if (batch.subscription !== this) {
+        throw new SprawlError('INVALID_ARGUMENT', 1, 'the message was received by another subscription', false);
+      }
+      this._settle(batch, index, mark, delayMs);
+    }
+    this._flushSettles();
+  }
+
+  async commit() {
+    if (!this._consumer) return;
+    this._flushSettles();
+    await call(this._consumer.commit());
+  }
+
+  /**
+   * Sends pending acks and leaves the group; messages received but not
+   * handed out yet go to other members. Idempotent.
+   */
   async close() {
     if (this._closed) return;
+    this._flushSettles();
     this._closed = true;
     this._client._subscriptions.delete(this);
-    if (this._consumer) await call(this._consumer.close());
+    this._batches = new Fifo();
+    this._buffered = 0;
+    if (this._opening) {
+      let consumer;
+      try {
+        consumer = await this._opening;
+      } catch {
+        return;  // never opened: nothing to leave
+      }
+      await call(consumer.close());
+    }
   }
 }
 

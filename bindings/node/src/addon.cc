@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch.h"
 #include "log_sink.h"
 #include "sprawl/sprawl.hpp"
 
@@ -463,31 +464,42 @@ class Client : public Napi::ObjectWrap<Client> {
   bool released_ = false;     // main thread only
 };
 
-using MessageHandle = Napi::External<sprawl::Message>;
-
-// A message as a plain object: Buffers for key, value and header values (the
-// bytes are copied once into memory V8 manages), and the native message
-// behind `handle` for ack and nack.
-Napi::Object MessageObject(Napi::Env env, sprawl::Message m) {
+// The JavaScript view of a received batch: {topic, table, headerTable,
+// bytes, handle} (the layout of batch.h), with the native messages behind
+// `handle` for ack and nack. Copies the bytes and numbers once into memory V8
+// manages and lets go of them natively; the messages stay until the last
+// JavaScript message of the batch is collected, and V8 is told their size so
+// that it collects in time.
+Napi::Object BatchObject(Napi::Env env, std::unique_ptr<sprawl_addon::Batch> batch) {
+  using sprawl_addon::Batch;
   Napi::Object o = Napi::Object::New(env);
-  o.Set("topic", std::string(m.topic()));
-  o.Set("partition", m.partition());
-  o.Set("offset", static_cast<double>(m.offset()));
-  o.Set("timestampMs", static_cast<double>(m.timestamp_ms()));
-  o.Set("deliveryCount", m.delivery_count());
-  auto key = m.key();
-  o.Set("key",
-        key ? Napi::Value(Napi::Buffer<char>::Copy(env, key->data(), key->size())) : env.Null());
-  o.Set("value", Napi::Buffer<char>::Copy(env, m.value().data(), m.value().size()));
-  Napi::Object headers = Napi::Object::New(env);
-  for (const auto& [name, value] : m.headers()) {
-    headers.Set(std::string(name), Napi::Buffer<char>::Copy(env, value.data(), value.size()));
+  o.Set("topic", batch->topic);
+  Napi::Float64Array table = Napi::Float64Array::New(env, batch->table.size());
+  std::copy(batch->table.begin(), batch->table.end(), table.Data());
+  o.Set("table", table);
+  if (batch->header_table.empty()) {
+    o.Set("headerTable", env.Null());
+  } else {
+    Napi::Float64Array headers = Napi::Float64Array::New(env, batch->header_table.size());
+    std::copy(batch->header_table.begin(), batch->header_table.end(), headers.Data());
+    o.Set("headerTable", headers);
   }
-  o.Set("headers", headers);
-  auto* owned = new sprawl::Message(std::move(m));
-  o.Set("handle", MessageHandle::New(env, owned, [](Napi::Env, sprawl::Message* p) { delete p; }));
+  o.Set("bytes", Napi::Buffer<char>::Copy(env, batch->bytes.data(), batch->bytes.size()));
+  const int64_t held = static_cast<int64_t>(batch->bytes.size() + batch->size() * 256);
+  std::vector<char>().swap(batch->bytes);
+  std::vector<double>().swap(batch->table);
+  std::vector<double>().swap(batch->header_table);
+  Napi::MemoryManagement::AdjustExternalMemory(env, held);
+  o.Set("handle", Napi::External<Batch>::New(env, batch.release(), [held](Napi::Env e, Batch* b) {
+          delete b;
+          Napi::MemoryManagement::AdjustExternalMemory(e, -held);
+        }));
   return o;
 }
+
+// The settle marks index.js writes into a batch's Int32Array, one a message.
+enum SettleMark : int32_t { kOpen = 0, kAckWanted = -1, kSettled = -2 };
+// A mark >= 1 asks for a nack with a delay of mark - 1 ms.
 
 class Consumer : public Napi::ObjectWrap<Consumer> {
  public:
@@ -496,8 +508,8 @@ class Consumer : public Napi::ObjectWrap<Consumer> {
   static Napi::Function Define(Napi::Env env) {
     Napi::Function f = DefineClass(
         env, "Consumer",
-        {InstanceMethod("receive", &Consumer::Receive), InstanceMethod("ack", &Consumer::Ack),
-         InstanceMethod("nack", &Consumer::Nack), InstanceMethod("commit", &Consumer::Commit),
+        {InstanceMethod("receiveMany", &Consumer::ReceiveMany),
+         InstanceMethod("settle", &Consumer::Settle), InstanceMethod("commit", &Consumer::Commit),
          InstanceMethod("close", &Consumer::Close)});
     constructor = new Napi::FunctionReference(Napi::Persistent(f));
     return f;
@@ -511,39 +523,70 @@ class Consumer : public Napi::ObjectWrap<Consumer> {
   }
 
  private:
-  // receive(timeoutMs) -> Promise<message|null>, waiting on the worker pool.
-  Napi::Value Receive(const Napi::CallbackInfo& info) {
+  // receiveMany(max, timeoutMs) -> Promise<batch|null>: one trip to the
+  // worker pool waits up to timeoutMs for a first message, then takes what
+  // else has already arrived, up to `max` in all (null: none in time). An
+  // error after the first message ends the batch early; the next call
+  // reports it.
+  Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
     auto consumer = consumer_;
-    const int timeout = info[0].As<Napi::Number>().Int32Value();
-    auto got = std::make_shared<std::optional<sprawl::Message>>();
+    const size_t max = std::max<uint32_t>(1, info[0].As<Napi::Number>().Uint32Value());
+    const int timeout = info[1].As<Napi::Number>().Int32Value();
+    auto batch = std::make_shared<std::unique_ptr<sprawl_addon::Batch>>();
     return Task::Run(
-        info.Env(), [consumer, timeout, got] { *got = consumer->Receive(timeout); },
-        [got](Napi::Env env) -> Napi::Value {
-          if (!got->has_value()) return env.Null();
-          return MessageObject(env, std::move(**got));
+        info.Env(),
+        [consumer, max, timeout, batch] {
+          std::optional<sprawl::Message> first = consumer->Receive(timeout);
+          if (!first) return;
+          auto b = std::make_unique<sprawl_addon::Batch>();
+          b->messages.reserve(max);
+          b->table.reserve(max * sprawl_addon::kFields);
+          b->Add(std::move(*first));
+          try {
+            while (b->size() < max) {
+              std::optional<sprawl::Message> next = consumer->Receive(0);
+              if (!next) break;
+              b->Add(std::move(*next));
+            }
+          } catch (const sprawl::Error&) {
+            // Deliver what arrived; the consumer reports the error again.
+          }
+          *batch = std::move(b);
+        },
+        [batch](Napi::Env env) -> Napi::Value {
+          if (!*batch) return env.Null();
+          return BatchObject(env, std::move(*batch));
         });
   }
 
-  Napi::Value Settle(const Napi::CallbackInfo& info, bool ack) {
+  // settle(handle, marks, from, to): acks or nacks the messages of a batch
+  // whose marks in [from, to) ask for it, and marks them settled. Returns
+  // the first error (the rest are still settled where possible).
+  Napi::Value Settle(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    try {
-      if (!info[0].IsExternal()) {
-        throw sprawl::Error(SPRAWL_INVALID_ARGUMENT, "INVALID_ARGUMENT",
-                            "expected a message received from this consumer", false);
+    std::optional<sprawl::Error> first_error;
+    auto* batch = info[0].As<Napi::External<sprawl_addon::Batch>>().Data();
+    Napi::Int32Array marks = info[1].As<Napi::Int32Array>();
+    const size_t n = std::min(marks.ElementLength(), batch->size());
+    const size_t from = info[2].As<Napi::Number>().Uint32Value();
+    const size_t to = std::min<size_t>(n, info[3].As<Napi::Number>().Uint32Value());
+    int32_t* mark = marks.Data();
+    for (size_t i = from; i < to; ++i) {
+      if (mark[i] == kOpen || mark[i] == kSettled) continue;
+      try {
+        if (mark[i] == kAckWanted) {
+          consumer_->Ack(batch->messages[i]);
+        } else {
+          consumer_->Nack(batch->messages[i], mark[i] - 1);
+        }
+      } catch (const sprawl::Error& e) {
+        if (!first_error) first_error = e;
       }
-      const sprawl::Message& m = *info[0].As<MessageHandle>().Data();
-      if (ack) {
-        consumer_->Ack(m);
-      } else {
-        consumer_->Nack(m, info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0);
-      }
-    } catch (const sprawl::Error& e) {
-      return ErrorObject(env, e);
+      mark[i] = kSettled;
     }
+    if (first_error) return ErrorObject(env, *first_error);
     return env.Undefined();
   }
-  Napi::Value Ack(const Napi::CallbackInfo& info) { return Settle(info, true); }
-  Napi::Value Nack(const Napi::CallbackInfo& info) { return Settle(info, false); }
 
   Napi::Value Commit(const Napi::CallbackInfo& info) {
     auto consumer = consumer_;
