@@ -79,6 +79,10 @@ function topicSettings(options) {
 // Messages a native call may hand over at once (at most this many wait in a
 // subscription's buffer besides the batch being read).
 const BATCH_MESSAGES = 1000;
+// How long a batch fetched ahead may wait for its first message: long
+// enough that a worker is waiting when the node pushes, short enough that a
+// subscription left unread without close() lets the process exit soon.
+const FETCH_AHEAD_WAIT_MS = 50;
 // Marks that wait before they go to the native consumer without waiting for
 // the next batch: the node pushes again once acks free credits.
 const SETTLE_EVERY = 64;
@@ -193,8 +197,7 @@ class Subscription extends EventEmitter {
     if (batch.next === batch.length) this._batches.shift();
     this._buffered -= 1;
     if (this._fetch === null && this._buffered < BATCH_MESSAGES / 2 && !this._closed) {
-      // Only what has already arrived: a fetch ahead never waits.
-      this._startFetch(0);
+      this._startFetch(FETCH_AHEAD_WAIT_MS);
     }
     return message;
   }
