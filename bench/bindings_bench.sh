@@ -4,8 +4,10 @@
 # the Node.js package (bench/node_bench.js) and the Java binding
 # (bench/java/JavaBench.java), all over the C ABI, publish the same workload;
 # then the C++ client (`sprawlctl bench consume`), the Python package (per
-# message, and in batches with receive_many + ack_many) and the Java binding
-# (per message, and in batches with pollMany) each consume the C++ client's messages through a new consumer group,
+# message, and in batches with receive_many + ack_many), the Java binding
+# (per message, and in batches with pollMany) and the Node.js package (for
+# await, 'message' events, and in batches with receiveMany + ackMany) each
+# consume the C++ client's messages through a new consumer group,
 # acking every message. Each binding's ratio to the C++ client is printed,
 # with whether it meets the 0.5 target.
 # 100-byte messages, acks=leader, 4 partitions, batching async producers.
@@ -29,7 +31,7 @@ data="$(mktemp -d /tmp/sprawl-pybench-XXXXXX)"
 client_port="$(free_port)"
 http_port="$(free_port)"
 "$build/server/sprawl-server" --data-dir "$data/data" --client-port "$client_port" \
-  --http-port "$http_port" --log-level warn >"$data/server.log" 2>&1 &
+  --http-port "$http_port" --peer-port 0 --log-level warn >"$data/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http_port/ready" >/dev/null && break; sleep 0.1; done
@@ -63,6 +65,10 @@ java -Djava.library.path="$build/java" -cp "$data/java:$root/bindings/java/targe
 java -Djava.library.path="$build/java" -cp "$data/java:$root/bindings/java/target/classes" \
   JavaBench consume "$address" cpp "$count" batch | tee -a "$data/bindings.txt"
 # -- end of the Python and Java consume rows
+for mode in iterate events batch; do
+  SPRAWL_NODE_ADDON="$build/node/sprawl.node" node "$root/bench/node_bench.js" consume "$address" cpp \
+    "$count" "$mode" | tee -a "$data/bindings.txt"
+done
 echo "-- ratios to the C++ client"
 python3 - "$data" <<'PY'
 import re, sys

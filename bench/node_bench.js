@@ -20,7 +20,7 @@
 const sprawl = require('../bindings/node/index.js');
 
 const CONSUME_LABELS = {
-  iterate: 'for await + ack()', events: "'message' + ack()", batch: 'receiveMany + ackMany',
+  iterate: 'for await + ack', events: "'message' + ack", batch: 'receiveMany + ackMany',
 };
 
 // Measures how late a timer due every 10 ms fires until stop() is called.
