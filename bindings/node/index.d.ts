@@ -82,6 +82,10 @@ export interface SubscribeOptions {
 /** Topic and group descriptions have the HTTP API's JSON shapes. */
 export type Description = Record<string, any>;
 
+/**
+ * `key`, `value` and header values are views into a buffer shared with the
+ * other messages of its batch, made when first read.
+ */
 export declare class Message {
   readonly topic: string;
   readonly partition: number;
@@ -98,6 +102,15 @@ export declare class Message {
 
 export declare class Subscription extends EventEmitter implements AsyncIterable<Message> {
   receive(timeoutMs?: number): Promise<Message | null>;
+  /**
+   * Up to maxMessages messages (1000): waits up to timeoutMs for the first,
+   * then takes those already received; an empty array after timeoutMs.
+   */
+  receiveMany(maxMessages?: number, timeoutMs?: number): Promise<Message[]>;
+  /** Acks messages of this subscription in one call. */
+  ackMany(messages: Iterable<Message>): Promise<void>;
+  /** Nacks messages of this subscription in one call; redelivered after delayMs. */
+  nackMany(messages: Iterable<Message>, delayMs?: number): Promise<void>;
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   /** Emits 'message', 'error' and 'end' instead of iterating. */
   start(): this;

@@ -24,6 +24,11 @@ async function main(): Promise<void> {
     await msg.ack();
     void value;
   }
+  const batchSub = client.subscribe('orders', { group: 'audit' });
+  const batch: Message[] = await batchSub.receiveMany(500, 1000);
+  await batchSub.ackMany(batch.filter((m) => m.deliveryCount < 3));
+  await batchSub.nackMany(batch.filter((m) => m.deliveryCount >= 3), 1000);
+  await batchSub.close();
   const sub = client.subscribe('orders', { start: 'earliest' });
   sub.on('message', (m: Message) => void m.offset).start();
   await sub.close();
