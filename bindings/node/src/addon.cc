@@ -485,16 +485,25 @@ Napi::Object BatchObject(Napi::Env env, std::unique_ptr<sprawl_addon::Batch> bat
     o.Set("headerTable", headers);
   }
   o.Set("bytes", Napi::Buffer<char>::Copy(env, batch->bytes.data(), batch->bytes.size()));
-  const int64_t held = static_cast<int64_t>(batch->bytes.size() + batch->size() * 256);
+  batch->external = static_cast<int64_t>(batch->bytes.size() + batch->size() * 256);
   std::vector<char>().swap(batch->bytes);
   std::vector<double>().swap(batch->table);
   std::vector<double>().swap(batch->header_table);
-  Napi::MemoryManagement::AdjustExternalMemory(env, held);
-  o.Set("handle", Napi::External<Batch>::New(env, batch.release(), [held](Napi::Env e, Batch* b) {
+  Napi::MemoryManagement::AdjustExternalMemory(env, batch->external);
+  o.Set("handle", Napi::External<Batch>::New(env, batch.release(), [](Napi::Env e, Batch* b) {
+          Napi::MemoryManagement::AdjustExternalMemory(e, -b->external);
           delete b;
-          Napi::MemoryManagement::AdjustExternalMemory(e, -held);
         }));
   return o;
+}
+
+// Frees a batch's native messages once every one is settled: nothing needs
+// them after that, and the JavaScript messages may live on much longer.
+void ReleaseSettled(Napi::Env env, sprawl_addon::Batch& batch) {
+  if (batch.messages.empty() || batch.settled < batch.messages.size()) return;
+  std::vector<sprawl::Message>().swap(batch.messages);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -batch.external);
+  batch.external = 0;
 }
 
 // The settle marks index.js writes into a batch's Int32Array, one a message.
@@ -583,7 +592,9 @@ class Consumer : public Napi::ObjectWrap<Consumer> {
         if (!first_error) first_error = e;
       }
       mark[i] = kSettled;
+      ++batch->settled;
     }
+    ReleaseSettled(env, *batch);
     if (first_error) return ErrorObject(env, *first_error);
     return env.Undefined();
   }

@@ -35,8 +35,11 @@ enum BatchField : int {
 constexpr int kHeaderFields = 4;
 
 struct Batch {
-  // The native messages, kept for ack and nack until the batch is collected.
+  // The native messages, kept for ack and nack until all are settled or the
+  // batch is collected.
   std::vector<sprawl::Message> messages;
+  size_t settled = 0;    // messages acked or nacked so far
+  int64_t external = 0;  // bytes V8 is told this batch holds outside its heap
   std::vector<char> bytes;
   std::vector<double> table;
   std::vector<double> header_table;
