@@ -153,18 +153,31 @@ class Subscription extends EventEmitter {
     return messages;
   }
 
-  async *[Symbol.asyncIterator]() {
-    try {
-      for (;;) {
-        if (this._closed) return;
-        // Ends after timeoutMs idle (default: never).
-        const message = this._buffered > 0 ? this._take() : await this._wait(this._timeoutMs ?? -1);
-        if (message === null) return;
-        yield message;
-      }
-    } finally {
-      await this.close();
-    }
+  // An iterator object rather than an async generator: a message already
+  // received costs one resolved Promise, where a generator's yield costs
+  // several. Ends after timeoutMs idle (default: never), and closes the
+  // subscription when it ends, breaks or throws.
+  [Symbol.asyncIterator]() {
+    let finished = false;
+    const end = () => {
+      finished = true;
+      return this.close().then(() => ({ value: undefined, done: true }));
+    };
+    const fail = (e) => {
+      finished = true;
+      return this.close().then(() => { throw e; }, () => { throw e; });
+    };
+    return {
+      next: () => {
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        if (this._closed) return end();
+        if (this._buffered > 0) return Promise.resolve({ value: this._take(), done: false });
+        return this._wait(this._timeoutMs ?? -1)
+          .then((message) => (message === null ? end() : { value: message, done: false }), fail);
+      },
+      return: () => (finished ? Promise.resolve({ value: undefined, done: true }) : end()),
+      [Symbol.asyncIterator]() { return this; },
+    };
   }
 
   /**

@@ -72,6 +72,8 @@ test('for await receives in batches, in order within each partition, and every a
     if (got.length === keys.length * 2000) break;
   }
   assert.equal(assertOrdered(got), 12000);
+  // Leaving the loop closed the subscription.
+  await assert.rejects(sub.receive(10), { code: 'CLOSED' });
   // One native call carried many messages (per message it would be 12,000).
   assert.ok(fetches.calls < 12000 / 10, `${fetches.calls} native receives for 12,000 messages`);
   // All acked: the group's next member gets nothing.
