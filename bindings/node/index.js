@@ -196,6 +196,11 @@ class Subscription extends EventEmitter {
         await this.close();
         this.emit('end');
       } catch (e) {
+        try {
+          await this.close();
+        } catch {
+          // The first error is the one to report.
+        }
         this.emit('error', e);
       }
     })();

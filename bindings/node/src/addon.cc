@@ -6,6 +6,8 @@
 // Publishing never waits: the client runs with max_block_ms=0, a publish
 // refused for a full buffer says so, and the JavaScript half retries it in
 // order once a completion frees space.
+// Received messages cross in batches: one worker-pool trip takes what has
+// arrived (batch.h), and acks and nacks come back as marks many at a time.
 #include <napi.h>
 
 #include <algorithm>
@@ -467,9 +469,10 @@ class Client : public Napi::ObjectWrap<Client> {
 // The JavaScript view of a received batch: {topic, table, headerTable,
 // bytes, handle} (the layout of batch.h), with the native messages behind
 // `handle` for ack and nack. Copies the bytes and numbers once into memory V8
-// manages and lets go of them natively; the messages stay until the last
-// JavaScript message of the batch is collected, and V8 is told their size so
-// that it collects in time.
+// manages and lets go of them natively; the messages stay until all are
+// settled or the batch is collected, and V8 is told roughly what they hold
+// (their bytes again, plus some 256 bytes of bookkeeping each) so that it
+// collects in time.
 Napi::Object BatchObject(Napi::Env env, std::unique_ptr<sprawl_addon::Batch> batch) {
   using sprawl_addon::Batch;
   Napi::Object o = Napi::Object::New(env);
