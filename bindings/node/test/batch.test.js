@@ -237,3 +237,29 @@ test('ackMany refuses a message of another subscription', async () => {
   await a.close();
   await b.close();
 });
+
+test('the event loop turns between batches while for await reads at full speed', async () => {
+  const topic = unique('turns');
+  await client.createTopic(topic, { partitions: 2 });
+  await publishSequences(topic, ['u', 'v'], 10000);
+  // A chain of setImmediate callbacks counts the event loop's turns.
+  let turns = 0;
+  let counting = true;
+  const tick = () => {
+    turns += 1;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const sub = client.subscribe(topic, { group: 'g' });
+  const fetches = await countFetches(sub);
+  let seen = 0;
+  for await (const m of sub) {
+    await m.ack();
+    if (++seen === 20000) break;
+  }
+  counting = false;
+  // Every native fetch ends in a turn of its own: the loop is never held
+  // for more than a batch.
+  assert.ok(fetches.calls >= 2, `${fetches.calls} fetches`);
+  assert.ok(turns >= fetches.calls / 2, `${turns} turns of the event loop for ${fetches.calls} fetches`);
+});
