@@ -12,6 +12,7 @@
 
 #include "core/protocol/message_type.h"
 #include "core/protocol/messages.h"
+#include "core/replica/control_entry.h"
 #include "core/transport/frame.h"
 #include "fuzz/fuzz_support.h"
 
@@ -81,6 +82,9 @@ void ParseBody(uint16_t type, const std::string& body) {
     case MessageType::kMetaForward:
       // Their own codecs decode these bodies (overlay_codec_fuzz, raft_codec_fuzz,
       // meta_fuzz); the frame around them is what this target covers.
+      return;
+    case MessageType::kReplicaRemoved:
+      (void)replica::DecodeReplicaRemoved(body);
       return;
   }
   ParseAs<pb::Error>(body);

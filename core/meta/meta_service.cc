@@ -294,20 +294,61 @@ void MetaService::AlterTopic(const pb::AlterTopicRequest& request, broker::Broke
   // Unknown fields travel along and are refused where the change applies.
   command.config = request.config().SerializeAsString();
   const MetaTopic* current = state_.Find(request.name());
-  if (place_ && current != nullptr && !current->assignment.empty() &&
-      request.config().has_partitions() &&
-      request.config().partitions() > current->assignment.size()) {
-    // New partitions are placed here, over the members live now.
-    command.assignment = current->assignment;
-    auto added = place_(request.name(), static_cast<uint32_t>(current->assignment.size()),
-                        request.config().partitions(), current->config.replication_factor);
-    for (auto& replicas : added) command.assignment.push_back(std::move(replicas));
+  if (place_ && current != nullptr && !current->assignment.empty()) {
+    const pb::TopicConfig& patch = request.config();
+    const uint32_t factor = patch.has_replication_factor() ? patch.replication_factor()
+                                                           : current->config.replication_factor;
+    const bool refactor = factor != current->config.replication_factor && factor >= 1 &&
+                          factor <= meta::kMaxAssignedReplicas;
+    const bool grows = patch.has_partitions() && patch.partitions() > current->assignment.size();
+    if (refactor) {
+      auto resized = ResizeReplicaSets(request.name(), *current, factor);
+      if (!resized.ok()) return done(resized.status());
+      command.assignment = std::move(*resized);
+    } else if (grows) {
+      command.assignment = current->assignment;
+    }
+    if (grows) {
+      // New partitions are placed here, over the members live now.
+      auto added = place_(request.name(), static_cast<uint32_t>(current->assignment.size()),
+                          patch.partitions(), factor);
+      for (auto& replicas : added) command.assignment.push_back(std::move(replicas));
+    }
   }
   const std::string topic = request.name();
   Submit(std::move(command), [this, done, topic](Status s) {
     if (!s.ok()) return done(s);
     done(DescribeApplied(topic));
   });
+}
+
+Result<std::vector<std::vector<std::string>>> MetaService::ResizeReplicaSets(
+    const std::string& topic, const MetaTopic& current, uint32_t factor) const {
+  std::vector<std::vector<std::string>> out = current.assignment;
+  for (uint32_t p = 0; p < out.size(); ++p) {
+    std::vector<std::string>& replicas = out[p];
+    if (replicas.size() > factor) {
+      // The first replicas stay: the preferred leader keeps its place.
+      replicas.resize(factor);
+      continue;
+    }
+    // Members join in the partition's placement order over the live
+    // members, so the replicas added are those placement would pick.
+    const auto ranked = place_(topic, p, p + 1, kMaxAssignedReplicas);
+    for (const std::string& member : ranked.empty() ? std::vector<std::string>{} : ranked[0]) {
+      if (replicas.size() == factor) break;
+      if (std::find(replicas.begin(), replicas.end(), member) == replicas.end()) {
+        replicas.push_back(member);
+      }
+    }
+    if (replicas.size() < factor) {
+      return InvalidArgument("topic '" + topic + "': a replication factor of " +
+                             std::to_string(factor) + " needs " + std::to_string(factor) +
+                             " live members; partition " + std::to_string(p) + " can use " +
+                             std::to_string(replicas.size()));
+    }
+  }
+  return out;
 }
 
 void MetaService::DeleteTopic(const pb::DeleteTopicRequest& request,

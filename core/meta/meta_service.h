@@ -148,6 +148,12 @@ class MetaService {
                    std::function<void(Status)> then);
   void RecordId(const std::string& topic, const std::string& id, std::function<void(Status)> then);
   std::string NewRequestId();
+  // Every partition's replica set resized to `factor`: the first replicas
+  // kept, members added in placement order over the live members.
+  // INVALID_ARGUMENT when too few members are live.
+  Result<std::vector<std::vector<std::string>>> ResizeReplicaSets(const std::string& topic,
+                                                                  const MetaTopic& current,
+                                                                  uint32_t factor) const;
   std::string MemberName(replication::NodeId id) const;
 
   MetaServiceOptions options_;

@@ -36,6 +36,21 @@ Status MetaState::CheckAssignment(std::string_view topic,
   return Status::Ok();
 }
 
+Status MetaState::CheckReplicationChange(std::string_view topic, uint32_t from,
+                                         const broker::TopicConfig& altered) {
+  const uint32_t to = altered.replication_factor;
+  if (to == from) return Status::Ok();
+  const std::string name = "topic '" + std::string(topic) + "'";
+  if (from == 1 || to == 1) {
+    // A partition with one replica has no Raft group: its records were
+    // never entries another replica could be caught up from.
+    return InvalidArgument(name + ": the replication factor cannot change from " +
+                           std::to_string(from) + " to " + std::to_string(to) +
+                           "; between 1 and more it is fixed when the topic is created");
+  }
+  return Status::Ok();
+}
+
 Status MetaState::Apply(const MetaCommand& c) {
   if (!c.request_id.empty()) {
     if (applied_.count(c.request_id) > 0) return Status::Ok();
@@ -58,7 +73,9 @@ Status MetaState::Apply(const MetaCommand& c) {
       SPRAWL_RETURN_IF_ERROR(CheckAssignment(c.topic, c.assignment, config->partitions));
       std::vector<std::vector<std::string>> assignment = c.assignment;
       if (!assignment.empty()) assignment.resize(config->partitions);
-      topics_[c.topic] = MetaTopic{c.topic_id, std::move(*config), std::move(assignment)};
+      std::vector<uint32_t> moves(assignment.size(), 0);
+      topics_[c.topic] =
+          MetaTopic{c.topic_id, std::move(*config), std::move(assignment), std::move(moves)};
       return Status::Ok();
     }
     case MetaCommand::Kind::kAlter: {
@@ -71,18 +88,41 @@ Status MetaState::Apply(const MetaCommand& c) {
       SPRAWL_ASSIGN_OR_RETURN(broker::TopicConfig altered,
                               broker::ConfigForAlter(c.topic, it->second.config, patch));
       SPRAWL_RETURN_IF_ERROR(CheckDeadLetter(c.topic, altered));
+      SPRAWL_RETURN_IF_ERROR(
+          CheckReplicationChange(c.topic, it->second.config.replication_factor, altered));
       auto& assignment = it->second.assignment;
-      if (!assignment.empty() && altered.partitions > assignment.size()) {
+      auto& moves = it->second.moves;
+      const bool refactor = altered.replication_factor != it->second.config.replication_factor;
+      if (!assignment.empty() && (refactor || altered.partitions > assignment.size())) {
         // New partitions of a placed topic are placed by the command; the
-        // existing ones keep their replicas.
+        // existing ones keep their replicas unless the factor changed, when
+        // the command names every partition's new replica set.
         if (c.assignment.size() < altered.partitions) {
-          return InvalidArgument("topic '" + c.topic +
-                                 "': " + std::to_string(altered.partitions - assignment.size()) +
-                                 " new partitions come without replicas");
+          return InvalidArgument(
+              "topic '" + c.topic + "': the change comes without the replicas of " +
+              std::to_string(altered.partitions - c.assignment.size()) + " partitions");
         }
         SPRAWL_RETURN_IF_ERROR(CheckAssignment(c.topic, c.assignment, altered.partitions));
+        if (refactor) {
+          for (size_t p = 0; p < assignment.size(); ++p) {
+            if (c.assignment[p].size() != altered.replication_factor) {
+              return InvalidArgument("topic '" + c.topic + "': partition " + std::to_string(p) +
+                                     " is given " + std::to_string(c.assignment[p].size()) +
+                                     " replicas for a replication factor of " +
+                                     std::to_string(altered.replication_factor));
+            }
+          }
+        }
+        moves.resize(assignment.size(), 0);
+        for (size_t p = 0; p < assignment.size(); ++p) {
+          if (refactor && c.assignment[p] != assignment[p]) {
+            assignment[p] = c.assignment[p];
+            ++moves[p];
+          }
+        }
         for (size_t p = assignment.size(); p < altered.partitions; ++p) {
           assignment.push_back(c.assignment[p]);
+          moves.push_back(0);
         }
       }
       it->second.config = std::move(altered);

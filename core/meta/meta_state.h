@@ -21,6 +21,11 @@ struct MetaTopic {
   // Per partition, its replica set (member ids, placement order: the first
   // is the preferred leader). Empty for a topic that is not placed.
   std::vector<std::vector<std::string>> assignment;
+  // Per partition, how many times its replica set changed since it was
+  // placed. A node that first opens a partition's group at 0 forms it with
+  // the replica set as voters; later, it waits to be added by the group's
+  // leader (docs/replication.md, "Changing a partition's replicas").
+  std::vector<uint32_t> moves;
 };
 
 // The cluster's topics: the state machine of the metadata Raft group. Pure
@@ -47,6 +52,10 @@ class MetaState {
 
  private:
   Status CheckDeadLetter(std::string_view topic, const broker::TopicConfig& config) const;
+  // INVALID_ARGUMENT for a change of the replication factor (`from` to the
+  // altered config's) that the replicas cannot carry out.
+  static Status CheckReplicationChange(std::string_view topic, uint32_t from,
+                                       const broker::TopicConfig& altered);
   // INVALID_ARGUMENT unless `assignment` (when not empty) places partitions
   // [0, partitions) on distinct members.
   static Status CheckAssignment(std::string_view topic,

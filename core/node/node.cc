@@ -4,6 +4,7 @@
 #include <future>
 
 #include "core/protocol/message_type.h"
+#include "core/replica/control_entry.h"
 #include "core/util/logging.h"
 
 namespace sprawl::node {
@@ -89,6 +90,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   // the peer port, topic administration proposed to the group.
   constexpr uint16_t kRaftType = static_cast<uint16_t>(protocol::MessageType::kRaft);
   constexpr uint16_t kForwardType = static_cast<uint16_t>(protocol::MessageType::kMetaForward);
+  constexpr uint16_t kReplicaRemovedType =
+      static_cast<uint16_t>(protocol::MessageType::kReplicaRemoved);
   auto post = [loop](std::function<void()> fn) { loop->Post(std::move(fn)); };
   node->raft_storage_ = std::make_unique<replication::RaftStorage>(*node->store_);
   node->raft_host_ = std::make_unique<replication::RaftHost>(
@@ -112,7 +115,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->replicas_ = std::make_unique<replica::PartitionReplicas>(
       config.node_id, *host, *broker, *node->store_, post,
       replica::ClusterView{[cluster](std::string_view id) { return cluster->ClientAddressOf(id); },
-                           [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); }},
+                           [cluster](replication::NodeId id) { return cluster->MemberIdOf(id); },
+                           [cluster](replication::NodeId to, replication::GroupId group) {
+                             cluster->SendToMember(to, kReplicaRemovedType,
+                                                   replica::EncodeReplicaRemoved(group));
+                           }},
       [meta](std::string_view topic) { return meta->HasRecordedId(topic); }, node->registry_);
   replica::PartitionReplicas* replicas = node->replicas_.get();
   broker->SetReplicationHook(replicas);
@@ -127,7 +134,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
           [replicas](const std::string& topic, const meta::MetaTopic* now) {
             if (now == nullptr) return replicas->OnPlacement(topic, nullptr);
             replica::Placement placement{now->topic_id, now->config.replication_factor,
-                                         now->assignment};
+                                         now->assignment, now->moves};
             replicas->OnPlacement(topic, &placement);
           },
           [replicas](const std::string& topic) {
@@ -140,6 +147,10 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   node->dispatcher_->SetReplicas(replicas);
   cluster->SetPeerHandler(kRaftType, [host](std::string body) { host->Receive(body); });
   cluster->SetPeerHandler(kForwardType, [meta](std::string body) { meta->OnForward(body); });
+  cluster->SetPeerHandler(kReplicaRemovedType, [replicas](std::string body) {
+    auto group = replica::DecodeReplicaRemoved(body);
+    if (group.ok()) replicas->OnRemoved(*group);
+  });
   // A peer connection that drops (a killed process closes its sockets) lets
   // the groups that node led elect at once, not after an election timeout.
   cluster->SetConnectionLostListener([host](const std::string& member_id) {

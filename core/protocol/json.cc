@@ -36,8 +36,10 @@ nlohmann::json ToJson(const pb::TopicDescription& t) {
                      {"log_end", p.raft_log_end()}};
       nlohmann::json followers = nlohmann::json::array();
       for (const auto& f : p.followers()) {
-        followers.push_back(
-            {{"member_id", f.member_id()}, {"match_index", f.match_index()}, {"lag", f.lag()}});
+        followers.push_back({{"member_id", f.member_id()},
+                             {"match_index", f.match_index()},
+                             {"lag", f.lag()},
+                             {"learner", f.learner()}});
       }
       if (!followers.empty()) out["raft"]["followers"] = followers;
     }

@@ -50,6 +50,8 @@ std::string_view MessageTypeName(uint16_t type) {
       return "RAFT";
     case MessageType::kMetaForward:
       return "META_FORWARD";
+    case MessageType::kReplicaRemoved:
+      return "REPLICA_REMOVED";
   }
   return "";
 }
@@ -57,7 +59,8 @@ std::string_view MessageTypeName(uint16_t type) {
 bool IsPeerMessageType(uint16_t type) {
   return type == static_cast<uint16_t>(MessageType::kGossip) ||
          type == static_cast<uint16_t>(MessageType::kRaft) ||
-         type == static_cast<uint16_t>(MessageType::kMetaForward);
+         type == static_cast<uint16_t>(MessageType::kMetaForward) ||
+         type == static_cast<uint16_t>(MessageType::kReplicaRemoved);
 }
 
 }  // namespace sprawl::protocol

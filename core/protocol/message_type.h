@@ -14,10 +14,9 @@ enum class MessageType : uint16_t {
   kDescribeTopic = 4,
   kListTopics = 5,
   kAlterTopic = 6,
-  kMetadata = 7,  // partition -> leader and replicas; any node answers
-  kTransferLeader = 8,
-  kInitProducer = 9,  // a new epoch for a named producer; any node answers  // hands a partition's
-                      // leadership to a replica; its leader answers
+  kMetadata = 7,        // partition -> leader and replicas; any node answers
+  kTransferLeader = 8,  // hands a partition's leadership to a replica; its leader answers
+  kInitProducer = 9,    // a new epoch for a named producer; any node answers
   kPublish = 10,
   kFetch = 11,
   kListOffsets = 12,
@@ -33,6 +32,9 @@ enum class MessageType : uint16_t {
   kGossip = 100,       // overlay membership: the body is the membership codec's bytes
   kRaft = 101,         // Raft groups: the body is one PeerBatch (replication/multi_raft.h)
   kMetaForward = 102,  // a metadata command for the metadata group's leader (meta_command.h)
+  // A partition group's leader tells a node it removed from the group to
+  // close its replica: the body is the group id (u64, little-endian).
+  kReplicaRemoved = 103,
 };
 
 // The upper-case name of a type ("PUBLISH"), or "" for an unknown number.

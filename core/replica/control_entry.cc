@@ -87,4 +87,20 @@ Result<PartitionImage> DecodePartitionImage(std::string_view bytes) {
   return image;
 }
 
+std::string EncodeReplicaRemoved(uint64_t group) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U64(group);
+  return out;
+}
+
+Result<uint64_t> DecodeReplicaRemoved(std::string_view body) {
+  ByteReader r(body);
+  uint64_t group = 0;
+  if (!r.U64(&group) || r.remaining() != 0) {
+    return DataCorruption("replica removed: the body is not a group id");
+  }
+  return group;
+}
+
 }  // namespace sprawl::replica

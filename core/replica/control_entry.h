@@ -52,6 +52,11 @@ struct PartitionImage {
   friend bool operator==(const PartitionImage&, const PartitionImage&) = default;
 };
 
+// The body of REPLICA_REMOVED (peer port): the group id, u64 little-endian.
+std::string EncodeReplicaRemoved(uint64_t group);
+// DATA_CORRUPTION for anything but 8 bytes.
+Result<uint64_t> DecodeReplicaRemoved(std::string_view body);
+
 std::string EncodePartitionImage(const PartitionImage& image);
 // DATA_CORRUPTION for anything but a version-1 image of 17 bytes.
 Result<PartitionImage> DecodePartitionImage(std::string_view bytes);

@@ -98,7 +98,10 @@ PartitionReplicas::PartitionReplicas(std::string node_id, replication::RaftHost&
       post_(std::move(post)),
       view_(std::move(view)),
       recorded_topic_id_(std::move(recorded_topic_id)),
-      metrics_(registry) {}
+      metrics_(registry) {
+  host_.SetStrangerListener(
+      [this](GroupId group, replication::NodeId from) { OnStranger(group, from); });
+}
 
 PartitionReplicas::~PartitionReplicas() {
   *alive_ = false;
@@ -110,7 +113,8 @@ void PartitionReplicas::OnPlacement(const std::string& topic, const Placement* p
   if (it != topics_.end()) {
     if (placement != nullptr && it->second.placement.topic_id == placement->topic_id &&
         it->second.placement.assignment.size() == placement->assignment.size()) {
-      return;  // unchanged (a replay, or a config change that moved nothing)
+      UpdateReplicas(it->second, *placement);  // nothing, unless a replica set changed
+      return;
     }
     if (placement == nullptr || it->second.placement.topic_id != placement->topic_id) {
       CloseTopic(it->second);
@@ -129,6 +133,7 @@ void PartitionReplicas::OnPlacement(const std::string& topic, const Placement* p
     part.group = PartitionGroupId(placement->topic_id, part.partition);
     part.replicas = placement->assignment[p];
     part.raft = placement->replication_factor > 1 && part.replicas.size() > 1;
+    part.moves = p < placement->moves.size() ? placement->moves[p] : 0;
     part.mine =
         std::find(part.replicas.begin(), part.replicas.end(), node_id_) != part.replicas.end();
     t.parts.push_back(std::move(part));
@@ -153,9 +158,13 @@ Status PartitionReplicas::Open(const std::string& topic) {
     part.applied_end = end;
     part.ends.assign(1, {index, end});
     part.last_batch_index = index;  // the stored log may hold batches up to the mark
+    // A group formed with its first replica set; a replica added later
+    // starts with no membership and waits for the leader to add it.
     replication::ConfState voters;
-    for (const std::string& id : part.replicas) {
-      voters.voters.push_back(replication::RaftNodeId(id));
+    if (part.moves == 0) {
+      for (const std::string& id : part.replicas) {
+        voters.voters.push_back(replication::RaftNodeId(id));
+      }
     }
     std::sort(voters.voters.begin(), voters.voters.end());
     by_group_[part.group] = {part.topic, part.partition};
@@ -390,7 +399,11 @@ void PartitionReplicas::Tick() {
                                             {"term", std::to_string(r->term())}});
         part.heard.clear();  // every replica counts as heard when leadership starts
       }
-      if (leads) NoteHeard(part, *r);
+      if (leads) {
+        NoteHeard(part, *r);
+        ReconcileMembers(part, *r);
+        SendFarewells(part);
+      }
       part.led = leads;
       part.led_term = r->term();
       if (!part.failed) MaybeProposeCompaction(part, *r);
@@ -618,6 +631,7 @@ void PartitionReplicas::Decorate(pb::TopicDescription* description) const {
       f->set_member_id(view_.member_id(id));
       f->set_match_index(progress.match());
       f->set_lag(r->log().last_index() - std::min(progress.match(), r->log().last_index()));
+      f->set_learner(!r->IsVoter(id));
     }
   }
 }

@@ -27,6 +27,9 @@ struct ClusterView {
   std::function<std::string(std::string_view member_id)> client_address;
   // The member id of a Raft node id ("" when unknown).
   std::function<std::string(replication::NodeId)> member_id;
+  // Sends REPLICA_REMOVED for `group` to node `to` over the peer port; may
+  // be lost.
+  std::function<void(replication::NodeId to, replication::GroupId group)> send_removed;
 };
 
 // What the replicas count (GET /metrics).
@@ -44,6 +47,7 @@ struct Placement {
   std::string topic_id;
   uint32_t replication_factor = 1;
   std::vector<std::vector<std::string>> assignment;  // per partition, placement order
+  std::vector<uint32_t> moves;  // per partition, changes of its replica set (meta::MetaTopic)
 };
 
 // The Raft group id of a partition: a hash of its topic id and number, so a
@@ -81,8 +85,13 @@ class PartitionReplicas : public broker::ReplicationHook {
   // and applied mark). Errors of the store.
   Status Open(const std::string& topic);
 
-  // The membership declared a node dead: fail over the groups it led.
+  // Each Raft tick: compaction, and as a group's leader, its membership
+  // brought in line with the partition's replica set (partition_moves.cc).
   void Tick();
+  // REPLICA_REMOVED from a group's leader: a replica this node no longer
+  // holds by the metadata closes (anything else is ignored: a stale
+  // message after the node was added back).
+  void OnRemoved(replication::GroupId group);
 
   // A graceful stop: hands every partition this node leads to its most
   // caught-up replica (Raft's TimeoutNow), so that clients find a leader at
@@ -142,6 +151,9 @@ class PartitionReplicas : public broker::ReplicationHook {
     // last heard from. One silent for long no longer holds compaction back.
     std::map<replication::NodeId, uint64_t> heard;
     bool failed = false;  // could not follow its group (an image it lacks records for)
+    uint32_t moves = 0;   // Placement::moves: 0 forms the group with `replicas` as voters
+    // As leader: replicas it removed, told to close until this tick.
+    std::map<replication::NodeId, uint64_t> farewells;
   };
   struct TopicParts {
     Placement placement;
@@ -167,6 +179,18 @@ class PartitionReplicas : public broker::ReplicationHook {
   Result<uint64_t> RestartCopiedLog(replication::GroupId group, uint64_t start);
   // As leader: notes which replicas answered this tick.
   void NoteHeard(Part& part, const replication::Raft& raft);
+  // A change of placement for a topic whose partitions exist: new replica
+  // sets take effect (partition_moves.cc).
+  void UpdateReplicas(TopicParts& topic, const Placement& placement);
+  // As leader: one membership change toward `replicas` per call (add as
+  // learner, promote once caught up, then remove, handing leadership over
+  // first when this node leaves).
+  void ReconcileMembers(Part& part, const replication::Raft& raft);
+  void SendFarewells(Part& part);
+  // A group this node leads heard from a node outside its membership.
+  void OnStranger(replication::GroupId group, replication::NodeId from);
+  // Closes the group of a replica its leader removed, and drops its mark.
+  void CloseRemoved(Part& part);
   // As leader: proposes a compact entry when enough of the log is stored by
   // every replica.
   void MaybeProposeCompaction(Part& part, const replication::Raft& raft);

@@ -85,6 +85,15 @@ Result<PeerBatch> DecodeBatch(std::string_view bytes) {
 
 // ---- the host -------------------------------------------------------------------
 
+namespace {
+
+bool IsMember(const ConfState& conf, NodeId node) {
+  return std::find(conf.voters.begin(), conf.voters.end(), node) != conf.voters.end() ||
+         std::find(conf.learners.begin(), conf.learners.end(), node) != conf.learners.end();
+}
+
+}  // namespace
+
 MultiRaft::MultiRaft(NodeId self, MultiRaftOptions options) : self_(self), options_(options) {}
 
 void MultiRaft::RemoveGroup(GroupId id) {
@@ -190,6 +199,9 @@ void MultiRaft::Receive(const PeerBatch& b) {
     if (Raft* r = group(gm.group)) {
       Wake(gm.group);
       const Message& msg = gm.message;
+      if (stranger_ && r->role() == Role::kLeader && !IsMember(r->conf(), b.from)) {
+        stranger_(gm.group, b.from);
+      }
       if (msg.type == MessageType::kSnapshot && msg.snapshot && snapshot_gate_ &&
           !snapshot_gate_(gm.group, b.from, *msg.snapshot)) {
         continue;

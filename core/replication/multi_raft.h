@@ -81,6 +81,11 @@ class MultiRaft {
   MultiRaft(NodeId self, MultiRaftOptions options);
   // Asked before every incoming snapshot is stepped; none set: all install.
   void SetSnapshotGate(SnapshotGate gate) { snapshot_gate_ = std::move(gate); }
+  // Told when a group this node leads hears from a node outside its
+  // membership (one it removed, which does not know): the application may
+  // tell that node to close its replica.
+  using StrangerListener = std::function<void(GroupId group, NodeId from)>;
+  void SetStrangerListener(StrangerListener listener) { stranger_ = std::move(listener); }
 
   // INVALID_ARGUMENT if the group exists or `config.id` is not this node.
   // A group added with `quiesce` false never quiesces, whatever the options.
@@ -132,6 +137,7 @@ class MultiRaft {
   NodeId self_;
   MultiRaftOptions options_;
   SnapshotGate snapshot_gate_;
+  StrangerListener stranger_;
   std::map<GroupId, Group> groups_;
   std::set<GroupId> awake_;  // the timer structure: groups that tick
   std::set<GroupId> dirty_;  // touched since the last GetReadies: may have a Ready

@@ -297,6 +297,114 @@ class CatchUpTest(ClusterCase):
                                      PARTITIONS), [])
 
 
+class ReplicationFactorTest(ClusterCase):
+    def test_a_new_factor_adds_and_removes_replicas_under_load_and_loses_nothing(self):
+        """`topic alter --replication-factor` changes each partition's
+        replica set: raised, every partition's leader adds the new member as
+        a learner, which catches up and becomes a voter (and can then lead
+        with every acknowledged write); lowered, the extra member hands over
+        its leadership, is removed and closes its replica. A producer writes
+        throughout; requests that cannot work fail and change nothing."""
+        nodes = chaos.start_cluster(prefix="f")
+        self.servers += nodes
+        ids = {s.client_port: chaos.node_id(s) for s in nodes}
+        by_id = {chaos.node_id(s): s for s in nodes}
+        wait_for(lambda: chaos.all_alive(nodes), timeout=30, what="every node to see the others")
+        chaos.create_topic(nodes[0], "orders", PARTITIONS, replication_factor=2)
+        wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                 what="every partition of orders to have a leader")
+        before = {p["partition"]: p["replicas"] for p in describe(nodes[0], "orders")["partitions"]}
+        self.assertTrue(all(len(r) == 2 for r in before.values()), before)
+        publishers = chaos.Publishers(nodes[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 2000, timeout=60, what="2,000 writes")
+
+        for factor, message in [("1", "fixed when the topic is created"),
+                                ("4", "needs 4 live members")]:
+            failed = nodes[1].ctl("topic", "alter", "orders", "--replication-factor", factor,
+                                  check=False)
+            self.assertEqual(failed.returncode, 1, failed.stderr)
+            self.assertIn(message, failed.stderr)
+        self.assertEqual(describe(nodes[2], "orders")["config"]["replication_factor"], 2)
+
+        # Once the groups compacted their logs, a new replica can only start
+        # from the leader's image and copy the records it covers.
+        def compacted():
+            for s in nodes:
+                d = describe(s, "orders")
+                if d is None or any(p.get("raft", {}).get("log_start", 2) <= 1
+                                    for p in d["partitions"]):
+                    return False
+            return True
+        wait_for(compacted, timeout=60, what="every group's Raft log to be compacted")
+        nodes[1].ctl("topic", "alter", "orders", "--replication-factor", "3")
+
+        def voters(partition_replicas):
+            """True once every partition has `partition_replicas` replicas
+            on every node and its leader reports the others as caught-up
+            voters."""
+            for s in nodes:
+                d = describe(s, "orders")
+                if d is None:
+                    return False
+                for p in d["partitions"]:
+                    if len(p["replicas"]) != partition_replicas:
+                        return False
+                    followers = p.get("raft", {}).get("followers")
+                    if followers is None:
+                        continue
+                    if len(followers) != partition_replicas - 1 or any(
+                            f["learner"] or f["lag"] > 64 for f in followers):
+                        return False
+            led = agreed_leaders(nodes, "orders", PARTITIONS)
+            return led is not None
+        wait_for(lambda: voters(3), timeout=60,
+                 what="every partition to have three caught-up voters")
+        added = {}
+        for p in describe(nodes[0], "orders")["partitions"]:
+            self.assertEqual(p["replicas"][:2], before[p["partition"]])
+            added[p["partition"]] = p["replicas"][2]
+        copied = sum(metric(s, 'sprawl_replica_catch_ups_total{outcome="done"}') for s in nodes)
+        self.assertGreaterEqual(copied, PARTITIONS)
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes after the factor was raised")
+
+        # Led by the replica each partition gained, every acknowledged
+        # write is still served: the new replicas hold them all.
+        for p, member in added.items():
+            nodes[0].ctl("partition", "transfer-leader", "orders", str(p), member)
+        wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS)
+                 == {p: by_id[m].client_port for p, m in added.items()},
+                 timeout=30, what="the added replicas to lead their partitions")
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes led by the added replicas")
+
+        # Lowered again: the replica each partition gained (its leader now)
+        # hands over and leaves; its group closes on its node.
+        nodes[2].ctl("topic", "alter", "orders", "--replication-factor", "2")
+        wait_for(lambda: voters(2), timeout=60,
+                 what="every partition to be back to two voters")
+
+        def closed():
+            for p, member in added.items():
+                d = describe(by_id[member], "orders")
+                if d is None or "raft" in d["partitions"][p]:
+                    return False
+            return True
+        wait_for(closed, timeout=60, what="each removed replica to close its group")
+        led = agreed_leaders(nodes, "orders", PARTITIONS)
+        for p in range(PARTITIONS):
+            self.assertIn(ids[led[p]], before[p])
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes after the factor was lowered")
+        publishers.finish()
+        seen = chaos.read_all(nodes[1].endpoint, "orders")
+        self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
 class FencingTest(ClusterCase):
     def test_a_named_producer_stays_fenced_across_a_failover(self):
         """A second client with the same producer name fences the first

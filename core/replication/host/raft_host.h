@@ -56,6 +56,10 @@ class RaftHost {
   // (may be empty) decides when a snapshot from a peer installs
   // (MultiRaft::SnapshotGate).
   void SetGroupApply(GroupId id, Apply apply, Restore restore, SnapshotGate gate = {});
+  // MultiRaft::SetStrangerListener, for every group.
+  void SetStrangerListener(MultiRaft::StrangerListener listener) {
+    multi_.SetStrangerListener(std::move(listener));
+  }
 
   // Restarts group `id` from its stored state, or, when it has none, records
   // it with `initial` as its membership (empty for a node that waits to be

@@ -80,6 +80,55 @@ TEST(MetaStateTest, APlacedTopicKeepsItsAssignmentAndGrowsItWithNewPartitions) {
   EXPECT_EQ(s.Find("orders")->assignment, grown);
 }
 
+TEST(MetaStateTest, ANewReplicationFactorTakesTheReplicaSetsTheChangeNamesAndCountsMoves) {
+  MetaState s;
+  broker::TopicConfig config;
+  config.partitions = 2;
+  config.replication_factor = 2;
+  MetaCommand create = Create("orders", "id1", config);
+  create.assignment = {{"n1", "n2"}, {"n2", "n3"}};
+  ASSERT_TRUE(s.Apply(create).ok());
+  EXPECT_EQ(s.Find("orders")->moves, (std::vector<uint32_t>{0, 0}));
+
+  protocol::pb::TopicConfig three;
+  three.set_replication_factor(3);
+  // Without the new replica sets, or with sets of the wrong size: refused.
+  EXPECT_EQ(s.Apply(Alter("orders", three)).code(), ErrorCode::kInvalidArgument);
+  MetaCommand wrong = Alter("orders", three);
+  wrong.assignment = {{"n1", "n2", "n3"}, {"n2", "n3"}};
+  EXPECT_EQ(s.Apply(wrong).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.Find("orders")->config.replication_factor, 2u);
+  EXPECT_EQ(s.Find("orders")->assignment, create.assignment);
+
+  MetaCommand raise = Alter("orders", three);
+  raise.assignment = {{"n1", "n2", "n3"}, {"n2", "n3", "n1"}};
+  ASSERT_TRUE(s.Apply(raise).ok());
+  EXPECT_EQ(s.Find("orders")->config.replication_factor, 3u);
+  EXPECT_EQ(s.Find("orders")->assignment, raise.assignment);
+  EXPECT_EQ(s.Find("orders")->moves, (std::vector<uint32_t>{1, 1}));
+
+  protocol::pb::TopicConfig two;
+  two.set_replication_factor(2);
+  MetaCommand lower = Alter("orders", two);
+  lower.assignment = {{"n1", "n2"}, {"n2", "n3", "n1"}};  // the second is not resized
+  EXPECT_EQ(s.Apply(lower).code(), ErrorCode::kInvalidArgument);
+  MetaCommand lowered = Alter("orders", two);
+  lowered.assignment = {{"n1", "n2"}, {"n2", "n3"}};
+  ASSERT_TRUE(s.Apply(lowered).ok());
+  EXPECT_EQ(s.Find("orders")->moves, (std::vector<uint32_t>{2, 2}));
+
+  // Between 1 and more the factor is fixed: a partition with one replica
+  // has no Raft group to carry the change.
+  protocol::pb::TopicConfig one;
+  one.set_replication_factor(1);
+  MetaCommand to_one = Alter("orders", one);
+  to_one.assignment = {{"n1"}, {"n2"}};
+  Status refused = s.Apply(to_one);
+  EXPECT_EQ(refused.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("fixed when the topic is created"), std::string::npos);
+  EXPECT_EQ(s.Find("orders")->config.replication_factor, 2u);
+}
+
 TEST(MetaStateTest, ABadAssignmentIsRefusedAndChangesNothing) {
   MetaState s;
   broker::TopicConfig two;

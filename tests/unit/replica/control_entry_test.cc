@@ -47,5 +47,17 @@ TEST(PartitionImageTest, RoundTripsAndRejectsAnythingElse) {
   EXPECT_FALSE(DecodePartitionImage("\x02" + bytes.substr(1)).ok());
 }
 
+TEST(ReplicaRemovedTest, RoundTripsAGroupIdAndRejectsAnyOtherLength) {
+  const std::string body = EncodeReplicaRemoved(0x0123456789abcdefULL);
+  ASSERT_EQ(body.size(), 8u);
+  auto group = DecodeReplicaRemoved(body);
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(*group, 0x0123456789abcdefULL);
+  for (size_t n = 0; n < body.size(); ++n) {
+    EXPECT_EQ(DecodeReplicaRemoved(body.substr(0, n)).status().code(), ErrorCode::kDataCorruption);
+  }
+  EXPECT_FALSE(DecodeReplicaRemoved(body + "x").ok());
+}
+
 }  // namespace
 }  // namespace sprawl::replica
