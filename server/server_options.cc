@@ -98,6 +98,13 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "system, at most 1 GiB; 0 = no reserve")
       ->envname("SPRAWL_MIN_FREE_DISK_BYTES")
       ->capture_default_str();
+  int64_t replace_after_ms = node.replace_after.count();
+  app.add_option("--replace-after-ms", replace_after_ms,
+                 "How long a member must be dead before the partition replicas it held are "
+                 "placed on live members (0 = at once)")
+      ->envname("SPRAWL_REPLACE_AFTER_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_flag("--fault-injection", node.fault_injection,
                "For tests only: enable the HTTP routes that inject faults (/v1/faults/partition "
                "cuts this node off from its peers); never in production")
@@ -135,6 +142,7 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
     }
     node.min_free_disk_bytes = bytes;
   }
+  node.replace_after = std::chrono::milliseconds(replace_after_ms);
   auto policy = storage::FsyncPolicy::Parse(fsync);
   if (!policy.ok()) return fail(policy.status());
   node.fsync = *policy;

@@ -67,7 +67,7 @@ Result<MetaCommand> DecodeMetaCommand(std::string_view bytes) {
                               "; this build reads up to " + std::to_string(kMetaCommandVersion));
   }
   MetaCommand c;
-  if (version == 0 || !r.U8(&kind) || kind < 1 || kind > 4 || !GetField(r, &c.request_id) ||
+  if (version == 0 || !r.U8(&kind) || kind < 1 || kind > 5 || !GetField(r, &c.request_id) ||
       !GetField(r, &c.topic) || !GetField(r, &c.topic_id) || !GetField(r, &c.config) ||
       (version >= 2 && !GetAssignment(r, &c.assignment)) || r.remaining() != 0) {
     return InvalidArgument("metadata command: malformed");

@@ -15,7 +15,10 @@ namespace sprawl::meta {
 struct MetaCommand {
   // kInitProducer: a new epoch for the named producer `topic` holds
   // (docs/replication.md, "Fencing"); the other fields are empty.
-  enum class Kind : uint8_t { kCreate = 1, kAlter = 2, kDelete = 3, kInitProducer = 4 };
+  // kMove: the partitions of topic `topic` (whose id is `topic_id`) take the
+  // replica sets of `assignment`, each as large as before (replicas on
+  // members gone for good replaced); `config` is empty.
+  enum class Kind : uint8_t { kCreate = 1, kAlter = 2, kDelete = 3, kInitProducer = 4, kMove = 5 };
   Kind kind = Kind::kCreate;
   // "<node id>/<incarnation>/<n>": the node that asked, which answers its
   // client once it applied the command; unique per request, across restarts.

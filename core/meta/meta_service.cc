@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/meta/replica_replacement.h"
 #include "core/util/logging.h"
 
 namespace sprawl::meta {
@@ -123,6 +124,41 @@ void MetaService::Tick() {
   if (open_) {
     Resend();
     ManageMembership();
+    // About once a second: the placement is computed for every partition.
+    if (++ticks_ % 10 == 0) ReplaceGone();
+  }
+}
+
+void MetaService::ReplaceGone() {
+  if (!gone_ || !place_ || !Leads()) return;
+  const std::vector<std::string> listed = gone_(options_.replace_after);
+  if (listed.empty()) return;
+  const std::set<std::string, std::less<>> gone(listed.begin(), listed.end());
+  for (const auto& [name, topic] : state_.topics()) {
+    if (moving_.count(name) > 0) continue;
+    auto moved = ReplaceGoneReplicas(topic, gone, [this, &name](uint32_t p) {
+      auto ranked = place_(name, p, p + 1, kMaxAssignedReplicas);
+      return ranked.empty() ? std::vector<std::string>{} : ranked[0];
+    });
+    if (!moved) continue;
+    std::string members;
+    for (const std::string& id : listed) members += (members.empty() ? "" : ",") + id;
+    log::Info("replacing the partition replicas of gone members",
+              {{"topic", name}, {"gone", members}});
+    MetaCommand command;
+    command.kind = MetaCommand::Kind::kMove;
+    command.request_id = NewRequestId();
+    command.topic = name;
+    command.topic_id = topic.topic_id;
+    command.assignment = std::move(*moved);
+    moving_.insert(name);
+    Submit(std::move(command), [this, alive = alive_, name](Status s) {
+      if (!*alive) return;
+      moving_.erase(name);
+      if (!s.ok()) {
+        log::Warn("replica replacement not applied", {{"topic", name}, {"error", s.ToString()}});
+      }
+    });
   }
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct MetaServiceOptions {
   // How long a proposed change may take to commit and apply here before the
   // request gets TIMEOUT (retriable; the change may still apply).
   std::chrono::milliseconds request_timeout{5000};
+  // How long a member must have been dead (or gone) before the metadata
+  // group's leader replaces its partition replicas on live members.
+  std::chrono::milliseconds replace_after{300'000};
 };
 
 // The cluster's topic metadata as a Raft group (group kGroup, on up to five
@@ -69,6 +73,11 @@ class MetaService {
               const Clock& clock, Post post, LiveMembers live, Forward forward);
   ~MetaService();
 
+  // Member ids of the members dead or gone for at least the given time
+  // (Cluster::GoneFor).
+  using Gone = std::function<std::vector<std::string>(std::chrono::milliseconds)>;
+  // Before Start: where the leader learns which members to replace.
+  void SetGone(Gone gone) { gone_ = std::move(gone); }
   // Before Start: how new topics are placed, and who hears of placements.
   void SetPlacement(Place place, PlacementListener listener) {
     place_ = std::move(place);
@@ -139,6 +148,9 @@ class MetaService {
   void OpenGroup(const replication::ConfState& initial);
   void MaybeBootstrap();
   void ManageMembership();
+  // As the group's leader: proposes a move for each topic with replicas on
+  // members gone longer than replace_after (one move per topic in flight).
+  void ReplaceGone();
   void Submit(MetaCommand command, std::function<void(Status)> finish);
   void Apply(replication::GroupId group, const replication::Entry& entry);
   // Works through the topics whose metadata changed, one at a time.
@@ -166,6 +178,9 @@ class MetaService {
   LiveMembers live_;
   Forward forward_;
   Place place_;
+  Gone gone_;
+  std::set<std::string, std::less<>> moving_;  // topics whose move is in flight
+  uint64_t ticks_ = 0;
   std::function<void(pb::TopicDescription*)> decorator_;
   PlacementListener placement_listener_;
   const replication::NodeId self_;

@@ -128,6 +128,33 @@ Status MetaState::Apply(const MetaCommand& c) {
       it->second.config = std::move(altered);
       return Status::Ok();
     }
+    case MetaCommand::Kind::kMove: {
+      auto it = topics_.find(c.topic);
+      if (it == topics_.end() || it->second.topic_id != c.topic_id) {
+        return NotFound("topic '" + c.topic + "' does not exist (or was created again)");
+      }
+      auto& assignment = it->second.assignment;
+      if (assignment.empty() || c.assignment.size() != assignment.size()) {
+        return InvalidArgument("topic '" + c.topic + "': a move must name the replicas of its " +
+                               std::to_string(assignment.size()) + " placed partitions");
+      }
+      SPRAWL_RETURN_IF_ERROR(
+          CheckAssignment(c.topic, c.assignment, static_cast<uint32_t>(assignment.size())));
+      for (size_t p = 0; p < assignment.size(); ++p) {
+        if (c.assignment[p].size() != assignment[p].size()) {
+          return InvalidArgument("topic '" + c.topic + "': a move keeps the number of replicas");
+        }
+      }
+      auto& moves = it->second.moves;
+      moves.resize(assignment.size(), 0);
+      for (size_t p = 0; p < assignment.size(); ++p) {
+        if (c.assignment[p] != assignment[p]) {
+          assignment[p] = c.assignment[p];
+          ++moves[p];
+        }
+      }
+      return Status::Ok();
+    }
     case MetaCommand::Kind::kDelete: {
       auto it = topics_.find(c.topic);
       if (it == topics_.end()) return NotFound("topic '" + c.topic + "' does not exist");

@@ -162,6 +162,9 @@ void Cluster::Flush() {
                {"peer", m.meta.peer_address}});
     if (m.state == overlay::MemberState::kDead || m.state == overlay::MemberState::kLeft) {
       peers_->Disconnect(m.meta.peer_address);
+      gone_since_ms_.emplace(m.meta.id, NowMs());
+    } else {
+      gone_since_ms_.erase(m.meta.id);
     }
     if (member_listener_) member_listener_(m);
   }
@@ -223,6 +226,15 @@ std::vector<std::vector<std::string>> Cluster::Assign(const std::string& topic, 
   overlay::Placement placement = LivePlacement();
   std::vector<std::vector<std::string>> out;
   for (uint32_t p = from; p < to; ++p) out.push_back(placement.ReplicaSet(topic, p, replication));
+  return out;
+}
+
+std::vector<std::string> Cluster::GoneFor(std::chrono::milliseconds at_least) const {
+  std::vector<std::string> out;
+  const int64_t now = NowMs();
+  for (const auto& [id, since] : gone_since_ms_) {
+    if (now - since >= at_least.count()) out.push_back(id);
+  }
   return out;
 }
 

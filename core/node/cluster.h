@@ -2,6 +2,7 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -89,6 +90,9 @@ class Cluster {
   void SendToMember(uint64_t raft_id, uint16_t type, std::string_view body);
   // The ids of the live members, this node included.
   std::vector<std::string> LiveMemberIds() const;
+  // The ids of the members this node has seen dead or gone (left) without
+  // coming back for at least `at_least`.
+  std::vector<std::string> GoneFor(std::chrono::milliseconds at_least) const;
   // The replica sets of partitions [from, to) of `topic` over the live
   // members (placement order), for a new topic or new partitions.
   std::vector<std::vector<std::string>> Assign(const std::string& topic, uint32_t from, uint32_t to,
@@ -109,6 +113,8 @@ class Cluster {
   overlay::Placement LivePlacement() const;
 
   const Clock& clock_;
+  // Members dead or left, with when this node first saw them so (ms).
+  std::map<std::string, int64_t> gone_since_ms_;
   std::unique_ptr<transport::PeerTransport> peers_;
   std::unique_ptr<overlay::Membership> membership_;
   metrics::Counter& rejected_;

@@ -104,6 +104,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   meta::MetaServiceOptions meta_options;
   meta_options.node_id = config.node_id;
   meta_options.bootstrap_expect = config.BootstrapExpect();
+  meta_options.replace_after = config.replace_after;
   node->meta_ = std::make_unique<meta::MetaService>(
       meta_options, *host, *node->raft_storage_, *broker, *node->store_, clock, post,
       [cluster] { return cluster->LiveMemberIds(); },
@@ -111,6 +112,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
         cluster->SendToMember(to, kForwardType, body);
       });
   meta::MetaService* meta = node->meta_.get();
+  meta->SetGone(
+      [cluster](std::chrono::milliseconds at_least) { return cluster->GoneFor(at_least); });
   // Partitions as Raft groups on the same host, placed by the metadata.
   node->replicas_ = std::make_unique<replica::PartitionReplicas>(
       config.node_id, *host, *broker, *node->store_, post,

@@ -11,6 +11,7 @@ Status NodeConfig::Validate() const {
   if (retention_interval.count() <= 0) {
     return InvalidArgument("retention interval must be positive");
   }
+  if (replace_after.count() < 0) return InvalidArgument("--replace-after-ms must not be negative");
   if (node_id.empty() || node_id.size() > 128) {
     return InvalidArgument("node id must be 1 to 128 characters long");
   }

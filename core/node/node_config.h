@@ -68,6 +68,10 @@ struct NodeConfig {
   // none. sprawl-server passes the assets embedded in it (web/); embedded
   // nodes have none, so the bindings do not carry them.
   std::span<const admin::StaticAsset> console;
+  // How long a member must have been dead (or gone) before the replicas it
+  // held are placed on live members (docs/replication.md, "Replacing the
+  // replicas of a gone member"); 0 = as soon as it is declared dead.
+  std::chrono::milliseconds replace_after{300'000};
   // How often retention (topics' retention_ms / retention_bytes) runs.
   std::chrono::milliseconds retention_interval{30'000};
   // For tests only: the HTTP API's /v1/faults routes cut this node off from

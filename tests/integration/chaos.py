@@ -97,10 +97,11 @@ def agreed_leaders(servers, topic, partitions):
     return out
 
 
-def start_cluster(prefix="c", count=3, faults=False):
+def start_cluster(prefix="c", count=3, faults=False, options=()):
     """`count` nodes, each given every other one to join through. `faults`:
-    with --fault-injection, so `cut` works on them."""
-    extra = ["--fault-injection"] if faults else []
+    with --fault-injection, so `cut` works on them; `options`: more flags
+    for every node."""
+    extra = (["--fault-injection"] if faults else []) + list(options)
     nodes = [Server("--node-id", f"{prefix}{i}", "--bootstrap-expect", str(count), *extra)
              for i in range(count)]
     # Every other node as a seed, not only the next: a node asks its seeds

@@ -405,6 +405,69 @@ class ReplicationFactorTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
+class ReplaceGoneReplicaTest(ClusterCase):
+    def test_the_replicas_of_a_dead_node_move_to_a_live_one_and_lose_nothing(self):
+        """Four nodes started with --replace-after-ms 0, a topic of factor 3:
+        when a node is killed, the metadata group's leader gives each of its
+        replicas to the fourth node, which catches up and becomes a voter
+        while a producer writes; the dead node is out of every replica set,
+        and led by the new replicas every acknowledged write is read back."""
+        nodes = chaos.start_cluster(prefix="g", count=4, options=["--replace-after-ms", "0"])
+        self.servers += nodes
+        by_id = {chaos.node_id(s): s for s in nodes}
+        wait_for(lambda: chaos.all_alive(nodes), timeout=30, what="every node to see the others")
+        chaos.create_topic(nodes[0], "orders", PARTITIONS, replication_factor=3)
+        wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS), timeout=30,
+                 what="every partition of orders to have a leader")
+        before = {p["partition"]: p["replicas"] for p in describe(nodes[0], "orders")["partitions"]}
+        victim_id = before[0][1]
+        victim = by_id[victim_id]
+        survivors = [s for s in nodes if s is not victim]
+        publishers = chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 2000, timeout=60, what="2,000 writes")
+        victim.kill()
+
+        def replaced():
+            for s in survivors:
+                d = describe(s, "orders")
+                if d is None:
+                    return False
+                for p in d["partitions"]:
+                    if victim_id in p["replicas"] or len(p["replicas"]) != 3:
+                        return False
+                    followers = p.get("raft", {}).get("followers")
+                    if followers is not None and (len(followers) != 2 or any(
+                            f["learner"] or f["lag"] > 64 for f in followers)):
+                        return False
+            return agreed_leaders(survivors, "orders", PARTITIONS) is not None
+        wait_for(replaced, timeout=90,
+                 what=f"every replica of {victim_id} to be replaced by a caught-up voter")
+        after = {p["partition"]: p["replicas"] for p in describe(survivors[1], "orders")["partitions"]}
+        gained = {}
+        for p, replicas in before.items():
+            if victim_id in replicas:
+                new = [m for m in after[p] if m not in replicas]
+                self.assertEqual(len(new), 1, after[p])
+                self.assertEqual(after[p], [new[0] if m == victim_id else m for m in replicas])
+                gained[p] = new[0]
+            else:
+                self.assertEqual(after[p], replicas)
+        self.assertIn(0, gained)
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes after the replacement")
+
+        for p, member in gained.items():
+            survivors[0].ctl("partition", "transfer-leader", "orders", str(p), member)
+        wait_for(lambda: all((agreed_leaders(survivors, "orders", PARTITIONS) or {}).get(p)
+                             == by_id[m].client_port for p, m in gained.items()),
+                 timeout=30, what="the new replicas to lead their partitions")
+        publishers.finish()
+        seen = chaos.read_all(survivors[1].endpoint, "orders")
+        self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
 class FencingTest(ClusterCase):
     def test_a_named_producer_stays_fenced_across_a_failover(self):
         """A second client with the same producer name fences the first
