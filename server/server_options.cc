@@ -105,6 +105,13 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
       ->envname("SPRAWL_REPLACE_AFTER_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  int64_t leader_balance_after_ms = node.leader_balance_after.count();
+  app.add_option("--leader-balance-after-ms", leader_balance_after_ms,
+                 "How long a partition's preferred replica must be a caught-up voter before the "
+                 "leadership is handed back to it (0 = never)")
+      ->envname("SPRAWL_LEADER_BALANCE_AFTER_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_flag("--fault-injection", node.fault_injection,
                "For tests only: enable the HTTP routes that inject faults (/v1/faults/partition "
                "cuts this node off from its peers); never in production")
@@ -143,6 +150,7 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
     node.min_free_disk_bytes = bytes;
   }
   node.replace_after = std::chrono::milliseconds(replace_after_ms);
+  node.leader_balance_after = std::chrono::milliseconds(leader_balance_after_ms);
   auto policy = storage::FsyncPolicy::Parse(fsync);
   if (!policy.ok()) return fail(policy.status());
   node.fsync = *policy;

@@ -125,6 +125,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
                            }},
       [meta](std::string_view topic) { return meta->HasRecordedId(topic); }, node->registry_);
   replica::PartitionReplicas* replicas = node->replicas_.get();
+  {
+    // In Raft ticks (RaftHostOptions::tick), at least one when enabled.
+    const auto tick = replication::RaftHostOptions{}.tick;
+    const auto after = config.leader_balance_after;
+    replicas->SetLeaderBalanceAfter(
+        after.count() == 0 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(after / tick)));
+  }
   broker->SetReplicationHook(replicas);
   broker->SetLatestProducerEpoch(
       [meta](uint64_t family) { return meta->LatestProducerEpoch(family); });

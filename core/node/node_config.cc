@@ -12,6 +12,9 @@ Status NodeConfig::Validate() const {
     return InvalidArgument("retention interval must be positive");
   }
   if (replace_after.count() < 0) return InvalidArgument("--replace-after-ms must not be negative");
+  if (leader_balance_after.count() < 0) {
+    return InvalidArgument("--leader-balance-after-ms must not be negative");
+  }
   if (node_id.empty() || node_id.size() > 128) {
     return InvalidArgument("node id must be 1 to 128 characters long");
   }

@@ -72,6 +72,10 @@ struct NodeConfig {
   // held are placed on live members (docs/replication.md, "Replacing the
   // replicas of a gone member"); 0 = as soon as it is declared dead.
   std::chrono::milliseconds replace_after{300'000};
+  // How long a partition's preferred replica (the first of its set) must be
+  // a caught-up voter before its leader hands it the leadership back
+  // (docs/replication.md, "Leader balance"); 0 = never.
+  std::chrono::milliseconds leader_balance_after{60'000};
   // How often retention (topics' retention_ms / retention_bytes) runs.
   std::chrono::milliseconds retention_interval{30'000};
   // For tests only: the HTTP API's /v1/faults routes cut this node off from

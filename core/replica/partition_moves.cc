@@ -1,7 +1,8 @@
 // PartitionReplicas: a partition's replica set changes (the metadata gives
-// it new replicas: an altered replication factor), and the group's leader
-// brings the Raft membership in line one step at a time (docs/replication.md,
-// "Changing a partition's replicas").
+// it new replicas: an altered replication factor, a gone member replaced),
+// and the group's leader brings the Raft membership in line one step at a
+// time (docs/replication.md, "Changing a partition's replicas"); and hands
+// the leadership back to the preferred replica ("Leader balance").
 #include <algorithm>
 
 #include "core/replica/control_entry.h"
@@ -111,6 +112,31 @@ void PartitionReplicas::ReconcileMembers(Part& part, const replication::Raft& ra
       (void)host_.TransferLeadership(part.group, target);
     }
   }
+}
+
+void PartitionReplicas::BalanceLeadership(Part& part, const replication::Raft& raft) {
+  if (balance_after_ticks_ == 0 || part.replicas.empty()) return;
+  const NodeId preferred = replication::RaftNodeId(part.replicas.front());
+  auto progress = raft.progress().find(preferred);
+  auto heard = part.heard.find(preferred);
+  // Only a voter that answers and holds the log could take over at once.
+  const bool able = preferred != raft.id() && raft.IsVoter(preferred) &&
+                    progress != raft.progress().end() &&
+                    progress->second.match() + kPromoteLag >= raft.commit() &&
+                    heard != part.heard.end() && ticks_ - heard->second <= 2;
+  if (!able) {
+    part.unpreferred_since = 0;
+    return;
+  }
+  if (part.unpreferred_since == 0) part.unpreferred_since = ticks_;
+  if (ticks_ - part.unpreferred_since < balance_after_ticks_) return;
+  if (raft.transferee() != replication::kNoNode) return;
+  if (host_.TransferLeadership(part.group, preferred).ok()) {
+    log::Info(
+        "partition leadership handed back to its preferred replica",
+        {{"topic", part.topic}, {"partition", part.partition}, {"member", part.replicas.front()}});
+  }
+  part.unpreferred_since = ticks_;  // if it does not take over, again a period later
 }
 
 void PartitionReplicas::SendFarewells(Part& part) {

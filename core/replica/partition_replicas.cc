@@ -403,6 +403,7 @@ void PartitionReplicas::Tick() {
         NoteHeard(part, *r);
         ReconcileMembers(part, *r);
         SendFarewells(part);
+        BalanceLeadership(part, *r);
       }
       part.led = leads;
       part.led_term = r->term();

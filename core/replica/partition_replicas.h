@@ -88,6 +88,11 @@ class PartitionReplicas : public broker::ReplicationHook {
   // Each Raft tick: compaction, and as a group's leader, its membership
   // brought in line with the partition's replica set (partition_moves.cc).
   void Tick();
+  // A leader that is not its partition's preferred replica (the first of
+  // its set) hands the leadership back to it once it has been a caught-up,
+  // answering voter for `ticks` Raft ticks; 0 never does. Default: 600
+  // (60 s, so a replica back from a restart leads again a minute later).
+  void SetLeaderBalanceAfter(uint64_t ticks) { balance_after_ticks_ = ticks; }
   // REPLICA_REMOVED from a group's leader: a replica this node no longer
   // holds by the metadata closes (anything else is ignored: a stale
   // message after the node was added back).
@@ -152,6 +157,9 @@ class PartitionReplicas : public broker::ReplicationHook {
     std::map<replication::NodeId, uint64_t> heard;
     bool failed = false;  // could not follow its group (an image it lacks records for)
     uint32_t moves = 0;   // Placement::moves: 0 forms the group with `replicas` as voters
+    // As leader: the tick since which the preferred replica (the first)
+    // could lead instead of this node; 0 = it does not, or this node is it.
+    uint64_t unpreferred_since = 0;
     // As leader: replicas it removed, told to close until this tick.
     std::map<replication::NodeId, uint64_t> farewells;
   };
@@ -187,6 +195,8 @@ class PartitionReplicas : public broker::ReplicationHook {
   // first when this node leaves).
   void ReconcileMembers(Part& part, const replication::Raft& raft);
   void SendFarewells(Part& part);
+  // As leader: hands the leadership to the preferred replica when due.
+  void BalanceLeadership(Part& part, const replication::Raft& raft);
   // A group this node leads heard from a node outside its membership.
   void OnStranger(replication::GroupId group, replication::NodeId from);
   // Closes the group of a replica its leader removed, and drops its mark.
@@ -215,6 +225,7 @@ class PartitionReplicas : public broker::ReplicationHook {
   bool marks_scheduled_ = false;
   ReplicaMetrics metrics_;
   uint64_t ticks_ = 0;
+  uint64_t balance_after_ticks_ = 600;
   // Running catch-ups, by group; at most kMaxCatchUps at a time.
   std::map<replication::GroupId, std::unique_ptr<RecordCatchUp>> catch_ups_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

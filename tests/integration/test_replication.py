@@ -468,6 +468,52 @@ class ReplaceGoneReplicaTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
+class LeaderBalanceTest(ClusterCase):
+    def test_a_restarted_preferred_replica_leads_its_partition_again(self):
+        """With --leader-balance-after-ms 1000, the preferred replica of a
+        partition (the first of its set) that was killed and restarted gets
+        its partition's leadership back by a transfer, under load, once it
+        has caught up; nothing acknowledged is lost."""
+        nodes = chaos.start_cluster(prefix="b", options=["--leader-balance-after-ms", "1000"])
+        self.servers += nodes
+        by_id = {chaos.node_id(s): s for s in nodes}
+        chaos.create_topic(nodes[0], "orders", PARTITIONS)
+        preferred = {p["partition"]: p["replicas"][0]
+                     for p in describe(nodes[0], "orders")["partitions"]}
+        everyone_preferred = {p: by_id[m].client_port for p, m in preferred.items()}
+        wait_for(lambda: agreed_leaders(nodes, "orders", PARTITIONS) == everyone_preferred,
+                 timeout=30, what="every partition to be led by its preferred replica")
+        victim = by_id[preferred[0]]
+        survivors = [s for s in nodes if s is not victim]
+        publishers = chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1)
+        publishers.start()
+        wait_for(lambda: publishers.count() >= 2000, timeout=60, what="2,000 writes")
+        victim.kill()
+        led = wait_for(lambda: agreed_leaders(survivors, "orders", PARTITIONS), timeout=30,
+                       what="the survivors to elect a leader for every partition")
+        self.assertNotEqual(led[0], victim.client_port)
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes while the preferred replica is down")
+
+        restarted = chaos.restart(victim)
+        self.servers.append(restarted)
+        everyone = survivors + [restarted]
+        wait_for(lambda: agreed_leaders(everyone, "orders", PARTITIONS) == everyone_preferred,
+                 timeout=60, what="every partition to be led by its preferred replica again")
+        logs = ""
+        for s in survivors:
+            with open(s.log_path) as log:
+                logs += log.read()
+        self.assertIn("leadership handed back to its preferred replica", logs)
+        count = publishers.count()
+        wait_for(lambda: publishers.count() >= count + 2000, timeout=60,
+                 what="2,000 more writes after the hand-back")
+        publishers.finish()
+        seen = chaos.read_all(survivors[1].endpoint, "orders")
+        self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
 class FencingTest(ClusterCase):
     def test_a_named_producer_stays_fenced_across_a_failover(self):
         """A second client with the same producer name fences the first
