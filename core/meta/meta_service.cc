@@ -166,6 +166,22 @@ void MetaService::ManageMembership() {
   const replication::Raft* r = host_.group(kGroup);
   if (r == nullptr || r->role() != replication::Role::kLeader) return;
   const ConfState& conf = r->conf();
+  // A member gone past replace_after leaves the group: while it stays a
+  // voter it counts in the majority without answering, so two more losses
+  // of five (one more of three or four) would stop topic administration.
+  // Should it return, it joins again as a learner below.
+  if (gone_) {
+    for (const std::string& id : gone_(options_.replace_after)) {
+      const NodeId node = replication::RaftNodeId(id);
+      if (node == self_ || !(Contains(conf.voters, node) || Contains(conf.learners, node))) {
+        continue;
+      }
+      if (host_.ProposeConfChange(kGroup, replication::ConfChangeType::kRemove, node).ok()) {
+        log::Info("metadata group: removing a gone member", {{"member", id}});
+      }
+      return;
+    }
+  }
   for (const std::string& id : live_()) {
     const NodeId node = replication::RaftNodeId(id);
     if (Contains(conf.voters, node) || Contains(conf.learners, node)) continue;

@@ -21,7 +21,9 @@ def topic_ids(server):
     return {t["name"]: t.get("topic_id") for t in body["topics"]}
 
 
-class MetaGroupTest(unittest.TestCase):
+class MetaCase(unittest.TestCase):
+    """Kills the servers a test started; creates topics through the group."""
+
     def setUp(self):
         self.servers = []
 
@@ -47,6 +49,8 @@ class MetaGroupTest(unittest.TestCase):
         ids = [topic_ids(s).get(name) for s in servers]
         return ids[0] if ids[0] and all(i == ids[0] for i in ids) else None
 
+
+class MetaGroupTest(MetaCase):
     def test_topics_live_in_the_metadata_group(self):
         nodes = [Server("--node-id", f"m{i}", "--bootstrap-expect", "3") for i in range(3)]
         # Each joins through the next: no node is special.
@@ -122,6 +126,39 @@ class MetaGroupTest(unittest.TestCase):
                  what="the late joiner to hold every topic")
         wait_for(lambda: "m3" in meta(everyone[0]).get("voters", []), timeout=20,
                  what="the late joiner to become a voter")
+
+
+class GoneVoterTest(MetaCase):
+    def test_a_gone_voter_leaves_the_group_so_two_losses_of_four_still_leave_a_majority(self):
+        """Four nodes with --replace-after-ms 0 form a metadata group of four
+        voters. One SIGKILLed is removed from the group once it is declared
+        dead; a second SIGKILLed then still leaves two of three voters, so a
+        topic can be created. (Without the removal two of four voters answer:
+        no majority.)"""
+        nodes = [Server("--node-id", f"v{i}", "--bootstrap-expect", "4",
+                        "--replace-after-ms", "0") for i in range(4)]
+        for s in nodes:
+            s.extra += ["--join", ",".join(f"127.0.0.1:{o.peer_port}" for o in nodes if o is not s)]
+        self.servers += nodes
+        for s in nodes:
+            s.start()
+        ids = ["v0", "v1", "v2", "v3"]
+        wait_for(lambda: all(sorted(meta(s).get("voters", [])) == ids for s in nodes), timeout=30,
+                 what="four voters on every node")
+        leader_id = meta(nodes[0])["leader"]
+        victims = [s for s in nodes if s.extra[1] != leader_id][:2]
+        survivors = [s for s in nodes if s not in victims]
+
+        victims[0].kill()
+        left = sorted(set(ids) - {victims[0].extra[1]})
+        wait_for(lambda: all(sorted(meta(s).get("voters", [])) == left
+                             for s in survivors + victims[1:]), timeout=30,
+                 what=f"the group to drop {victims[0].extra[1]} as a voter")
+        victims[1].kill()
+        wait_for(lambda: self.create(survivors[0], "audit", replication_factor=2), timeout=30,
+                 what="a topic to be created with two of the first four nodes down")
+        wait_for(lambda: self.agreed(survivors, "audit"), timeout=10,
+                 what="audit on both survivors")
 
 
 if __name__ == "__main__":
