@@ -55,6 +55,14 @@ void PartitionReplicas::UpdateReplicas(TopicParts& topic, const Placement& place
 
 void PartitionReplicas::ReconcileMembers(Part& part, const replication::Raft& raft) {
   if (!part.raft || part.replicas.empty()) return;
+  const replication::ConfState& now = raft.conf();
+  // The common case, checked without allocating: the membership is the set.
+  if (now.learners.empty() && now.voters.size() == part.replicas.size() &&
+      std::all_of(part.replicas.begin(), part.replicas.end(), [&](const std::string& id) {
+        return Contains(now.voters, replication::RaftNodeId(id));
+      })) {
+    return;
+  }
   std::vector<NodeId> wanted;
   for (const std::string& id : part.replicas) wanted.push_back(replication::RaftNodeId(id));
   const replication::ConfState& conf = raft.conf();
