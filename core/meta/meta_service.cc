@@ -134,7 +134,10 @@ void MetaService::ReplaceGone() {
   const std::vector<std::string> listed = gone_(options_.replace_after);
   if (listed.empty()) return;
   const std::set<std::string, std::less<>> gone(listed.begin(), listed.end());
-  for (const auto& [name, topic] : state_.topics()) {
+  for (const auto& entry : state_.topics()) {
+    // Named, not a structured binding: lambdas capture it (clang refuses).
+    const std::string& name = entry.first;
+    const MetaTopic& topic = entry.second;
     if (moving_.count(name) > 0) continue;
     auto moved = ReplaceGoneReplicas(topic, gone, [this, &name](uint32_t p) {
       auto ranked = place_(name, p, p + 1, kMaxAssignedReplicas);
