@@ -11,8 +11,13 @@
 # With CALLGRIND=N (e.g. 200000) the client also runs N messages under
 # valgrind's callgrind and the instructions it executed per message are
 # printed (all of its threads; independent of machine load).
+# With CONSUME=1 (the default) each publish run is followed, on the same
+# server, by `sprawlctl bench consume` under /usr/bin/time: one group member
+# (1000 credits) reads everything just published through a new group and
+# acks every message; its row gives the client CPU per consumed message.
 # Environment: COUNT (3000000), SIZE (100), PARTITIONS (4), ACKS ("leader none"),
-# BIN (build/release/server: where sprawl-server and sprawlctl are), CALLGRIND (0).
+# BIN (build/release/server: where sprawl-server and sprawlctl are), CALLGRIND (0),
+# CONSUME (1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${BIN:-$root/build/release/server}"
@@ -21,6 +26,7 @@ size="${SIZE:-100}"
 partitions="${PARTITIONS:-4}"
 acks_levels="${ACKS:-leader none}"
 callgrind="${CALLGRIND:-0}"
+consume="${CONSUME:-1}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data="$(mktemp -d /tmp/sprawl-client-cost-XXXXXX)"
@@ -51,8 +57,28 @@ stop_server() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_sec="$(getconf CLK_TCK)"
 
+# One row: label, messages, server ticks before and after, the time output
+# of the client and its bench output.
+row() {
+  python3 - "$1" "$2" "$ticks_per_sec" "$3" "$4" "$5" "$6" <<'PY'
+import re, sys
+label, count, hz, before, after, time_file, bench_file = sys.argv[1:]
+count, hz = int(count), int(hz)
+user, system = map(float, open(time_file).read().split()[-2:])
+server = (int(after) - int(before)) / hz
+text = open(bench_file).read()
+rate = int(re.search(r"([0-9]+) msg/s", text).group(1))
+messages = int(re.search(r": ([0-9]+) messages", text).group(1))
+client_us = (user + system) / messages * 1e6
+server_us = server / messages * 1e6
+print(f"{label:16s} | {rate:>9,} msg/s | {user:5.2f} s user + {system:5.2f} s sys | "
+      f"{server:8.2f} s | {client_us:.3f} us / {server_us:.3f} us")
+PY
+}
+
 echo "== client CPU per message: 1 producer, memory store, $partitions partitions, $size-byte messages, $count messages, $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-8s | %14s | %-26s | %10s | %s\n' acks rate "client CPU (user + sys)" "server CPU" \
+[[ "$consume" == 1 ]] && echo "   after each publish, one group member consumes what was published, acking every message (1000 credits)"
+printf '%-16s | %14s | %-26s | %10s | %s\n' run rate "client CPU (user + sys)" "server CPU" \
   "per message: client / server"
 for acks in $acks_levels; do
   start_server
@@ -61,20 +87,16 @@ for acks in $acks_levels; do
     "tcp://127.0.0.1:$client_port" bench produce --topic cost --count "$count" --size "$size" \
     --partitions "$partitions" --acks "$acks" >"$data/produce.txt"
   after="$(cpu_ticks "$server_pid")"
+  row "publish $acks" "$count" "$before" "$after" "$data/time.txt" "$data/produce.txt"
+  if [[ "$consume" == 1 ]]; then
+    before="$(cpu_ticks "$server_pid")"
+    /usr/bin/time -f '%U %S' -o "$data/time.txt" "$bin/sprawlctl" --server \
+      "tcp://127.0.0.1:$client_port" bench consume --topic cost --count "$count" \
+      --max-in-flight 1000 >"$data/consume.txt"
+    after="$(cpu_ticks "$server_pid")"
+    row "consume (acked)" "$count" "$before" "$after" "$data/time.txt" "$data/consume.txt"
+  fi
   stop_server
-  python3 - "$acks" "$count" "$ticks_per_sec" "$before" "$after" "$data/time.txt" \
-    "$data/produce.txt" <<'PY'
-import re, sys
-acks, count, hz, before, after, time_file, produce_file = sys.argv[1:]
-count, hz = int(count), int(hz)
-user, system = map(float, open(time_file).read().split()[-2:])
-server = (int(after) - int(before)) / hz
-rate = int(re.search(r"([0-9]+) msg/s", open(produce_file).read()).group(1))
-client_us = (user + system) / count * 1e6
-server_us = server / count * 1e6
-print(f"{acks:8s} | {rate:>9,} msg/s | {user:5.2f} s user + {system:5.2f} s sys | "
-      f"{server:8.2f} s | {client_us:.3f} us / {server_us:.3f} us")
-PY
 done
 
 if [[ "$callgrind" != 0 ]]; then

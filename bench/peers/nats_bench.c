@@ -2,14 +2,20 @@
  * publish of COUNT SIZE-byte messages to a file-storage stream (R1), then a
  * durable pull consumer that fetches in batches of 1000 and acks every
  * message. Prints msg/s for both, in the format of sprawlctl bench.
- * Usage: nats_bench <url> <count> <size> [both|produce|consume]
+ * Usage: nats_bench <url> <count> <size> [both|produce|consume|sync [producers]]
  * `produce` only publishes; `consume` only reads a stream an earlier
- * `produce` filled (a catch-up read after a server restart). */
+ * `produce` filled (a catch-up read after a server restart). `sync`
+ * publishes with js_Publish, each of `producers` threads (1 by default, one
+ * connection each) waiting for every ack, and prints the mean and the
+ * percentiles of the round trip. */
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "sync_stats.h"
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -23,12 +29,105 @@ static int check(natsStatus s, const char* what) {
   return 1;
 }
 
+/* One synchronous producer: `count` js_Publish calls, each waiting for its ack. */
+struct sync_producer {
+  const char* url;
+  const char* payload;
+  int size;
+  long count;
+  long long* nanos; /* its round trips */
+  int failed;
+};
+
+static void* sync_produce(void* arg) {
+  struct sync_producer* p = arg;
+  natsConnection* nc = NULL;
+  jsCtx* js = NULL;
+  jsErrCode jerr = 0;
+  if (check(natsConnection_ConnectTo(&nc, p->url), "connect") ||
+      check(natsConnection_JetStream(&js, nc, NULL), "jetstream")) {
+    p->failed = 1;
+    return NULL;
+  }
+  for (long i = 0; i < p->count; i++) {
+    const long long sent = sync_now_nanos();
+    jsPubAck* ack = NULL;
+    if (check(js_Publish(&ack, js, "sync", p->payload, p->size, NULL, &jerr), "publish")) {
+      p->failed = 1;
+      break;
+    }
+    p->nanos[i] = sync_now_nanos() - sent;
+    jsPubAck_Destroy(ack);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return NULL;
+}
+
+static int run_sync(const char* url, long count, int size, int producers, const char* payload) {
+  natsConnection* nc = NULL;
+  jsCtx* js = NULL;
+  jsErrCode jerr = 0;
+  if (check(natsConnection_ConnectTo(&nc, url), "connect") ||
+      check(natsConnection_JetStream(&js, nc, NULL), "jetstream")) {
+    return 1;
+  }
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  const char* subjects[] = {"sync"};
+  sc.Name = "SYNC";
+  sc.Subjects = subjects;
+  sc.SubjectsLen = 1;
+  sc.Storage = js_FileStorage;
+  jsStreamInfo* si = NULL;
+  if (check(js_AddStream(&si, js, &sc, NULL, &jerr), "add stream")) return 1;
+  jsStreamInfo_Destroy(si);
+  long long* nanos = calloc((size_t)count, sizeof(long long));
+  struct sync_producer* ps = calloc((size_t)producers, sizeof(struct sync_producer));
+  pthread_t* threads = calloc((size_t)producers, sizeof(pthread_t));
+  long next = 0;
+  for (int t = 0; t < producers; t++) {
+    ps[t].url = url;
+    ps[t].payload = payload;
+    ps[t].size = size;
+    ps[t].count = count / producers + (t < count % producers);
+    ps[t].nanos = nanos + next;
+    next += ps[t].count;
+  }
+  const double start = now_seconds();
+  for (int t = 0; t < producers; t++) pthread_create(&threads[t], NULL, sync_produce, &ps[t]);
+  int failed = 0;
+  for (int t = 0; t < producers; t++) {
+    pthread_join(threads[t], NULL);
+    failed |= ps[t].failed;
+  }
+  const double seconds = now_seconds() - start;
+  if (!failed) sync_report(producers, count, size, seconds, nanos);
+  free(threads);
+  free(ps);
+  free(nanos);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return failed;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 4 && argc != 5) {
-    fprintf(stderr, "usage: %s <url> <count> <size> [both|produce|consume]\n", argv[0]);
+  if (argc < 4 || argc > 6) {
+    fprintf(stderr, "usage: %s <url> <count> <size> [both|produce|consume|sync [producers]]\n",
+            argv[0]);
     return 2;
   }
-  const char* mode = argc == 5 ? argv[4] : "both";
+  const char* mode = argc >= 5 ? argv[4] : "both";
+  if (strcmp(mode, "sync") == 0) {
+    const int size = atoi(argv[3]);
+    char* payload = malloc((size_t)size);
+    memset(payload, 'x', (size_t)size);
+    const int producers = argc == 6 ? atoi(argv[5]) : 1;
+    const int failed =
+        run_sync(argv[1], atol(argv[2]), size, producers < 1 ? 1 : producers, payload);
+    free(payload);
+    return failed;
+  }
   if (strcmp(mode, "both") != 0 && strcmp(mode, "produce") != 0 && strcmp(mode, "consume") != 0) {
     fprintf(stderr, "nats_bench: unknown mode '%s'\n", mode);
     return 2;
@@ -74,8 +173,8 @@ int main(int argc, char** argv) {
     }
     if (check(js_PublishAsyncComplete(js, NULL), "publish complete")) return 1;
     seconds = now_seconds() - start;
-    printf("produce: %ld messages of %d B in %.2f s: %.0f msg/s, %.1f MB/s\n", count, size,
-           seconds, (double)count / seconds, (double)count * size / seconds / 1e6);
+    printf("produce: %ld messages of %d B in %.2f s: %.0f msg/s, %.1f MB/s\n", count, size, seconds,
+           (double)count / seconds, (double)count * size / seconds / 1e6);
   }
   if (!consume) {
     jsCtx_Destroy(js);
@@ -87,8 +186,7 @@ int main(int argc, char** argv) {
   natsSubscription* sub = NULL;
   /* A catch-up read gets a durable of its own, so it starts from the first message. */
   const char* durable = produce ? "bench-consumer" : "bench-catchup";
-  if (check(js_PullSubscribe(&sub, js, "bench", durable, NULL, NULL, &jerr),
-            "pull subscribe")) {
+  if (check(js_PullSubscribe(&sub, js, "bench", durable, NULL, NULL, &jerr), "pull subscribe")) {
     return 1;
   }
   long received = 0;

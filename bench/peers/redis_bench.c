@@ -2,12 +2,18 @@
  * of COUNT SIZE-byte messages (1000 per pipeline), then a consumer group
  * that reads with XREADGROUP COUNT 1000 and acks every message with XACK.
  * Prints msg/s for both, in the format of sprawlctl bench.
- * Usage: redis_bench <port> <count> <size> */
+ * Usage: redis_bench <port> <count> <size> [sync [producers]]
+ * `sync` instead sends XADD one at a time, each of `producers` threads (1 by
+ * default, one connection each) waiting for every reply, and prints the
+ * mean and the percentiles of the round trip. */
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "sync_stats.h"
 
 enum { kPipeline = 1000 };
 
@@ -30,9 +36,81 @@ static int reply_ok(redisContext* c, redisReply* r, const char* what) {
   return 1;
 }
 
+/* One synchronous producer: `count` XADDs, each waiting for its reply. */
+struct sync_producer {
+  int port;
+  const char* payload;
+  size_t size;
+  long count;
+  long long* nanos; /* its round trips */
+  int failed;
+};
+
+static void* sync_produce(void* arg) {
+  struct sync_producer* p = arg;
+  redisContext* c = redisConnect("127.0.0.1", p->port);
+  if (c == NULL || c->err) {
+    fprintf(stderr, "redis_bench: connect: %s\n", c ? c->errstr : "out of memory");
+    p->failed = 1;
+    return NULL;
+  }
+  for (long i = 0; i < p->count; i++) {
+    const long long sent = sync_now_nanos();
+    redisReply* r = redisCommand(c, "XADD sync * v %b", p->payload, p->size);
+    if (!reply_ok(c, r, "XADD")) {
+      p->failed = 1;
+      break;
+    }
+    p->nanos[i] = sync_now_nanos() - sent;
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return NULL;
+}
+
+static int run_sync(int port, long count, size_t size, int producers) {
+  char* payload = malloc(size);
+  memset(payload, 'x', size);
+  long long* nanos = calloc((size_t)count, sizeof(long long));
+  struct sync_producer* ps = calloc((size_t)producers, sizeof(struct sync_producer));
+  pthread_t* threads = calloc((size_t)producers, sizeof(pthread_t));
+  long next = 0;
+  for (int t = 0; t < producers; t++) {
+    ps[t].port = port;
+    ps[t].payload = payload;
+    ps[t].size = size;
+    ps[t].count = count / producers + (t < count % producers);
+    ps[t].nanos = nanos + next;
+    next += ps[t].count;
+  }
+  const double start = now_seconds();
+  for (int t = 0; t < producers; t++) pthread_create(&threads[t], NULL, sync_produce, &ps[t]);
+  int failed = 0;
+  for (int t = 0; t < producers; t++) {
+    pthread_join(threads[t], NULL);
+    failed |= ps[t].failed;
+  }
+  const double seconds = now_seconds() - start;
+  if (!failed) sync_report(producers, count, (int)size, seconds, nanos);
+  free(threads);
+  free(ps);
+  free(nanos);
+  free(payload);
+  return failed;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 5 || argc == 6) {
+    if (strcmp(argv[4], "sync") != 0) {
+      fprintf(stderr, "redis_bench: unknown mode '%s'\n", argv[4]);
+      return 2;
+    }
+    const int producers = argc == 6 ? atoi(argv[5]) : 1;
+    return run_sync(atoi(argv[1]), atol(argv[2]), (size_t)atol(argv[3]),
+                    producers < 1 ? 1 : producers);
+  }
   if (argc != 4) {
-    fprintf(stderr, "usage: %s <port> <count> <size>\n", argv[0]);
+    fprintf(stderr, "usage: %s <port> <count> <size> [sync [producers]]\n", argv[0]);
     return 2;
   }
   const int port = atoi(argv[1]);

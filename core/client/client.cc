@@ -1,5 +1,7 @@
 #include "core/client/client.h"
 
+#include <google/protobuf/arena.h>
+
 namespace sprawl::client {
 
 using protocol::MessageType;
@@ -14,9 +16,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientConfig& config) {
   return client;
 }
 
-void Client::RoutePushes(
-    const std::string& topic, const std::string& group,
-    std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler) {
+void Client::RoutePushes(const std::string& topic, const std::string& group, PushHandler handler) {
   MutexLock lock(routes_mu_);
   if (handler) {
     routes_[{topic, group}] = std::move(handler);
@@ -25,18 +25,21 @@ void Client::RoutePushes(
   }
 }
 
-void Client::OnPush(const transport::Reply& push) {
+void Client::OnPush(transport::Reply& push) {
   if (push.header.type != static_cast<uint16_t>(MessageType::kDeliver)) return;
-  pb::DeliverPush deliver;
-  if (!deliver.ParseFromString(push.body)) return;
-  std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler;
+  // On an arena: a push carries one Delivery per record, which would
+  // otherwise be an allocation each.
+  google::protobuf::Arena arena;
+  auto* deliver = google::protobuf::Arena::CreateMessage<pb::DeliverPush>(&arena);
+  if (!deliver->ParseFromString(push.body)) return;
+  PushHandler handler;
   {
     MutexLock lock(routes_mu_);
-    auto it = routes_.find({deliver.topic(), deliver.group()});
+    auto it = routes_.find({deliver->topic(), deliver->group()});
     if (it == routes_.end()) return;
     handler = it->second;
   }
-  handler(push, deliver);
+  handler(push, *deliver);
 }
 
 Client::~Client() { connection_->Close(); }

@@ -89,9 +89,11 @@ class Client {
                            std::vector<std::string> batches = {});
 
   // Routes server pushes (group deliveries) of (topic, group) to `handler`,
-  // on the connection's I/O thread; an empty handler unregisters.
-  void RoutePushes(const std::string& topic, const std::string& group,
-                   std::function<void(const transport::Reply&, const pb::DeliverPush&)> handler);
+  // on the connection's I/O thread; an empty handler unregisters. The
+  // handler may take (move from) the push's batches and the decoded
+  // DeliverPush: both are the push's own and discarded after the call.
+  using PushHandler = std::function<void(transport::Reply& push, pb::DeliverPush& deliver)>;
+  void RoutePushes(const std::string& topic, const std::string& group, PushHandler handler);
 
   RoutingConnection& connection() { return *connection_; }
   const ClientConfig& config() const { return config_; }
@@ -100,14 +102,12 @@ class Client {
   Client(ClientConfig config, std::unique_ptr<RoutingConnection> connection)
       : config_(std::move(config)), connection_(std::move(connection)) {}
 
-  void OnPush(const transport::Reply& push);
+  void OnPush(transport::Reply& push);
 
   ClientConfig config_;
   std::unique_ptr<RoutingConnection> connection_;
   Mutex routes_mu_;
-  std::map<std::pair<std::string, std::string>,
-           std::function<void(const transport::Reply&, const pb::DeliverPush&)>>
-      routes_ GUARDED_BY(routes_mu_);
+  std::map<std::pair<std::string, std::string>, PushHandler> routes_ GUARDED_BY(routes_mu_);
 };
 
 template <typename Response>

@@ -4,6 +4,9 @@
 #include <future>
 #include <unordered_set>
 
+#include <google/protobuf/arena.h>
+
+#include "core/storage/record_batch.h"
 #include "core/util/logging.h"
 
 namespace {
@@ -24,7 +27,7 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Join(Client& client,
   GroupConsumer* raw = consumer.get();
   client.RoutePushes(
       consumer->config_.topic, consumer->config_.group,
-      [raw](const transport::Reply& push, const pb::DeliverPush&) { raw->OnPush(push); });
+      [raw](transport::Reply& push, pb::DeliverPush& deliver) { raw->OnPush(push, deliver); });
   Status joined = consumer->JoinNow();
   if (!joined.ok()) {
     client.RoutePushes(consumer->config_.topic, consumer->config_.group, nullptr);
@@ -92,9 +95,20 @@ Status GroupConsumer::JoinOnce(const pb::JoinGroupRequest& request) {
   return done.get();
 }
 
-void GroupConsumer::OnPush(const transport::Reply& push) {
-  pb::DeliverPush deliver;
-  if (!deliver.ParseFromString(push.body)) return;
+namespace {
+
+// The bytes of one push, shared by the messages decoded from it.
+struct PushBytes {
+  std::string topic;
+  std::vector<std::string> batches;
+  // Own the decompressed payloads of compressed batches, which the views
+  // then point into (a move keeps them in place).
+  std::vector<storage::RecordIterator> records;
+};
+
+}  // namespace
+
+void GroupConsumer::OnPush(transport::Reply& push, pb::DeliverPush& deliver) {
   // (offset, delivery count), ascending: the server sends them in order, so
   // the sort is a check; a batch's records then find theirs by search.
   std::vector<std::pair<uint64_t, uint32_t>> counts;
@@ -103,19 +117,30 @@ void GroupConsumer::OnPush(const transport::Reply& push) {
     counts.emplace_back(d.offset(), d.delivery_count());
   }
   if (!std::is_sorted(counts.begin(), counts.end())) std::sort(counts.begin(), counts.end());
+  // The messages view the push's own bytes: taken, not copied.
+  auto bytes = std::make_shared<PushBytes>();
+  bytes->topic = std::move(*deliver.mutable_topic());
+  bytes->batches = std::move(push.batches);
+  bytes->records.reserve(bytes->batches.size());
+  const std::shared_ptr<const void> owner = bytes;
   std::vector<Message> messages;
   messages.reserve(counts.size());
-  for (const std::string& batch : push.batches) {
-    auto decoded = DecodeBatch(deliver.topic(), deliver.partition(), batch);
-    if (!decoded.ok()) continue;  // unacked, so redelivered after the ack timeout
-    for (Message& m : *decoded) {
-      auto it = std::lower_bound(counts.begin(), counts.end(), std::make_pair(m.offset, 0u));
-      if (it == counts.end() || it->first != m.offset || it->second == 0) {
+  for (const std::string& batch : bytes->batches) {
+    auto view = storage::RecordBatchView::Parse(batch);
+    if (!view.ok()) continue;  // unacked, so redelivered after the ack timeout
+    auto iterator = view->Records();
+    if (!iterator.ok()) continue;
+    storage::RecordIterator& records = bytes->records.emplace_back(std::move(*iterator));
+    storage::RecordView record;
+    while (records.Next(&record)) {
+      auto it = std::lower_bound(counts.begin(), counts.end(), std::make_pair(record.offset, 0u));
+      if (it == counts.end() || it->first != record.offset || it->second == 0) {
         continue;  // another record of the same batch, or one already taken
       }
+      Message& m = messages.emplace_back(
+          MessageFromRecord(owner, bytes->topic, deliver.partition(), record));
       m.delivery_count = it->second;
       it->second = 0;  // a batch sent twice in one push yields each record once
-      messages.push_back(std::move(m));
     }
   }
   if (messages.empty()) return;
@@ -155,16 +180,15 @@ void GroupConsumer::Ack(const Message& message) {
 void GroupConsumer::QueueAck(const Message& message) {
   acks_.emplace_back(message.partition, message.offset);
   acked_bytes_ += message.value.size() + (message.key ? message.key->size() : 0);
-  // The settle thread sends every settle_interval anyway; waking it per ack
-  // would cost two context switches a message. Wake it early only once half
-  // the credits (or half the byte budget) wait on acks, so the server can
-  // push again sooner.
+  // The settle thread sends every settle_interval anyway. Once half the
+  // credits (or half the byte budget) wait on acks, they go at once so the
+  // server can push again sooner: from this thread, since waking the settle
+  // thread for it would cost two more context switches.
   const uint64_t budget = config_.max_in_flight_bytes == 0 ? protocol::kDefaultMaxInFlightBytes
                                                            : config_.max_in_flight_bytes;
-  if (!flush_now_ && (acks_.size() >= std::max<size_t>(1, config_.max_in_flight / 2) ||
-                      acked_bytes_ >= budget / 2)) {
-    flush_now_ = true;
-    work_cv_.notify_one();
+  if (acks_.size() >= std::max<size_t>(1, config_.max_in_flight / 2) ||
+      acked_bytes_ >= budget / 2) {
+    SendSettles();
   }
 }
 
@@ -187,12 +211,15 @@ Status GroupConsumer::Commit() {
 }
 
 void GroupConsumer::SendSettles() {
-  flush_now_ = false;
   if (acks_.empty() && nacks_.empty()) return;
-  pb::SettleRequest request;
+  // On an arena: the request holds one entry message per ack, which would
+  // otherwise be an allocation each.
+  google::protobuf::Arena arena;
+  auto& request = *google::protobuf::Arena::CreateMessage<pb::SettleRequest>(&arena);
   request.set_topic(config_.topic);
   request.set_group(config_.group);
   request.set_member_id(member_id_);
+  request.mutable_acks()->Reserve(static_cast<int>(acks_.size()));
   for (const auto& [p, o] : acks_) {
     auto* e = request.add_acks();
     e->set_partition(p);
@@ -204,13 +231,14 @@ void GroupConsumer::SendSettles() {
     e->set_offset(o);
   }
   request.set_nack_delay_ms(nack_delay_ms_);
+  std::string body = request.SerializeAsString();
   acks_.clear();
   acked_bytes_ = 0;
   nacks_.clear();
   ++settles_in_flight_;
   MutexUnlock unlocked(mu_);  // its callback takes the lock
   client_.connection().CallAsync(
-      static_cast<uint16_t>(MessageType::kSettle), request.SerializeAsString(), {},
+      static_cast<uint16_t>(MessageType::kSettle), std::move(body), {},
       [this](Result<transport::Reply> reply) {
         // Everything under the lock: Close waits for this callback.
         MutexLock relock(mu_);
@@ -230,7 +258,7 @@ void GroupConsumer::Run() {
   UniqueLock lock(mu_);
   while (!closed_) {
     work_cv_.wait_for(lock.native(), config_.settle_interval,
-                      [&]() REQUIRES(mu_) { return closed_ || flush_now_; });
+                      [&]() REQUIRES(mu_) { return closed_; });
     if (closed_) break;
     SendSettles();
     const bool rejoin = rejoin_;

@@ -75,8 +75,10 @@ class GroupConsumer {
   Status JoinNow();
   // One JoinGroup request and its answer.
   Status JoinOnce(const protocol::pb::JoinGroupRequest& request);
-  void OnPush(const transport::Reply& push);
+  void OnPush(transport::Reply& push, pb::DeliverPush& deliver);
   void Run();
+  // Sends the queued acks and nacks; releases mu_ while handing the request
+  // to the connection.
   void SendSettles() REQUIRES(mu_);
   void QueueAck(const Message& message) REQUIRES(mu_);
 
@@ -100,7 +102,6 @@ class GroupConsumer {
   bool closed_ GUARDED_BY(mu_) = false;
   bool interrupted_ GUARDED_BY(mu_) = false;  // Receive returns CLOSED; the member stays
   bool rejoin_ GUARDED_BY(mu_) = false;
-  bool flush_now_ GUARDED_BY(mu_) = false;  // enough acks wait to send them before the interval
   std::thread thread_;
 };
 

@@ -5,6 +5,9 @@
 #include <limits>
 #include <map>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include "core/client/publish_fanout.h"
 #include "core/protocol/message_type.h"
 #include "core/util/clock.h"
@@ -16,6 +19,35 @@ namespace pb = protocol::pb;
 using protocol::MessageType;
 
 int64_t NowNanos() { return SystemClock::Instance().MonotonicNanos(); }
+
+// Reads the topic (field 1) and group (field 2) every group request starts
+// with, without decoding the rest: a settle request holds an entry per ack,
+// which a full parse would copy into unknown fields one allocation each.
+// False when the body does not decode that far.
+bool ReadGroupHead(const std::string& body, std::string* topic, std::string* group) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(body.data()),
+                                               static_cast<int>(body.size()));
+  bool have_topic = false;
+  bool have_group = false;
+  while (!(have_topic && have_group)) {
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) return input.ConsumedEntireMessage();  // the end: absent fields are empty
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool bytes =
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    if (field == 1 && bytes) {
+      if (!WireFormatLite::ReadString(&input, topic)) return false;
+      have_topic = true;
+    } else if (field == 2 && bytes) {
+      if (!WireFormatLite::ReadString(&input, group)) return false;
+      have_group = true;
+    } else if (!WireFormatLite::SkipField(&input, tag)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 constexpr uint16_t Type(MessageType type) { return static_cast<uint16_t>(type); }
 
@@ -166,13 +198,8 @@ void RoutingConnection::CallAsync(uint16_t type, std::string body, std::vector<s
     case MessageType::kHeartbeat:
     case MessageType::kSettle:
     case MessageType::kLeaveGroup: {
-      // Every group request starts with the same two fields (topic = 1,
-      // group = 2); the rest is kept as unknown fields and ignored.
-      pb::HeartbeatRequest request;
-      if (!batches.empty() || !request.ParseFromString(body)) break;
+      if (!batches.empty() || !ReadGroupHead(body, &call->topic, &call->group)) break;
       call->group_call = true;
-      call->topic = request.topic();
-      call->group = request.group();
       break;
     }
     case MessageType::kMetadata:

@@ -118,6 +118,9 @@ sprawl_status_t sprawl_consumer_receive(sprawl_consumer_t* consumer, int timeout
     auto message = std::make_unique<sprawl_message_t>();
     message->message = std::move(**got);
     message->owner = consumer;
+    for (const auto& header : message->message.headers) {
+      message->header_names.emplace_back(header.first);
+    }
     *out = message.release();
     return Status::Ok();
   });
@@ -180,7 +183,7 @@ void sprawl_consumer_destroy(sprawl_consumer_t** consumer) {
 }
 
 const char* sprawl_message_topic(const sprawl_message_t* m) {
-  return m == nullptr ? nullptr : m->message.topic.c_str();
+  return m == nullptr ? nullptr : m->message.topic.data();  // NUL-terminated (message.h)
 }
 uint32_t sprawl_message_partition(const sprawl_message_t* m) {
   return m == nullptr ? 0 : m->message.partition;
@@ -215,7 +218,7 @@ int sprawl_message_header(const sprawl_message_t* m, size_t index, const char** 
                           const void** value, size_t* len) {
   if (m == nullptr || index >= m->message.headers.size()) return 0;
   const auto& [k, v] = m->message.headers[index];
-  if (name != nullptr) *name = k.c_str();
+  if (name != nullptr) *name = m->header_names[index].c_str();
   if (value != nullptr) *value = v.data();
   if (len != nullptr) *len = v.size();
   return 1;

@@ -13,6 +13,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "core/client/client.h"
 #include "core/client/group_consumer.h"
@@ -92,6 +93,9 @@ struct sprawl_consumer {
 struct sprawl_message {
   sprawl::client::Message message;
   const sprawl_consumer* owner = nullptr;
+  // NUL-terminated copies of the header names (the message's are views into
+  // the batch bytes), made only for messages that have headers.
+  std::vector<std::string> header_names;
 };
 
 namespace sprawl::cabi {

@@ -67,7 +67,7 @@ TEST_F(GroupConsumerTest, EveryMessageIsDeliveredAndAckedOnce) {
     ASSERT_TRUE(m->has_value()) << "only " << seen.size() << " of 300 arrived";
     EXPECT_EQ((*m)->delivery_count, 1u);
     EXPECT_EQ((*m)->headers.at(0).first, "h");
-    EXPECT_TRUE(seen.insert((*m)->value).second) << "duplicate " << (*m)->value;
+    EXPECT_TRUE(seen.emplace((*m)->value).second) << "duplicate " << (*m)->value;
     member->Ack(**m);
   }
   // Everything settles: the floors reach the ends of the partitions.
@@ -164,7 +164,7 @@ TEST_F(GroupConsumerTest, MembersSplitPartitionsAndALeaverHandsOver) {
   while (seen.size() < 40) {
     auto m = a->Receive(std::chrono::seconds(10));
     ASSERT_TRUE(m.ok() && m->has_value()) << seen.size();
-    seen.insert((*m)->value);
+    seen.emplace((*m)->value);
     a->Ack(**m);
   }
 }
@@ -189,7 +189,7 @@ TEST_F(GroupConsumerTest, AGroupResumesAtItsAckFloorAfterARestart) {
   while (rest.size() < 4) {
     auto m = member->Receive(std::chrono::seconds(10));
     ASSERT_TRUE(m.ok() && m->has_value());
-    rest.insert((*m)->value);
+    rest.emplace((*m)->value);
     member->Ack(**m);
   }
   EXPECT_EQ(rest, (std::set<std::string>{"m6", "m7", "m8", "m9"}));

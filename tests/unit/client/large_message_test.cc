@@ -79,7 +79,7 @@ class LargeMessageTest : public ::testing::Test {
       if (!m.ok()) break;
       if (!m->has_value()) continue;
       EXPECT_EQ((*m)->value.size(), kMessageBytes);
-      seen.insert((*m)->value.substr(0, 8));
+      seen.emplace((*m)->value.substr(0, 8));
       (*consumer)->Ack(**m);
     }
     EXPECT_TRUE((*consumer)->Close().ok());
@@ -128,7 +128,7 @@ TEST_F(LargeMessageTest, OffsetReaderReceivesEveryMessageAtEveryBudget) {
     while (seen.size() < kMessages && std::chrono::steady_clock::now() < deadline) {
       auto m = (*reader)->Receive(std::chrono::milliseconds(100));
       ASSERT_TRUE(m.ok()) << m.status().ToString();
-      if (m->has_value()) seen.insert((*m)->value.substr(0, 8));
+      if (m->has_value()) seen.emplace((*m)->value.substr(0, 8));
     }
     EXPECT_EQ(seen.size(), kMessages);
   }

@@ -1,54 +1,15 @@
 // The producer's throughput path allocates nothing per record once a
 // partition's batch size is known: the record is encoded into the open
-// batch, and a record without a callback stores none. Counted by replacing
-// the global operator new for this test binary (counting only on a thread
-// that asks for it, so the other tests pay one thread-local check).
+// batch, and a record without a callback stores none. Allocations are
+// counted on the sending thread (allocation_counter.h).
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include "../broker/broker_test_util.h"
+#include "allocation_counter.h"
 #include "core/client/producer.h"
 #include "core/node/node.h"
-
-namespace {
-thread_local bool counting = false;
-thread_local uint64_t allocations = 0;
-}  // namespace
-
-// GCC, inlining these into gtest's factories at -O1, takes the malloc in
-// operator new and the free in operator delete for a mismatched pair.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-// The nothrow forms too (libzmq's threads use them): left to the runtime,
-// they would pair its allocator with the free below (ASan: alloc-dealloc
-// mismatch).
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  if (counting) ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return ::operator new(size, tag);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace sprawl::client {
 namespace {
@@ -83,10 +44,12 @@ TEST(ProducerAllocationTest, SteadyStateSendsAllocateOncePerBatchNotPerRecord) {
   ASSERT_TRUE(producer.Flush().ok());
 
   constexpr uint64_t kCounted = 20'000;
-  counting = true;
-  for (uint64_t i = 0; i < kCounted; ++i) producer.Send(topic, std::nullopt, value, {}, nullptr);
-  counting = false;
-  const uint64_t counted = allocations;
+  uint64_t counted = 0;
+  {
+    CountAllocations allocations;
+    for (uint64_t i = 0; i < kCounted; ++i) producer.Send(topic, std::nullopt, value, {}, nullptr);
+    counted = allocations.count();
+  }
   ASSERT_TRUE(producer.Flush().ok());
   EXPECT_EQ(acked.load(), kWarmUp + kCounted);
   // 20,000 records of 116 bytes fill about 36 batches of 64 KiB; each takes

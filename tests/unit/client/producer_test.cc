@@ -68,18 +68,18 @@ TEST_F(ProducerTest, KeyedRecordsLandOnTheirPartitionInOrderWithHeaders) {
 
   size_t total = 0;
   for (uint32_t p = 0; p < 4; ++p) {
-    std::map<std::string, int> last_index;
+    std::map<std::string, int, std::less<>> last_index;
     for (const Message& m : ReadAll("orders", p)) {
       ASSERT_TRUE(m.key.has_value());
       EXPECT_EQ(protocol::PartitionForKey(*m.key, 4), p);
-      const int index = std::stoi(m.value.substr(1));
+      const int index = std::stoi(std::string(m.value.substr(1)));
       ASSERT_EQ(m.headers.size(), 1u);
       EXPECT_EQ(m.headers[0].second, std::to_string(index));
       auto it = last_index.find(*m.key);
       if (it != last_index.end()) {
         EXPECT_GT(index, it->second) << "order within a key";
       }
-      last_index[*m.key] = index;
+      last_index.insert_or_assign(std::string(*m.key), index);
       ++total;
     }
   }
@@ -131,7 +131,7 @@ TEST_F(ProducerTest, RecordsOfManyThreadsAreEachStoredOnce) {
   EXPECT_EQ(failures.load(), 0);
   std::set<std::string> seen;
   for (uint32_t p = 0; p < 3; ++p) {
-    for (const Message& m : ReadAll("events", p)) EXPECT_TRUE(seen.insert(m.value).second);
+    for (const Message& m : ReadAll("events", p)) EXPECT_TRUE(seen.emplace(m.value).second);
   }
   EXPECT_EQ(seen.size(), 8000u);
 }

@@ -177,7 +177,7 @@ class FakeNode {
           EXPECT_TRUE(records.ok());
           std::vector<std::string>& log = stored_[{request.topic(), p}];
           result->set_base_offset(log.size());
-          for (const Message& m : *records) log.push_back(m.value);
+          for (const Message& m : *records) log.emplace_back(m.value);
           result->set_last_offset(log.size() - 1);
         }
         Reply(in, response);

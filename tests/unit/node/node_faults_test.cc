@@ -69,7 +69,7 @@ class NodeFaultTest : public ::testing::Test {
       auto fetched = client_->Fetch(kTopic, 0, offset);
       EXPECT_TRUE(fetched.ok()) << fetched.status().ToString();
       if (!fetched.ok() || fetched->messages.empty()) break;
-      for (auto& m : fetched->messages) out.push_back(m.value);
+      for (auto& m : fetched->messages) out.emplace_back(m.value);
       offset = fetched->next_offset;
     }
     return out;
