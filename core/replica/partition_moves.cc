@@ -131,7 +131,7 @@ void PartitionReplicas::BalanceLeadership(Part& part, const replication::Raft& r
   const bool able = preferred != raft.id() && raft.IsVoter(preferred) &&
                     progress != raft.progress().end() &&
                     progress->second.match() + kPromoteLag >= raft.commit() &&
-                    heard != part.heard.end() && ticks_ - heard->second <= 2;
+                    heard != part.heard.end() && ticks_ - heard->second <= 10;
   if (!able) {
     part.unpreferred_since = 0;
     return;
@@ -195,6 +195,7 @@ void PartitionReplicas::CloseRemoved(Part& part) {
   catch_ups_.erase(part.group);
   metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
   part.open = false;
+  part.group_state = nullptr;
   part.led = false;
   log::Info("partition replica removed from its group; closed here",
             {{"topic", part.topic}, {"partition", part.partition}});

@@ -29,6 +29,9 @@ constexpr uint64_t kCompactEveryTicks = 50;
 // back; when it returns it copies the records it missed (RecordCatchUp)
 // instead of the entries. Short pauses keep the cheaper path, the log.
 constexpr uint64_t kSilentReplicaTicks = 50;
+// How often a leader notes which replicas answered (and checks the leader
+// balance); Raft refreshes its own record of that every election timeout.
+constexpr uint64_t kHeardEveryTicks = 5;
 
 }  // namespace
 
@@ -176,6 +179,7 @@ Status PartitionReplicas::Open(const std::string& topic) {
         });
     SPRAWL_RETURN_IF_ERROR(host_.OpenGroup(part.group, voters));
     part.open = true;
+    part.group_state = host_.group(part.group);
     log::Info("partition replica open", {{"topic", part.topic},
                                          {"partition", part.partition},
                                          {"applied_index", std::to_string(index)}});
@@ -201,6 +205,7 @@ void PartitionReplicas::CloseTopic(TopicParts& topic) {
     catch_ups_.erase(part.group);
     metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
     part.open = false;
+    part.group_state = nullptr;
   }
 }
 
@@ -381,7 +386,9 @@ void PartitionReplicas::Tick() {
   for (auto& [name, t] : topics_) {
     for (Part& part : t.parts) {
       if (!part.open) continue;
-      const replication::Raft* r = host_.group(part.group);
+      // Held since the group opened: a map lookup per group per tick was
+      // most of an idle node's work.
+      const replication::Raft* r = part.group_state;
       if (r == nullptr) continue;
       const bool leads = r->role() == replication::Role::kLeader;
       if (part.led && (!leads || r->term() != part.led_term)) {
@@ -400,10 +407,14 @@ void PartitionReplicas::Tick() {
         part.heard.clear();  // every replica counts as heard when leadership starts
       }
       if (leads) {
-        NoteHeard(part, *r);
         ReconcileMembers(part, *r);
         SendFarewells(part);
-        BalanceLeadership(part, *r);
+        // Every few ticks: who answered only matters over seconds, and an
+        // idle node leads thousands of groups.
+        if (ticks_ % kHeardEveryTicks == 0) {
+          NoteHeard(part, *r);
+          BalanceLeadership(part, *r);
+        }
       }
       part.led = leads;
       part.led_term = r->term();

@@ -133,6 +133,9 @@ class PartitionReplicas : public broker::ReplicationHook {
     bool raft = false;  // a Raft group (replication factor above 1)
     bool mine = false;  // this node is a replica
     bool open = false;  // the group runs here
+    // The group's state machine while open (RaftHost keeps it in place
+    // until CloseGroup).
+    const replication::Raft* group_state = nullptr;
     uint64_t applied_index = 0;
     uint64_t applied_term = 0;  // the term of the last entry applied since the group opened
     uint64_t applied_end = 0;   // the log offset after the last applied batch
