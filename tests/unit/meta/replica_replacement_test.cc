@@ -61,8 +61,9 @@ TEST(ReplicaReplacementTest, AMoveAppliesOnlyToTheSameTopicWithSetsOfTheSameSize
   broker::TopicConfig config;
   config.partitions = 2;
   config.replication_factor = 2;
-  MetaCommand create{MetaCommand::Kind::kCreate, "n1/1", "orders", "id1",
-                     broker::EncodeTopicConfig(config), {{"n1", "n2"}, {"n2", "n3"}}};
+  MetaCommand create{
+      MetaCommand::Kind::kCreate,  "n1/1", "orders", "id1", broker::EncodeTopicConfig(config),
+      {{"n1", "n2"}, {"n2", "n3"}}};
   ASSERT_TRUE(s.Apply(create).ok());
   auto move = [](std::string id, std::vector<std::vector<std::string>> sets, std::string req) {
     return MetaCommand{MetaCommand::Kind::kMove, req, "orders", id, "", std::move(sets)};
