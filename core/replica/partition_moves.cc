@@ -178,25 +178,10 @@ void PartitionReplicas::OnRemoved(GroupId group) {
 
 void PartitionReplicas::CloseRemoved(Part& part) {
   uint64_t term = 0;
-  broker_.FailReplicatedProposals(
-      part.topic, part.partition,
-      NotLeader("this node no longer holds partition " + std::to_string(part.partition) +
-                    " of topic '" + part.topic + "'",
-                LeaderOf(part, &term)));
-  Status closed = host_.CloseGroup(part.group);
-  if (!closed.ok()) {
-    log::Warn("partition group not closed", {{"topic", part.topic}, {"error", closed.ToString()}});
-  }
-  using RecordWrite = storage::Store::RecordWrite;
-  store_.WriteRecordsAsync(
-      {RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
-      /*sync=*/false, [](const Status&) {});
-  by_group_.erase(part.group);
-  catch_ups_.erase(part.group);
-  metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
-  part.open = false;
-  part.group_state = nullptr;
-  part.led = false;
+  CloseGroupHere(part,
+                 NotLeader("this node no longer holds partition " + std::to_string(part.partition) +
+                               " of topic '" + part.topic + "'",
+                           LeaderOf(part, &term)));
   log::Info("partition replica removed from its group; closed here",
             {{"topic", part.topic}, {"partition", part.partition}});
 }

@@ -189,24 +189,26 @@ Status PartitionReplicas::Open(const std::string& topic) {
 
 void PartitionReplicas::CloseTopic(TopicParts& topic) {
   for (Part& part : topic.parts) {
-    if (!part.open) continue;
-    broker_.FailReplicatedProposals(part.topic, part.partition,
-                                    NotFound("topic '" + part.topic + "' was deleted"));
-    Status closed = host_.CloseGroup(part.group);
-    if (!closed.ok()) {
-      log::Warn("partition group not closed",
-                {{"topic", part.topic}, {"error", closed.ToString()}});
-    }
-    using RecordWrite = storage::Store::RecordWrite;
-    store_.WriteRecordsAsync(
-        {RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
-        /*sync=*/false, [](const Status&) {});
-    by_group_.erase(part.group);
-    catch_ups_.erase(part.group);
-    metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
-    part.open = false;
-    part.group_state = nullptr;
+    if (part.open) CloseGroupHere(part, NotFound("topic '" + part.topic + "' was deleted"));
   }
+}
+
+void PartitionReplicas::CloseGroupHere(Part& part, const Status& why) {
+  broker_.FailReplicatedProposals(part.topic, part.partition, why);
+  Status closed = host_.CloseGroup(part.group);
+  if (!closed.ok()) {
+    log::Warn("partition group not closed", {{"topic", part.topic}, {"error", closed.ToString()}});
+  }
+  using RecordWrite = storage::Store::RecordWrite;
+  store_.WriteRecordsAsync(
+      {RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(part.group), ""}},
+      /*sync=*/false, [](const Status&) {});
+  by_group_.erase(part.group);
+  catch_ups_.erase(part.group);
+  metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
+  part.open = false;
+  part.group_state = nullptr;
+  part.led = false;
 }
 
 PartitionReplicas::Part* PartitionReplicas::PartOfGroup(GroupId group) {

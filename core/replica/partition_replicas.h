@@ -213,6 +213,9 @@ class PartitionReplicas : public broker::ReplicationHook {
   void ScheduleMarks();
   void WriteMarks();
   void CloseTopic(TopicParts& topic);
+  // Stops the part's group here, drops its stored Raft state and applied
+  // mark, and fails the publishes waiting on it with `why`.
+  void CloseGroupHere(Part& part, const Status& why);
   std::string LeaderOf(const Part& part, uint64_t* term) const;
   std::string AnyReplicaAddress(const Part& part) const;
 

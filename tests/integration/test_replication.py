@@ -18,6 +18,21 @@ from chaos import PARTITIONS, agreed_leaders, describe
 from cluster import wait_for
 
 
+def ends(server, topic="orders"):
+    """Each partition's high watermark on `server`, or None if it does not answer."""
+    d = describe(server, topic)
+    return None if d is None else [p["high_watermark"] for p in d["partitions"]]
+
+
+def metric(server, name):
+    """The value of the metric line `name` (with its labels) on `server`, 0 if absent."""
+    _, text = server.request("GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 class ClusterCase(unittest.TestCase):
     """Kills whatever server a test started and left running."""
 
@@ -96,9 +111,6 @@ class ReplicatedPartitionsTest(ClusterCase):
         restarted = chaos.restart(victim)
         self.servers.append(restarted)
 
-        def ends(server):
-            d = describe(server, "orders")
-            return None if d is None else [p["high_watermark"] for p in d["partitions"]]
 
         want = ends(survivors[0])
         wait_for(lambda: ends(restarted) == want, timeout=60,
@@ -226,15 +238,6 @@ class TransferLeaderTest(ClusterCase):
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
 
 
-def metric(server, name):
-    """The value of the metric line `name` (with its labels) on `server`, 0 if absent."""
-    _, text = server.request("GET", "/metrics")
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
-
-
 class CatchUpTest(ClusterCase):
     def test_a_replica_down_while_its_groups_compacted_copies_the_records_it_missed(self):
         """A replica down for longer than the leaders wait stops holding
@@ -278,9 +281,6 @@ class CatchUpTest(ClusterCase):
                  what="the restarted node to copy the records of every partition")
         self.assertGreater(metric(restarted, "sprawl_replica_catch_up_bytes_total"), 0)
 
-        def ends(server):
-            d = describe(server, "orders")
-            return None if d is None else [p["high_watermark"] for p in d["partitions"]]
         want = ends(survivors[0])
         wait_for(lambda: ends(restarted) == want, timeout=60,
                  what=f"the restarted node to reach the survivors' ends {want}")
