@@ -29,22 +29,14 @@ static int check(natsStatus s, const char* what) {
   return 1;
 }
 
-/* One synchronous producer: `count` js_Publish calls, each waiting for its ack. */
-struct sync_producer {
-  const char* url;
-  const char* payload;
-  int size;
-  long count;
-  long long* nanos; /* its round trips */
-  int failed;
-};
-
+/* One synchronous producer (sync_stats.h): js_Publish calls, each waiting
+ * for its ack, on a connection of its own to the URL `target`. */
 static void* sync_produce(void* arg) {
   struct sync_producer* p = arg;
   natsConnection* nc = NULL;
   jsCtx* js = NULL;
   jsErrCode jerr = 0;
-  if (check(natsConnection_ConnectTo(&nc, p->url), "connect") ||
+  if (check(natsConnection_ConnectTo(&nc, (const char*)p->target), "connect") ||
       check(natsConnection_JetStream(&js, nc, NULL), "jetstream")) {
     p->failed = 1;
     return NULL;
@@ -52,7 +44,7 @@ static void* sync_produce(void* arg) {
   for (long i = 0; i < p->count; i++) {
     const long long sent = sync_now_nanos();
     jsPubAck* ack = NULL;
-    if (check(js_Publish(&ack, js, "sync", p->payload, p->size, NULL, &jerr), "publish")) {
+    if (check(js_Publish(&ack, js, "sync", p->payload, (int)p->size, NULL, &jerr), "publish")) {
       p->failed = 1;
       break;
     }
@@ -82,30 +74,7 @@ static int run_sync(const char* url, long count, int size, int producers, const 
   jsStreamInfo* si = NULL;
   if (check(js_AddStream(&si, js, &sc, NULL, &jerr), "add stream")) return 1;
   jsStreamInfo_Destroy(si);
-  long long* nanos = calloc((size_t)count, sizeof(long long));
-  struct sync_producer* ps = calloc((size_t)producers, sizeof(struct sync_producer));
-  pthread_t* threads = calloc((size_t)producers, sizeof(pthread_t));
-  long next = 0;
-  for (int t = 0; t < producers; t++) {
-    ps[t].url = url;
-    ps[t].payload = payload;
-    ps[t].size = size;
-    ps[t].count = count / producers + (t < count % producers);
-    ps[t].nanos = nanos + next;
-    next += ps[t].count;
-  }
-  const double start = now_seconds();
-  for (int t = 0; t < producers; t++) pthread_create(&threads[t], NULL, sync_produce, &ps[t]);
-  int failed = 0;
-  for (int t = 0; t < producers; t++) {
-    pthread_join(threads[t], NULL);
-    failed |= ps[t].failed;
-  }
-  const double seconds = now_seconds() - start;
-  if (!failed) sync_report(producers, count, size, seconds, nanos);
-  free(threads);
-  free(ps);
-  free(nanos);
+  const int failed = sync_run(sync_produce, url, payload, (size_t)size, count, producers);
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   return failed;

@@ -36,19 +36,11 @@ static int reply_ok(redisContext* c, redisReply* r, const char* what) {
   return 1;
 }
 
-/* One synchronous producer: `count` XADDs, each waiting for its reply. */
-struct sync_producer {
-  int port;
-  const char* payload;
-  size_t size;
-  long count;
-  long long* nanos; /* its round trips */
-  int failed;
-};
-
+/* One synchronous producer (sync_stats.h): XADDs, each waiting for its
+ * reply, on a connection of its own to the port `*(const int*)target`. */
 static void* sync_produce(void* arg) {
   struct sync_producer* p = arg;
-  redisContext* c = redisConnect("127.0.0.1", p->port);
+  redisContext* c = redisConnect("127.0.0.1", *(const int*)p->target);
   if (c == NULL || c->err) {
     fprintf(stderr, "redis_bench: connect: %s\n", c ? c->errstr : "out of memory");
     p->failed = 1;
@@ -71,30 +63,7 @@ static void* sync_produce(void* arg) {
 static int run_sync(int port, long count, size_t size, int producers) {
   char* payload = malloc(size);
   memset(payload, 'x', size);
-  long long* nanos = calloc((size_t)count, sizeof(long long));
-  struct sync_producer* ps = calloc((size_t)producers, sizeof(struct sync_producer));
-  pthread_t* threads = calloc((size_t)producers, sizeof(pthread_t));
-  long next = 0;
-  for (int t = 0; t < producers; t++) {
-    ps[t].port = port;
-    ps[t].payload = payload;
-    ps[t].size = size;
-    ps[t].count = count / producers + (t < count % producers);
-    ps[t].nanos = nanos + next;
-    next += ps[t].count;
-  }
-  const double start = now_seconds();
-  for (int t = 0; t < producers; t++) pthread_create(&threads[t], NULL, sync_produce, &ps[t]);
-  int failed = 0;
-  for (int t = 0; t < producers; t++) {
-    pthread_join(threads[t], NULL);
-    failed |= ps[t].failed;
-  }
-  const double seconds = now_seconds() - start;
-  if (!failed) sync_report(producers, count, (int)size, seconds, nanos);
-  free(threads);
-  free(ps);
-  free(nanos);
+  const int failed = sync_run(sync_produce, &port, payload, size, count, producers);
   free(payload);
   return failed;
 }
