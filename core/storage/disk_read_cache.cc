@@ -4,6 +4,17 @@
 
 namespace sprawl::storage {
 
+DiskReadCache::DiskReadCache(MemoryBudget& budget, metrics::Gauge& bytes)
+    : budget_(budget), bytes_gauge_(bytes) {
+  budget_.Join(this);
+}
+
+DiskReadCache::~DiskReadCache() {
+  budget_.Leave(this);
+  MutexLock lock(mu_);
+  ClearLocked();
+}
+
 std::optional<ReadResult> DiskReadCache::Serve(uint64_t offset, uint64_t end_offset,
                                                const ReadLimits& limits) const {
   MutexLock lock(mu_);
@@ -52,14 +63,54 @@ uint64_t DiskReadCache::generation() const {
 }
 
 void DiskReadCache::Fill(const std::vector<StoredBatch>& batches, uint64_t generation) {
-  MutexLock lock(mu_);
-  if (generation != generation_) return;
-  batches_ = batches;
+  uint64_t stamp = 0;
+  {
+    MutexLock lock(mu_);
+    if (generation != generation_) return;
+    ClearLocked();
+    batches_ = batches;
+    for (const auto& batch : batches_) bytes_ += batch.bytes->size();
+    stamp_ = stamp = budget_.NextStamp();
+    budget_.Charge(bytes_);
+    bytes_gauge_.Add(static_cast<int64_t>(bytes_));
+  }
+  // Outside mu_: a pass tries this cache's lock too. Keeps this fill, which
+  // the reader is about to use.
+  budget_.MaybeReclaim(stamp);
 }
 
 void DiskReadCache::Invalidate() {
   MutexLock lock(mu_);
   ++generation_;
+  ClearLocked();
+}
+
+uint64_t DiskReadCache::bytes() const {
+  MutexLock lock(mu_);
+  return bytes_;
+}
+
+std::optional<uint64_t> DiskReadCache::OldestReclaimable() {
+  if (!mu_.try_lock()) return std::nullopt;
+  const std::optional<uint64_t> stamp =
+      batches_.empty() ? std::nullopt : std::optional<uint64_t>(stamp_);
+  mu_.unlock();
+  return stamp;
+}
+
+std::optional<uint64_t> DiskReadCache::ReclaimOldest(uint64_t below, uint64_t target) {
+  if (!mu_.try_lock()) return std::nullopt;
+  if (!batches_.empty() && stamp_ < below && budget_.bytes() > target) ClearLocked();
+  const std::optional<uint64_t> stamp =
+      batches_.empty() ? std::nullopt : std::optional<uint64_t>(stamp_);
+  mu_.unlock();
+  return stamp;
+}
+
+void DiskReadCache::ClearLocked() {
+  budget_.Release(bytes_);
+  bytes_gauge_.Add(-static_cast<int64_t>(bytes_));
+  bytes_ = 0;
   batches_.clear();
 }
 

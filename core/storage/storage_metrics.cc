@@ -24,10 +24,14 @@ StorageMetrics::StorageMetrics(metrics::Registry& r)
           "Disk mode: bytes of batches already in RocksDB evicted from the memory tier to keep "
           "it within the node's budget (or a partition's cap); reads of them go to RocksDB.")),
       memory_tier_bytes(r.GetGauge("sprawl_storage_memory_tier_bytes",
-                                   "Bytes held by the memory tiers of all partitions.")),
+                                   "Bytes held by the memory tiers and the disk read-aheads of "
+                                   "all partitions: what the node's memory budget counts.")),
+      read_ahead_bytes(r.GetGauge("sprawl_storage_read_ahead_bytes",
+                                  "Bytes of batches read ahead from RocksDB and kept for the "
+                                  "reads that follow (part of the memory budget).")),
       memory_tier_budget_bytes(
           r.GetGauge("sprawl_storage_memory_tier_budget_bytes",
-                     "The node's budget for the memory tiers of all partitions.")),
+                     "The node's budget for the memory tiers and read-aheads of all partitions.")),
       retention_deleted_records(r.GetCounter("sprawl_storage_retention_deleted_records_total",
                                              "Records deleted by time or size retention.")),
       retention_deleted_bytes(r.GetCounter("sprawl_storage_retention_deleted_bytes_total",

@@ -16,7 +16,8 @@ struct StorageMetrics {
   metrics::Counter& read_records_disk;
   metrics::Counter& memory_dropped_records;  // memory mode: over the budget, never retained
   metrics::Counter& memory_evicted_bytes;    // disk mode: written batches no longer cached
-  metrics::Gauge& memory_tier_bytes;         // held by every partition's memory tier
+  metrics::Gauge& memory_tier_bytes;         // held by memory tiers and read-aheads (the budget)
+  metrics::Gauge& read_ahead_bytes;          // the read-aheads' part of it
   metrics::Gauge& memory_tier_budget_bytes;  // the node's budget for them
   metrics::Counter& retention_deleted_records;
   metrics::Counter& retention_deleted_bytes;

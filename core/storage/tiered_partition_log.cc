@@ -38,7 +38,8 @@ TieredPartitionLog::TieredPartitionLog(PartitionKey key, const StoreOptions& opt
       id_(id),
       budget_(std::move(budget)),
       memory_(*budget_),
-      segments_(options.segment_bytes) {
+      segments_(options.segment_bytes),
+      read_cache_(*budget_, metrics.read_ahead_bytes) {
   budget_->Join(this);
 }
 

@@ -24,8 +24,19 @@ StoredBatch Batch(uint64_t base, uint64_t last, size_t bytes = 100) {
   return {std::make_shared<const std::string>(bytes, 'x'), base, last};
 }
 
+// A memory budget and the gauges it shows, for caches built alone.
+struct Budget {
+  explicit Budget(uint64_t limit) : budget(limit, bytes, limit_gauge) {}
+  metrics::Registry registry;
+  metrics::Gauge& bytes = registry.GetGauge("budget_bytes", "");
+  metrics::Gauge& limit_gauge = registry.GetGauge("budget_limit", "");
+  metrics::Gauge& read_ahead = registry.GetGauge("read_ahead", "");
+  MemoryBudget budget;
+};
+
 TEST(DiskReadCacheTest, ServesFromTheBatchHoldingTheOffsetWithinTheLimits) {
-  DiskReadCache cache;
+  Budget budget(1 << 20);
+  DiskReadCache cache(budget.budget, budget.read_ahead);
   cache.Fill({Batch(10, 19), Batch(20, 29), Batch(30, 39)}, cache.generation());
   EXPECT_FALSE(cache.Serve(9, 100, {}).has_value());
   EXPECT_FALSE(cache.Serve(40, 100, {}).has_value());
@@ -54,7 +65,8 @@ TEST(DiskReadCacheTest, ServesFromTheBatchHoldingTheOffsetWithinTheLimits) {
 }
 
 TEST(DiskReadCacheTest, AFillFromBeforeAnInvalidateIsDropped) {
-  DiskReadCache cache;
+  Budget budget(1 << 20);
+  DiskReadCache cache(budget.budget, budget.read_ahead);
   const uint64_t before = cache.generation();
   cache.Invalidate();
   cache.Fill({Batch(0, 9)}, before);
@@ -63,6 +75,44 @@ TEST(DiskReadCacheTest, AFillFromBeforeAnInvalidateIsDropped) {
   EXPECT_TRUE(cache.Serve(0, 10, {}).has_value());
   cache.Invalidate();
   EXPECT_FALSE(cache.Serve(0, 10, {}).has_value());
+}
+
+TEST(DiskReadCacheTest, FillsAreChargedToTheBudgetAndTheOldestGoesWhenItIsFull) {
+  Budget budget(1000);
+  DiskReadCache a(budget.budget, budget.read_ahead);
+  DiskReadCache b(budget.budget, budget.read_ahead);
+  DiskReadCache c(budget.budget, budget.read_ahead);
+  a.Fill({Batch(0, 9, 400)}, a.generation());
+  b.Fill({Batch(0, 9, 200), Batch(10, 19, 200)}, b.generation());
+  EXPECT_EQ(budget.budget.bytes(), 800u);
+  EXPECT_EQ(budget.read_ahead.Value(), 800);
+
+  // Over the budget: the oldest fill (a's) is dropped, the newest kept.
+  c.Fill({Batch(0, 9, 400)}, c.generation());
+  EXPECT_EQ(a.bytes(), 0u);
+  EXPECT_FALSE(a.Serve(0, 10, {}).has_value());
+  EXPECT_TRUE(b.Serve(0, 20, {}).has_value());
+  EXPECT_TRUE(c.Serve(0, 10, {}).has_value());
+  EXPECT_EQ(budget.budget.bytes(), 800u);
+  EXPECT_EQ(budget.read_ahead.Value(), 800);
+
+  // A refill replaces what the cache held; an invalidation gives it back.
+  b.Fill({Batch(20, 29, 100)}, b.generation());
+  EXPECT_EQ(budget.budget.bytes(), 500u);
+  c.Invalidate();
+  EXPECT_EQ(budget.budget.bytes(), 100u);
+  EXPECT_EQ(budget.read_ahead.Value(), 100);
+}
+
+TEST(DiskReadCacheTest, ADestroyedCacheGivesItsBytesBack) {
+  Budget budget(1000);
+  {
+    DiskReadCache cache(budget.budget, budget.read_ahead);
+    cache.Fill({Batch(0, 9, 300)}, cache.generation());
+    EXPECT_EQ(budget.budget.bytes(), 300u);
+  }
+  EXPECT_EQ(budget.budget.bytes(), 0u);
+  EXPECT_EQ(budget.read_ahead.Value(), 0);
 }
 
 class DiskReadAheadTest : public ::testing::Test {
@@ -142,6 +192,44 @@ TEST_F(DiskReadAheadTest, ReadsAfterATruncationSeeTheNewBatchesNotTheCachedOnes)
   const std::vector<std::string> values = ReadValues(*log, 50);
   ASSERT_EQ(values.size(), 100u);
   for (size_t i = 0; i < 50; ++i) EXPECT_EQ(values[i].substr(0, 3), "new") << i;
+}
+
+// Read-aheads of many partitions stay within the node's memory budget
+// instead of keeping about 1 MiB for every partition ever read from disk.
+TEST_F(DiskReadAheadTest, ReadAheadsOfManyPartitionsStayWithinTheMemoryBudget) {
+  StoreOptions options = Options();
+  options.memory_tier_bytes = 1 << 20;  // the smallest allowed
+  constexpr int kPartitions = 6;
+  const std::string value(8 << 10, 'v');
+  {
+    metrics::Registry registry;
+    auto store = Store::Open(options, registry);
+    ASSERT_TRUE(store.ok());
+    for (uint32_t p = 0; p < kPartitions; ++p) {
+      auto log = *(*store)->OpenPartition({"t", p});
+      for (int i = 0; i < 80; ++i) ASSERT_TRUE(log->Append(MakeBatch(1, value), 1).ok());
+    }
+  }
+  metrics::Registry registry;
+  auto store = Store::Open(options, registry);
+  ASSERT_TRUE(store.ok());
+  for (uint32_t p = 0; p < kPartitions; ++p) {
+    auto log = *(*store)->GetPartition({"t", p});
+    ReadLimits one;
+    one.max_records = 1;
+    auto read = log->Read(0, one);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->tier, Tier::kDisk);
+    EXPECT_GE(MetricValue(registry, "sprawl_storage_read_ahead_bytes"), 512u << 10)
+        << "partition " << p << ": the read read ahead";
+    EXPECT_LE(MetricValue(registry, "sprawl_storage_memory_tier_bytes"), options.memory_tier_bytes)
+        << "after reading partition " << p;
+  }
+  // Every partition still reads back whole, from the disk or what is kept.
+  for (uint32_t p = 0; p < kPartitions; ++p) {
+    auto log = *(*store)->GetPartition({"t", p});
+    EXPECT_EQ(ReadValues(*log, 0).size(), 80u) << p;
+  }
 }
 
 }  // namespace
