@@ -98,6 +98,14 @@ ParseOutcome ParseServerOptions(int argc, const char* const* argv) {
                  "system, at most 1 GiB; 0 = no reserve")
       ->envname("SPRAWL_MIN_FREE_DISK_BYTES")
       ->capture_default_str();
+  app.add_option("--rocksdb-db-options", node.rocksdb_db_options,
+                 "Disk storage: RocksDB database options over the defaults, in RocksDB's "
+                 "'name=value;name=value' syntax (docs/storage.md)")
+      ->envname("SPRAWL_ROCKSDB_DB_OPTIONS");
+  app.add_option("--rocksdb-log-options", node.rocksdb_log_options,
+                 "Disk storage: RocksDB options of the column family that holds the records, "
+                 "e.g. 'enable_blob_garbage_collection=true' (docs/storage.md)")
+      ->envname("SPRAWL_ROCKSDB_LOG_OPTIONS");
   int64_t replace_after_ms = node.replace_after.count();
   app.add_option("--replace-after-ms", replace_after_ms,
                  "How long a member must be dead before the partition replicas it held are "

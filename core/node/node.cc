@@ -33,6 +33,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   store_options.memory_tier_bytes_per_partition = config.memory_bytes_per_partition;
   store_options.file_system = config.file_system;
   store_options.min_free_disk_bytes = config.min_free_disk_bytes;
+  store_options.rocksdb_db_options = config.rocksdb_db_options;
+  store_options.rocksdb_log_options = config.rocksdb_log_options;
   SPRAWL_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options, node->registry_));
 
   const Clock& clock = SystemClock::Instance();

@@ -61,6 +61,12 @@ struct NodeConfig {
   // publishes get RESOURCE_EXHAUSTED before they would use them. nullopt:
   // 5% of the file system, at most 1 GiB; 0: no reserve.
   std::optional<uint64_t> min_free_disk_bytes;
+  // Disk mode: RocksDB option strings ("name=value;...", RocksDB's syntax)
+  // applied over the store's defaults, to the database and to the `log`
+  // column family (docs/storage.md, section 14); empty keeps the defaults.
+  // A string RocksDB refuses fails the node's start with INVALID_ARGUMENT.
+  std::string rocksdb_db_options;
+  std::string rocksdb_log_options;
   // The file system the store's RocksDB works through; null = the operating
   // system's. Tests inject disk faults through it.
   std::shared_ptr<rocksdb::FileSystem> file_system;

@@ -66,7 +66,7 @@ struct StoreOptions {
   std::function<Result<DiskUsage>(const std::string& dir)> disk_usage_probe;
   // RocksDB option strings ("name=value;name=value", RocksDB's own syntax)
   // applied over the disk tier's defaults: to the database, and to the `log`
-  // column family. Empty keeps the defaults (docs/storage.md, 4.4). A string
+  // column family. Empty keeps the defaults (docs/storage.md, section 14). A string
   // RocksDB does not accept is INVALID_ARGUMENT when the store opens.
   std::string rocksdb_db_options;
   std::string rocksdb_log_options;

@@ -283,6 +283,36 @@ class ServerOptionsTest(unittest.TestCase):
         self.assertEqual(timing.returncode, 2)
         self.assertIn("probe timeout", timing.stderr)
 
+    def test_rocksdb_option_strings_apply_or_fail_clearly(self):
+        from cluster import SERVER
+        data = Server().data_dir
+        refused = subprocess.run(
+            [SERVER, "--data-dir", os.path.join(data, "refused"), "--client-port", "0",
+             "--http-port", "0", "--peer-port", "0", "--rocksdb-log-options", "no_such_option=1"],
+            capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("invalid RocksDB", refused.stderr)
+        self.assertIn("no_such_option", refused.stderr)
+        self.assertFalse(os.path.exists(os.path.join(data, "refused", "CURRENT")),
+                         "a refused option string leaves no database behind")
+        s = Server("--rocksdb-db-options", "max_background_jobs=3",
+                   "--rocksdb-log-options", "enable_blob_garbage_collection=true")
+        s.start()
+        try:
+            s.ctl("topic", "create", "tuned", "--partitions", "1")
+            s.ctl("publish", "tuned", "kept")
+            # RocksDB writes the options it runs with to OPTIONS-<n> files.
+            written = ""
+            for root, _, files in os.walk(os.path.join(s.data_dir, "data")):
+                for name in files:
+                    if name.startswith("OPTIONS-"):
+                        with open(os.path.join(root, name)) as f:
+                            written += f.read()
+            self.assertIn("max_background_jobs=3", written)
+            self.assertIn("enable_blob_garbage_collection=true", written)
+        finally:
+            s.stop()
+
     def test_config_file_flags_and_environment_in_order_of_precedence(self):
         data = Server().data_dir
         config = os.path.join(data, "sprawl.toml")
