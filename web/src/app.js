@@ -323,8 +323,39 @@
         }), { id: 'groups', numeric: [2, 3, 4, 5, 6] })));
   }
 
+  // Lag samples of the groups viewed since the console opened, for the
+  // trend column: {topic\0group: [{t, lags: {partition: lag}}]}, 5 minutes.
+  const lagHistory = new Map();
+  const TREND_WINDOW_MS = 60000;
+  function recordLag(topic, group, partitions) {
+    const key = `${topic}\u0000${group}`;
+    const now = Date.now();
+    const samples = (lagHistory.get(key) || []).filter((s) => now - s.t <= 300000);
+    samples.push({ t: now, lags: Object.fromEntries(partitions.map((p) => [p.partition, Number(p.lag)])) });
+    lagHistory.set(key, samples);
+    return samples;
+  }
+  // The lag's rate of change (messages/s) of one partition over the last
+  // minute of samples: null until two samples a second apart exist.
+  function lagTrend(samples, partition) {
+    const last = samples[samples.length - 1];
+    const first = samples.find((s) => last.t - s.t <= TREND_WINDOW_MS && partition in s.lags);
+    if (!first || last.t - first.t < 1000 || !(partition in last.lags)) return null;
+    return (last.lags[partition] - first.lags[partition]) / ((last.t - first.t) / 1000);
+  }
+  function trendCell(rate, lag) {
+    if (rate === null) return h('span', { class: 'muted', 'data-trend': '' }, 'measuring…');
+    const fixed = Math.abs(rate) < 10 ? 1 : 0;
+    if (rate > 0) return h('span', { class: 'lag', 'data-trend': rate }, `+${rate.toFixed(fixed)}/s, growing`);
+    if (rate < 0 && lag > 0) {
+      return h('span', { 'data-trend': rate }, `${rate.toFixed(fixed)}/s, clear in ~${duration(Math.ceil(lag / -rate) * 1000)}`);
+    }
+    return h('span', { class: 'muted', 'data-trend': rate }, 'steady');
+  }
+
   async function groupPage(topic, group) {
     const g = await get(`/v1/topics/${enc(topic)}/groups/${enc(group)}`);
+    const samples = recordLag(topic, group, g.partitions || []);
     const to = h('select', { name: 'to' }, ['earliest', 'latest', 'offset', 'timestamp_ms'].map((t) => h('option', { value: t }, t)));
     const value = h('input', { name: 'value', type: 'number', min: 0, placeholder: 'offset or ms', style: 'width:12em' });
     // The outcome of the last reset stays shown across refreshes of this page.
@@ -349,18 +380,114 @@
     return h('div', { id: 'page-group' },
       h('h1', {}, `Group ${group} on `, link(`#/topics/${enc(topic)}`, topic)),
       h('h2', {}, 'Partitions'),
-      h('div', { class: 'card' }, table(['partition', 'ack floor', 'next offset', 'lag', 'in flight', 'dead lettered', 'expired'],
+      h('div', { class: 'card' }, table(['partition', 'ack floor', 'next offset', 'lag', 'lag trend (last minute)', 'in flight', 'dead lettered', 'expired'],
         (g.partitions || []).map((p) => ({
           attrs: { 'data-partition': p.partition },
           cells: [p.partition, num(p.ack_floor), num(p.next_offset), h('span', { class: Number(p.lag) ? 'lag' : '', 'data-lag': p.lag }, num(p.lag)),
-            num(p.in_flight), num(p.dead_lettered), num(p.expired)],
-        })), { id: 'group-partitions', numeric: [0, 1, 2, 3, 4, 5, 6] })),
+            trendCell(lagTrend(samples, p.partition), Number(p.lag)), num(p.in_flight), num(p.dead_lettered), num(p.expired)],
+        })), { id: 'group-partitions', numeric: [0, 1, 2, 3, 5, 6, 7] })),
       h('h2', {}, `Members (generation ${g.generation})`),
       h('div', { class: 'card' }, table(['member', 'client', 'partitions', 'in flight', 'in-flight bytes'],
         (g.members || []).map((m) => [m.member_id, m.client_name, (m.partitions || []).join(', '),
           `${num(m.in_flight)} / ${num(m.max_in_flight)}`, `${bytes(m.in_flight_bytes)} / ${bytes(m.max_in_flight_bytes)}`]), { id: 'members' })),
       h('h2', {}, 'Reset cursors'),
       h('div', { class: 'card' }, form, result));
+  }
+
+  // ---- dead letters -------------------------------------------------------------
+
+  // Every topic some topic sends its dead letters to, with those sources.
+  async function deadLettersPage() {
+    const topics = (await get('/v1/topics')).topics || [];
+    const sources = new Map();
+    for (const t of topics) {
+      const dlq = t.config && t.config.dead_letter_topic;
+      if (dlq) sources.set(dlq, [...(sources.get(dlq) || []), t.name]);
+    }
+    const byName = new Map(topics.map((t) => [t.name, t]));
+    return h('div', { id: 'page-dead-letters' },
+      h('h1', {}, 'Dead letters'),
+      h('p', { class: 'muted' }, 'Messages a group gave up on after max_deliveries, kept in the topic their topic names as dead_letter_topic, with why.'),
+      h('div', { class: 'card' }, table(['dead letter topic', 'from topics', 'messages retained'],
+        [...sources.entries()].map(([dlq, from]) => {
+          const t = byName.get(dlq);
+          return {
+            attrs: { 'data-dlq': dlq },
+            cells: [link(`#/dead-letters/${enc(dlq)}`, dlq), from.join(', '),
+              t ? num(topicTotals(t).msgs) : h('span', { class: 'lag' }, 'missing: dead letters are dropped')],
+          };
+        }), { id: 'dead-letter-topics', numeric: [2] })));
+  }
+
+  // The headers the broker adds to a dead letter (core/broker/group_manager.cc).
+  const DEAD_LETTER_HEADERS = {
+    reason: 'sprawl-dead-letter-reason', deliveries: 'sprawl-deliveries', at: 'sprawl-dead-lettered-at-ms',
+    topic: 'sprawl-source-topic', partition: 'sprawl-source-partition', offset: 'sprawl-source-offset', group: 'sprawl-group',
+  };
+  function utf8(b64) {
+    try { return new TextDecoder('utf-8', { fatal: true }).decode(fromBase64(b64)); } catch (e) { return null; }
+  }
+
+  // The newest dead letters of one topic, each with why it died and a
+  // re-publish action (after a confirmation) to its source topic and partition.
+  async function deadLetterTopicPage(name) {
+    const topic = await get(`/v1/topics/${enc(name)}`);
+    const max = 50;
+    const letters = [];
+    for (const p of topic.partitions || []) {
+      const from = Math.max(Number(p.next_offset) - max, Number(p.first_offset));
+      const read = await get(`/v1/topics/${enc(name)}/partitions/${p.partition}/messages?offset=${from}&max=${max}`);
+      for (const m of read.messages) letters.push({ partition: p.partition, ...m });
+    }
+    letters.sort((a, b) => Number(b.timestamp_ms) - Number(a.timestamp_ms));
+    const rows = letters.slice(0, max).map((m) => {
+      const headers = {};
+      const original = {};
+      for (const hd of m.headers) {
+        const text = utf8(hd.value_base64);
+        if (hd.name.startsWith('sprawl-')) headers[hd.name] = text;
+        else if (text !== null) original[hd.name] = text;
+      }
+      const source = headers[DEAD_LETTER_HEADERS.topic];
+      const sourcePartition = Number(headers[DEAD_LETTER_HEADERS.partition]);
+      const value = utf8(m.value_base64);
+      const key = m.key_base64 === null ? null : utf8(m.key_base64);
+      const result = h('div', { class: 'republish-result' });
+      // The HTTP API publishes text: a binary value or key goes back through a client.
+      const binary = value === null || (m.key_base64 !== null && key === null) ||
+        m.headers.some((hd) => !hd.name.startsWith('sprawl-') && utf8(hd.value_base64) === null);
+      const republish = h('button', {
+        type: 'button', class: 'secondary', disabled: !source || binary,
+        title: binary ? 'binary value, key or header: re-publish it with a client library' : null,
+        onclick: async () => {
+          if (!window.confirm(`Publish this message again to ${source}, partition ${sourcePartition}? The group will receive it as a new message.`)) return;
+          try {
+            const message = { value, partition: sourcePartition };
+            if (key !== null) message.key = key;
+            if (Object.keys(original).length) message.headers = original;
+            const r = await api('POST', `/v1/topics/${enc(source)}/messages`, { messages: [message] });
+            const res = r.results[0];
+            if (res.error) throw new Error(`${res.error.code}: ${res.error.message}`);
+            result.replaceChildren(h('span', { class: 'ok' }, `re-published to ${source} partition ${res.partition} at offset ${res.offset}`));
+          } catch (e) { result.replaceChildren(errorBox(e)); }
+        },
+      }, 'Re-publish');
+      return {
+        attrs: { 'data-letter': `${m.partition}/${m.offset}` },
+        cells: [`${m.partition}/${m.offset}`, time(Number(headers[DEAD_LETTER_HEADERS.at]) || m.timestamp_ms),
+          source ? link(`#/messages/${enc(source)}?partition=${sourcePartition}&offset=${enc(headers[DEAD_LETTER_HEADERS.offset] || '')}`,
+            `${source} ${sourcePartition}/${headers[DEAD_LETTER_HEADERS.offset]}`) : '(not a dead letter)',
+          headers[DEAD_LETTER_HEADERS.group] || '', headers[DEAD_LETTER_HEADERS.deliveries] || '',
+          h('span', { 'data-reason': '' }, headers[DEAD_LETTER_HEADERS.reason] || ''),
+          h('pre', {}, key === null ? '' : key), h('pre', {}, decode(m.value_base64, 'auto')[0]),
+          h('div', {}, republish, result)],
+      };
+    });
+    return h('div', { id: 'page-dead-letter-topic' },
+      h('h1', {}, 'Dead letters in ', link(`#/topics/${enc(name)}`, name)),
+      h('p', { class: 'muted' }, `The newest ${max} over all partitions, newest first. Re-publishing appends a copy to the source partition (with the original key and headers); the dead letter stays here.`),
+      h('div', { class: 'card' }, table(['partition/offset', 'dead lettered at (UTC)', 'from', 'group', 'deliveries', 'why', 'key', 'value', ''],
+        rows, { id: 'dead-letters', numeric: [4] })));
   }
 
   // ---- live charts from /metrics ---------------------------------------------
@@ -471,6 +598,8 @@
         return show(() => messagesPage(parts[1], query), false);
       case 'groups':
         return parts[2] ? show(() => groupPage(parts[1], parts[2]), true) : show(() => groupsPage(query), true);
+      case 'dead-letters':
+        return parts[1] ? show(() => deadLetterTopicPage(parts[1]), false) : show(deadLettersPage, true);
       case 'charts':
         pageCleanup = chartsPage();
         return undefined;

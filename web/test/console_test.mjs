@@ -109,6 +109,21 @@ try {
   const polled = await api('GET', `/v1/topics/${topic}/groups/${group}/messages?max=1&wait_ms=2000`);
   assert.equal(polled.messages.length, 1);
 
+  // A dead letter: a group takes the message once and never acks it.
+  const work = 'console-work';
+  const dlq = 'console-work.dlq';
+  await api('POST', '/v1/topics', { name: dlq, config: { partitions: 1 } });
+  await api('POST', '/v1/topics', {
+    name: work, config: { partitions: 1, ack_timeout_ms: 200, max_deliveries: 1, dead_letter_topic: dlq },
+  });
+  await api('POST', `/v1/topics/${work}/messages`, {
+    messages: [{ value: 'poison pill', key: 'order-9', headers: { trace: 'dead-1' } }],
+  });
+  const taken = await api('GET', `/v1/topics/${work}/groups/workers/messages?max=1&wait_ms=2000`);
+  assert.equal(taken.messages.length, 1);
+  await waitFor('the message to be dead-lettered', async () =>
+    (await api('GET', `/v1/topics/${dlq}`)).partitions[0].next_offset === 1);
+
   browser = await playwright.chromium.launch({ executablePath: chromium, headless: true });
 
   for (const viewport of [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }]) {
@@ -181,6 +196,16 @@ try {
     await visit(`#/groups/${topic}/${group}`, '#group-partitions tr[data-partition="0"]', 'group');
     await waitFor('lag to show', async () => Number(await page.locator('#group-partitions tr[data-partition="0"] [data-lag]').getAttribute('data-lag')) > 0);
     assert.match(await text('#page-group #members'), /http/);
+    if (viewport.name === 'desktop') {
+      // The lag trend: messages arrive and nobody acks, so it grows.
+      await api('POST', `/v1/topics/${topic}/messages`, {
+        messages: Array.from({ length: 20 }, (_, i) => ({ value: `more ${i}`, partition: 0 })),
+      });
+      await waitFor('the lag trend to show growth', async () =>
+        Number(await page.locator('#group-partitions tr[data-partition="0"] [data-trend]').getAttribute('data-trend')) > 0, 15000);
+      assert.match(await text('#group-partitions tr[data-partition="0"]'), /\+[\d.]+\/s, growing/);
+      await page.screenshot({ path: join(shots, `${viewport.name}-group-trend.png`), fullPage: true });
+    }
     await page.selectOption('#reset select[name=to]', 'latest');
     await page.click('#reset button[type=submit]');
     await page.waitForSelector('#reset-result .ok');
@@ -190,6 +215,33 @@ try {
     });
     const afterReset = await api('GET', `/v1/topics/${topic}/groups/${group}`);
     assert.ok(afterReset.partitions.every((p) => p.lag === 0), 'the reset went through the API');
+
+    // Dead letters: the dead letter topic, then the letter with why it died;
+    // re-publishing it (confirmed) appends a copy to its source partition.
+    await visit('#/dead-letters', `#dead-letter-topics tr[data-dlq="${dlq}"]`, 'dead-letters');
+    // (The copy re-published at the first width goes to the same group,
+    // which never acks: it is a dead letter again by the second.)
+    const letters = (await api('GET', `/v1/topics/${dlq}`)).partitions[0].next_offset;
+    assert.match(await text(`#dead-letter-topics tr[data-dlq="${dlq}"]`), new RegExp(`${work}\\s+${letters}\\b`));
+    await page.click(`#dead-letter-topics tr[data-dlq="${dlq}"] a`);
+    await page.waitForSelector('#dead-letters tr[data-letter="0/0"]');
+    await page.screenshot({ path: join(shots, `${viewport.name}-dead-letter-topic.png`), fullPage: true });
+    const letter = page.locator('#dead-letters tr[data-letter="0/0"]');
+    const letterText = await letter.innerText();
+    assert.match(letterText, /poison pill/);
+    assert.match(letterText, /order-9/);
+    assert.match(letterText, /console-work 0\/0/);
+    assert.match(letterText, /workers/);
+    assert.notEqual((await letter.locator('[data-reason]').innerText()).trim(), '', 'why it died');
+    const before = (await api('GET', `/v1/topics/${work}`)).partitions[0].next_offset;
+    await letter.locator('button').click();
+    await letter.locator('.republish-result .ok').waitFor({ timeout: 10000 });
+    assert.match(await letter.locator('.republish-result').innerText(), new RegExp(`re-published to ${work} partition 0 at offset ${before}`));
+    const copy = await api('GET', `/v1/topics/${work}/partitions/0/messages?offset=${before}&max=1`);
+    assert.equal(Buffer.from(copy.messages[0].value_base64, 'base64').toString(), 'poison pill');
+    assert.equal(Buffer.from(copy.messages[0].key_base64, 'base64').toString(), 'order-9');
+    assert.deepEqual(copy.messages[0].headers.map((hd) => [hd.name, Buffer.from(hd.value_base64, 'base64').toString()]),
+      [['trace', 'dead-1']]);
 
     // Charts: live rates from /metrics while messages are published.
     await visit('#/charts', '.uplot', 'charts-empty');
