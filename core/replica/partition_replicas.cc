@@ -281,7 +281,7 @@ void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snap
   if (snapshot.index <= part->applied_index) return;  // this replica's own, taken before a restart
   // A leader's image: this replica missed entries the leader's log dropped.
   // It follows on only when those entries added no record it lacks.
-  if (image->end_offset != part->applied_end) {
+  if (image->end_offset > part->applied_end) {
     part->failed = true;
     log::Error(
         "partition replica lacks records its leader's Raft log no longer holds; the replica stops "
@@ -291,6 +291,29 @@ void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snap
          {"applied_end", std::to_string(part->applied_end)},
          {"image_end", std::to_string(image->end_offset)}});
     return;
+  }
+  if (image->end_offset < part->applied_end) {
+    // The log holds records past the image, copied for an earlier leader's
+    // newer image (AcceptSnapshot): committed records, which the entries
+    // after this image bring again at the same offsets. The pipeline's
+    // position moves back to the image's end, so it matches them instead
+    // of storing them twice, and its producer state is rebuilt up to there.
+    Status marked = broker_.MarkReplicated(part->topic, part->partition, image->end_offset);
+    if (!marked.ok()) {
+      part->failed = true;
+      log::Error("partition replica could not move back to its leader's image; the replica stops",
+                 {{"topic", part->topic},
+                  {"partition", part->partition},
+                  {"image_end", std::to_string(image->end_offset)},
+                  {"error", marked.ToString()}});
+      return;
+    }
+    log::Info("partition replica installs an image that covers less than its log holds",
+              {{"topic", part->topic},
+               {"partition", part->partition},
+               {"applied_end", std::to_string(part->applied_end)},
+               {"image_end", std::to_string(image->end_offset)}});
+    part->applied_end = image->end_offset;
   }
   part->applied_index = snapshot.index;
   part->ends.assign(1, {snapshot.index, image->end_offset});
