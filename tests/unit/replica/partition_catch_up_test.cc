@@ -6,191 +6,17 @@
 // matters.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <future>
-#include <mutex>
-#include <optional>
-#include <thread>
-
 #include "../broker/broker_test_util.h"
-#include "core/broker/broker.h"
 #include "core/client/client.h"
-#include "core/client/producer.h"
 #include "core/node/node.h"
 #include "core/protocol/message_type.h"
-#include "core/replica/control_entry.h"
-#include "core/replica/partition_replicas.h"
-#include "core/replication/host/raft_host.h"
-#include "core/storage/record_batch.h"
 #include "core/transport/client_connection.h"
-#include "core/transport/event_loop.h"
+#include "replica_under_test.h"
 
 namespace sprawl::replica {
 namespace {
 
-using namespace std::chrono_literals;
-using replication::Entry;
-using replication::GroupId;
-using replication::Message;
-using replication::MessageType;
-using replication::NodeId;
-using replication::PeerBatch;
-using replication::RaftNodeId;
-using replication::Snapshot;
-
-constexpr char kTopic[] = "orders";
-constexpr char kTopicId[] = "orders-id";
-// The source holds kBatches batches of kPerBatch records; in the group's log
-// entry k (1-based) carries batch k-1, so the image at index i ends the
-// partition log at i * kPerBatch.
-constexpr int kBatches = 30;
-constexpr int kPerBatch = 10;
-
-template <typename Pred>
-bool WaitUntil(Pred pred, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-// Node "f": a store, a broker, a RaftHost and the PartitionReplicas under
-// test on a loop thread. Its Raft messages go nowhere (the test's leaders
-// need none of them); it never ticks, so it never campaigns.
-class Replica {
- public:
-  Replica(const std::string& dir, ClusterView view) : loop_(SystemClock::Instance()) {
-    storage::StoreOptions options;
-    options.data_dir = dir;
-    auto store = storage::Store::Open(options, registry_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    auto post = [this](std::function<void()> fn) { loop_.Post(std::move(fn)); };
-    broker_ = std::make_unique<broker::Broker>(*store_, SystemClock::Instance(), registry_, post);
-    Status opened = broker_->Open();
-    EXPECT_TRUE(opened.ok()) << opened.ToString();
-    raft_storage_ = std::make_unique<replication::RaftStorage>(*store_);
-    host_ = std::make_unique<replication::RaftHost>(
-        RaftNodeId("f"), *raft_storage_, SystemClock::Instance(), post, [](NodeId, std::string) {});
-    replicas_ = std::make_unique<PartitionReplicas>("f", *host_, *broker_, *store_, post,
-                                                    std::move(view), nullptr, registry_);
-    thread_ = std::thread([this] { loop_.Run(); });
-  }
-  ~Replica() {
-    loop_.Stop();
-    thread_.join();
-    replicas_.reset();
-    host_.reset();
-    raft_storage_.reset();
-    broker_.reset();
-    store_.reset();
-  }
-
-  template <typename Fn>
-  auto OnLoop(Fn fn) {
-    std::promise<decltype(fn())> done;
-    auto result = done.get_future();
-    loop_.Post([&] { done.set_value(fn()); });
-    return result.get();
-  }
-
-  // The topic as the metadata would place it: one partition on a, b and f.
-  void Place() {
-    std::promise<Status> created;
-    loop_.Post([&] {
-      pb::CreateTopicRequest request;
-      request.set_name(kTopic);
-      request.mutable_config()->set_partitions(1);
-      request.mutable_config()->set_replication_factor(3);
-      broker_->CreateTopic(request,
-                           [&](Result<pb::TopicDescription> d) { created.set_value(d.status()); });
-    });
-    Status s = created.get_future().get();
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    s = OnLoop([&] {
-      Placement placement{kTopicId, 3, {{"a", "b", "f"}}, {0}};
-      replicas_->OnPlacement(kTopic, &placement);
-      return replicas_->Open(kTopic);
-    });
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
-
-  // A Raft message from `from`, as the peer port delivers it.
-  void Receive(const Message& m) {
-    PeerBatch batch;
-    batch.from = m.from;
-    batch.to = m.to;
-    batch.messages.push_back({group(), m});
-    std::string bytes = replication::EncodeBatch(batch);
-    OnLoop([&] {
-      host_->Receive(bytes);
-      return true;
-    });
-  }
-
-  GroupId group() const { return PartitionGroupId(kTopicId, 0); }
-  uint64_t LogEnd() {
-    return OnLoop([&] { return (*broker_->topics().Find(kTopic))->partitions[0]->NextOffset(); });
-  }
-  uint64_t SnapshotIndex() {
-    return OnLoop([&] {
-      const replication::Raft* r = host_->group(group());
-      return r == nullptr ? uint64_t{0} : r->log().snapshot_index();
-    });
-  }
-  // The applied mark stored for the group: (index, log end).
-  std::optional<std::pair<uint64_t, uint64_t>> Mark() {
-    return OnLoop([&]() -> std::optional<std::pair<uint64_t, uint64_t>> {
-      auto marks = store_->ScanRecords(AppliedMarkKey(group()));
-      if (!marks.ok() || marks->empty()) return std::nullopt;
-      auto mark = DecodeAppliedMark(marks->front().second);
-      if (!mark.ok()) return std::nullopt;
-      return *mark;
-    });
-  }
-  // Every record value of the partition log, in offset order.
-  std::vector<std::string> Values() {
-    return OnLoop([&] {
-      std::vector<std::string> values;
-      const storage::PartitionLog& log = *(*broker_->topics().Find(kTopic))->partitions[0];
-      uint64_t offset = log.FirstOffset();
-      while (offset < log.NextOffset()) {
-        auto read = log.Read(offset, storage::ReadLimits{});
-        if (!read.ok() || read->batches.empty()) break;
-        for (const storage::StoredBatch& stored : read->batches) {
-          auto batch = storage::RecordBatchView::Parse(*stored.bytes);
-          if (!batch.ok()) return values;
-          auto records = batch->Records();
-          if (!records.ok()) return values;
-          storage::RecordView record;
-          while (records->Next(&record)) values.emplace_back(record.value);
-        }
-        offset = read->next_offset;
-      }
-      return values;
-    });
-  }
-  uint64_t CatchUpsDone() {
-    return registry_
-        .GetCounter("sprawl_replica_catch_ups_total",
-                    "Catch-ups of partition replicas that copied the records a leader's image "
-                    "covers",
-                    {{"outcome", "done"}})
-        .Value();
-  }
-
- private:
-  metrics::Registry registry_;
-  transport::EventLoop loop_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<broker::Broker> broker_;
-  std::unique_ptr<replication::RaftStorage> raft_storage_;
-  std::unique_ptr<replication::RaftHost> host_;
-  std::unique_ptr<PartitionReplicas> replicas_;
-  std::thread thread_;
-};
+using namespace under_test;  // NOLINT(google-build-using-namespace)
 
 class PartitionCatchUpTest : public ::testing::Test {
  protected:
@@ -218,16 +44,23 @@ class PartitionCatchUpTest : public ::testing::Test {
     topic.set_partitions(1);
     topic.set_retention_bytes(retention_bytes);
     EXPECT_TRUE((*client)->CreateTopic(kTopic, topic).ok());
-    // Anonymous batches: a batch applied twice would be stored twice.
-    client::ProducerConfig pc;
-    pc.idempotent = false;
-    pc.linger = 1000ms;
-    client::Producer producer(**client, pc);
-    for (int i = 0; i < kBatches * kPerBatch; ++i) {
-      producer.Send(kTopic, std::nullopt, "v" + std::to_string(i), {}, {}, 0);
-      if ((i + 1) % kPerBatch == 0) {
-        EXPECT_TRUE(producer.Flush().ok());
+    // Batches of exactly kPerBatch records, anonymous: a batch applied twice
+    // would be stored twice.
+    for (int k = 0; k < kBatches; ++k) {
+      storage::RecordBatchBuilder builder;
+      for (int i = 0; i < kPerBatch; ++i) {
+        builder.Add(std::nullopt, "v" + std::to_string(k * kPerBatch + i), 0);
       }
+      auto batch = builder.Build();
+      EXPECT_TRUE(batch.ok());
+      if (!batch.ok()) return nullptr;
+      pb::PublishRequest publish;
+      publish.set_topic(kTopic);
+      publish.add_batches()->set_partition(0);
+      auto published = (*client)->Request<pb::PublishResponse>(protocol::MessageType::kPublish,
+                                                               publish, {std::move(*batch)});
+      EXPECT_TRUE(published.ok()) << published.status().ToString();
+      if (!published.ok()) return nullptr;
     }
     return std::move(*node);
   }
