@@ -97,6 +97,22 @@ void Broker::AlterTopic(const pb::AlterTopicRequest& request, TopicDone done) {
       });
 }
 
+void Broker::DropPartitionRecords(const std::string& topic, uint32_t partition,
+                                  std::function<void(Status)> done) {
+  auto found = topics_.Find(topic);
+  if (!found.ok()) return done(found.status());
+  if (partition >= (*found)->partitions.size()) {
+    return done(NotFound("topic '" + topic + "' has no partition " + std::to_string(partition)));
+  }
+  std::shared_ptr<storage::PartitionLog> log = (*found)->partitions[partition];
+  admin_.Submit([this, alive = std::weak_ptr<bool>(alive_), log, done = std::move(done)] {
+    Status status = log->Reset();
+    post_([alive, status = std::move(status), done] {
+      if (!alive.expired()) done(status);
+    });
+  });
+}
+
 void Broker::DeleteTopic(const pb::DeleteTopicRequest& request, std::function<void(Status)> done) {
   const std::string& name = request.name();
   if (Status s = CheckNotInFlight(name); !s.ok()) return done(s);

@@ -127,6 +127,13 @@ class Broker {
   void FailReplicatedProposals(const std::string& topic, uint32_t partition, const Status& why) {
     pipeline_.FailReplicatedProposals(topic, partition, why);
   }
+  // Removes every record of a partition this node no longer replicates
+  // (PartitionLog::Reset), on the admin worker after the topic
+  // administration queued before it, as a deletion drops a topic's
+  // partitions; `done` runs on the loop. NOT_FOUND for a topic or partition
+  // that does not exist here.
+  void DropPartitionRecords(const std::string& topic, uint32_t partition,
+                            std::function<void(Status)> done);
   // A consumer group's checkpoint committed in a partition's Raft group:
   // stored here as the group's records (GroupManager::ApplyCheckpoint).
   void ApplyGroupCheckpoint(const std::string& topic, std::string_view entry) {

@@ -28,15 +28,24 @@ bool PartitionReplicas::AcceptSnapshot(GroupId group, NodeId from,
   auto image = DecodePartitionImage(snapshot.data);
   // A malformed image, or one this replica has applied, is Restore's to judge.
   if (!image.ok() || snapshot.index <= part->applied_index) return true;
-  if (image->end_offset == part->applied_end) {
+  if (image->end_offset <= part->applied_end) {
+    // This replica holds every record the image covers. It may hold more:
+    // records copied for an earlier leader's image that went further than
+    // this leader's (it had compacted less). Refusing would be for ever:
+    // this leader's compaction waits for this replica, which answers its
+    // heartbeats, so its image would never grow. The entries after the
+    // image bring the records past its end again, and the log matches
+    // them (Restore). Unless retention restarted the log past the image's
+    // end: its offsets could no longer be matched, so the image waits
+    // for a newer one.
+    auto local = broker_.topics().Find(part->topic);
+    if (local.ok() && part->partition < (*local)->partitions.size() &&
+        image->end_offset < (*local)->partitions[part->partition]->FirstOffset()) {
+      return false;
+    }
     catch_ups_.erase(group);
     metrics_.catch_ups_running.Set(static_cast<int64_t>(catch_ups_.size()));
     return true;
-  }
-  if (image->end_offset < part->applied_end) {
-    // Records past this image were copied already for a newer one, which
-    // the leader sends from now on.
-    return false;
   }
   StartCatchUp(*part, from, image->end_offset);
   return false;

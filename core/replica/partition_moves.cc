@@ -184,6 +184,9 @@ void PartitionReplicas::CloseRemoved(Part& part) {
                            LeaderOf(part, &term)));
   log::Info("partition replica removed from its group; closed here",
             {{"topic", part.topic}, {"partition", part.partition}});
+  // Its group's Raft state and applied mark went with the group; its
+  // records follow, off the loop.
+  DropRecords(part);
 }
 
 }  // namespace sprawl::replica

@@ -147,7 +147,24 @@ Status PartitionReplicas::Open(const std::string& topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return Status::Ok();
   for (Part& part : it->second.parts) {
-    if (!part.raft || !part.mine || part.open) continue;
+    if (!part.raft || part.open || dropping_.count(part.group) > 0) continue;
+    if (!part.mine) {
+      // Not a replica by the metadata. Raft state stored here is a replica
+      // removed while this node was down: its group opens, so that its
+      // leader, hearing from it, tells it so (OnRemoved), and then it drops
+      // everything. Records without Raft state are what a replica closed
+      // before left: dropped now.
+      SPRAWL_ASSIGN_OR_RETURN(
+          auto boot, store_.ScanRecords(replication::RaftGroupPrefix(part.group) + "boot"));
+      if (boot.empty()) {
+        if (HoldsRecords(part)) DropRecords(part);
+        continue;
+      }
+      log::Info(
+          "partition group of a replica removed while this node was down opens until its leader "
+          "confirms the removal",
+          {{"topic", part.topic}, {"partition", part.partition}});
+    }
     // Where this replica's state machine stands: its applied mark.
     SPRAWL_ASSIGN_OR_RETURN(auto marks, store_.ScanRecords(AppliedMarkKey(part.group)));
     uint64_t index = 0;
@@ -191,6 +208,44 @@ void PartitionReplicas::CloseTopic(TopicParts& topic) {
   for (Part& part : topic.parts) {
     if (part.open) CloseGroupHere(part, NotFound("topic '" + part.topic + "' was deleted"));
   }
+}
+
+bool PartitionReplicas::HoldsRecords(const Part& part) const {
+  auto local = broker_.topics().Find(part.topic);
+  if (!local.ok() || part.partition >= (*local)->partitions.size()) return false;
+  const storage::PartitionLog& log = *(*local)->partitions[part.partition];
+  return log.NextOffset() > 0;
+}
+
+void PartitionReplicas::DropRecords(Part& part) {
+  if (!dropping_.insert(part.group).second) return;
+  const GroupId group = part.group;
+  using RecordWrite = storage::Store::RecordWrite;
+  store_.WriteRecordsAsync({RecordWrite{RecordWrite::Kind::kDelete, AppliedMarkKey(group), ""}},
+                           /*sync=*/false, [](const Status&) {});
+  const std::string topic = part.topic;
+  const uint32_t partition = part.partition;
+  broker_.DropPartitionRecords(
+      topic, partition, [this, alive = alive_, group, topic, partition](const Status& dropped) {
+        if (!*alive) return;
+        dropping_.erase(group);
+        if (!dropped.ok()) {
+          log::Warn("records of a partition this node no longer replicates not dropped",
+                    {{"topic", topic}, {"partition", partition}, {"error", dropped.ToString()}});
+          return;
+        }
+        log::Info("records of a partition this node no longer replicates dropped",
+                  {{"topic", topic}, {"partition", partition}});
+        // Placed here again meanwhile: its group opens now, on an empty log.
+        const Part* part = FindPart(topic, partition);
+        if (part != nullptr && part->group == group && part->mine && !part->open) {
+          Status opened = Open(topic);
+          if (!opened.ok()) {
+            log::Warn("partition replicas not opened",
+                      {{"topic", topic}, {"error", opened.ToString()}});
+          }
+        }
+      });
 }
 
 void PartitionReplicas::CloseGroupHere(Part& part, const Status& why) {
@@ -281,7 +336,7 @@ void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snap
   if (snapshot.index <= part->applied_index) return;  // this replica's own, taken before a restart
   // A leader's image: this replica missed entries the leader's log dropped.
   // It follows on only when those entries added no record it lacks.
-  if (image->end_offset != part->applied_end) {
+  if (image->end_offset > part->applied_end) {
     part->failed = true;
     log::Error(
         "partition replica lacks records its leader's Raft log no longer holds; the replica stops "
@@ -291,6 +346,29 @@ void PartitionReplicas::Restore(GroupId group, const replication::Snapshot& snap
          {"applied_end", std::to_string(part->applied_end)},
          {"image_end", std::to_string(image->end_offset)}});
     return;
+  }
+  if (image->end_offset < part->applied_end) {
+    // The log holds records past the image, copied for an earlier leader's
+    // newer image (AcceptSnapshot): committed records, which the entries
+    // after this image bring again at the same offsets. The pipeline's
+    // position moves back to the image's end, so it matches them instead
+    // of storing them twice, and its producer state is rebuilt up to there.
+    Status marked = broker_.MarkReplicated(part->topic, part->partition, image->end_offset);
+    if (!marked.ok()) {
+      part->failed = true;
+      log::Error("partition replica could not move back to its leader's image; the replica stops",
+                 {{"topic", part->topic},
+                  {"partition", part->partition},
+                  {"image_end", std::to_string(image->end_offset)},
+                  {"error", marked.ToString()}});
+      return;
+    }
+    log::Info("partition replica installs an image that covers less than its log holds",
+              {{"topic", part->topic},
+               {"partition", part->partition},
+               {"applied_end", std::to_string(part->applied_end)},
+               {"image_end", std::to_string(image->end_offset)}});
+    part->applied_end = image->end_offset;
   }
   part->applied_index = snapshot.index;
   part->ends.assign(1, {snapshot.index, image->end_offset});

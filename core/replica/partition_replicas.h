@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,7 +83,10 @@ class PartitionReplicas : public broker::ReplicationHook {
   void OnPlacement(const std::string& topic, const Placement* placement);
   // The broker holds `topic` as the metadata says: opens the groups of the
   // partitions this node replicates (restarting each from its stored state
-  // and applied mark). Errors of the store.
+  // and applied mark), and those of replicas removed while it was down that
+  // left Raft state here (closed once their leader confirms); drops the
+  // records that a partition this node no longer replicates left behind.
+  // Errors of the store.
   Status Open(const std::string& topic);
 
   // Each Raft tick: compaction, and as a group's leader, its membership
@@ -202,8 +206,14 @@ class PartitionReplicas : public broker::ReplicationHook {
   void BalanceLeadership(Part& part, const replication::Raft& raft);
   // A group this node leads heard from a node outside its membership.
   void OnStranger(replication::GroupId group, replication::NodeId from);
-  // Closes the group of a replica its leader removed, and drops its mark.
+  // Closes the group of a replica its leader removed, and drops its mark
+  // and its records.
   void CloseRemoved(Part& part);
+  // Whether the partition's local log holds or held any record.
+  bool HoldsRecords(const Part& part) const;
+  // Removes the partition's records here, off the loop
+  // (Broker::DropPartitionRecords); its group does not open meanwhile.
+  void DropRecords(Part& part);
   // As leader: proposes a compact entry when enough of the log is stored by
   // every replica.
   void MaybeProposeCompaction(Part& part, const replication::Raft& raft);
@@ -234,6 +244,8 @@ class PartitionReplicas : public broker::ReplicationHook {
   uint64_t balance_after_ticks_ = 600;
   // Running catch-ups, by group; at most kMaxCatchUps at a time.
   std::map<replication::GroupId, std::unique_ptr<RecordCatchUp>> catch_ups_;
+  // Groups whose partition records are being dropped (DropRecords).
+  std::set<replication::GroupId> dropping_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,5 +1,6 @@
 #include "core/replica/record_catch_up.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/protocol/message_type.h"
@@ -90,7 +91,11 @@ void RecordCatchUp::OnEarliest(Result<transport::Reply> reply) {
                        " as out of range but retains from " + std::to_string(earliest.offset()));
   }
   if (status.ok()) {
-    auto restarted = restart_at_(earliest.offset());
+    // Past the target, the source's retention removed records the target's
+    // image covers too: the log restarts at the target, where the entries
+    // after the image continue it (a start past it could never match their
+    // offsets).
+    auto restarted = restart_at_(std::min<uint64_t>(earliest.offset(), to_));
     if (restarted.ok()) {
       next_ = *restarted;
     } else {

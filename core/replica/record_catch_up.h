@@ -29,7 +29,8 @@ class RecordCatchUp {
   using ApplyBatch = std::function<Result<uint64_t>(std::string_view batch)>;
   // The source retains nothing before `start`, past the local end: the local
   // log restarts there (PublishPipeline::RestartReplicatedAt); returns the
-  // local end after it.
+  // local end after it. `start` is never past the target: when the source
+  // retains nothing before the target, the log restarts at the target.
   using RestartAt = std::function<Result<uint64_t>(uint64_t start)>;
   // The catch-up reached its target (OK) or stopped; runs once, on the loop,
   // and may destroy this object.

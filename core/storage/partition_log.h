@@ -133,6 +133,10 @@ class PartitionLog {
   // Replaces the whole log by `snapshot`: every batch is removed and the log
   // continues at snapshot.last_offset + 1 (a follower that fell behind).
   virtual Status InstallSnapshot(const PartitionSnapshot& snapshot) = 0;
+  // Removes every batch and the snapshot: the log is empty and starts again
+  // at offset 0, as a new one would (a replica removed from its partition's
+  // group drops what it held). Does nothing to a dropped log.
+  virtual Status Reset() = 0;
 
   // Drops committed data that `policy` no longer keeps, as of `now_ms`.
   virtual Result<RetentionOutcome> ApplyRetention(const RetentionPolicy& policy,

@@ -617,6 +617,38 @@ Status TieredPartitionLog::InstallSnapshot(const PartitionSnapshot& snapshot) {
   return Status::Ok();
 }
 
+Status TieredPartitionLog::Reset() {
+  MutexLock lock(mu_);
+  if (dropped_) return Status::Ok();
+  const uint64_t old_first = first_, old_next = next_, old_commit = commit_;
+  const uint64_t old_prev = prev_term_, old_last = last_term_;
+  first_ = next_ = commit_ = 0;
+  prev_term_ = last_term_ = 0;
+  if (on_disk()) {
+    std::vector<WriteOp> ops;
+    ops.push_back(
+        WriteOp::DeleteRange(engine_->log_cf(), keys::Offset(id_, 0), keys::PartitionEnd(id_)));
+    ops.push_back(
+        WriteOp::DeleteRange(engine_->index_cf(), keys::Offset(id_, 0), keys::PartitionEnd(id_)));
+    ops.push_back(StartStateOp());
+    ops.push_back(CommitStateOp());
+    ops.push_back(WriteOp::Delete(engine_->state_cf(), keys::PartitionState(id_, "snapshot")));
+    const Status s = engine_->writer().SubmitAndWait(std::move(ops));
+    read_cache_.Invalidate();  // after the write, as in TruncateSuffix
+    if (!s.ok()) {
+      first_ = old_first, next_ = old_next, commit_ = old_commit;
+      prev_term_ = old_prev, last_term_ = old_last;
+      return s;
+    }
+    written_next_.store(0);
+    segments_.Clear();
+  } else {
+    memory_snapshot_.reset();
+  }
+  memory_.Clear();
+  return Status::Ok();
+}
+
 Result<RetentionOutcome> TieredPartitionLog::ApplyRetention(const RetentionPolicy& policy,
                                                             int64_t now_ms) {
   RetentionOutcome outcome;

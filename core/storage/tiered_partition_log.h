@@ -51,6 +51,7 @@ class TieredPartitionLog final : public PartitionLog, public MemoryBudget::Holde
   Status SaveSnapshot(const PartitionSnapshot& snapshot) override;
   Result<std::optional<PartitionSnapshot>> LoadSnapshot() const override;
   Status InstallSnapshot(const PartitionSnapshot& snapshot) override;
+  Status Reset() override;
   Result<RetentionOutcome> ApplyRetention(const RetentionPolicy& policy, int64_t now_ms) override;
   Status Flush() override;
   PartitionStats Stats() const override;

@@ -9,13 +9,15 @@ Uses the Python binding (SPRAWL_PYTHON_PATH, the one CMake build's package)
 as the client: it follows NOT_LEADER hints and refreshes its routes, as every
 binding does through the C ABI. The cluster, publishers and checker are
 chaos.py's, which `make chaos` runs for a hundred fault cycles."""
+import os
+import subprocess
 import time
 import unittest
 
 import chaos
 import sprawl
 from chaos import PARTITIONS, agreed_leaders, describe
-from cluster import wait_for
+from cluster import SERVER, wait_for
 
 
 def ends(server, topic="orders"):
@@ -403,6 +405,96 @@ class ReplicationFactorTest(ClusterCase):
         publishers.finish()
         seen = chaos.read_all(nodes[1].endpoint, "orders")
         self.assertEqual(chaos.check(dict(publishers.acked), seen, PARTITIONS), [])
+
+
+class RemovedWhileDownTest(ClusterCase):
+    def test_a_replica_removed_while_its_node_was_down_drops_its_data_when_it_returns(self):
+        """A node down while a topic's factor is lowered loses its replica
+        (it was last in the partition's set); the group's leader removes it.
+        Restarted, the node drops that partition's records and its group's
+        Raft state (its data directory holds none of them, and a second
+        restart opens no group for it), and keeps the replicas of another
+        topic."""
+        nodes, _, _ = self.start_with_topic("d", "orders")
+        solo = chaos.create_topic(nodes[0], "solo", 1)
+        wait_for(lambda: agreed_leaders(nodes, "solo", 1), timeout=30,
+                 what="solo to have a leader every node knows")
+        victim_id = solo["partitions"][0]["replicas"][2]
+        victim = next(s for s in nodes if chaos.node_id(s) == victim_id)
+        survivors = [s for s in nodes if s is not victim]
+        writers = [chaos.Publishers(survivors[0].endpoint, "orders", PARTITIONS, threads=1),
+                   chaos.Publishers(survivors[0].endpoint, "solo", 1, threads=1)]
+        for w in writers:
+            w.start()
+        wait_for(lambda: all(w.count() >= 500 for w in writers), timeout=60,
+                 what="500 writes to each topic")
+        for w in writers:
+            w.finish()
+        want = {"orders": ends(survivors[0]), "solo": ends(survivors[0], "solo")}
+        wait_for(lambda: all(ends(victim, t) == e for t, e in want.items()), timeout=60,
+                 what=f"the victim to hold every partition's records {want}")
+        self.assertGreater(want["solo"][0], 0)
+        victim.kill()
+
+        survivors[0].ctl("topic", "alter", "solo", "--replication-factor", "2")
+
+        def removed():
+            followers = []
+            for s in survivors:
+                d = describe(s, "solo")
+                if d is None or len(d["partitions"][0]["replicas"]) != 2:
+                    return False
+                followers.append(d["partitions"][0].get("raft", {}).get("followers"))
+            return [len(f) for f in followers if f is not None] == [1]
+        wait_for(removed, timeout=60, what="solo's group to drop to two members")
+
+        log_size = os.path.getsize(victim.log_path)
+        restarted = chaos.restart(victim)
+        self.servers.append(restarted)
+
+        def log_since(offset):
+            with open(restarted.log_path) as f:
+                f.seek(offset)
+                return f.read()
+
+        def dropped():
+            d = describe(restarted, "solo")
+            if d is None or "raft" in d["partitions"][0]:
+                return False
+            return any("records of a partition this node no longer replicates dropped" in line
+                       and "topic=solo partition=0" in line
+                       for line in log_since(log_size).splitlines())
+        wait_for(dropped, timeout=60, what="the restarted node to drop its replica of solo")
+        restarted.stop()
+
+        inspect = subprocess.run(
+            [os.path.join(os.path.dirname(SERVER), "sprawl-log"), "--data-dir",
+             os.path.join(restarted.data_dir, "data"), "inspect"],
+            capture_output=True, text=True, timeout=60, check=True).stdout
+        next_offsets = {}
+        for line in inspect.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 2:
+                next_offsets[fields[0]] = int(fields[2])
+        self.assertEqual(next_offsets.get("solo/0"), 0, inspect)
+        for p in range(PARTITIONS):
+            self.assertEqual(next_offsets.get(f"orders/{p}"), want["orders"][p], inspect)
+
+        # Its group's Raft state went too: it does not open again.
+        log_size = os.path.getsize(restarted.log_path)
+        again = chaos.restart(restarted)
+        self.servers.append(again)
+
+        def opened():
+            d = describe(again, "orders")
+            return d is not None and all("raft" in p for p in d["partitions"])
+        wait_for(opened, timeout=60, what="the node's replicas of orders to open")
+        wait_for(lambda: ends(again) == want["orders"], timeout=60,
+                 what="the node to serve its replicas of orders whole")
+        text = log_since(log_size)
+        self.assertNotRegex(text, r"partition replica open [^\n]*topic=solo ")
+        self.assertNotIn("opens until its leader confirms", text)
+        self.assertEqual(ends(again, "solo"), [0])
 
 
 class ReplaceGoneReplicaTest(ClusterCase):
